@@ -1,0 +1,55 @@
+"""/v1/events and /v1/event-types: publishing events and the event catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from promptha_webhooks.api.body import StrictJSONRoute
+from promptha_webhooks.api.deps import AccountIdDep, PrincipalDep, ServicesDep
+from promptha_webhooks.api.schemas import PublishEvent
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.models import Event, EventTypeInfo
+
+router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
+
+
+@router.get("/v1/event-types", response_model=list[EventTypeInfo])
+async def list_event_types(services: ServicesDep, _: PrincipalDep) -> list[EventTypeInfo]:
+    """The nine event types with descriptions, payload JSON Schemas and samples."""
+    return services.event_types()
+
+
+@router.post("/v1/events", status_code=201, response_model=Event)
+async def publish_event(
+    body: PublishEvent,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Event:
+    """Publish an event: stored with one delivery per matching webhook before the answer.
+
+    The admin key names the `account`; an account key publishes to its own account. The same
+    `Idempotency-Key` within 24 h returns the first event and sends nothing again.
+    """
+    if principal.is_admin:
+        if not body.account:
+            raise InvalidRequestError("account is required with the admin key", field="account")
+        account_id = body.account
+    else:
+        account_id = principal.require_account()
+        if body.account is not None and body.account != account_id:
+            raise NotFoundError(f"No account {body.account}", field="account")
+    event, replayed = await services.publish(
+        account_id, body.event, body.data, idempotency_key=idempotency_key
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return event
+
+
+@router.get("/v1/events/{event_id}", response_model=Event)
+async def get_event(event_id: str, services: ServicesDep, account_id: AccountIdDep) -> Event:
+    return await services.get_event(account_id, event_id)

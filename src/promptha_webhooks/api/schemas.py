@@ -1,0 +1,60 @@
+"""Request bodies of the management API (strict types, unknown fields rejected)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateAccount(RequestModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Acme Inc"])
+
+
+class CreateWebhook(RequestModel):
+    url: str = Field(examples=["https://yourapp.com/webhooks/promptha"])
+    events: list[str] = Field(examples=[["fabric.completed", "fabric.failed", "credits.low"]])
+    secret: str | None = Field(default=None, description="Generated (whsec_…) when omitted")
+    filters: dict[str, list[Any]] | None = Field(
+        default=None, examples=[{"fabricId": ["product-description", "seo-optimizer"]}]
+    )
+    description: str = ""
+    enabled: bool = True
+
+
+class UpdateWebhook(RequestModel):
+    url: str | None = None
+    events: list[str] | None = None
+    secret: str | None = Field(default=None, description="null generates a new secret")
+    filters: dict[str, list[Any]] | None = Field(default=None, description="null removes filters")
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class PublishEvent(RequestModel):
+    account: str | None = Field(
+        default=None, description="Target account (admin key); defaults to the key's account"
+    )
+    event: str = Field(examples=["fabric.completed"])
+    data: dict[str, Any] = Field(
+        examples=[
+            {
+                "executionId": "exec_123",
+                "fabricId": "product-description",
+                "result": {"output": "…"},
+                "usage": {"totalTokens": 246},
+            }
+        ]
+    )
+
+
+class SendTestEvent(RequestModel):
+    webhookId: str = Field(examples=["wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC"])
+    event: str = Field(examples=["fabric.completed"])
+    data: dict[str, Any] | None = Field(
+        default=None, examples=[{"executionId": "test_123", "result": {"output": "Test result"}}]
+    )

@@ -1,0 +1,106 @@
+"""/v1/webhooks: an account's subscriptions, their secrets, test events and delivery logs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from promptha_webhooks.api.body import StrictJSONRoute
+from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
+from promptha_webhooks.api.schemas import CreateWebhook, SendTestEvent, UpdateWebhook
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.models import (
+    Delivery,
+    Page,
+    TestResult,
+    Webhook,
+    WebhookSecret,
+    WebhookWithSecret,
+)
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=StrictJSONRoute)
+
+Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size (default 20)")]
+Cursor = Annotated[str | None, Query(description="nextCursor of the previous page")]
+
+
+@router.post("", status_code=201, response_model=WebhookWithSecret)
+async def create_webhook(
+    body: CreateWebhook, services: ServicesDep, account_id: AccountIdDep
+) -> WebhookWithSecret:
+    """Subscribe a URL to event types. The answer carries the signing secret."""
+    return await services.create_webhook(
+        account_id,
+        url=body.url,
+        events=body.events,
+        secret=body.secret,
+        filters=body.filters,
+        description=body.description,
+        enabled=body.enabled,
+    )
+
+
+@router.get("", response_model=Page[Webhook])
+async def list_webhooks(
+    services: ServicesDep, account_id: AccountIdDep, limit: Limit = None, cursor: Cursor = None
+) -> Page[Webhook]:
+    return await services.list_webhooks(account_id, limit, cursor)
+
+
+@router.post("/test", response_model=TestResult)
+async def send_test_event(
+    body: SendTestEvent, services: ServicesDep, account_id: AccountIdDep
+) -> TestResult:
+    """Send a test event to one webhook now and report the attempt. Payload fields left out
+    are filled from the event type's sample; the delivery carries `x-promptha-test: true`."""
+    return await services.send_test(account_id, body.webhookId, body.event, body.data)
+
+
+@router.get("/{webhook_id}", response_model=Webhook)
+async def get_webhook(webhook_id: str, services: ServicesDep, account_id: AccountIdDep) -> Webhook:
+    return await services.get_webhook(account_id, webhook_id)
+
+
+@router.patch("/{webhook_id}", response_model=Webhook)
+async def update_webhook(
+    webhook_id: str, body: UpdateWebhook, services: ServicesDep, account_id: AccountIdDep
+) -> Webhook:
+    """Change any field; `{"enabled": false}` disables, `{"secret": null}` rotates."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    for name in ("url", "events", "description", "enabled"):
+        if name in changes and changes[name] is None:
+            raise InvalidRequestError(f"{name} cannot be null", field=name)
+    return await services.update_webhook(account_id, webhook_id, changes)
+
+
+@router.delete("/{webhook_id}", status_code=204)
+async def delete_webhook(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> Response:
+    await services.delete_webhook(account_id, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/secret", response_model=WebhookSecret)
+async def get_webhook_secret(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> WebhookSecret:
+    """Reveal the signing secret."""
+    return await services.get_webhook_secret(account_id, webhook_id)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Page[Delivery])
+async def list_deliveries(
+    webhook_id: str,
+    services: ServicesDep,
+    account_id: AccountIdDep,
+    status: Literal["pending", "delivered", "failed", "skipped"] | None = None,
+    event: Annotated[str | None, Query(description="Only this event type")] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> Page[Delivery]:
+    """The webhook's deliveries, newest first."""
+    return await services.list_deliveries(
+        account_id, webhook_id, status=status, event_type=event, limit=limit, cursor=cursor
+    )

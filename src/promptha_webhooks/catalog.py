@@ -1,0 +1,212 @@
+"""The nine event types of the guide: names, groups, descriptions, payload models and samples.
+
+Payload models are Pydantic (strict types, extra fields allowed) so the API validates what is
+published and the receiver SDK hands handlers typed objects; their JSON Schemas are served by
+`GET /v1/event-types`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, ValidationError
+
+from promptha_webhooks.errors import InvalidRequestError
+
+# Strict float accepts JSON integers and floats alike, and refuses strings and booleans.
+Number = StrictFloat
+
+
+class EventPayload(BaseModel):
+    """Fields every delivery's `data` has; extra fields are kept."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    eventId: StrictStr | None = None
+
+
+class FabricStarted(EventPayload):
+    executionId: StrictStr
+    fabricId: StrictStr
+    inputs: dict[str, Any]
+
+
+class FabricCompleted(EventPayload):
+    executionId: StrictStr
+    fabricId: StrictStr
+    result: Any
+    usage: dict[str, Any]
+
+
+class FabricFailed(EventPayload):
+    executionId: StrictStr
+    fabricId: StrictStr
+    error: dict[str, Any]
+
+
+class AskSessionCreated(EventPayload):
+    sessionId: StrictStr
+    askId: StrictStr
+
+
+class AskMessage(EventPayload):
+    sessionId: StrictStr
+    message: Any
+
+
+class AskSessionEnded(EventPayload):
+    sessionId: StrictStr
+    summary: Any
+
+
+class CreditsLow(EventPayload):
+    remaining: Number
+    threshold: Number
+    userId: StrictStr
+
+
+class CreditsDepleted(EventPayload):
+    lastUsage: Any
+    userId: StrictStr
+
+
+class CreditsPurchased(EventPayload):
+    amount: Number
+    newBalance: Number
+    userId: StrictStr
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    group: str
+    description: str
+    payload_model: type[EventPayload]
+    sample: dict[str, Any]
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = self.payload_model.model_json_schema()
+        schema["properties"].pop("eventId", None)
+        schema["title"] = self.name
+        schema["additionalProperties"] = True
+        return schema
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType(
+        "fabric.started",
+        "Fabric",
+        "Execution began",
+        FabricStarted,
+        {
+            "executionId": "exec_9f3a2c71",
+            "fabricId": "product-description",
+            "inputs": {"productName": "Trail Runner 2", "tone": "friendly"},
+        },
+    ),
+    EventType(
+        "fabric.completed",
+        "Fabric",
+        "Execution finished",
+        FabricCompleted,
+        {
+            "executionId": "exec_9f3a2c71",
+            "fabricId": "product-description",
+            "result": {"output": "Lightweight trail shoes built for long days on rough ground."},
+            "usage": {"promptTokens": 182, "completionTokens": 64, "totalTokens": 246},
+        },
+    ),
+    EventType(
+        "fabric.failed",
+        "Fabric",
+        "Execution errored",
+        FabricFailed,
+        {
+            "executionId": "exec_5b7d0e12",
+            "fabricId": "seo-optimizer",
+            "error": {"type": "rate_limit", "message": "Model rate limit exceeded"},
+        },
+    ),
+    EventType(
+        "ask.session.created",
+        "Ask",
+        "New session started",
+        AskSessionCreated,
+        {"sessionId": "sess_4c1e8a90", "askId": "ask_support-bot"},
+    ),
+    EventType(
+        "ask.message",
+        "Ask",
+        "New message in session",
+        AskMessage,
+        {
+            "sessionId": "sess_4c1e8a90",
+            "message": {"role": "assistant", "content": "Your order ships tomorrow."},
+        },
+    ),
+    EventType(
+        "ask.session.ended",
+        "Ask",
+        "Session completed",
+        AskSessionEnded,
+        {"sessionId": "sess_4c1e8a90", "summary": "Customer asked about shipping; answered."},
+    ),
+    EventType(
+        "credits.low",
+        "Credits",
+        "Below threshold",
+        CreditsLow,
+        {"remaining": 120, "threshold": 500, "userId": "user_7d2f"},
+    ),
+    EventType(
+        "credits.depleted",
+        "Credits",
+        "Credits exhausted",
+        CreditsDepleted,
+        {"lastUsage": {"executionId": "exec_9f3a2c71", "credits": 12}, "userId": "user_7d2f"},
+    ),
+    EventType(
+        "credits.purchased",
+        "Credits",
+        "Credits added",
+        CreditsPurchased,
+        {"amount": 5000, "newBalance": 5120, "userId": "user_7d2f"},
+    ),
+)
+
+EVENT_TYPES_BY_NAME: dict[str, EventType] = {t.name: t for t in EVENT_TYPES}
+EVENT_NAMES: frozenset[str] = frozenset(EVENT_TYPES_BY_NAME)
+
+
+def get_event_type(name: object, *, field: str = "event") -> EventType:
+    """The event type called `name`, or a 400 naming the known types."""
+    event_type = EVENT_TYPES_BY_NAME.get(name) if isinstance(name, str) else None
+    if event_type is None:
+        known = ", ".join(sorted(EVENT_NAMES))
+        raise InvalidRequestError(f"Unknown event type {name!r}; known types: {known}", field=field)
+    return event_type
+
+
+def validate_payload(event_type: EventType, data: dict[str, Any], *, field: str = "data") -> None:
+    """Raise a 400 naming the first missing or mistyped payload field."""
+    try:
+        event_type.payload_model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "missing":
+            message = f"{event_type.name} payload requires field {path!r}"
+        else:
+            message = f"{event_type.name} payload field {path!r}: {error['msg']}"
+        raise InvalidRequestError(message, field=f"{field}.{path}") from None
+
+
+def sample_payload(
+    event_type: EventType, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The event type's sample with `overrides` on top (given fields win), as test events use."""
+    merged = dict(event_type.sample)
+    if overrides:
+        merged.update(overrides)
+    return merged

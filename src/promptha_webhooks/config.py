@@ -1,0 +1,120 @@
+"""Settings read from PROMPTHA_WEBHOOKS_* variables, built once by the CLI and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
+
+ENV_PREFIX = "PROMPTHA_WEBHOOKS_"
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/promptha-webhooks.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DELIVERY_TIMEOUT_S = 30.0
+MAX_REQUEST_BODY_BYTES = 256 * 1024
+RESPONSE_BODY_LIMIT_BYTES = 64 * 1024
+IDEMPOTENCY_TTL_S = 24 * 3600
+POLL_INTERVAL_S = 0.2
+SHUTDOWN_GRACE_S = 30.0
+MAX_IN_FLIGHT = 512
+PER_WEBHOOK_CONCURRENCY = 10
+CLAIM_BATCH_SIZE = 256
+# A claimed delivery becomes due again after this long unless its result was recorded:
+# long enough for a full attempt (timeout) plus time waiting for a per-webhook slot.
+LEASE_S = 120.0
+
+
+class Mode(StrEnum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+
+
+class ConfigError(ValueError):
+    """A PROMPTHA_WEBHOOKS_* variable has a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    mode: Mode = Mode.PRODUCTION
+    admin_key: str | None = field(default=None, repr=False)
+    retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
+    delivery_timeout_s: float = DELIVERY_TIMEOUT_S
+    max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
+    response_body_limit_bytes: int = RESPONSE_BODY_LIMIT_BYTES
+    idempotency_ttl_s: float = IDEMPOTENCY_TTL_S
+    poll_interval_s: float = POLL_INTERVAL_S
+    shutdown_grace_s: float = SHUTDOWN_GRACE_S
+    max_in_flight: int = MAX_IN_FLIGHT
+    per_webhook_concurrency: int = PER_WEBHOOK_CONCURRENCY
+    claim_batch_size: int = CLAIM_BATCH_SIZE
+    lease_s: float = LEASE_S
+    run_dispatcher: bool = True
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule_s)
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from the environment (or `env`), then `overrides` (CLI flags) on top."""
+        source = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = source.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        values: dict[str, object] = {}
+        try:
+            if (v := get("DATABASE_URL")) is not None:
+                values["database_url"] = v
+            if (v := get("HOST")) is not None:
+                values["host"] = v
+            if (v := get("PORT")) is not None:
+                values["port"] = int(v)
+            if (v := get("MODE")) is not None:
+                values["mode"] = Mode(v.lower())
+            if (v := get("ADMIN_KEY")) is not None:
+                values["admin_key"] = v
+            if (v := get("RETRY_SCHEDULE")) is not None:
+                values["retry_schedule_s"] = parse_schedule(v)
+            if (v := get("DELIVERY_TIMEOUT")) is not None:
+                values["delivery_timeout_s"] = float(v)
+            if (v := get("POLL_INTERVAL")) is not None:
+                values["poll_interval_s"] = float(v)
+            if (v := get("SHUTDOWN_GRACE")) is not None:
+                values["shutdown_grace_s"] = float(v)
+            if (v := get("MAX_IN_FLIGHT")) is not None:
+                values["max_in_flight"] = int(v)
+            if (v := get("PER_WEBHOOK_CONCURRENCY")) is not None:
+                values["per_webhook_concurrency"] = int(v)
+            if (v := get("LEASE")) is not None:
+                values["lease_s"] = float(v)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"{ENV_PREFIX}PORT must be 1-65535, got {self.port}")
+        if self.delivery_timeout_s <= 0:
+            raise ConfigError(f"{ENV_PREFIX}DELIVERY_TIMEOUT must be positive")
+        if self.lease_s <= self.delivery_timeout_s:
+            raise ConfigError(f"{ENV_PREFIX}LEASE must exceed the delivery timeout")
+        if self.max_in_flight < 1 or self.per_webhook_concurrency < 1:
+            raise ConfigError("concurrency limits must be at least 1")
+        if self.admin_key is not None and len(self.admin_key) < 16:
+            raise ConfigError(f"{ENV_PREFIX}ADMIN_KEY must be at least 16 characters")

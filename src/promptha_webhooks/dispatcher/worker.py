@@ -1,0 +1,251 @@
+"""The dispatch loop: claim due deliveries under a lease, attempt each (bounded in total and per
+webhook), and write attempts and outcomes back in batches, one transaction per batch.
+
+Crash safety comes from the lease: a claimed delivery is due again when its lease runs out, so a
+worker killed at any moment loses nothing (the receiver may see an in-flight attempt twice).
+On stop, the worker stops claiming, lets in-flight attempts finish within the grace period,
+then hands the rest back (due at once) before exiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections import defaultdict, deque
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from promptha_webhooks.clock import Clock, SystemClock, ms
+from promptha_webhooks.config import Settings
+from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.queries import ClaimedDelivery
+
+logger = logging.getLogger(__name__)
+
+RESULT_BATCH_MAX = 1000
+DB_RETRY_DELAY_S = 0.5
+DB_RETRY_DELAY_MAX_S = 5.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        sender: Sender,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = database
+        self.store = Store(database.backend)
+        self.sender = sender
+        self.clock = clock or SystemClock()
+        self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+        self._results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._claimed: dict[str, ClaimedDelivery] = {}  # held by this worker, not yet recorded
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._active_per_webhook: dict[str, int] = defaultdict(int)
+        self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
+        self._loop_task: asyncio.Task[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self.last_loop_at = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the claim loop (called after a publish in this process)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self.sender.start()
+        self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
+        self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop claiming, let in-flight attempts finish within the grace, release the rest."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        self._stopping = True
+        self._wake.set()
+        self._slot_free.set()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        # Deliveries still waiting for a per-webhook slot were never attempted: hand back now.
+        self._waiting.clear()
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self._results.join()
+        if self._writer_task is not None:
+            self._writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+        await self._release_unfinished()
+
+    async def _release_unfinished(self) -> None:
+        if not self._claimed:
+            return
+        ids = list(self._claimed)
+        try:
+            async with self.db.transaction() as conn:
+                released = await self.store.release_claims(conn, ids, self.token, self._now())
+            logger.info("released %d claimed deliveries on shutdown", released)
+        except (DBAPIError, OSError) as exc:
+            logger.warning(
+                "could not release %d claims (%s); their lease will expire", len(ids), exc
+            )
+        self._claimed.clear()
+
+    def _now(self) -> int:
+        return ms(self.clock.now())
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._claimed)
+
+    # -- claiming ------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        delay = DB_RETRY_DELAY_S
+        while not self._stopping:
+            self.last_loop_at = self.clock.now()
+            capacity = self.settings.max_in_flight - len(self._claimed)
+            if capacity <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            try:
+                claimed = await self._claim(min(capacity, self.settings.claim_batch_size))
+                delay = DB_RETRY_DELAY_S
+            except (DBAPIError, OSError) as exc:
+                logger.warning("claim failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
+                continue
+            for delivery in claimed:
+                self._claimed[delivery.id] = delivery
+                self._dispatch(delivery)
+            if len(claimed) < min(capacity, self.settings.claim_batch_size):
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+
+    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        cap = self.settings.per_webhook_concurrency
+        saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
+        now = self._now()
+        async with self.db.transaction() as conn:
+            return await self.store.claim_due(
+                conn,
+                now=now,
+                lease_until=now + ms(self.settings.lease_s),
+                token=self.token,
+                limit=limit,
+                exclude_webhooks=saturated,
+            )
+
+    def _dispatch(self, delivery: ClaimedDelivery) -> None:
+        if self._active_per_webhook[delivery.webhook_id] >= self.settings.per_webhook_concurrency:
+            self._waiting[delivery.webhook_id].append(delivery)
+            return
+        self._active_per_webhook[delivery.webhook_id] += 1
+        task = asyncio.create_task(self._attempt(delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- attempting ----------------------------------------------------------------------
+
+    async def _attempt(self, delivery: ClaimedDelivery) -> None:
+        try:
+            if not delivery.webhook_enabled:
+                self._results.put_nowait(self._skipped(delivery))
+                return
+            record = await attempt_delivery(
+                self.sender,
+                self.clock,
+                self.settings.retry_schedule_s,
+                delivery_id=delivery.id,
+                event_id=delivery.event_id,
+                event_type=delivery.event_type,
+                url=delivery.url,
+                secret=delivery.secret,
+                body=delivery.body,
+                number=delivery.attempt_count + 1,
+                trigger="scheduled",
+                is_test=delivery.is_test,
+                token=self.token,
+            )
+            self._results.put_nowait(
+                {"attempt": record.attempt_row, "update": record.delivery_update}
+            )
+        finally:
+            self._finish(delivery.webhook_id)
+
+    def _skipped(self, delivery: ClaimedDelivery) -> dict[str, Any]:
+        now = self._now()
+        return {
+            "attempt": None,
+            "update": {
+                "b_id": delivery.id,
+                "b_token": self.token,
+                "b_status": "skipped",
+                "b_count": delivery.attempt_count,
+                "b_next": None,
+                "b_code": None,
+                "b_error": "webhook disabled",
+                "b_now": now,
+            },
+        }
+
+    def _finish(self, webhook_id: str) -> None:
+        self._active_per_webhook[webhook_id] -= 1
+        waiting = self._waiting.get(webhook_id)
+        if waiting and not self._stopping:
+            self._dispatch(waiting.popleft())
+        if not waiting:
+            self._waiting.pop(webhook_id, None)
+        if self._active_per_webhook[webhook_id] <= 0:
+            del self._active_per_webhook[webhook_id]
+
+    # -- recording -----------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._results.get()]
+            while len(batch) < RESULT_BATCH_MAX and not self._results.empty():
+                batch.append(self._results.get_nowait())
+            await self._write(batch)
+            for _ in batch:
+                self._results.task_done()
+            self._slot_free.set()
+
+    async def _write(self, batch: list[dict[str, Any]]) -> None:
+        attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
+        updates = [item["update"] for item in batch]
+        delay = DB_RETRY_DELAY_S
+        while True:
+            try:
+                async with self.db.transaction() as conn:
+                    await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
+                break
+            except (DBAPIError, OSError) as exc:
+                if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
+                    logger.error("dropping %d results on shutdown: %s", len(batch), exc)
+                    return
+                logger.warning("recording results failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
+        for update in updates:
+            self._claimed.pop(update["b_id"], None)

@@ -1,0 +1,39 @@
+"""Prefixed, time-sortable identifiers: acct_, key_, wh_, evt_, dlv_, att_.
+
+The part after the prefix is 26 Crockford base32 characters: 48 bits of milliseconds since the
+epoch then 80 random bits, so ids of one kind sort by creation time (cursor pagination uses it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+ACCOUNT = "acct"
+API_KEY = "key"
+WEBHOOK = "wh"
+EVENT = "evt"
+DELIVERY = "dlv"
+ATTEMPT = "att"
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_BODY_LENGTH = 26
+
+
+def new_id(prefix: str, *, now_ms: int | None = None) -> str:
+    """A new id such as ``wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC``."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(_BODY_LENGTH):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """Whether `value` looks like an id of the given kind (cheap shape check, not a lookup)."""
+    if not value.startswith(prefix + "_"):
+        return False
+    body = value[len(prefix) + 1 :]
+    return len(body) == _BODY_LENGTH and all(c in _ALPHABET for c in body)

@@ -1,0 +1,159 @@
+"""Value objects the services return and the API serialises (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic.alias_generators import to_camel
+
+DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
+AttemptTrigger = Literal["scheduled", "manual", "test"]
+AttemptOutcome = Literal["delivered", "retry", "permanent"]
+T = TypeVar("T")
+
+
+def from_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, serialize_by_alias=True
+    )
+
+
+class Account(ApiModel):
+    object: Literal["account"] = "account"
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKey(ApiModel):
+    """An API key; `key` holds the secret only in the response that created it."""
+
+    object: Literal["api_key"] = "api_key"
+    id: str
+    account_id: str | None
+    prefix: str
+    created_at: datetime
+    key: str | None = None
+
+
+class AccountCreated(ApiModel):
+    account: Account
+    api_key: ApiKey
+
+
+class Webhook(ApiModel):
+    object: Literal["webhook"] = "webhook"
+    id: str
+    url: str
+    events: list[str]
+    filters: dict[str, list[Any]] | None
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    secret: SecretStr = Field(exclude=True)
+
+
+class WebhookWithSecret(Webhook):
+    """Returned once, by create: the only time the API shows the secret uninvited."""
+
+    secret: SecretStr = Field(exclude=False)
+
+    @field_serializer("secret")
+    def _reveal(self, secret: SecretStr) -> str:
+        return secret.get_secret_value()
+
+
+class WebhookSecret(ApiModel):
+    object: Literal["webhook_secret"] = "webhook_secret"
+    webhook_id: str
+    secret: str
+
+
+class Event(ApiModel):
+    object: Literal["event"] = "event"
+    id: str
+    account_id: str
+    event: str
+    data: dict[str, Any]
+    timestamp: int
+    is_test: bool
+    created_at: datetime
+    delivery_count: int | None = None
+
+
+class Attempt(ApiModel):
+    object: Literal["attempt"] = "attempt"
+    id: str
+    number: int
+    trigger: AttemptTrigger
+    outcome: AttemptOutcome
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    response_status: int | None
+    response_headers: dict[str, str] | None
+    response_body: str | None
+    duration_ms: float
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
+
+
+class Delivery(ApiModel):
+    object: Literal["delivery"] = "delivery"
+    id: str
+    event_id: str
+    webhook_id: str
+    event: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_response_status: int | None
+    last_error: str | None
+    is_test: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryDetail(Delivery):
+    payload: dict[str, Any]
+    attempts: list[Attempt]
+
+
+class TestResult(ApiModel):
+    """What `POST /v1/webhooks/test` reports: the event, its delivery and the attempt made."""
+
+    object: Literal["test_result"] = "test_result"
+    success: bool
+    event: Event
+    delivery: DeliveryDetail
+
+
+class EventTypeInfo(ApiModel):
+    object: Literal["event_type"] = "event_type"
+    name: str
+    group: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    sample: dict[str, Any]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True
+    )
+
+    object: Literal["list"] = "list"
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None

@@ -1,0 +1,292 @@
+"""One delivery attempt over HTTP: sign, POST (30 s, no redirects, public-address guard),
+read at most 64 KiB of the answer, classify it, and describe the attempt for the log.
+
+Used by the dispatcher for scheduled attempts and by the services for test events and
+resends, so every attempt is built, signed and recorded the same way.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from promptha_webhooks import __version__, ids, retry, signing
+from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks.config import Mode, Settings
+from promptha_webhooks.destinations import (
+    BlockedDestinationError,
+    ResolveFunc,
+    check_destination,
+    is_public,
+    parse_ip,
+    system_resolve,
+)
+
+USER_AGENT = f"Promptha-Webhooks/{__version__}"
+DNS_CACHE_TTL_S = 10
+MAX_ERROR_LENGTH = 1000
+
+
+class _GuardedResolver(AbstractResolver):
+    """aiohttp resolver that refuses non-public addresses in production mode, so the
+    connection goes only to addresses that passed the check (no DNS-rebinding window)."""
+
+    def __init__(self, mode: Mode, resolve: ResolveFunc) -> None:
+        self._mode = mode
+        self._resolve = resolve
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await check_destination(host, port, self._mode, self._resolve)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    status: int | None
+    headers: dict[str, str] | None
+    body: str | None
+    error: str | None
+    retry_after: float | None
+    started_at: float
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """An attempt made: the row for the attempt log and the delivery's next state."""
+
+    attempt_row: dict[str, Any]
+    delivery_update: dict[str, Any]
+    outcome: retry.Outcome
+    status: str
+
+
+class Sender:
+    """An aiohttp session shared by every attempt of the process (keep-alive pooling)."""
+
+    def __init__(self, settings: Settings, resolve: ResolveFunc = system_resolve) -> None:
+        self._settings = settings
+        self._resolve = resolve
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._settings.max_in_flight,
+                ttl_dns_cache=DNS_CACHE_TTL_S,
+                resolver=_GuardedResolver(self._settings.mode, self._resolve),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self._settings.delivery_timeout_s),
+                auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _precheck(self, url: str) -> str | None:
+        """Checks that need no DNS: scheme and IP-literal hosts (aiohttp skips the resolver)."""
+        if self._settings.mode is not Mode.PRODUCTION:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "https":
+            return "blocked: only https:// URLs are called in production"
+        literal = parse_ip(parts.hostname or "")
+        if literal is not None and not is_public(literal):
+            return f"blocked: {literal} is not a public address"
+        return None
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        started = time.time()
+        t0 = time.perf_counter()
+        limit = self._settings.response_body_limit_bytes
+        blocked = self._precheck(url)
+        if blocked is not None:
+            return HttpResult(None, None, None, blocked, None, started, 0.0)
+        try:
+            async with self._session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                chunks: list[bytes] = []
+                size = 0
+                while size < limit:
+                    chunk = await response.content.read(limit - size)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                duration = (time.perf_counter() - t0) * 1000
+                response_headers: dict[str, str] = {}
+                for name, value in response.headers.items():
+                    key = name.lower()
+                    response_headers[key] = (
+                        f"{response_headers[key]}, {value}" if key in response_headers else value
+                    )
+                retry_after = retry.parse_retry_after(
+                    response.headers.get("Retry-After"), time.time()
+                )
+                return HttpResult(
+                    response.status,
+                    response_headers,
+                    b"".join(chunks).decode("utf-8", errors="replace"),
+                    None,
+                    retry_after,
+                    started,
+                    duration,
+                )
+        except TimeoutError:
+            error = f"timeout: no complete answer within {self._settings.delivery_timeout_s:g} s"
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, BlockedDestinationError):
+                error = f"blocked: {exc.os_error}"
+            else:
+                error = f"dns error: {exc.os_error}"
+        except aiohttp.ClientSSLError as exc:
+            error = f"tls error: {exc}"
+        except aiohttp.ClientConnectorError as exc:
+            error = f"connection error: {exc.os_error or exc}"
+        except aiohttp.ClientError as exc:
+            error = f"http error: {type(exc).__name__}: {exc}"
+        except (OSError, ValueError) as exc:
+            error = f"request error: {type(exc).__name__}: {exc}"
+        duration = (time.perf_counter() - t0) * 1000
+        return HttpResult(None, None, None, error[:MAX_ERROR_LENGTH], None, started, duration)
+
+
+def delivery_headers(
+    *,
+    event_type: str,
+    event_id: str,
+    delivery_id: str,
+    attempt: int,
+    timestamp: int,
+    signature: str,
+    is_test: bool,
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "x-promptha-timestamp": str(timestamp),
+        "x-promptha-signature": signature,
+        "x-promptha-event": event_type,
+        "x-promptha-event-id": event_id,
+        "x-promptha-delivery-id": delivery_id,
+        "x-promptha-attempt": str(attempt),
+    }
+    if is_test:
+        headers["x-promptha-test"] = "true"
+    return headers
+
+
+async def attempt_delivery(
+    sender: Sender,
+    clock: Clock,
+    schedule: tuple[float, ...],
+    *,
+    delivery_id: str,
+    event_id: str,
+    event_type: str,
+    url: str,
+    secret: str,
+    body: bytes,
+    number: int,
+    trigger: str,
+    is_test: bool,
+    token: str | None = None,
+    retries: bool = True,
+) -> AttemptRecord:
+    """Make attempt `number` of a delivery and work out the delivery's next state.
+
+    With `retries` False (tests, manual resends) a failure is final at once.
+    """
+    timestamp = int(clock.now())
+    headers = delivery_headers(
+        event_type=event_type,
+        event_id=event_id,
+        delivery_id=delivery_id,
+        attempt=number,
+        timestamp=timestamp,
+        signature=signing.sign(secret, timestamp, body),
+        is_test=is_test,
+    )
+    result = await sender.post(url, body, headers)
+    if result.status is not None:
+        outcome = retry.classify_status(result.status)
+    else:
+        outcome = retry.Outcome.RETRY
+    now = clock.now()
+    next_at: int | None = None
+    if outcome is retry.Outcome.DELIVERED:
+        status = "delivered"
+    elif outcome is retry.Outcome.RETRY and retries:
+        delay = retry.next_delay(schedule, number, result.retry_after)
+        if delay is None:
+            status = "failed"
+        else:
+            status = "pending"
+            next_at = ms(now + delay)
+    else:
+        status = "failed"
+    if outcome is retry.Outcome.RETRY and status == "failed":
+        recorded_outcome = retry.Outcome.RETRY
+    else:
+        recorded_outcome = outcome
+    error = result.error
+    if error is None and outcome is not retry.Outcome.DELIVERED:
+        error = f"HTTP {result.status}"
+    attempt_row = {
+        "id": ids.new_id(ids.ATTEMPT),
+        "delivery_id": delivery_id,
+        "number": number,
+        "trigger": trigger,
+        "url": url,
+        "request_headers": orjson.dumps(headers).decode(),
+        "response_status": result.status,
+        "response_headers": orjson.dumps(result.headers).decode() if result.headers else None,
+        "response_body": result.body,
+        "duration_ms": round(result.duration_ms, 3),
+        "error": result.error,
+        "outcome": recorded_outcome.value,
+        "started_at": ms(result.started_at),
+        "finished_at": ms(now),
+    }
+    delivery_update = {
+        "b_id": delivery_id,
+        "b_token": token,
+        "b_status": status,
+        "b_count": number,
+        "b_next": next_at,
+        "b_code": result.status,
+        "b_error": error,
+        "b_now": ms(now),
+    }
+    return AttemptRecord(attempt_row, delivery_update, outcome, status)

@@ -1,0 +1,702 @@
+"""Use-cases of the management API, one transaction each: accounts and keys, webhooks,
+publishing (event + its deliveries, atomically), test events, delivery logs and resends."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from promptha_webhooks import canonical_json, ids
+from promptha_webhooks.catalog import (
+    EVENT_TYPES,
+    get_event_type,
+    sample_payload,
+    validate_payload,
+)
+from promptha_webhooks.clock import Clock, SystemClock, ms
+from promptha_webhooks.config import Settings
+from promptha_webhooks.destinations import ResolveFunc, system_resolve, validate_webhook_url
+from promptha_webhooks.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from promptha_webhooks.models import (
+    Account,
+    AccountCreated,
+    ApiKey,
+    Delivery,
+    DeliveryDetail,
+    Event,
+    EventTypeInfo,
+    Page,
+    TestResult,
+    Webhook,
+    WebhookSecret,
+    WebhookWithSecret,
+    from_ms,
+)
+from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.queries import FanoutTarget
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_KEY_PREFIX = "pwk_"
+ADMIN_KEY_PREFIX = "pwa_"
+SECRET_PREFIX = "whsec_"
+SECRET_MIN_LENGTH = 16
+SECRET_MAX_LENGTH = 256
+MAX_FILTER_KEYS = 20
+MAX_FILTER_VALUES = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_DESCRIPTION_LENGTH = 500
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def hash_key(raw_key: str) -> str:
+    # API keys are 256-bit random tokens, so a fast hash is enough (no password stretching).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a platform admin (account_id None) or one account."""
+
+    key_id: str
+    account_id: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_id is None
+
+    def require_account(self) -> str:
+        if self.account_id is None:
+            raise PermissionDeniedError(
+                "This call needs an account API key; admin keys manage accounts and publish"
+            )
+        return self.account_id
+
+    def require_admin(self) -> None:
+        if self.account_id is not None:
+            raise PermissionDeniedError("This call needs the platform admin key")
+
+
+def filters_match(filters: dict[str, list[Any]] | None, data: dict[str, Any]) -> bool:
+    """Every filter key's payload value must be one of its listed values (bool ≠ number)."""
+    if not filters:
+        return True
+    for key, allowed in filters.items():
+        if key not in data:
+            return False
+        value = data[key]
+        if not any(
+            candidate == value and isinstance(candidate, bool) == isinstance(value, bool)
+            for candidate in allowed
+        ):
+            return False
+    return True
+
+
+def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:
+    if filters is None:
+        return None
+    if not isinstance(filters, dict):
+        raise InvalidRequestError("filters must be an object of {field: [values]}", field=field)
+    if len(filters) > MAX_FILTER_KEYS:
+        raise InvalidRequestError(f"at most {MAX_FILTER_KEYS} filter keys", field=field)
+    cleaned: dict[str, list[Any]] = {}
+    for key, values in filters.items():
+        if not key or len(key) > 100:
+            raise InvalidRequestError("filter keys must be 1-100 characters", field=field)
+        if not isinstance(values, list) or not values:
+            raise InvalidRequestError(
+                f"filters.{key} must be a non-empty list of values", field=f"{field}.{key}"
+            )
+        if len(values) > MAX_FILTER_VALUES:
+            raise InvalidRequestError(
+                f"filters.{key} has more than {MAX_FILTER_VALUES} values", field=f"{field}.{key}"
+            )
+        for value in values:
+            if value is None or not isinstance(value, str | int | float | bool):
+                raise InvalidRequestError(
+                    f"filters.{key} values must be strings, numbers or booleans",
+                    field=f"{field}.{key}",
+                )
+        cleaned[key] = list(values)
+    try:
+        canonical_json.dumps(cleaned)
+    except canonical_json.CanonicalJSONError as exc:
+        raise InvalidRequestError(f"filters: {exc}", field=field) from None
+    return cleaned
+
+
+def validate_events(events: Any, *, field: str = "events") -> list[str]:
+    if not isinstance(events, list) or not events:
+        raise InvalidRequestError("events must be a non-empty list of event types", field=field)
+    for index, name in enumerate(events):
+        get_event_type(name, field=f"{field}[{index}]")
+    return list(dict.fromkeys(events))
+
+
+def validate_secret(secret: Any, *, field: str = "secret") -> str:
+    if not isinstance(secret, str) or not (SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH):
+        raise InvalidRequestError(
+            f"secret must be a string of {SECRET_MIN_LENGTH}-{SECRET_MAX_LENGTH} characters",
+            field=field,
+        )
+    if not secret.isprintable():
+        raise InvalidRequestError("secret must be printable text", field=field)
+    return secret
+
+
+def validate_description(description: Any, *, field: str = "description") -> str:
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidRequestError(
+            f"description must be a string of at most {MAX_DESCRIPTION_LENGTH} characters",
+            field=field,
+        )
+    return description
+
+
+def page_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequestError(f"limit must be 1-{MAX_PAGE_SIZE}", field="limit")
+    return limit
+
+
+def check_cursor(cursor: str | None, prefix: str) -> str | None:
+    if cursor is not None and not ids.has_prefix(cursor, prefix):
+        raise InvalidRequestError("cursor is not a cursor this list returned", field="cursor")
+    return cursor
+
+
+class Services:
+    """The use-cases, over one database. Built once by the app factory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        sender: Sender,
+        *,
+        clock: Clock | None = None,
+        resolve: ResolveFunc = system_resolve,
+        on_publish: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = database
+        self.store = Store(database.backend)
+        self.sender = sender
+        self.clock = clock or SystemClock()
+        self.resolve = resolve
+        self.on_publish = on_publish
+
+    def _now(self) -> int:
+        return ms(self.clock.now())
+
+    # -- keys and accounts ---------------------------------------------------------------
+
+    async def authenticate(self, raw_key: str | None) -> Principal:
+        if not raw_key:
+            raise AuthenticationError()
+        if self.settings.admin_key is not None and secrets.compare_digest(
+            raw_key.encode(), self.settings.admin_key.encode()
+        ):
+            return Principal("key_env_admin", None)
+        async with self.db.transaction() as conn:
+            owner = await self.store.find_key_owner(conn, hash_key(raw_key))
+        if owner is None:
+            raise AuthenticationError("Invalid API key")
+        return Principal(owner.key_id, owner.account_id)
+
+    async def ensure_admin_key(self) -> str | None:
+        """Create the first admin key if none exists (and none is configured); return it."""
+        if self.settings.admin_key is not None:
+            return None
+        async with self.db.transaction() as conn:
+            if await self.store.count_admin_keys(conn):
+                return None
+            created = await self._insert_key(conn, None)
+        return created.key
+
+    async def _insert_key(self, conn: Any, account_id: str | None) -> ApiKey:
+        prefix = ADMIN_KEY_PREFIX if account_id is None else ACCOUNT_KEY_PREFIX
+        raw = prefix + secrets.token_urlsafe(32)
+        key = await self.store.insert_api_key(
+            conn, ids.new_id(ids.API_KEY), account_id, hash_key(raw), raw[:12], self._now()
+        )
+        return key.model_copy(update={"key": raw})
+
+    async def create_account(self, name: str) -> AccountCreated:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidRequestError("name must be 1-200 characters", field="name")
+        async with self.db.transaction() as conn:
+            account = await self.store.insert_account(
+                conn, ids.new_id(ids.ACCOUNT), name, self._now()
+            )
+            key = await self._insert_key(conn, account.id)
+        return AccountCreated(account=account, api_key=key)
+
+    async def get_account(self, account_id: str) -> Account:
+        async with self.db.transaction() as conn:
+            account = await self.store.get_account(conn, account_id)
+        if account is None:
+            raise NotFoundError(f"No account {account_id}")
+        return account
+
+    async def list_accounts(self, limit: int | None, cursor: str | None) -> Page[Account]:
+        size = page_limit(limit)
+        async with self.db.transaction() as conn:
+            rows = await self.store.list_accounts(conn, size + 1, check_cursor(cursor, ids.ACCOUNT))
+        return _page(rows, size)
+
+    async def delete_account(self, account_id: str) -> None:
+        async with self.db.transaction() as conn:
+            if not await self.store.delete_account(conn, account_id):
+                raise NotFoundError(f"No account {account_id}")
+
+    async def create_api_key(self, account_id: str) -> ApiKey:
+        async with self.db.transaction() as conn:
+            if await self.store.get_account(conn, account_id) is None:
+                raise NotFoundError(f"No account {account_id}")
+            return await self._insert_key(conn, account_id)
+
+    async def create_admin_key(self) -> ApiKey:
+        async with self.db.transaction() as conn:
+            return await self._insert_key(conn, None)
+
+    async def list_api_keys(self, account_id: str) -> list[ApiKey]:
+        async with self.db.transaction() as conn:
+            if await self.store.get_account(conn, account_id) is None:
+                raise NotFoundError(f"No account {account_id}")
+            return await self.store.list_api_keys(conn, account_id)
+
+    async def delete_api_key(self, account_id: str, key_id: str) -> None:
+        async with self.db.transaction() as conn:
+            if not await self.store.delete_api_key(conn, account_id, key_id):
+                raise NotFoundError(f"No API key {key_id} on account {account_id}")
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def create_webhook(
+        self,
+        account_id: str,
+        *,
+        url: str,
+        events: list[str],
+        secret: str | None,
+        filters: dict[str, list[Any]] | None,
+        description: str,
+        enabled: bool = True,
+    ) -> WebhookWithSecret:
+        await validate_webhook_url(url, self.settings.mode, self.resolve)
+        event_names = validate_events(events)
+        clean_filters = validate_filters(filters)
+        secret_value = validate_secret(secret) if secret is not None else generate_secret()
+        description = validate_description(description)
+        webhook_id = ids.new_id(ids.WEBHOOK)
+        async with self.db.transaction() as conn:
+            await self.store.insert_webhook(
+                conn,
+                id=webhook_id,
+                account_id=account_id,
+                url=url,
+                events_=event_names,
+                filters=clean_filters,
+                secret=secret_value,
+                description=description,
+                enabled=enabled,
+                now=self._now(),
+            )
+            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+        assert webhook is not None
+        return WebhookWithSecret.model_validate(
+            webhook.model_dump(by_alias=False) | {"secret": webhook.secret}
+        )
+
+    async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook:
+        async with self.db.transaction() as conn:
+            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+        if webhook is None:
+            raise NotFoundError(f"No webhook {webhook_id}")
+        return webhook
+
+    async def get_webhook_secret(self, account_id: str, webhook_id: str) -> WebhookSecret:
+        webhook = await self.get_webhook(account_id, webhook_id)
+        return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret.get_secret_value())
+
+    async def list_webhooks(
+        self, account_id: str, limit: int | None, cursor: str | None
+    ) -> Page[Webhook]:
+        size = page_limit(limit)
+        async with self.db.transaction() as conn:
+            rows = await self.store.list_webhooks(
+                conn, account_id, size + 1, check_cursor(cursor, ids.WEBHOOK)
+            )
+        return _page(rows, size)
+
+    async def update_webhook(
+        self, account_id: str, webhook_id: str, changes: dict[str, Any]
+    ) -> Webhook:
+        values: dict[str, Any] = {}
+        if "url" in changes:
+            await validate_webhook_url(changes["url"], self.settings.mode, self.resolve)
+            values["url"] = changes["url"]
+        if "events" in changes:
+            values["events"] = validate_events(changes["events"])
+        if "filters" in changes:
+            values["filters"] = validate_filters(changes["filters"])
+        if "secret" in changes:
+            secret = changes["secret"]
+            values["secret"] = generate_secret() if secret is None else validate_secret(secret)
+        if "description" in changes:
+            values["description"] = validate_description(changes["description"])
+        if "enabled" in changes:
+            values["enabled"] = bool(changes["enabled"])
+            values["disabled_reason"] = None if changes["enabled"] else "manual"
+        async with self.db.transaction() as conn:
+            if not await self.store.update_webhook(
+                conn, account_id, webhook_id, values, self._now()
+            ):
+                raise NotFoundError(f"No webhook {webhook_id}")
+            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+        assert webhook is not None
+        return webhook
+
+    async def delete_webhook(self, account_id: str, webhook_id: str) -> None:
+        async with self.db.transaction() as conn:
+            if not await self.store.delete_webhook(conn, account_id, webhook_id):
+                raise NotFoundError(f"No webhook {webhook_id}")
+
+    # -- events --------------------------------------------------------------------------
+
+    def event_types(self) -> list[EventTypeInfo]:
+        return [
+            EventTypeInfo(
+                name=t.name,
+                group=t.group,
+                description=t.description,
+                schema=t.json_schema(),
+                sample=t.sample,
+            )
+            for t in EVENT_TYPES
+        ]
+
+    def _encode_event(
+        self, event_id: str, event_name: str, data: dict[str, Any], timestamp: int
+    ) -> bytes:
+        envelope = {
+            "event": event_name,
+            "data": {**data, "eventId": event_id},
+            "timestamp": timestamp,
+        }
+        try:
+            return canonical_json.dumps(envelope)
+        except canonical_json.CanonicalJSONError as exc:
+            field = exc.path if exc.path.startswith("data") else "data"
+            raise InvalidRequestError(str(exc), field=field) from None
+
+    async def publish(
+        self,
+        account_id: str,
+        event_name: str,
+        data: Any,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Event, bool]:
+        """Store the event and one delivery per matching webhook, atomically.
+
+        Returns (event, replayed): replayed is True when the idempotency key was seen within
+        its window and the earlier event is returned instead of a new one.
+        """
+        event_type = get_event_type(event_name)
+        if not isinstance(data, dict):
+            raise InvalidRequestError("data must be a JSON object", field="data")
+        if "eventId" in data:
+            raise InvalidRequestError(
+                "data.eventId is assigned by the service", field="data.eventId"
+            )
+        validate_payload(event_type, data)
+        if idempotency_key is not None and not (
+            0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        ):
+            raise InvalidRequestError(
+                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+                field="Idempotency-Key",
+            )
+        now_s = self.clock.now()
+        event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
+        body = self._encode_event(event_id, event_type.name, data, int(now_s))
+        request_hash = hashlib.sha256(
+            canonical_json.dumps({"event": event_type.name, "data": data})
+        ).hexdigest()
+        try:
+            async with self.db.transaction() as conn:
+                if idempotency_key is not None:
+                    replay = await self._idempotent_replay(
+                        conn, account_id, idempotency_key, request_hash
+                    )
+                    if replay is not None:
+                        return replay, True
+                if await self.store.get_account(conn, account_id) is None:
+                    raise NotFoundError(f"No account {account_id}", field="account")
+                count = await self._insert_event(
+                    conn, account_id, event_id, event_type.name, data, body, is_test=False
+                )
+                if idempotency_key is not None:
+                    await self.store.insert_idempotency_key(
+                        conn, account_id, idempotency_key, event_id, request_hash, ms(now_s)
+                    )
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # A concurrent request with the same key won the race: answer with its event.
+            async with self.db.transaction() as conn:
+                replay = await self._idempotent_replay(
+                    conn, account_id, idempotency_key, request_hash
+                )
+            if replay is None:
+                raise
+            return replay, True
+        if count and self.on_publish is not None:
+            self.on_publish()
+        event = Event(
+            id=event_id,
+            account_id=account_id,
+            event=event_type.name,
+            data={**data, "eventId": event_id},
+            timestamp=int(now_s),
+            is_test=False,
+            created_at=from_ms(ms(now_s)),
+            delivery_count=count,
+        )
+        return event, False
+
+    async def _idempotent_replay(
+        self, conn: Any, account_id: str, key: str, request_hash: str
+    ) -> Event | None:
+        record = await self.store.find_idempotency_key(conn, account_id, key)
+        if record is None:
+            return None
+        if record.created_at < self._now() - ms(self.settings.idempotency_ttl_s):
+            await self.store.delete_idempotency_key(conn, account_id, key)
+            return None
+        if record.request_hash != request_hash:
+            raise ConflictError(
+                "Idempotency-Key was already used with a different event or payload",
+                field="Idempotency-Key",
+            )
+        event = await self.store.get_event(conn, account_id, record.event_id)
+        return event
+
+    async def _insert_event(
+        self,
+        conn: Any,
+        account_id: str,
+        event_id: str,
+        event_name: str,
+        data: dict[str, Any],
+        body: bytes,
+        *,
+        is_test: bool,
+        only_webhook: str | None = None,
+    ) -> int:
+        now = self._now()
+        await self.store.insert_event(
+            conn,
+            id=event_id,
+            account_id=account_id,
+            type=event_name,
+            body=body,
+            is_test=is_test,
+            now=now,
+        )
+        if only_webhook is not None:
+            targets = [FanoutTarget(only_webhook, frozenset(), None)]
+        else:
+            targets = [
+                target
+                for target in await self.store.fanout_targets(conn, account_id)
+                if event_name in target.events and filters_match(target.filters, data)
+            ]
+        rows = [
+            {
+                "id": ids.new_id(ids.DELIVERY, now_ms=now),
+                "event_id": event_id,
+                "webhook_id": target.id,
+                "account_id": account_id,
+                "event_type": event_name,
+                "status": "pending",
+                "attempt_count": 0,
+                # Test deliveries are attempted by the API call itself, not the dispatcher.
+                "next_attempt_at": None if is_test else now,
+                "claim_token": None,
+                "is_test": is_test,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for target in targets
+        ]
+        await self.store.insert_deliveries(conn, rows)
+        return len(rows)
+
+    async def get_event(self, account_id: str, event_id: str) -> Event:
+        async with self.db.transaction() as conn:
+            event = await self.store.get_event(conn, account_id, event_id)
+        if event is None:
+            raise NotFoundError(f"No event {event_id}")
+        return event
+
+    # -- test events and resends ---------------------------------------------------------
+
+    async def send_test(
+        self, account_id: str, webhook_id: str, event_name: str, data: Any
+    ) -> TestResult:
+        event_type = get_event_type(event_name)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InvalidRequestError("data must be a JSON object", field="data")
+        payload = sample_payload(event_type, {k: v for k, v in data.items() if k != "eventId"})
+        now_s = self.clock.now()
+        event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
+        body = self._encode_event(event_id, event_type.name, payload, int(now_s))
+        async with self.db.transaction() as conn:
+            if await self.store.get_webhook(conn, account_id, webhook_id) is None:
+                raise NotFoundError(f"No webhook {webhook_id}", field="webhookId")
+            await self._insert_event(
+                conn,
+                account_id,
+                event_id,
+                event_type.name,
+                payload,
+                body,
+                is_test=True,
+                only_webhook=webhook_id,
+            )
+            event = await self.store.get_event(conn, account_id, event_id)
+            delivery_id = await self._delivery_of(conn, account_id, webhook_id, event_id)
+        assert event is not None
+        detail = await self._attempt_now(account_id, delivery_id, trigger="test")
+        return TestResult(success=detail.status == "delivered", event=event, delivery=detail)
+
+    async def _delivery_of(self, conn: Any, account_id: str, webhook_id: str, event_id: str) -> str:
+        page = await self.store.list_deliveries(
+            conn,
+            account_id=account_id,
+            webhook_id=webhook_id,
+            status=None,
+            event_type=None,
+            limit=1,
+            before=None,
+        )
+        assert page and page[0].event_id == event_id
+        return page[0].id
+
+    async def resend(self, account_id: str, delivery_id: str) -> DeliveryDetail:
+        """Attempt the delivery again now, whatever its state; the answer shows the attempt."""
+        return await self._attempt_now(account_id, delivery_id, trigger="manual")
+
+    async def _attempt_now(
+        self, account_id: str, delivery_id: str, *, trigger: str
+    ) -> DeliveryDetail:
+        async with self.db.transaction() as conn:
+            found = await self.store.get_delivery_row(conn, account_id, delivery_id)
+            if found is None:
+                raise NotFoundError(f"No delivery {delivery_id}")
+            delivery, body = found
+            target = await self.store.get_webhook_secret_url(conn, delivery.webhook_id)
+        assert target is not None
+        url, secret, _enabled = target
+        record = await attempt_delivery(
+            self.sender,
+            self.clock,
+            self.settings.retry_schedule_s,
+            delivery_id=delivery.id,
+            event_id=delivery.event_id,
+            event_type=delivery.event,
+            url=url,
+            secret=secret,
+            body=body.encode(),
+            number=delivery.attempt_count + 1,
+            trigger=trigger,
+            is_test=delivery.is_test,
+            retries=False,
+        )
+        update = dict(record.delivery_update)
+        if record.status == "failed" and delivery.status == "pending" and not delivery.is_test:
+            # A failed manual attempt leaves a scheduled retry in place.
+            update["b_status"] = "pending"
+            update["b_next"] = (
+                ms(delivery.next_attempt_at.timestamp())
+                if delivery.next_attempt_at
+                else self._now()
+            )
+        async with self.db.transaction() as conn:
+            await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
+        return await self.get_delivery(account_id, delivery_id)
+
+    # -- delivery logs -------------------------------------------------------------------
+
+    async def list_deliveries(
+        self,
+        account_id: str,
+        webhook_id: str,
+        *,
+        status: str | None,
+        event_type: str | None,
+        limit: int | None,
+        cursor: str | None,
+    ) -> Page[Delivery]:
+        size = page_limit(limit)
+        if event_type is not None:
+            get_event_type(event_type, field="event")
+        async with self.db.transaction() as conn:
+            if await self.store.get_webhook(conn, account_id, webhook_id) is None:
+                raise NotFoundError(f"No webhook {webhook_id}")
+            rows = await self.store.list_deliveries(
+                conn,
+                account_id=account_id,
+                webhook_id=webhook_id,
+                status=status,
+                event_type=event_type,
+                limit=size + 1,
+                before=check_cursor(cursor, ids.DELIVERY),
+            )
+        return _page(rows, size)
+
+    async def get_delivery(self, account_id: str, delivery_id: str) -> DeliveryDetail:
+        async with self.db.transaction() as conn:
+            found = await self.store.get_delivery_row(conn, account_id, delivery_id)
+            if found is None:
+                raise NotFoundError(f"No delivery {delivery_id}")
+            delivery, body = found
+            attempts = await self.store.list_attempts(conn, delivery_id, body)
+        return DeliveryDetail(
+            **delivery.model_dump(by_alias=False, exclude={"object"}),
+            payload=canonical_json.loads(body),
+            attempts=attempts,
+        )
+
+
+def _page(rows: list[Any], size: int) -> Page[Any]:
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(data=rows, has_more=has_more, next_cursor=rows[-1].id if has_more else None)

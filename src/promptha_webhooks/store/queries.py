@@ -1,0 +1,560 @@
+"""Every query the service runs. Functions take an open connection: the caller owns the
+transaction (services open one per use-case; the dispatcher one per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import SecretStr
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks.models import (
+    Account,
+    ApiKey,
+    Attempt,
+    Delivery,
+    Event,
+    Webhook,
+    from_ms,
+)
+from promptha_webhooks.store.database import Backend
+from promptha_webhooks.store.tables import (
+    accounts,
+    api_keys,
+    attempts,
+    deliveries,
+    events,
+    idempotency_keys,
+    webhooks,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    key_id: str
+    account_id: str | None  # None: a platform admin key
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutTarget:
+    id: str
+    events: frozenset[str]
+    filters: dict[str, list[Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A due delivery taken under lease, with everything needed to attempt it."""
+
+    id: str
+    event_id: str
+    event_type: str
+    webhook_id: str
+    attempt_count: int
+    is_test: bool
+    body: bytes
+    url: str
+    secret: str
+    webhook_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    event_id: str
+    request_hash: str
+    created_at: int
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(id=row.id, name=row.name, created_at=from_ms(row.created_at))
+
+
+def _webhook(row: Row[Any]) -> Webhook:
+    return Webhook(
+        id=row.id,
+        url=row.url,
+        events=orjson.loads(row.events),
+        filters=orjson.loads(row.filters) if row.filters else None,
+        description=row.description,
+        enabled=row.enabled,
+        disabled_reason=row.disabled_reason,
+        created_at=from_ms(row.created_at),
+        updated_at=from_ms(row.updated_at),
+        secret=SecretStr(row.secret),
+    )
+
+
+def _event(row: Row[Any]) -> Event:
+    body = orjson.loads(row.body)
+    return Event(
+        id=row.id,
+        account_id=row.account_id,
+        event=row.type,
+        data=body["data"],
+        timestamp=body["timestamp"],
+        is_test=row.is_test,
+        created_at=from_ms(row.created_at),
+    )
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        event_id=row.event_id,
+        webhook_id=row.webhook_id,
+        event=row.event_type,
+        status=row.status,
+        attempt_count=row.attempt_count,
+        next_attempt_at=from_ms(row.next_attempt_at) if row.status == "pending" else None,
+        last_response_status=row.last_status_code,
+        last_error=row.last_error,
+        is_test=row.is_test,
+        created_at=from_ms(row.created_at),
+        updated_at=from_ms(row.updated_at),
+    )
+
+
+def _attempt(row: Row[Any], request_body: str) -> Attempt:
+    return Attempt(
+        id=row.id,
+        number=row.number,
+        trigger=row.trigger,
+        outcome=row.outcome,
+        url=row.url,
+        request_headers=orjson.loads(row.request_headers),
+        request_body=request_body,
+        response_status=row.response_status,
+        response_headers=orjson.loads(row.response_headers) if row.response_headers else None,
+        response_body=row.response_body,
+        duration_ms=row.duration_ms,
+        error=row.error,
+        started_at=from_ms(row.started_at),
+        finished_at=from_ms(row.finished_at),
+    )
+
+
+class Store:
+    """Queries for one backend (a few differ between SQLite and PostgreSQL)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    # -- accounts and keys ---------------------------------------------------------------
+
+    async def insert_account(self, conn: AsyncConnection, id: str, name: str, now: int) -> Account:
+        await conn.execute(insert(accounts).values(id=id, name=name, created_at=now))
+        return Account(id=id, name=name, created_at=from_ms(now))
+
+    async def get_account(self, conn: AsyncConnection, id: str) -> Account | None:
+        row = (await conn.execute(select(accounts).where(accounts.c.id == id))).first()
+        return _account(row) if row else None
+
+    async def list_accounts(
+        self, conn: AsyncConnection, limit: int, before: str | None
+    ) -> list[Account]:
+        query = select(accounts).order_by(accounts.c.id.desc()).limit(limit)
+        if before:
+            query = query.where(accounts.c.id < before)
+        return [_account(row) for row in await conn.execute(query)]
+
+    async def delete_account(self, conn: AsyncConnection, id: str) -> bool:
+        result = await conn.execute(delete(accounts).where(accounts.c.id == id))
+        return result.rowcount > 0
+
+    async def insert_api_key(
+        self,
+        conn: AsyncConnection,
+        id: str,
+        account_id: str | None,
+        key_hash: str,
+        prefix: str,
+        now: int,
+    ) -> ApiKey:
+        await conn.execute(
+            insert(api_keys).values(
+                id=id, account_id=account_id, key_hash=key_hash, prefix=prefix, created_at=now
+            )
+        )
+        return ApiKey(id=id, account_id=account_id, prefix=prefix, created_at=from_ms(now))
+
+    async def find_key_owner(self, conn: AsyncConnection, key_hash: str) -> KeyOwner | None:
+        query = select(api_keys.c.id, api_keys.c.account_id).where(api_keys.c.key_hash == key_hash)
+        row = (await conn.execute(query)).first()
+        return KeyOwner(row.id, row.account_id) if row else None
+
+    async def count_admin_keys(self, conn: AsyncConnection) -> int:
+        query = select(func.count()).select_from(api_keys).where(api_keys.c.account_id.is_(None))
+        return int((await conn.execute(query)).scalar_one())
+
+    async def list_api_keys(self, conn: AsyncConnection, account_id: str) -> list[ApiKey]:
+        query = (
+            select(api_keys)
+            .where(api_keys.c.account_id == account_id)
+            .order_by(api_keys.c.id.desc())
+        )
+        return [
+            ApiKey(
+                id=r.id, account_id=r.account_id, prefix=r.prefix, created_at=from_ms(r.created_at)
+            )
+            for r in await conn.execute(query)
+        ]
+
+    async def delete_api_key(self, conn: AsyncConnection, account_id: str, key_id: str) -> bool:
+        result = await conn.execute(
+            delete(api_keys).where(api_keys.c.id == key_id, api_keys.c.account_id == account_id)
+        )
+        return result.rowcount > 0
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def insert_webhook(
+        self,
+        conn: AsyncConnection,
+        *,
+        id: str,
+        account_id: str,
+        url: str,
+        events_: list[str],
+        filters: dict[str, list[Any]] | None,
+        secret: str,
+        description: str,
+        enabled: bool,
+        now: int,
+    ) -> None:
+        await conn.execute(
+            insert(webhooks).values(
+                id=id,
+                account_id=account_id,
+                url=url,
+                events=_json(events_),
+                filters=_json(filters) if filters is not None else None,
+                secret=secret,
+                description=description,
+                enabled=enabled,
+                disabled_reason=None if enabled else "manual",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def get_webhook(self, conn: AsyncConnection, account_id: str, id: str) -> Webhook | None:
+        query = select(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+        row = (await conn.execute(query)).first()
+        return _webhook(row) if row else None
+
+    async def list_webhooks(
+        self, conn: AsyncConnection, account_id: str, limit: int, before: str | None
+    ) -> list[Webhook]:
+        query = (
+            select(webhooks)
+            .where(webhooks.c.account_id == account_id)
+            .order_by(webhooks.c.id.desc())
+            .limit(limit)
+        )
+        if before:
+            query = query.where(webhooks.c.id < before)
+        return [_webhook(row) for row in await conn.execute(query)]
+
+    async def update_webhook(
+        self, conn: AsyncConnection, account_id: str, id: str, values: dict[str, Any], now: int
+    ) -> bool:
+        columns: dict[str, Any] = {"updated_at": now}
+        for key, value in values.items():
+            if key == "events":
+                columns["events"] = _json(value)
+            elif key == "filters":
+                columns["filters"] = _json(value) if value is not None else None
+            else:
+                columns[key] = value
+        result = await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+            .values(**columns)
+        )
+        return result.rowcount > 0
+
+    async def delete_webhook(self, conn: AsyncConnection, account_id: str, id: str) -> bool:
+        result = await conn.execute(
+            delete(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+        )
+        return result.rowcount > 0
+
+    async def fanout_targets(self, conn: AsyncConnection, account_id: str) -> list[FanoutTarget]:
+        """Every enabled webhook of the account (event and filter matching is the caller's)."""
+        query = select(webhooks.c.id, webhooks.c.events, webhooks.c.filters).where(
+            webhooks.c.account_id == account_id, webhooks.c.enabled.is_(True)
+        )
+        return [
+            FanoutTarget(
+                row.id,
+                frozenset(orjson.loads(row.events)),
+                orjson.loads(row.filters) if row.filters else None,
+            )
+            for row in await conn.execute(query)
+        ]
+
+    # -- events --------------------------------------------------------------------------
+
+    async def insert_event(
+        self,
+        conn: AsyncConnection,
+        *,
+        id: str,
+        account_id: str,
+        type: str,
+        body: bytes,
+        is_test: bool,
+        now: int,
+    ) -> None:
+        await conn.execute(
+            insert(events).values(
+                id=id,
+                account_id=account_id,
+                type=type,
+                body=body.decode(),
+                is_test=is_test,
+                created_at=now,
+            )
+        )
+
+    async def get_event(self, conn: AsyncConnection, account_id: str, id: str) -> Event | None:
+        query = select(events).where(events.c.id == id, events.c.account_id == account_id)
+        row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        count_query = select(func.count()).where(deliveries.c.event_id == id)
+        count = int((await conn.execute(count_query)).scalar_one())
+        return _event(row).model_copy(update={"delivery_count": count})
+
+    async def find_idempotency_key(
+        self, conn: AsyncConnection, account_id: str, key: str
+    ) -> IdempotencyRecord | None:
+        query = select(idempotency_keys).where(
+            idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
+        )
+        row = (await conn.execute(query)).first()
+        return IdempotencyRecord(row.event_id, row.request_hash, row.created_at) if row else None
+
+    async def delete_idempotency_key(
+        self, conn: AsyncConnection, account_id: str, key: str
+    ) -> None:
+        await conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
+            )
+        )
+
+    async def insert_idempotency_key(
+        self,
+        conn: AsyncConnection,
+        account_id: str,
+        key: str,
+        event_id: str,
+        request_hash: str,
+        now: int,
+    ) -> None:
+        await conn.execute(
+            insert(idempotency_keys).values(
+                account_id=account_id,
+                key=key,
+                event_id=event_id,
+                request_hash=request_hash,
+                created_at=now,
+            )
+        )
+
+    # -- deliveries ----------------------------------------------------------------------
+
+    async def insert_deliveries(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await conn.execute(insert(deliveries), rows)
+
+    async def claim_due(
+        self,
+        conn: AsyncConnection,
+        *,
+        now: int,
+        lease_until: int,
+        token: str,
+        limit: int,
+        exclude_webhooks: Sequence[str] = (),
+    ) -> list[ClaimedDelivery]:
+        """Take up to `limit` due deliveries under a lease (SKIP LOCKED on PostgreSQL; SQLite's
+        write lock, taken by BEGIN IMMEDIATE, serialises claimers there)."""
+        due = (
+            select(deliveries.c.id)
+            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        if exclude_webhooks:
+            due = due.where(deliveries.c.webhook_id.not_in(list(exclude_webhooks)))
+        if self.backend == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=lease_until, claim_token=token)
+            .returning(deliveries.c.id)
+        )
+        ids = [row.id for row in claimed]
+        if not ids:
+            return []
+        details = await conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.event_id,
+                deliveries.c.event_type,
+                deliveries.c.webhook_id,
+                deliveries.c.attempt_count,
+                deliveries.c.is_test,
+                events.c.body,
+                webhooks.c.url,
+                webhooks.c.secret,
+                webhooks.c.enabled,
+            )
+            .select_from(
+                deliveries.join(events, events.c.id == deliveries.c.event_id).join(
+                    webhooks, webhooks.c.id == deliveries.c.webhook_id
+                )
+            )
+            .where(deliveries.c.id.in_(ids))
+            .order_by(deliveries.c.next_attempt_at)
+        )
+        return [
+            ClaimedDelivery(
+                id=r.id,
+                event_id=r.event_id,
+                event_type=r.event_type,
+                webhook_id=r.webhook_id,
+                attempt_count=r.attempt_count,
+                is_test=r.is_test,
+                body=r.body.encode(),
+                url=r.url,
+                secret=r.secret,
+                webhook_enabled=r.enabled,
+            )
+            for r in details
+        ]
+
+    async def record_attempts(
+        self,
+        conn: AsyncConnection,
+        attempt_rows: list[dict[str, Any]],
+        delivery_updates: list[dict[str, Any]],
+        *,
+        fenced: bool,
+    ) -> None:
+        """Insert attempt rows and write delivery outcomes, each as one batched statement.
+
+        delivery_updates: dicts with b_id, b_token, b_status, b_count, b_next, b_code, b_error,
+        b_now. With `fenced`, an update applies only while the delivery still carries the
+        claim token (a worker whose lease ran out must not overwrite a newer claimer).
+        """
+        if attempt_rows:
+            await conn.execute(insert(attempts), attempt_rows)
+        if not delivery_updates:
+            return
+        condition = deliveries.c.id == bindparam("b_id")
+        if fenced:
+            condition = and_(condition, deliveries.c.claim_token == bindparam("b_token"))
+        await conn.execute(
+            update(deliveries)
+            .where(condition)
+            .values(
+                status=bindparam("b_status"),
+                attempt_count=bindparam("b_count"),
+                next_attempt_at=bindparam("b_next"),
+                claim_token=None,
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                updated_at=bindparam("b_now"),
+            ),
+            delivery_updates,
+        )
+
+    async def release_claims(
+        self, conn: AsyncConnection, ids: Sequence[str], token: str, now: int
+    ) -> int:
+        """Make claimed deliveries due now again (graceful shutdown)."""
+        if not ids:
+            return 0
+        result = await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(list(ids)),
+                deliveries.c.claim_token == token,
+                deliveries.c.status == "pending",
+            )
+            .values(next_attempt_at=now, claim_token=None)
+        )
+        return result.rowcount
+
+    async def get_delivery_row(
+        self, conn: AsyncConnection, account_id: str, id: str
+    ) -> tuple[Delivery, str] | None:
+        """The delivery and its event's body, or None if absent or another account's."""
+        query = (
+            select(deliveries, events.c.body)
+            .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+            .where(deliveries.c.id == id, deliveries.c.account_id == account_id)
+        )
+        row = (await conn.execute(query)).first()
+        return (_delivery(row), row.body) if row else None
+
+    async def list_attempts(
+        self, conn: AsyncConnection, delivery_id: str, request_body: str
+    ) -> list[Attempt]:
+        query = (
+            select(attempts)
+            .where(attempts.c.delivery_id == delivery_id)
+            .order_by(attempts.c.number, attempts.c.id)
+        )
+        return [_attempt(row, request_body) for row in await conn.execute(query)]
+
+    async def list_deliveries(
+        self,
+        conn: AsyncConnection,
+        *,
+        account_id: str,
+        webhook_id: str,
+        status: str | None,
+        event_type: str | None,
+        limit: int,
+        before: str | None,
+    ) -> list[Delivery]:
+        query = (
+            select(deliveries)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.account_id == account_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        if status:
+            query = query.where(deliveries.c.status == status)
+        if event_type:
+            query = query.where(deliveries.c.event_type == event_type)
+        if before:
+            query = query.where(deliveries.c.id < before)
+        return [_delivery(row) for row in await conn.execute(query)]
+
+    async def get_webhook_secret_url(
+        self, conn: AsyncConnection, webhook_id: str
+    ) -> tuple[str, str, bool] | None:
+        query = select(webhooks.c.url, webhooks.c.secret, webhooks.c.enabled).where(
+            webhooks.c.id == webhook_id
+        )
+        row = (await conn.execute(query)).first()
+        return (row.url, row.secret, row.enabled) if row else None
+
+    async def count_pending(self, conn: AsyncConnection) -> int:
+        query = select(func.count()).select_from(deliveries).where(deliveries.c.status == "pending")
+        return int((await conn.execute(query)).scalar_one())

@@ -1,0 +1,132 @@
+"""Table definitions (SQLAlchemy Core). Times are integer Unix milliseconds on both backends."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+ID = String(40)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# account_id NULL marks a platform admin key. Only the SHA-256 of a key is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_api_keys_account_id", "account_id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON array of event type names
+    Column("filters", Text, nullable=True),  # JSON object {payload key: [allowed values]}
+    Column("secret", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(40), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_webhooks_account_id_id", "account_id", "id"),
+)
+
+# body: the canonical JSON bytes sent on every attempt (decoded as UTF-8 text).
+events = Table(
+    "events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("is_test", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_events_account_id_id", "account_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("event_id", ID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# status: pending → delivered | failed | skipped. A pending delivery is due when
+# next_attempt_at <= now; claiming it pushes next_attempt_at to the lease's end, so a worker
+# that dies leaves it due again once the lease runs out.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("event_id", ID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", ID, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", ID, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("claim_token", String(64), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("is_test", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    Index("ix_deliveries_webhook_id_id", "webhook_id", "id"),
+    Index("ix_deliveries_event_id", "event_id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("delivery_id", ID, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("trigger", String(16), nullable=False),  # scheduled | manual | test
+    Column("url", Text, nullable=False),
+    Column("request_headers", Text, nullable=False),  # JSON object
+    Column("response_status", Integer, nullable=True),
+    Column("response_headers", Text, nullable=True),  # JSON object
+    Column("response_body", Text, nullable=True),  # first 64 KiB, UTF-8 with replacement
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("outcome", String(16), nullable=False),  # delivered | retry | permanent
+    Column("started_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=False),
+    Index("ix_attempts_delivery_id", "delivery_id", "number"),
+)

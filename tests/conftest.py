@@ -1,0 +1,304 @@
+"""Shared fixtures: fresh databases on both backends, real HTTP receivers on 127.0.0.1, and the
+service itself (the real app and dispatcher, driven over ASGI by an httpx client)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiohttp import web
+
+from promptha_webhooks.api import create_app
+from promptha_webhooks.clock import Clock
+from promptha_webhooks.config import Mode, Settings
+from promptha_webhooks.destinations import ResolveFunc, system_resolve
+from promptha_webhooks.store.database import migrate_sync
+
+PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
+PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+FAST_SCHEDULE = (0.0, 0.05, 0.05, 0.05, 0.05, 0.05)
+ADMIN_KEY = "pwa_test_admin_key_0123456789"
+
+_pg_state: dict[str, str | None] = {}
+
+
+def _postgres_problem() -> str | None:
+    """None when PostgreSQL answers, else why not (checked once per session)."""
+    if "problem" not in _pg_state:
+
+        async def probe() -> None:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+            await conn.close()
+
+        try:
+            asyncio.run(probe())
+            _pg_state["problem"] = None
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            _pg_state["problem"] = f"PostgreSQL at {PG_HOST}:5432 unreachable: {exc}"
+    return _pg_state["problem"]
+
+
+def require_postgres() -> None:
+    problem = _postgres_problem()
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{problem} (CI=true: PostgreSQL tests must run)")
+    pytest.skip(problem)
+
+
+def _pg_admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    require_postgres()
+    name = f"pw_test_{secrets.token_hex(6)}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@{PG_HOST}:5432/{name}"
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'promptha.db'}"
+        migrate_sync(url)
+        yield url
+    else:
+        pg_url = request.getfixturevalue("fresh_postgres_url")
+        migrate_sync(pg_url)
+        yield pg_url
+
+
+# -- receivers -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float
+
+
+Responder = Callable[[ReceivedRequest], Any]
+
+
+@dataclass
+class Receiver:
+    """A real aiohttp server on 127.0.0.1 that records every request.
+
+    `script(path, [500, 503, 200])` answers those statuses in turn on that path (the last one
+    repeats); `responders[path]` can instead be an async function returning a web.Response.
+    """
+
+    base_url: str = ""
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    scripts: dict[str, list[int]] = field(default_factory=dict)
+    responders: dict[str, Responder] = field(default_factory=dict)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def url(self, path: str = "/hook") -> str:
+        return self.base_url + path
+
+    def script(self, path: str, statuses: list[int]) -> None:
+        self.scripts[path] = list(statuses)
+
+    def on(self, path: str) -> list[ReceivedRequest]:
+        return [r for r in self.requests if r.path == path]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        received = ReceivedRequest(
+            request.path, dict(request.headers), await request.read(), time.time()
+        )
+        self.requests.append(received)
+        async with self._arrived:
+            self._arrived.notify_all()
+        responder = self.responders.get(request.path)
+        if responder is not None:
+            response: web.StreamResponse = await responder(received)
+            return response
+        statuses = self.scripts.get(request.path, [200])
+        status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        return web.Response(status=status, text=f"answer {status}")
+
+    async def wait_for(
+        self, count: int, *, path: str | None = None, timeout: float = 15.0
+    ) -> list[ReceivedRequest]:
+        """Wait until `count` requests arrived (on `path`, if given); fail after `timeout`."""
+
+        def matching() -> list[ReceivedRequest]:
+            return self.requests if path is None else self.on(path)
+
+        deadline = time.monotonic() + timeout
+        async with self._arrived:
+            while len(matching()) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} requests on {path or 'any path'}, got {len(matching())}"
+                    )
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                except TimeoutError:
+                    continue
+        return matching()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    recorder = Receiver()
+    app = web.Application(client_max_size=10 * 1024 * 1024)
+    app.router.add_route("*", "/{tail:.*}", recorder.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    recorder.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield recorder
+    finally:
+        await runner.cleanup()
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    """The running app (dispatcher included) and an API client with helpers."""
+
+    client: httpx.AsyncClient
+    app: Any
+    settings: Settings
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    async def create_account(self, name: str = "Acme") -> tuple[str, dict[str, str]]:
+        response = await self.client.post("/v1/accounts", json={"name": name}, headers=self.admin())
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return body["account"]["id"], {"Authorization": f"Bearer {body['apiKey']['key']}"}
+
+    async def create_webhook(self, auth: dict[str, str], **fields: Any) -> dict[str, Any]:
+        fields.setdefault("events", ["fabric.completed"])
+        response = await self.client.post("/v1/webhooks", json=fields, headers=auth)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def publish(
+        self, account_id: str, event: str, data: dict[str, Any], **headers: str
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/v1/events",
+            json={"account": account_id, "event": event, "data": data},
+            headers=self.admin() | headers,
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def wait_delivery(
+        self,
+        auth: dict[str, str],
+        webhook_id: str,
+        *,
+        status: str,
+        count: int = 1,
+        timeout: float = 15.0,
+    ) -> list[dict[str, Any]]:
+        """Poll the delivery log until `count` deliveries of the webhook have `status`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = await self.client.get(
+                f"/v1/webhooks/{webhook_id}/deliveries",
+                params={"status": status, "limit": 100},
+                headers=auth,
+            )
+            assert response.status_code == 200, response.text
+            data: list[dict[str, Any]] = response.json()["data"]
+            if len(data) >= count:
+                return data
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(data)} deliveries {status}, wanted {count}")
+            await asyncio.sleep(0.02)
+
+
+class ServiceFactory:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._stack: list[tuple[Any, httpx.AsyncClient]] = []
+
+    async def __call__(
+        self,
+        *,
+        mode: Mode = Mode.DEVELOPMENT,
+        clock: Clock | None = None,
+        resolve: ResolveFunc = system_resolve,
+        **overrides: Any,
+    ) -> Service:
+        values: dict[str, Any] = {
+            "database_url": self.database_url,
+            "mode": mode,
+            "admin_key": ADMIN_KEY,
+            "retry_schedule_s": FAST_SCHEDULE,
+            "poll_interval_s": 0.02,
+            "shutdown_grace_s": 5.0,
+        }
+        values.update(overrides)
+        settings = Settings(**values)
+        settings.validate()
+        app = create_app(settings, clock=clock, resolve=resolve)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60
+        )
+        self._stack.append((lifespan, client))
+        return Service(client, app, settings)
+
+    async def close(self) -> None:
+        while self._stack:
+            lifespan, client = self._stack.pop()
+            await client.aclose()
+            await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
+    factory = ServiceFactory(database_url)
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+@pytest.fixture
+async def service(make_service: ServiceFactory) -> Service:
+    return await make_service()
