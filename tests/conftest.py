@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -302,3 +306,75 @@ async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
 @pytest.fixture
 async def service(make_service: ServiceFactory) -> Service:
     return await make_service()
+
+
+# -- the real process ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServiceProcess:
+    """`promptha-webhooks serve` as a child process, the way `make run` starts it."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = (
+            os.environ
+            | {
+                "PROMPTHA_WEBHOOKS_DATABASE_URL": database_url,
+                "PROMPTHA_WEBHOOKS_MODE": "development",
+                "PROMPTHA_WEBHOOKS_ADMIN_KEY": ADMIN_KEY,
+                "PROMPTHA_WEBHOOKS_PORT": str(self.port),
+                "PROMPTHA_WEBHOOKS_RETRY_SCHEDULE": "0,0.2,0.2,0.2,0.2,0.2",
+                "PROMPTHA_WEBHOOKS_DELIVERY_TIMEOUT": "2",
+                "PROMPTHA_WEBHOOKS_LEASE": "3",
+                "PROMPTHA_WEBHOOKS_POLL_INTERVAL": "0.05",
+            }
+            | env
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "promptha_webhooks.cli", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                assert self.process is not None and self.process.poll() is None, self.log()
+                try:
+                    if (await client.get(self.url + "/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("service did not start:\n" + self.log())
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)

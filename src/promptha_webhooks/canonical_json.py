@@ -72,10 +72,18 @@ def _format_path(segments: list[str | int]) -> str:
 
 def _format_finite_float(value: float) -> str:
     """ECMA-262 Number::toString(x) (radix 10) for a finite float."""
-    if value.is_integer() and -(2.0**53) < value < 2.0**53:
-        # Exact integer: its digits are the shortest round-trip digits; -0.0 becomes "0".
-        return int.__repr__(int(value))
     text = float.__repr__(value)  # shortest round-trip digits, closest to the true value
+    if "e" not in text:
+        # repr uses fixed notation for 1e-4 <= |x| < 1e16, where JavaScript does too, with the
+        # same digits; only integral values differ ("5.0" vs "5"), and -0.0 is "0".
+        if text.endswith(".0"):
+            return text[:-2] if value else "0"
+        return text
+    return _number_text_from_repr(text)
+
+
+def _number_text_from_repr(text: str) -> str:
+    """ECMA-262 Number::toString's digit layout, applied to a float's shortest repr."""
     sign = ""
     if text[0] == "-":
         sign = "-"
@@ -89,6 +97,8 @@ def _format_finite_float(value: float) -> str:
     stripped = digits.lstrip("0")
     point -= len(digits) - len(stripped)
     digits = stripped.rstrip("0")
+    if not digits:  # +0 and -0
+        return "0"
     k = len(digits)
     n = point
     if k <= n <= 21:
@@ -140,17 +150,55 @@ def _int_range_reason(value: int | str) -> str:
 # Encoding
 
 
+_DIGITS = frozenset("0123456789")
+# '"key":' for keys seen before (and not array indices): keys repeat a lot across objects.
+_KEY_PREFIX_CACHE: dict[str, str] = {}
+_KEY_PREFIX_CACHE_MAX_ENTRIES = 4096
+_KEY_PREFIX_CACHE_MAX_LEN = 64
+
+
+def _is_array_index(key: str) -> bool:
+    return (
+        key[:1] in _DIGITS
+        and _ARRAY_INDEX_RE.match(key) is not None
+        and int(key) <= _MAX_ARRAY_INDEX
+    )
+
+
+def _key_prefix(key: object) -> str | None:
+    """Return '"key":' for a str key that is not an array index, None for an array index."""
+    if not isinstance(key, str):
+        raise _EncodeError(
+            f"object keys must be str, got {type(key).__name__} key {_short(repr(key))}"
+        )
+    if _is_array_index(key):
+        return None
+    prefix = encode_basestring(key) + ":"
+    if (
+        type(key) is str
+        and len(key) <= _KEY_PREFIX_CACHE_MAX_LEN
+        and len(_KEY_PREFIX_CACHE) < _KEY_PREFIX_CACHE_MAX_ENTRIES
+    ):
+        _KEY_PREFIX_CACHE[key] = prefix
+    return prefix
+
+
 def _encode(value: object, parts: list[str], active: set[int]) -> None:
-    # isinstance also admits subclasses (StrEnum, IntEnum, OrderedDict, ...); they are written
-    # by their underlying str/int/float/dict/list value.
-    if isinstance(value, str):
-        parts.append(encode_basestring(value))
+    cls = type(value)
+    if cls is str:
+        parts.append(encode_basestring(value))  # type: ignore[arg-type]
+    elif cls is dict:
+        _encode_dict(value, parts, active)  # type: ignore[arg-type]
+    elif cls is list or cls is tuple:
+        _encode_list(value, parts, active)  # type: ignore[arg-type]
     elif value is None:
         parts.append("null")
     elif value is True:
         parts.append("true")
     elif value is False:
         parts.append("false")
+    # isinstance also admits subclasses (StrEnum, IntEnum, OrderedDict, ...); they are written
+    # by their underlying str/int/float/dict/list value.
     elif isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             parts.append(int.__repr__(value))
@@ -162,12 +210,13 @@ def _encode(value: object, parts: list[str], active: set[int]) -> None:
                 f"{float.__repr__(value)} is not a finite number; JSON.stringify would write null"
             )
         parts.append(_format_finite_float(value))
+    elif isinstance(value, str):
+        parts.append(encode_basestring(value))
     elif isinstance(value, dict):
         _encode_dict(value, parts, active)
     elif isinstance(value, list | tuple):
         _encode_list(value, parts, active)
     else:
-        cls = type(value)
         raise _EncodeError(
             f"values of type {cls.__module__}.{cls.__qualname__} are not JSON-serialisable"
         )
@@ -181,40 +230,48 @@ def _encode_dict(value: dict[Any, Any], parts: list[str], active: set[int]) -> N
     if marker in active:
         raise _EncodeError("circular reference")
     active.add(marker)
-
-    index_keys: list[tuple[int, str]] = []
-    for key in value:
-        if not isinstance(key, str):
-            raise _EncodeError(
-                f"object keys must be str, got {type(key).__name__} key {_short(repr(key))}"
-            )
-        if _ARRAY_INDEX_RE.match(key) is not None:
-            number = int(key)
-            if number <= _MAX_ARRAY_INDEX:
-                index_keys.append((number, key))
-
-    if index_keys:
-        # JavaScript property order: array indices ascending, then other keys by insertion.
-        index_keys.sort()
-        index_set = {key for _, key in index_keys}
-        items: list[tuple[str, Any]] = [(key, value[key]) for _, key in index_keys]
-        items.extend(item for item in value.items() if item[0] not in index_set)
-    else:
-        items = list(value.items())
-
-    sep = "{"
-    for key, item in items:
-        parts.append(sep)
-        parts.append(encode_basestring(key))
-        parts.append(":")
+    append = parts.append
+    append("{")
+    start = len(parts)
+    cached_prefix = _KEY_PREFIX_CACHE.get
+    # Members with array-index keys are written aside: JavaScript orders them first, ascending.
+    index_members: list[tuple[int, list[str]]] = []
+    for key, item in value.items():
+        prefix = cached_prefix(key) if type(key) is str else None
+        if prefix is None:
+            prefix = _key_prefix(key)
+            if prefix is None:
+                member = [f'"{key}":']  # array indices are plain digits
+                try:
+                    _encode(item, member, active)
+                except _EncodeError as exc:
+                    exc.segments.append(str.__str__(key))
+                    raise
+                member.append(",")
+                index_members.append((int(key), member))
+                continue
+        append(prefix)
+        cls = type(item)
         try:
-            _encode(item, parts, active)
+            if cls is str:
+                append(encode_basestring(item))
+            elif cls is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                append(int.__repr__(item))
+            else:
+                _encode(item, parts, active)
         except _EncodeError as exc:
             exc.segments.append(str.__str__(key))
             raise
-        sep = ","
-    parts.append("}")
+        append(",")
+    if index_members:
+        index_members.sort(key=_first)
+        parts[start:start] = [text for _, member in index_members for text in member]
+    parts[-1] = "}"  # replaces the trailing ","
     active.discard(marker)
+
+
+def _first(pair: tuple[int, list[str]]) -> int:
+    return pair[0]
 
 
 def _encode_list(value: list[Any] | tuple[Any, ...], parts: list[str], active: set[int]) -> None:
@@ -225,16 +282,22 @@ def _encode_list(value: list[Any] | tuple[Any, ...], parts: list[str], active: s
     if marker in active:
         raise _EncodeError("circular reference")
     active.add(marker)
-    sep = "["
+    append = parts.append
+    append("[")
     for index, item in enumerate(value):
-        parts.append(sep)
+        cls = type(item)
         try:
-            _encode(item, parts, active)
+            if cls is str:
+                append(encode_basestring(item))
+            elif cls is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                append(int.__repr__(item))
+            else:
+                _encode(item, parts, active)
         except _EncodeError as exc:
             exc.segments.append(index)
             raise
-        sep = ","
-    parts.append("]")
+        append(",")
+    parts[-1] = "]"  # replaces the trailing ","
     active.discard(marker)
 
 

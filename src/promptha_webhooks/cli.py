@@ -118,20 +118,27 @@ def serve(
     url = f"http://{settings.host}:{settings.port}"
     lines = [
         f"Promptha Webhooks {__version__} ({settings.mode.value} mode)",
-        f"API:      {url}/v1   (OpenAPI: {url}/docs)",
+        f"API:      {url}/v1",
+        f"Docs:     {url}/docs",
         f"Database: {settings.database_url.split('@')[-1]}",
     ]
+    console.print(Panel("\n".join(lines), title="ready", expand=False))
+    # Keys go on lines of their own, never wrapped, so they can be copied whole.
     if admin_key:
-        lines.append(f"Admin key (shown once): {admin_key}")
+        console.print(f"Admin key (shown once): {admin_key}", soft_wrap=True)
     elif settings.admin_key:
-        lines.append("Admin key: from PROMPTHA_WEBHOOKS_ADMIN_KEY")
+        console.print("Admin key: the one in PROMPTHA_WEBHOOKS_ADMIN_KEY", soft_wrap=True)
     else:
-        lines.append(
-            "Admin key: shown on first start; new one: promptha-webhooks keys create --admin"
+        console.print(
+            "Admin key: shown on first start; mint another with "
+            "`promptha-webhooks keys create --admin`",
+            soft_wrap=True,
         )
     if account_key:
-        lines.append(f"API key of account 'Development' (shown once): {account_key}")
-    console.print(Panel("\n".join(lines), title="ready", expand=False))
+        console.print(
+            f"API key of account 'Development' (shown once): {account_key}", soft_wrap=True
+        )
+    console.print(f"Listening on {url}", soft_wrap=True)
     _install_uvloop()
     uvicorn.run(
         create_app(settings),

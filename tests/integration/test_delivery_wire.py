@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from py_mini_racer import MiniRacer
 
-from conftest import Receiver, Service
 from promptha_webhooks import __version__
+
+from conftest import Receiver, Service
 
 SECRET = "your_webhook_secret"
 

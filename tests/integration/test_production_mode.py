@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Receiver, ServiceFactory
 from promptha_webhooks.config import Mode
+
+from conftest import Receiver, ServiceFactory
 
 PUBLIC_IP = "93.184.215.14"
 

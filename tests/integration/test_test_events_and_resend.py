@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 
-from conftest import Receiver, Service
+from conftest import Receiver, Service, ServiceFactory
+
+PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 
 
 async def test_guide_test_event_call(service: Service, receiver: Receiver) -> None:
@@ -161,3 +163,50 @@ async def test_delivery_log_filters(service: Service, receiver: Receiver) -> Non
         f"/v1/webhooks/{webhook['id']}/deliveries", params={"status": "lost"}, headers=auth
     )
     assert bad.status_code == 400
+
+
+async def test_resend_pending_keeps_schedule_on_failure(
+    make_service: ServiceFactory, receiver: Receiver
+) -> None:
+    service = await make_service(retry_schedule_s=(0.0, 30.0, 30.0))
+    account_id, auth = await service.create_account()
+    receiver.script("/p", [503])
+    webhook = await service.create_webhook(auth, url=receiver.url("/p"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await receiver.wait_for(1, path="/p")
+    [pending] = await service.wait_delivery(auth, webhook["id"], status="pending")
+    assert pending["attemptCount"] == 1
+    failed_resend = (
+        await service.client.post(f"/v1/deliveries/{pending['id']}/retry", headers=auth)
+    ).json()
+    assert failed_resend["status"] == "pending"
+    assert failed_resend["nextAttemptAt"] == pending["nextAttemptAt"]
+    receiver.script("/p", [200])
+    ok = (await service.client.post(f"/v1/deliveries/{pending['id']}/retry", headers=auth)).json()
+    assert ok["status"] == "delivered"
+    assert ok["nextAttemptAt"] is None
+    assert [a["trigger"] for a in ok["attempts"]] == ["scheduled", "manual", "manual"]
+
+
+async def test_delivery_log_paginates(service: Service, receiver: Receiver) -> None:
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/many"))
+    published = [
+        (await service.publish(account_id, "fabric.completed", PAYLOAD))["id"] for _ in range(5)
+    ]
+    await service.wait_delivery(auth, webhook["id"], status="delivered", count=5)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (
+            await service.client.get(
+                f"/v1/webhooks/{webhook['id']}/deliveries", params=params, headers=auth
+            )
+        ).json()
+        assert len(page["data"]) <= 2
+        seen += [d["eventId"] for d in page["data"]]
+        if not page["hasMore"]:
+            break
+        cursor = page["nextCursor"]
+    assert seen == list(reversed(published))

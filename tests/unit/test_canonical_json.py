@@ -10,7 +10,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +23,7 @@ from promptha_webhooks.canonical_json import (
     format_number,
     loads,
 )
+from promptha_webhooks.canonical_json import _number_text_from_repr as _number_text_from_repr
 
 # -- strategies ------------------------------------------------------------------------------
 
@@ -187,9 +188,20 @@ def test_subclasses_are_written_as_their_base_value() -> None:
     class Ratio(float):
         pass
 
+    class Items(list[Any]):
+        pass
+
+    point = NamedTuple("Point", [("x", int), ("y", int)])(1, 2)
     ordered = OrderedDict([("z", 1), ("1", 2)])
-    value = {Color.RED: [Color.RED, Level.HIGH, Ratio(2.5), Ratio(3.0)], "o": ordered}
-    assert dumps(value) == b'{"red":["red",3,2.5,3],"o":{"1":2,"z":1}}'
+    value = {
+        Color.RED: [Color.RED, Level.HIGH, Ratio(2.5), Ratio(3.0)],
+        "o": ordered,
+        "l": Items([point, Items()]),
+        "e": {"k": Level.HIGH, "s": Color.RED},
+    }
+    assert dumps(value) == (
+        b'{"red":["red",3,2.5,3],"o":{"1":2,"z":1},"l":[[1,2],[]],"e":{"k":3,"s":"red"}}'
+    )
 
 
 def test_shared_references_are_not_cycles() -> None:
@@ -252,6 +264,7 @@ def test_loads_accepts_bytes_like() -> None:
         ([0, [1, {"y": 2**60}]], "[1][1].y", "outside"),
         ({"a b": {"": [{"ok": 1, "é": {3: 4}}]}}, '["a b"][""][0]["é"]', "keys must be str"),
         ({"$ok_1": [None, set()]}, "$ok_1[1]", "set"),
+        ({"a": {"x": 1, "7": [math.inf]}}, 'a["7"][0]', "finite"),
     ],
 )
 def test_dumps_errors(value: object, path: str, fragment: str) -> None:
@@ -366,6 +379,14 @@ def test_format_number(value: int | float, expected: str) -> None:
 def test_format_number_rejects(value: Any) -> None:
     with pytest.raises(CanonicalJSONError):
         format_number(value)
+
+
+@settings(max_examples=300)
+@given(FLOATS)
+def test_general_layout_agrees_with_fixed_notation_fast_path(value: float) -> None:
+    # format_number takes a shortcut when repr() is in fixed notation; the general ECMA-262
+    # layout must give the same text for those values too.
+    assert _number_text_from_repr(float.__repr__(value)) == format_number(value)
 
 
 def test_format_number_float_subclass() -> None:
