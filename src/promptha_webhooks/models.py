@@ -89,6 +89,12 @@ class Event(ApiModel):
     delivery_count: int | None = None
 
 
+class PublishedBatch(ApiModel):
+    object: Literal["event_batch"] = "event_batch"
+    data: list[Event]
+    replayed: int
+
+
 class Attempt(ApiModel):
     object: Literal["attempt"] = "attempt"
     id: str

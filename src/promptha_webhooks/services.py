@@ -46,7 +46,6 @@ from promptha_webhooks.models import (
 )
 from promptha_webhooks.sender import Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store
-from promptha_webhooks.store.queries import FanoutTarget
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +60,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_BATCH_EVENTS = 1000
 
 
 def hash_key(raw_key: str) -> str:
@@ -70,6 +70,25 @@ def hash_key(raw_key: str) -> str:
 
 def generate_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    """One event to publish: its type, payload and optional idempotency key."""
+
+    event: Any
+    data: Any
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedEvent:
+    name: str
+    data: dict[str, Any]
+    event_id: str
+    body: bytes
+    idempotency_key: str | None
+    request_hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +445,29 @@ class Services:
         Returns (event, replayed): replayed is True when the idempotency key was seen within
         its window and the earlier event is returned instead of a new one.
         """
-        event_type = get_event_type(event_name)
+        [result] = await self._publish(
+            account_id, [PublishRequest(event_name, data, idempotency_key)], batch=False
+        )
+        return result
+
+    async def publish_batch(
+        self, account_id: str, requests: list[PublishRequest]
+    ) -> list[tuple[Event, bool]]:
+        """Publish up to MAX_BATCH_EVENTS events in one transaction: all are stored or none."""
+        if not 1 <= len(requests) <= MAX_BATCH_EVENTS:
+            raise InvalidRequestError(
+                f"events must hold 1-{MAX_BATCH_EVENTS} events", field="events"
+            )
+        keys = [r.idempotency_key for r in requests if r.idempotency_key is not None]
+        if len(keys) != len(set(keys)):
+            raise InvalidRequestError(
+                "idempotencyKey values must be unique within a batch", field="events"
+            )
+        return await self._publish(account_id, requests, batch=True)
+
+    def _prepare(self, request: PublishRequest, now_s: float) -> _PreparedEvent:
+        event_type = get_event_type(request.event)
+        data = request.data
         if not isinstance(data, dict):
             raise InvalidRequestError("data must be a JSON object", field="data")
         if "eventId" in data:
@@ -434,60 +475,114 @@ class Services:
                 "data.eventId is assigned by the service", field="data.eventId"
             )
         validate_payload(event_type, data)
-        if idempotency_key is not None and not (
-            0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
-        ):
+        key = request.idempotency_key
+        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
             raise InvalidRequestError(
                 f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
                 field="Idempotency-Key",
             )
-        now_s = self.clock.now()
         event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
         body = self._encode_event(event_id, event_type.name, data, int(now_s))
-        request_hash = hashlib.sha256(
-            canonical_json.dumps({"event": event_type.name, "data": data})
-        ).hexdigest()
+        request_hash = None
+        if key is not None:
+            request_hash = hashlib.sha256(
+                canonical_json.dumps({"event": event_type.name, "data": data})
+            ).hexdigest()
+        return _PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
+
+    async def _publish(
+        self, account_id: str, requests: list[PublishRequest], *, batch: bool
+    ) -> list[tuple[Event, bool]]:
+        now_s = self.clock.now()
+        prepared: list[_PreparedEvent] = []
+        for index, request in enumerate(requests):
+            try:
+                prepared.append(self._prepare(request, now_s))
+            except InvalidRequestError as exc:
+                if not batch:
+                    raise
+                raise InvalidRequestError(
+                    f"events[{index}]: {exc.message}", field=f"events[{index}].{exc.field}"
+                ) from None
         try:
-            async with self.db.transaction() as conn:
-                if idempotency_key is not None:
+            results, total = await self._store_events(account_id, prepared, now_s)
+        except IntegrityError:
+            if not any(p.idempotency_key for p in prepared):
+                # The only other constraint an insert can break: the account is gone.
+                raise NotFoundError(f"No account {account_id}", field="account") from None
+            # A concurrent request with the same key won the race: answer with its event(s).
+            results, total = await self._store_events(account_id, prepared, now_s)
+        if total and self.on_publish is not None:
+            self.on_publish()
+        return results
+
+    async def _store_events(
+        self, account_id: str, prepared: list[_PreparedEvent], now_s: float
+    ) -> tuple[list[tuple[Event, bool]], int]:
+        now = ms(now_s)
+        results: list[tuple[Event, bool] | None] = [None] * len(prepared)
+        async with self.db.transaction() as conn:
+            fresh: list[tuple[int, _PreparedEvent]] = []
+            for index, item in enumerate(prepared):
+                if item.idempotency_key is not None and item.request_hash is not None:
                     replay = await self._idempotent_replay(
-                        conn, account_id, idempotency_key, request_hash
+                        conn, account_id, item.idempotency_key, item.request_hash
                     )
                     if replay is not None:
-                        return replay, True
-                if await self.store.get_account(conn, account_id) is None:
-                    raise NotFoundError(f"No account {account_id}", field="account")
-                count = await self._insert_event(
-                    conn, account_id, event_id, event_type.name, data, body, is_test=False
+                        results[index] = (replay, True)
+                        continue
+                fresh.append((index, item))
+            if not fresh:
+                return [r for r in results if r is not None], 0
+            targets = await self.store.fanout_targets(conn, account_id)
+            event_rows: list[dict[str, Any]] = []
+            delivery_rows: list[dict[str, Any]] = []
+            key_rows: list[dict[str, Any]] = []
+            for index, item in fresh:
+                matching = [
+                    t.id
+                    for t in targets
+                    if item.name in t.events and filters_match(t.filters, item.data)
+                ]
+                event_rows.append(
+                    {
+                        "id": item.event_id,
+                        "account_id": account_id,
+                        "type": item.name,
+                        "body": item.body.decode(),
+                        "is_test": False,
+                        "created_at": now,
+                    }
                 )
-                if idempotency_key is not None:
-                    await self.store.insert_idempotency_key(
-                        conn, account_id, idempotency_key, event_id, request_hash, ms(now_s)
+                delivery_rows += [
+                    _delivery_row(item.event_id, webhook_id, account_id, item.name, now, False)
+                    for webhook_id in matching
+                ]
+                if item.idempotency_key is not None:
+                    key_rows.append(
+                        {
+                            "account_id": account_id,
+                            "key": item.idempotency_key,
+                            "event_id": item.event_id,
+                            "request_hash": item.request_hash,
+                            "created_at": now,
+                        }
                     )
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            # A concurrent request with the same key won the race: answer with its event.
-            async with self.db.transaction() as conn:
-                replay = await self._idempotent_replay(
-                    conn, account_id, idempotency_key, request_hash
+                event = Event(
+                    id=item.event_id,
+                    account_id=account_id,
+                    event=item.name,
+                    data={**item.data, "eventId": item.event_id},
+                    timestamp=int(now_s),
+                    is_test=False,
+                    created_at=from_ms(now),
+                    delivery_count=len(matching),
                 )
-            if replay is None:
-                raise
-            return replay, True
-        if count and self.on_publish is not None:
-            self.on_publish()
-        event = Event(
-            id=event_id,
-            account_id=account_id,
-            event=event_type.name,
-            data={**data, "eventId": event_id},
-            timestamp=int(now_s),
-            is_test=False,
-            created_at=from_ms(ms(now_s)),
-            delivery_count=count,
-        )
-        return event, False
+                results[index] = (event, False)
+            await self.store.insert_events(conn, event_rows)
+            await self.store.insert_deliveries(conn, delivery_rows)
+            await self.store.insert_idempotency_keys(conn, key_rows)
+        return [r for r in results if r is not None], len(delivery_rows)
 
     async def _idempotent_replay(
         self, conn: Any, account_id: str, key: str, request_hash: str
@@ -506,56 +601,34 @@ class Services:
         event = await self.store.get_event(conn, account_id, record.event_id)
         return event
 
-    async def _insert_event(
+    async def _insert_test_event(
         self,
         conn: Any,
         account_id: str,
         event_id: str,
         event_name: str,
-        data: dict[str, Any],
         body: bytes,
-        *,
-        is_test: bool,
-        only_webhook: str | None = None,
-    ) -> int:
+        webhook_id: str,
+    ) -> str:
+        """Store a test event with its one delivery; returns the delivery id."""
         now = self._now()
-        await self.store.insert_event(
+        await self.store.insert_events(
             conn,
-            id=event_id,
-            account_id=account_id,
-            type=event_name,
-            body=body,
-            is_test=is_test,
-            now=now,
+            [
+                {
+                    "id": event_id,
+                    "account_id": account_id,
+                    "type": event_name,
+                    "body": body.decode(),
+                    "is_test": True,
+                    "created_at": now,
+                }
+            ],
         )
-        if only_webhook is not None:
-            targets = [FanoutTarget(only_webhook, frozenset(), None)]
-        else:
-            targets = [
-                target
-                for target in await self.store.fanout_targets(conn, account_id)
-                if event_name in target.events and filters_match(target.filters, data)
-            ]
-        rows = [
-            {
-                "id": ids.new_id(ids.DELIVERY, now_ms=now),
-                "event_id": event_id,
-                "webhook_id": target.id,
-                "account_id": account_id,
-                "event_type": event_name,
-                "status": "pending",
-                "attempt_count": 0,
-                # Test deliveries are attempted by the API call itself, not the dispatcher.
-                "next_attempt_at": None if is_test else now,
-                "claim_token": None,
-                "is_test": is_test,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for target in targets
-        ]
-        await self.store.insert_deliveries(conn, rows)
-        return len(rows)
+        row = _delivery_row(event_id, webhook_id, account_id, event_name, now, True)
+        await self.store.insert_deliveries(conn, [row])
+        delivery_id: str = row["id"]
+        return delivery_id
 
     async def get_event(self, account_id: str, event_id: str) -> Event:
         async with self.db.transaction() as conn:
@@ -581,34 +654,13 @@ class Services:
         async with self.db.transaction() as conn:
             if await self.store.get_webhook(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}", field="webhookId")
-            await self._insert_event(
-                conn,
-                account_id,
-                event_id,
-                event_type.name,
-                payload,
-                body,
-                is_test=True,
-                only_webhook=webhook_id,
+            delivery_id = await self._insert_test_event(
+                conn, account_id, event_id, event_type.name, body, webhook_id
             )
             event = await self.store.get_event(conn, account_id, event_id)
-            delivery_id = await self._delivery_of(conn, account_id, webhook_id, event_id)
         assert event is not None
         detail = await self._attempt_now(account_id, delivery_id, trigger="test")
         return TestResult(success=detail.status == "delivered", event=event, delivery=detail)
-
-    async def _delivery_of(self, conn: Any, account_id: str, webhook_id: str, event_id: str) -> str:
-        page = await self.store.list_deliveries(
-            conn,
-            account_id=account_id,
-            webhook_id=webhook_id,
-            status=None,
-            event_type=None,
-            limit=1,
-            before=None,
-        )
-        assert page and page[0].event_id == event_id
-        return page[0].id
 
     async def resend(self, account_id: str, delivery_id: str) -> DeliveryDetail:
         """Attempt the delivery again now, whatever its state; the answer shows the attempt."""
@@ -694,6 +746,26 @@ class Services:
             payload=canonical_json.loads(body),
             attempts=attempts,
         )
+
+
+def _delivery_row(
+    event_id: str, webhook_id: str, account_id: str, event_name: str, now: int, is_test: bool
+) -> dict[str, Any]:
+    return {
+        "id": ids.new_id(ids.DELIVERY, now_ms=now),
+        "event_id": event_id,
+        "webhook_id": webhook_id,
+        "account_id": account_id,
+        "event_type": event_name,
+        "status": "pending",
+        "attempt_count": 0,
+        # Test deliveries are attempted by the API call itself, not by the dispatcher.
+        "next_attempt_at": None if is_test else now,
+        "claim_token": None,
+        "is_test": is_test,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _page(rows: list[Any], size: int) -> Page[Any]:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Response
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, PrincipalDep, ServicesDep
-from promptha_webhooks.api.schemas import PublishEvent
+from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
-from promptha_webhooks.models import Event, EventTypeInfo
+from promptha_webhooks.models import Event, EventTypeInfo, PublishedBatch
+from promptha_webhooks.services import Principal, PublishRequest
 
 router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
 
@@ -34,20 +35,40 @@ async def publish_event(
     The admin key names the `account`; an account key publishes to its own account. The same
     `Idempotency-Key` within 24 h returns the first event and sends nothing again.
     """
-    if principal.is_admin:
-        if not body.account:
-            raise InvalidRequestError("account is required with the admin key", field="account")
-        account_id = body.account
-    else:
-        account_id = principal.require_account()
-        if body.account is not None and body.account != account_id:
-            raise NotFoundError(f"No account {body.account}", field="account")
+    account_id = _target_account(principal, body.account)
     event, replayed = await services.publish(
         account_id, body.event, body.data, idempotency_key=idempotency_key
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return event
+
+
+@router.post("/v1/events/batch", status_code=201, response_model=PublishedBatch)
+async def publish_events(
+    body: PublishBatch, services: ServicesDep, principal: PrincipalDep
+) -> PublishedBatch:
+    """Publish up to 1,000 events in one transaction (all stored, or none and a 400 naming
+    the first bad event). Each event may carry its own `idempotencyKey`."""
+    account_id = _target_account(principal, body.account)
+    results = await services.publish_batch(
+        account_id,
+        [PublishRequest(item.event, item.data, item.idempotencyKey) for item in body.events],
+    )
+    return PublishedBatch(
+        data=[event for event, _ in results], replayed=sum(1 for _, r in results if r)
+    )
+
+
+def _target_account(principal: Principal, account: str | None) -> str:
+    if principal.is_admin:
+        if not account:
+            raise InvalidRequestError("account is required with the admin key", field="account")
+        return account
+    account_id = principal.require_account()
+    if account is not None and account != account_id:
+        raise NotFoundError(f"No account {account}", field="account")
+    return account_id
 
 
 @router.get("/v1/events/{event_id}", response_model=Event)

@@ -58,3 +58,16 @@ class SendTestEvent(RequestModel):
     data: dict[str, Any] | None = Field(
         default=None, examples=[{"executionId": "test_123", "result": {"output": "Test result"}}]
     )
+
+
+class BatchItem(RequestModel):
+    event: str
+    data: dict[str, Any]
+    idempotencyKey: str | None = None
+
+
+class PublishBatch(RequestModel):
+    account: str | None = Field(
+        default=None, description="Target account (admin key); defaults to the key's account"
+    )
+    events: list[BatchItem] = Field(description="1-1000 events, stored all or none")

@@ -304,27 +304,9 @@ class Store:
 
     # -- events --------------------------------------------------------------------------
 
-    async def insert_event(
-        self,
-        conn: AsyncConnection,
-        *,
-        id: str,
-        account_id: str,
-        type: str,
-        body: bytes,
-        is_test: bool,
-        now: int,
-    ) -> None:
-        await conn.execute(
-            insert(events).values(
-                id=id,
-                account_id=account_id,
-                type=type,
-                body=body.decode(),
-                is_test=is_test,
-                created_at=now,
-            )
-        )
+    async def insert_events(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await conn.execute(insert(events), rows)
 
     async def get_event(self, conn: AsyncConnection, account_id: str, id: str) -> Event | None:
         query = select(events).where(events.c.id == id, events.c.account_id == account_id)
@@ -353,24 +335,11 @@ class Store:
             )
         )
 
-    async def insert_idempotency_key(
-        self,
-        conn: AsyncConnection,
-        account_id: str,
-        key: str,
-        event_id: str,
-        request_hash: str,
-        now: int,
+    async def insert_idempotency_keys(
+        self, conn: AsyncConnection, rows: list[dict[str, Any]]
     ) -> None:
-        await conn.execute(
-            insert(idempotency_keys).values(
-                account_id=account_id,
-                key=key,
-                event_id=event_id,
-                request_hash=request_hash,
-                created_at=now,
-            )
-        )
+        if rows:
+            await conn.execute(insert(idempotency_keys), rows)
 
     # -- deliveries ----------------------------------------------------------------------
 
