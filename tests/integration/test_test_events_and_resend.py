@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -174,7 +175,11 @@ async def test_resend_pending_keeps_schedule_on_failure(
     webhook = await service.create_webhook(auth, url=receiver.url("/p"))
     await service.publish(account_id, "fabric.completed", PAYLOAD)
     await receiver.wait_for(1, path="/p")
-    [pending] = await service.wait_delivery(auth, webhook["id"], status="pending")
+    for _ in range(200):  # the first attempt's result is written just after it arrives
+        [pending] = await service.wait_delivery(auth, webhook["id"], status="pending")
+        if pending["attemptCount"] == 1:
+            break
+        await asyncio.sleep(0.02)
     assert pending["attemptCount"] == 1
     failed_resend = (
         await service.client.post(f"/v1/deliveries/{pending['id']}/retry", headers=auth)

@@ -57,6 +57,7 @@ class Dispatcher:
         self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
         self.last_loop_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -69,6 +70,7 @@ class Dispatcher:
         await self.sender.start()
         self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
         self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
+        self._lease_task = asyncio.create_task(self._lease_loop(), name="dispatcher-leases")
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop claiming, let in-flight attempts finish within the grace, release the rest."""
@@ -79,6 +81,10 @@ class Dispatcher:
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
         # Deliveries still waiting for a per-webhook slot were never attempted: hand back now.
         self._waiting.clear()
         if self._tasks:
@@ -164,6 +170,23 @@ class Dispatcher:
         task = asyncio.create_task(self._attempt(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _lease_loop(self) -> None:
+        """Renew the lease of every delivery this worker holds, a third of a lease apart, so a
+        delivery waiting behind a slow webhook's concurrency cap is not claimed twice."""
+        interval = self.settings.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._claimed)
+            if not held:
+                continue
+            try:
+                async with self.db.transaction() as conn:
+                    await self.store.extend_leases(
+                        conn, held, self.token, self._now() + ms(self.settings.lease_s)
+                    )
+            except (DBAPIError, OSError) as exc:
+                logger.warning("lease renewal failed (%s); will retry", exc)
 
     # -- attempting ----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from pydantic import SecretStr
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -139,6 +139,60 @@ def _attempt(row: Row[Any], request_body: str) -> Attempt:
         error=row.error,
         started_at=from_ms(row.started_at),
         finished_at=from_ms(row.finished_at),
+    )
+
+
+_PG_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT id FROM deliveries
+        WHERE status = 'pending' AND next_attempt_at <= :now
+          AND webhook_id <> ALL(CAST(:exclude AS VARCHAR[]))
+        ORDER BY next_attempt_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE deliveries AS d
+        SET next_attempt_at = :lease_until, claim_token = :token
+        FROM due WHERE d.id = due.id
+        RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
+    )
+    SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
+           e.body, w.url, w.secret, w.enabled
+    FROM claimed AS c
+    JOIN events AS e ON e.id = c.event_id
+    JOIN webhooks AS w ON w.id = c.webhook_id
+    """
+)
+
+_PG_RECORD = text(
+    """
+    UPDATE deliveries AS d
+    SET status = u.status, attempt_count = u.count, next_attempt_at = u.next_at,
+        claim_token = NULL, last_status_code = u.code, last_error = u.error,
+        updated_at = :b_now
+    FROM unnest(
+        CAST(:b_id AS VARCHAR[]), CAST(:b_token AS VARCHAR[]), CAST(:b_status AS VARCHAR[]),
+        CAST(:b_count AS INTEGER[]), CAST(:b_next AS BIGINT[]), CAST(:b_code AS INTEGER[]),
+        CAST(:b_error AS TEXT[])
+    ) AS u(id, token, status, count, next_at, code, error)
+    WHERE d.id = u.id AND d.claim_token = u.token
+    """
+)
+
+
+def _claimed(r: Any) -> ClaimedDelivery:
+    return ClaimedDelivery(
+        id=r.id,
+        event_id=r.event_id,
+        event_type=r.event_type,
+        webhook_id=r.webhook_id,
+        attempt_count=r.attempt_count,
+        is_test=r.is_test,
+        body=r.body.encode(),
+        url=r.url,
+        secret=r.secret,
+        webhook_enabled=r.enabled,
     )
 
 
@@ -357,8 +411,24 @@ class Store:
         limit: int,
         exclude_webhooks: Sequence[str] = (),
     ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due deliveries under a lease (SKIP LOCKED on PostgreSQL; SQLite's
-        write lock, taken by BEGIN IMMEDIATE, serialises claimers there)."""
+        """Take up to `limit` due deliveries under a lease, with what attempting them needs.
+
+        PostgreSQL: one statement, `FOR UPDATE SKIP LOCKED` so concurrent workers never wait
+        for or take each other's rows. SQLite: the write lock taken by BEGIN IMMEDIATE
+        serialises claimers.
+        """
+        if self.backend == "postgresql":
+            rows = await conn.execute(
+                _PG_CLAIM,
+                {
+                    "now": now,
+                    "lease_until": lease_until,
+                    "token": token,
+                    "limit": limit,
+                    "exclude": list(exclude_webhooks),
+                },
+            )
+            return [_claimed(r) for r in rows]
         due = (
             select(deliveries.c.id)
             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
@@ -367,8 +437,6 @@ class Store:
         )
         if exclude_webhooks:
             due = due.where(deliveries.c.webhook_id.not_in(list(exclude_webhooks)))
-        if self.backend == "postgresql":
-            due = due.with_for_update(skip_locked=True)
         claimed = await conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(due.scalar_subquery()))
@@ -397,23 +465,25 @@ class Store:
                 )
             )
             .where(deliveries.c.id.in_(ids))
-            .order_by(deliveries.c.next_attempt_at)
         )
-        return [
-            ClaimedDelivery(
-                id=r.id,
-                event_id=r.event_id,
-                event_type=r.event_type,
-                webhook_id=r.webhook_id,
-                attempt_count=r.attempt_count,
-                is_test=r.is_test,
-                body=r.body.encode(),
-                url=r.url,
-                secret=r.secret,
-                webhook_enabled=r.enabled,
+        return [_claimed(r) for r in details]
+
+    async def extend_leases(
+        self, conn: AsyncConnection, ids: Sequence[str], token: str, lease_until: int
+    ) -> int:
+        """Push the lease of deliveries this worker still holds (waiting for a slot)."""
+        if not ids:
+            return 0
+        result = await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(list(ids)),
+                deliveries.c.claim_token == token,
+                deliveries.c.status == "pending",
             )
-            for r in details
-        ]
+            .values(next_attempt_at=lease_until)
+        )
+        return result.rowcount
 
     async def record_attempts(
         self,
@@ -432,6 +502,13 @@ class Store:
         if attempt_rows:
             await conn.execute(insert(attempts), attempt_rows)
         if not delivery_updates:
+            return
+        if fenced and self.backend == "postgresql":
+            # One statement for the whole batch: UPDATE … FROM unnest(arrays).
+            columns = ("b_id", "b_token", "b_status", "b_count", "b_next", "b_code", "b_error")
+            params: dict[str, Any] = {name: [u[name] for u in delivery_updates] for name in columns}
+            params["b_now"] = delivery_updates[0]["b_now"]
+            await conn.execute(_PG_RECORD, params)
             return
         condition = deliveries.c.id == bindparam("b_id")
         if fenced:
