@@ -95,6 +95,15 @@ async def test_delivery_headers_and_signature(
     for key, value in payload.items():
         assert body["data"][key] == value
     assert webhook["id"].startswith("wh_")
+    # The log reads the same payload back (including 1e20, written as a 21-digit integer).
+    delivery_id = headers["x-promptha-delivery-id"]
+    await service.wait_delivery(auth, webhook["id"], status="delivered")
+    detail = await service.client.get(f"/v1/deliveries/{delivery_id}", headers=auth)
+    assert detail.status_code == 200
+    assert detail.json()["payload"] == body
+    assert detail.json()["attempts"][0]["requestBody"].encode() == request.body
+    stored = await service.client.get(f"/v1/events/{event['id']}", headers=auth)
+    assert stored.status_code == 200 and stored.json()["data"] == body["data"]
 
 
 async def test_retry_keeps_body_and_resigns(service: Service, receiver: Receiver) -> None:

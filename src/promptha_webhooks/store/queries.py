@@ -3,6 +3,7 @@ transaction (services open one per use-case; the dispatcher one per batch)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,7 +95,9 @@ def _webhook(row: Row[Any]) -> Webhook:
 
 
 def _event(row: Row[Any]) -> Event:
-    body = orjson.loads(row.body)
+    # Stored bodies are canonical JSON written by us; json (not orjson) reads the integers
+    # beyond 64 bits that JSON.stringify writes for large whole floats (1e20).
+    body = json.loads(row.body)
     return Event(
         id=row.id,
         account_id=row.account_id,
