@@ -319,9 +319,10 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """`promptha-webhooks serve` as a child process, the way `make run` starts it."""
+    """`promptha-webhooks serve` (or another subcommand) as a child process."""
 
-    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+    def __init__(self, database_url: str, log_path: Path, *args: str, **env: str) -> None:
+        self.args = args or ("serve",)
         self.port = free_port()
         self.log_path = log_path
         self.env = (
@@ -344,7 +345,7 @@ class ServiceProcess:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "promptha_webhooks.cli", "serve"],
+                [sys.executable, "-m", "promptha_webhooks.cli", *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -140,6 +140,12 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
                 continue
+            except Exception:
+                # The loop must outlive any one failure, or this worker silently stops sending.
+                logger.exception("unexpected error while claiming; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
+                continue
             for delivery in claimed:
                 self._claimed[delivery.id] = delivery
                 self._dispatch(delivery)
@@ -213,6 +219,10 @@ class Dispatcher:
             self._results.put_nowait(
                 {"attempt": record.attempt_row, "update": record.delivery_update}
             )
+        except Exception:
+            # Stop renewing its lease: the delivery becomes due again when the lease lapses.
+            logger.exception("attempt of %s failed unexpectedly", delivery.id)
+            self._claimed.pop(delivery.id, None)
         finally:
             self._finish(delivery.webhook_id)
 
@@ -263,7 +273,7 @@ class Dispatcher:
                 async with self.db.transaction() as conn:
                     await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
                 break
-            except (DBAPIError, OSError) as exc:
+            except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
                     logger.error("dropping %d results on shutdown: %s", len(batch), exc)
                     return
