@@ -47,8 +47,9 @@ class Dispatcher:
         self.sender = sender
         self.clock = clock or SystemClock()
         self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
+        # Set by a publish in this process and after every written batch of results (slots
+        # freed): either may make more deliveries claimable before the next poll.
         self._wake = asyncio.Event()
-        self._slot_free = asyncio.Event()
         self._stopping = False
         self._results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._claimed: dict[str, ClaimedDelivery] = {}  # held by this worker, not yet recorded
@@ -77,7 +78,6 @@ class Dispatcher:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._stopping = True
         self._wake.set()
-        self._slot_free.set()
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -128,12 +128,13 @@ class Dispatcher:
         while not self._stopping:
             self.last_loop_at = self.clock.now()
             capacity = self.settings.max_in_flight - len(self._claimed)
+            self._wake.clear()  # before claiming: a publish during the claim is not lost
             if capacity <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+                await self._wake.wait()
                 continue
+            limit = min(capacity, self.settings.claim_batch_size)
             try:
-                claimed = await self._claim(min(capacity, self.settings.claim_batch_size))
+                claimed = await self._claim(limit)
                 delay = DB_RETRY_DELAY_S
             except (DBAPIError, OSError) as exc:
                 logger.warning("claim failed (%s); retrying in %.1f s", exc, delay)
@@ -149,8 +150,8 @@ class Dispatcher:
             for delivery in claimed:
                 self._claimed[delivery.id] = delivery
                 self._dispatch(delivery)
-            if len(claimed) < min(capacity, self.settings.claim_batch_size):
-                self._wake.clear()
+            if len(claimed) < limit:
+                # Nothing more is due right now: wait for a publish, freed slots or the poll.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
@@ -262,7 +263,7 @@ class Dispatcher:
             await self._write(batch)
             for _ in batch:
                 self._results.task_done()
-            self._slot_free.set()
+            self._wake.set()
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
