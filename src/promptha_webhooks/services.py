@@ -47,6 +47,7 @@ from promptha_webhooks.models import (
 )
 from promptha_webhooks.sender import Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.notify import notify_due
 
 logger = logging.getLogger(__name__)
 
@@ -583,6 +584,8 @@ class Services:
             await self.store.insert_events(conn, event_rows)
             await self.store.insert_deliveries(conn, delivery_rows)
             await self.store.insert_idempotency_keys(conn, key_rows)
+            if delivery_rows and self.db.backend == "postgresql":
+                await notify_due(conn)
         return [r for r in results if r is not None], len(delivery_rows)
 
     async def _idempotent_replay(

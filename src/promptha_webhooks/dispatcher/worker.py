@@ -23,6 +23,7 @@ from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.sender import Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
+        self._listener = (
+            DueListener(database.url, self.notify) if database.backend == "postgresql" else None
+        )
         self.last_loop_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -72,12 +76,16 @@ class Dispatcher:
         self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
         self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
         self._lease_task = asyncio.create_task(self._lease_loop(), name="dispatcher-leases")
+        if self._listener is not None:
+            self._listener.start()
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop claiming, let in-flight attempts finish within the grace, release the rest."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._stopping = True
         self._wake.set()
+        if self._listener is not None:
+            await self._listener.stop()
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
