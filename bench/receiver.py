@@ -19,7 +19,6 @@ import contextlib
 import json
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -320,4 +319,4 @@ class Receiver:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -63,6 +63,8 @@ MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
+KEY_CACHE_TTL_S = 5.0
+KEY_CACHE_MAX_ENTRIES = 10_000
 
 
 def hash_key(raw_key: str) -> str:
@@ -227,6 +229,9 @@ class Services:
         self.clock = clock or SystemClock()
         self.resolve = resolve
         self.on_publish = on_publish
+        # Valid keys seen recently: saves a query per request. Revocation clears it here;
+        # other API nodes notice within KEY_CACHE_TTL_S.
+        self._key_cache: dict[str, tuple[Principal, float]] = {}
 
     def _now(self) -> int:
         return ms(self.clock.now())
@@ -240,11 +245,20 @@ class Services:
             raw_key.encode(), self.settings.admin_key.encode()
         ):
             return Principal("key_env_admin", None)
+        key_hash = hash_key(raw_key)
+        cached = self._key_cache.get(key_hash)
+        now = self.clock.now()
+        if cached is not None and cached[1] > now:
+            return cached[0]
         async with self.db.transaction() as conn:
-            owner = await self.store.find_key_owner(conn, hash_key(raw_key))
+            owner = await self.store.find_key_owner(conn, key_hash)
         if owner is None:
             raise AuthenticationError("Invalid API key")
-        return Principal(owner.key_id, owner.account_id)
+        principal = Principal(owner.key_id, owner.account_id)
+        if len(self._key_cache) >= KEY_CACHE_MAX_ENTRIES:
+            self._key_cache.clear()
+        self._key_cache[key_hash] = (principal, now + KEY_CACHE_TTL_S)
+        return principal
 
     async def ensure_admin_key(self) -> str | None:
         """Create the first admin key if none exists (and none is configured); return it."""
@@ -292,6 +306,7 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_account(conn, account_id):
                 raise NotFoundError(f"No account {account_id}")
+        self._key_cache.clear()
 
     async def create_api_key(self, account_id: str) -> ApiKey:
         async with self.db.transaction() as conn:
@@ -313,6 +328,7 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_api_key(conn, account_id, key_id):
                 raise NotFoundError(f"No API key {key_id} on account {account_id}")
+        self._key_cache.clear()
 
     # -- webhooks ------------------------------------------------------------------------
 
