@@ -51,7 +51,12 @@ async def seed_account(db: ScratchDatabase) -> str:
         )
     else:
         await db.sqlite_script(
-            [("INSERT INTO accounts (id, name, created_at) VALUES (?, 'bench', ?)", (ACCOUNT_ID, now))]
+            [
+                (
+                    "INSERT INTO accounts (id, name, created_at) VALUES (?, 'bench', ?)",
+                    (ACCOUNT_ID, now),
+                )
+            ]
         )
     return ACCOUNT_ID
 
@@ -89,7 +94,7 @@ _PG_DELIVERIES = """
 INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status, attempt_count,
                         next_attempt_at, is_test, created_at, updated_at)
 SELECT 'dlv_' || lpad(i::text, 26, '0'), 'evt_' || lpad((i / $1)::text, 26, '0'),
-       ($2::text[])[i % $1 + 1], $3, 'credits.low', 'pending', 0, $4 + i, false, $5, $5
+       ($2::text[])[i % $1 + 1], $3, 'credits.low', 'pending', 0, $4::bigint + i, false, $5, $5
 FROM generate_series(0, $6 - 1) AS i
 """
 
@@ -130,7 +135,10 @@ async def seed_deliveries(db: ScratchDatabase, webhook_ids: list[str], count: in
         return
     await db.sqlite_script(
         [
-            ("CREATE TEMP TABLE IF NOT EXISTS bench_webhooks (idx INTEGER PRIMARY KEY, id TEXT)", ()),
+            (
+                "CREATE TEMP TABLE IF NOT EXISTS bench_webhooks (idx INTEGER PRIMARY KEY, id TEXT)",
+                (),
+            ),
             ("DELETE FROM bench_webhooks", ()),
             *[
                 ("INSERT INTO bench_webhooks (idx, id) VALUES (?, ?)", (i, wid))

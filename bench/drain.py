@@ -1,0 +1,96 @@
+"""Drain measurement shared by dispatch, isolation and backlog: start a dispatcher on a seeded
+database and time the deliveries arriving at the receiver, first to last, within a deadline.
+
+The dispatcher is the `worker` command (dispatch only, no API in the process). The figure is
+arrivals / (last arrival − first arrival) of the counted group, so process start-up is not in
+it; then it waits (≤ 30 s) until the table shows the deliveries delivered, the attempt log and
+outcomes written, and reports how long that took after the last arrival.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from bench.common import Context, log
+from bench.database import ScratchDatabase
+from bench.receiver import OK, Receiver, Stats
+from bench.service import ServiceProcess
+
+SETTLE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Drain:
+    expected: int
+    stats: Stats
+    group: str
+    reached: bool
+    waited_s: float
+    settle_s: float | None  # last arrival → all `expected` recorded as delivered
+    peak_rss_mb: float | None
+
+    @property
+    def arrived(self) -> int:
+        return self.stats.group(self.group).count
+
+    @property
+    def rate(self) -> float:
+        return self.stats.group(self.group).rate
+
+    def notes(self) -> list[str]:
+        group = self.stats.group(self.group)
+        span = group.last - group.first
+        notes = [f"{self.arrived:,} of {self.expected:,} in {span:.1f} s (first→last arrival)"]
+        if not self.reached:
+            notes.append(f"deadline: stopped after {self.waited_s:.0f} s; rate over what arrived")
+        elif self.arrived > self.expected:
+            notes.append(f"{self.arrived - self.expected} duplicate arrivals")
+        if self.settle_s is None:
+            notes.append(f"table not all delivered {SETTLE_TIMEOUT_S:g} s after the last arrival")
+        else:
+            notes.append(f"table all delivered {self.settle_s:.2f} s after the last arrival")
+        return notes
+
+
+async def drain(
+    ctx: Context,
+    db: ScratchDatabase,
+    receiver: Receiver,
+    *,
+    name: str,
+    expected: int,
+    deadline_s: float,
+    group: str = OK,
+) -> Drain:
+    """Start a worker on `db` (already seeded) and wait for `expected` arrivals in `group`."""
+    await receiver.reset()
+    worker = ServiceProcess(ctx, name, db.url, "worker")
+    log(f"{name}: worker started, waiting for {expected:,} deliveries (≤ {deadline_s:g} s)")
+    await worker.start()
+    try:
+        start = time.monotonic()
+        stats, reached = await receiver.wait(
+            expected, group=group, timeout=deadline_s, alive=worker
+        )
+        waited = time.monotonic() - start
+        if not worker.alive:
+            raise RuntimeError(f"{name}: the worker died:\n{worker.log_tail()}")
+        peak = worker.peak_rss_mb()
+        settle = await _settle(db, expected, stats.group(group).last) if reached else None
+        peak = worker.peak_rss_mb() or peak
+    finally:
+        await worker.stop()
+    result = Drain(expected, stats, group, reached, waited, settle, peak)
+    log(f"{name}: {result.rate:,.0f} deliveries/s; " + "; ".join(result.notes()))
+    return result
+
+
+async def _settle(db: ScratchDatabase, expected: int, last_arrival: float) -> float | None:
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if await db.count("WHERE status = 'delivered'") >= expected:
+            return max(0.0, time.monotonic() - last_arrival)
+        await asyncio.sleep(0.1)
+    return None

@@ -1,0 +1,71 @@
+"""Benchmark 5, isolation: 20 webhooks, 10 % of them (2) pointing at a receiver path that never
+answers (the service's 30 s delivery timeout is kept), 90 % healthy. The figure is the
+throughput to the healthy webhooks (first to last healthy arrival), compared with the same run
+with every webhook healthy. Target: within 10 % (≥ 0.9× the all-healthy run).
+"""
+
+from __future__ import annotations
+
+from bench.common import Context, Result, Target, log
+from bench.database import ScratchDatabase
+from bench.drain import drain
+from bench.receiver import HANG, OK, Receiver
+from bench.seed import seed_account, seed_deliveries, seed_webhooks
+
+NAME = "isolation"
+WEBHOOKS = 20
+HANGING = 2
+DELIVERIES = 60_000
+DEADLINE_S = 180.0
+TARGET = 0.9
+
+
+async def run(ctx: Context) -> list[Result]:
+    count = ctx.scale(DELIVERIES)
+    deadline = DEADLINE_S if not ctx.options.quick else 60.0
+    per_webhook = count // WEBHOOKS
+    count = per_webhook * WEBHOOKS
+    healthy = per_webhook * (WEBHOOKS - HANGING)
+    results: list[Result] = []
+    for backend in ctx.backends(("postgresql",)):
+        async with Receiver() as receiver:
+            rates: dict[str, float] = {}
+            notes: list[str] = []
+            for phase, hanging in (("all-healthy", 0), ("10%-hanging", HANGING)):
+                async with ScratchDatabase(ctx, backend) as db:
+                    await seed_account(db)
+                    urls = [
+                        receiver.url(f"/{HANG if i < hanging else OK}/w{i}")
+                        for i in range(WEBHOOKS)
+                    ]
+                    webhook_ids = await seed_webhooks(db, urls)
+                    log(f"isolation/{backend} {phase}: seeding {count:,} deliveries")
+                    await seed_deliveries(db, webhook_ids, count)
+                    expected = count if hanging == 0 else healthy
+                    result = await drain(
+                        ctx,
+                        db,
+                        receiver,
+                        name=f"isolation-{backend}-{phase}",
+                        expected=expected,
+                        deadline_s=deadline,
+                    )
+                rates[phase] = result.rate
+                hang_note = ""
+                if hanging:
+                    hung = result.stats.group(HANG).count
+                    hang_note = f", {hung} requests to the hanging webhooks"
+                notes.append(f"{phase}: {result.rate:,.0f}/s, " + result.notes()[0] + hang_note)
+                notes += [f"{phase}: {n}" for n in result.notes()[1:2] if "deadline" in n]
+            results.append(
+                Result(
+                    f"isolation/{backend}",
+                    rates["10%-hanging"],
+                    "deliveries/s",
+                    baseline=rates["all-healthy"],
+                    baseline_label="all webhooks healthy",
+                    target=Target(">=", TARGET, of_baseline=True),
+                    notes=notes,
+                )
+            )
+    return results
