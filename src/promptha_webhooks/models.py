@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
-AttemptTrigger = Literal["scheduled", "manual", "test"]
+AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
 AttemptOutcome = Literal["delivered", "retry", "permanent"]
 T = TypeVar("T")
 

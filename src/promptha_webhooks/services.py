@@ -63,6 +63,7 @@ MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
+LISTEN_URL_PREFIX = "listen://"
 KEY_CACHE_TTL_S = 5.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 
@@ -558,7 +559,7 @@ class Services:
             key_rows: list[dict[str, Any]] = []
             for index, item in fresh:
                 matching = [
-                    t.id
+                    t
                     for t in targets
                     if item.name in t.events and filters_match(t.filters, item.data)
                 ]
@@ -573,8 +574,17 @@ class Services:
                     }
                 )
                 delivery_rows += [
-                    _delivery_row(item.event_id, webhook_id, account_id, item.name, now, False)
-                    for webhook_id in matching
+                    _delivery_row(
+                        item.event_id,
+                        target.id,
+                        account_id,
+                        item.name,
+                        now,
+                        is_test=False,
+                        # listen sessions take their deliveries themselves, not the workers
+                        due=target.kind == "http",
+                    )
+                    for target in matching
                 ]
                 if item.idempotency_key is not None:
                     key_rows.append(
@@ -645,7 +655,9 @@ class Services:
                 }
             ],
         )
-        row = _delivery_row(event_id, webhook_id, account_id, event_name, now, True)
+        row = _delivery_row(
+            event_id, webhook_id, account_id, event_name, now, is_test=True, due=False
+        )
         await self.store.insert_deliveries(conn, [row])
         delivery_id: str = row["id"]
         return delivery_id
@@ -697,6 +709,11 @@ class Services:
             target = await self.store.get_webhook_secret_url(conn, delivery.webhook_id)
         assert target is not None
         url, secret, _enabled = target
+        if url.startswith(LISTEN_URL_PREFIX):
+            # A listen session sends it: queue it for the session (or the next one).
+            async with self.db.transaction() as conn:
+                await self.store.requeue_for_listen(conn, delivery_id, self._now())
+            return await self.get_delivery(account_id, delivery_id)
         record = await attempt_delivery(
             self.sender,
             self.clock,
@@ -769,7 +786,14 @@ class Services:
 
 
 def _delivery_row(
-    event_id: str, webhook_id: str, account_id: str, event_name: str, now: int, is_test: bool
+    event_id: str,
+    webhook_id: str,
+    account_id: str,
+    event_name: str,
+    now: int,
+    *,
+    is_test: bool,
+    due: bool,
 ) -> dict[str, Any]:
     return {
         "id": ids.new_id(ids.DELIVERY, now_ms=now),
@@ -779,8 +803,8 @@ def _delivery_row(
         "event_type": event_name,
         "status": "pending",
         "attempt_count": 0,
-        # Test deliveries are attempted by the API call itself, not by the dispatcher.
-        "next_attempt_at": None if is_test else now,
+        # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
+        "next_attempt_at": now if due else None,
         "claim_token": None,
         "is_test": is_test,
         "created_at": now,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from promptha_webhooks import __version__
-from promptha_webhooks.api import accounts, deliveries, events, webhooks
+from promptha_webhooks.api import accounts, deliveries, events, listen, webhooks
 from promptha_webhooks.api.body_limit import BodySizeLimit
 from promptha_webhooks.api.errors import install_error_handlers
 from promptha_webhooks.clock import Clock
@@ -73,7 +73,7 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_body_bytes)
     install_error_handlers(app)
-    for module in (accounts, webhooks, events, deliveries):
+    for module in (accounts, webhooks, events, deliveries, listen):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])

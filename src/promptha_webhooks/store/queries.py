@@ -46,6 +46,7 @@ class FanoutTarget:
     id: str
     events: frozenset[str]
     filters: dict[str, list[Any]] | None
+    kind: str = "http"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,12 +287,14 @@ class Store:
         description: str,
         enabled: bool,
         now: int,
+        kind: str = "http",
     ) -> None:
         await conn.execute(
             insert(webhooks).values(
                 id=id,
                 account_id=account_id,
                 url=url,
+                kind=kind,
                 events=_json(events_),
                 filters=_json(filters) if filters is not None else None,
                 secret=secret,
@@ -347,7 +350,7 @@ class Store:
 
     async def fanout_targets(self, conn: AsyncConnection, account_id: str) -> list[FanoutTarget]:
         """Every enabled webhook of the account (event and filter matching is the caller's)."""
-        query = select(webhooks.c.id, webhooks.c.events, webhooks.c.filters).where(
+        query = select(webhooks.c.id, webhooks.c.events, webhooks.c.filters, webhooks.c.kind).where(
             webhooks.c.account_id == account_id, webhooks.c.enabled.is_(True)
         )
         return [
@@ -355,9 +358,96 @@ class Store:
                 row.id,
                 frozenset(orjson.loads(row.events)),
                 orjson.loads(row.filters) if row.filters else None,
+                row.kind,
             )
             for row in await conn.execute(query)
         ]
+
+    # -- listen sessions -----------------------------------------------------------------
+
+    async def find_listen_webhook(
+        self, conn: AsyncConnection, account_id: str, url: str
+    ) -> str | None:
+        query = select(webhooks.c.id).where(
+            webhooks.c.account_id == account_id,
+            webhooks.c.kind == "listen",
+            webhooks.c.url == url,
+        )
+        row = (await conn.execute(query)).first()
+        return row.id if row else None
+
+    async def claim_listen_deliveries(
+        self, conn: AsyncConnection, webhook_id: str, token: str, limit: int
+    ) -> list[ClaimedDelivery]:
+        """Take the listen webhook's unsent deliveries for a session (never due for workers:
+        their next_attempt_at is NULL)."""
+        waiting = (
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at.is_(None),
+                deliveries.c.claim_token.is_(None),
+            )
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        if self.backend == "postgresql":
+            waiting = waiting.with_for_update(skip_locked=True)
+        claimed = await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(waiting.scalar_subquery()))
+            .values(claim_token=token)
+            .returning(deliveries.c.id)
+        )
+        ids = [row.id for row in claimed]
+        if not ids:
+            return []
+        details = await conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.event_id,
+                deliveries.c.event_type,
+                deliveries.c.webhook_id,
+                deliveries.c.attempt_count,
+                deliveries.c.is_test,
+                events.c.body,
+                webhooks.c.url,
+                webhooks.c.secret,
+                webhooks.c.enabled,
+            )
+            .select_from(
+                deliveries.join(events, events.c.id == deliveries.c.event_id).join(
+                    webhooks, webhooks.c.id == deliveries.c.webhook_id
+                )
+            )
+            .where(deliveries.c.id.in_(ids))
+            .order_by(deliveries.c.id)
+        )
+        return [_claimed(r) for r in details]
+
+    async def requeue_for_listen(self, conn: AsyncConnection, delivery_id: str, now: int) -> None:
+        """Hand a delivery back to its listen webhook's next session (resends)."""
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status="pending", next_attempt_at=None, claim_token=None, updated_at=now)
+        )
+
+    async def fail_listen_claims(
+        self, conn: AsyncConnection, webhook_id: str, token: str, error: str, now: int
+    ) -> int:
+        """A session closed: deliveries it took but never reported are failed."""
+        result = await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.claim_token == token,
+                deliveries.c.status == "pending",
+            )
+            .values(status="failed", claim_token=None, last_error=error, updated_at=now)
+        )
+        return result.rowcount
 
     # -- events --------------------------------------------------------------------------
 

@@ -47,6 +47,9 @@ webhooks = Table(
     Column("id", ID, primary_key=True),
     Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("url", Text, nullable=False),
+    # http: the dispatcher POSTs to `url`. listen: a `promptha-webhooks listen` session
+    # (url listen://<device>) streams the deliveries to a developer's machine.
+    Column("kind", String(16), nullable=False, server_default="http"),
     Column("events", Text, nullable=False),  # JSON array of event type names
     Column("filters", Text, nullable=True),  # JSON object {payload key: [allowed values]}
     Column("secret", Text, nullable=False),
@@ -117,7 +120,7 @@ attempts = Table(
     Column("id", ID, primary_key=True),
     Column("delivery_id", ID, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
-    Column("trigger", String(16), nullable=False),  # scheduled | manual | test
+    Column("trigger", String(16), nullable=False),  # scheduled | manual | test | listen
     Column("url", Text, nullable=False),
     Column("request_headers", Text, nullable=False),  # JSON object
     Column("response_status", Integer, nullable=True),

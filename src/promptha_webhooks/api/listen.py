@@ -1,0 +1,78 @@
+"""/v1/listen: the stream behind `promptha-webhooks listen` (Server-Sent Events), and the
+call that reports what the developer's local endpoint answered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import Field
+
+from promptha_webhooks.api.body import StrictJSONRoute
+from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
+from promptha_webhooks.api.schemas import RequestModel
+from promptha_webhooks.listen import ListenService, LocalAnswer
+from promptha_webhooks.models import DeliveryDetail
+
+router = APIRouter(prefix="/v1/listen", tags=["listen"], route_class=StrictJSONRoute)
+
+POLL_INTERVAL_S = 0.1
+
+
+class ReportedAnswer(RequestModel):
+    status: int | None = Field(default=None, ge=100, le=599)
+    headers: dict[str, str] | None = None
+    body: str | None = None
+    durationMs: float = Field(ge=0)
+    error: str | None = Field(default=None, max_length=1000)
+    requestHeaders: dict[str, str] = Field(default_factory=dict)
+
+
+@router.get("", response_class=EventSourceResponse)
+async def listen(
+    request: Request,
+    services: ServicesDep,
+    account_id: AccountIdDep,
+    device: Annotated[str, Query(description="Names this machine's session")] = "default",
+    events: Annotated[
+        str | None, Query(description="Comma-separated event types (default: all)")
+    ] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Open a listen session: the account's events stream here as signed attempts (event
+    `delivery`) until the connection closes. The first event (`ready`) carries the session's
+    webhook id and signing secret."""
+    listen_service = ListenService(services)
+    names = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    session = await listen_service.open(account_id, device, names)
+    yield ServerSentEvent(
+        event="ready",
+        data={
+            "webhookId": session.webhook_id,
+            "secret": session.secret,
+            "events": session.events,
+            "device": session.device,
+        },
+    )
+    try:
+        while not await request.is_disconnected():
+            for delivery in await listen_service.take(session):
+                yield ServerSentEvent(
+                    event="delivery", id=delivery.delivery_id, data=delivery.as_json()
+                )
+            await asyncio.sleep(POLL_INTERVAL_S)
+    finally:
+        await asyncio.shield(listen_service.close(session))
+
+
+@router.post("/deliveries/{delivery_id}", response_model=DeliveryDetail)
+async def report_answer(
+    delivery_id: str, body: ReportedAnswer, services: ServicesDep, account_id: AccountIdDep
+) -> DeliveryDetail:
+    """Record what the local endpoint answered for a streamed delivery."""
+    answer = LocalAnswer(body.status, body.headers, body.body, body.durationMs, body.error)
+    return await ListenService(services).report(
+        account_id, delivery_id, answer, body.requestHeaders
+    )

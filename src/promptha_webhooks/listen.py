@@ -1,0 +1,243 @@
+"""Listen sessions: the local-development tunnel behind `promptha-webhooks listen`.
+
+A session is a webhook of kind `listen` (url `listen://<device>`) that an account's events fan
+out to like any other. Its deliveries are never due for the workers; instead the API process
+holding the session's stream takes them, signs each attempt and streams it to the CLI, which
+replays it to the developer's local URL and reports the local answer back. That answer is
+recorded as an attempt in the delivery log, like any other.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from promptha_webhooks import ids, signing
+from promptha_webhooks.catalog import EVENT_TYPES
+from promptha_webhooks.clock import ms
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.models import DeliveryDetail
+from promptha_webhooks.retry import Outcome, classify_status
+from promptha_webhooks.sender import delivery_headers
+from promptha_webhooks.services import (
+    LISTEN_URL_PREFIX,
+    Services,
+    generate_secret,
+    validate_events,
+)
+
+MAX_DEVICE_LENGTH = 64
+CLAIM_BATCH = 50
+MAX_REPORTED_BODY_BYTES = 64 * 1024
+SESSION_CLOSED_ERROR = "listen session closed before the local answer was reported"
+
+
+@dataclass(frozen=True, slots=True)
+class ListenSession:
+    account_id: str
+    webhook_id: str
+    device: str
+    events: list[str]
+    secret: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedDelivery:
+    """One attempt as the CLI receives it: replay `body` with `headers` to the local URL."""
+
+    delivery_id: str
+    event_id: str
+    event: str
+    attempt: int
+    headers: dict[str, str]
+    body: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "deliveryId": self.delivery_id,
+            "eventId": self.event_id,
+            "event": self.event,
+            "attempt": self.attempt,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAnswer:
+    """What the local endpoint answered (status None when it could not be reached)."""
+
+    status: int | None
+    headers: dict[str, str] | None
+    body: str | None
+    duration_ms: float
+    error: str | None
+
+
+class ListenService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _now(self) -> int:
+        return ms(self.services.clock.now())
+
+    async def open(self, account_id: str, device: str, events: list[str] | None) -> ListenSession:
+        """Find or create the account's listen webhook for `device`, enabled, with `events`."""
+        device = device.strip() or "default"
+        if (
+            len(device) > MAX_DEVICE_LENGTH
+            or not device.replace("-", "").replace("_", "").isalnum()
+        ):
+            raise InvalidRequestError(
+                "device must be 1-64 letters, digits, '-' or '_'", field="device"
+            )
+        names = validate_events(events) if events else [t.name for t in EVENT_TYPES]
+        url = f"{LISTEN_URL_PREFIX}{device}"
+        store, now = self.services.store, self._now()
+        async with self.services.db.transaction() as conn:
+            webhook_id = await store.find_listen_webhook(conn, account_id, url)
+            if webhook_id is None:
+                webhook_id = ids.new_id(ids.WEBHOOK, now_ms=now)
+                await store.insert_webhook(
+                    conn,
+                    id=webhook_id,
+                    account_id=account_id,
+                    url=url,
+                    events_=names,
+                    filters=None,
+                    secret=generate_secret(),
+                    description=f"promptha-webhooks listen ({device})",
+                    enabled=True,
+                    now=now,
+                    kind="listen",
+                )
+            else:
+                await store.update_webhook(
+                    conn,
+                    account_id,
+                    webhook_id,
+                    {"events": names, "enabled": True, "disabled_reason": None},
+                    now,
+                )
+            webhook = await store.get_webhook(conn, account_id, webhook_id)
+        assert webhook is not None
+        return ListenSession(
+            account_id,
+            webhook_id,
+            device,
+            names,
+            webhook.secret.get_secret_value(),
+            f"listen-{secrets.token_hex(8)}",
+        )
+
+    async def take(self, session: ListenSession) -> list[StreamedDelivery]:
+        """Claim the session's waiting deliveries and sign an attempt of each."""
+        async with self.services.db.transaction() as conn:
+            claimed = await self.services.store.claim_listen_deliveries(
+                conn, session.webhook_id, session.token, CLAIM_BATCH
+            )
+        streamed = []
+        for delivery in claimed:
+            timestamp = int(self.services.clock.now())
+            number = delivery.attempt_count + 1
+            headers = delivery_headers(
+                event_type=delivery.event_type,
+                event_id=delivery.event_id,
+                delivery_id=delivery.id,
+                attempt=number,
+                timestamp=timestamp,
+                signature=signing.sign(session.secret, timestamp, delivery.body),
+                is_test=delivery.is_test,
+            )
+            streamed.append(
+                StreamedDelivery(
+                    delivery.id,
+                    delivery.event_id,
+                    delivery.event_type,
+                    number,
+                    headers,
+                    delivery.body.decode(),
+                )
+            )
+        return streamed
+
+    async def report(
+        self,
+        account_id: str,
+        delivery_id: str,
+        answer: LocalAnswer,
+        request_headers: dict[str, str],
+    ) -> DeliveryDetail:
+        """Record the local endpoint's answer as an attempt; 2xx delivers, anything else fails
+        (listen sessions do not retry: resend from the log instead)."""
+        services = self.services
+        async with services.db.transaction() as conn:
+            found = await services.store.get_delivery_row(conn, account_id, delivery_id)
+            if found is None:
+                raise NotFoundError(f"No delivery {delivery_id}")
+            delivery, _body = found
+            target = await services.store.get_webhook_secret_url(conn, delivery.webhook_id)
+            if target is None or not target[0].startswith(LISTEN_URL_PREFIX):
+                raise NotFoundError(f"No listen delivery {delivery_id}")
+            if delivery.status != "pending":
+                raise InvalidRequestError(
+                    f"delivery {delivery_id} is {delivery.status}, not waiting for an answer"
+                )
+            now = self._now()
+            outcome = classify_status(answer.status) if answer.status is not None else Outcome.RETRY
+            delivered = outcome is Outcome.DELIVERED
+            error = answer.error or (None if delivered else f"HTTP {answer.status}")
+            attempt_row = {
+                "id": ids.new_id(ids.ATTEMPT, now_ms=now),
+                "delivery_id": delivery_id,
+                "number": delivery.attempt_count + 1,
+                "trigger": "listen",
+                "url": target[0],
+                "request_headers": _json(request_headers),
+                "response_status": answer.status,
+                "response_headers": _json(answer.headers) if answer.headers else None,
+                "response_body": (answer.body or "")[:MAX_REPORTED_BODY_BYTES]
+                if answer.body is not None
+                else None,
+                "duration_ms": max(0.0, answer.duration_ms),
+                "error": answer.error,
+                "outcome": outcome.value,
+                "started_at": now - int(max(0.0, answer.duration_ms)),
+                "finished_at": now,
+            }
+            update = {
+                "b_id": delivery_id,
+                "b_token": None,
+                "b_status": "delivered" if delivered else "failed",
+                "b_count": delivery.attempt_count + 1,
+                "b_next": None,
+                "b_code": answer.status,
+                "b_error": error,
+                "b_now": now,
+            }
+            await services.store.record_attempts(conn, [attempt_row], [update], fenced=False)
+        return await services.get_delivery(account_id, delivery_id)
+
+    async def close(self, session: ListenSession) -> None:
+        """Disable the listen webhook (no deliveries pile up for it) and fail what the CLI took
+        but never answered."""
+        store, now = self.services.store, self._now()
+        async with self.services.db.transaction() as conn:
+            await store.update_webhook(
+                conn,
+                session.account_id,
+                session.webhook_id,
+                {"enabled": False, "disabled_reason": "listen_closed"},
+                now,
+            )
+            await store.fail_listen_claims(
+                conn, session.webhook_id, session.token, SESSION_CLOSED_ERROR, now
+            )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,122 @@
+"""The listen stream against the real server: events for the account arrive over SSE as
+signed attempts; the reported local answer lands in the delivery log; closing the stream
+disables the session's webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import ADMIN_KEY, Receiver, ServiceProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess(database_url, tmp_path / "serve.log")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    event, data = "message", ""
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif line == "" and data:
+            yield event, json.loads(data)
+            event, data = "message", ""
+
+
+async def test_listen_streams_signed_deliveries(server: ServiceProcess, receiver: Receiver) -> None:
+    server.start()
+    await server.wait_ready()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        created = (await client.post("/v1/accounts", json={"name": "Dev"}, headers=admin)).json()
+        auth = {"Authorization": f"Bearer {created['apiKey']['key']}"}
+        async with client.stream(
+            "GET", "/v1/listen", params={"events": "credits.low", "device": "laptop"}, headers=auth
+        ) as stream:
+            events = sse_events(stream)
+            kind, ready = await anext(events)
+            assert kind == "ready"
+            assert ready["events"] == ["credits.low"] and ready["device"] == "laptop"
+            published = (
+                await client.post(
+                    "/v1/events",
+                    json={
+                        "event": "credits.low",
+                        "data": {"remaining": 5, "threshold": 10, "userId": "u"},
+                    },
+                    headers=auth,
+                )
+            ).json()
+            assert published["deliveryCount"] == 1
+            kind, delivery = await asyncio.wait_for(anext(events), 10)
+            assert kind == "delivery"
+            assert delivery["eventId"] == published["id"]
+            headers, body = delivery["headers"], delivery["body"].encode()
+            expected = hmac.new(
+                ready["secret"].encode(),
+                f"{headers['x-promptha-timestamp']}.".encode() + body,
+                hashlib.sha256,
+            ).hexdigest()
+            assert headers["x-promptha-signature"] == expected
+            # What the CLI does: replay to the local URL and report the answer.
+            async with httpx.AsyncClient() as local:
+                answer = await local.post(receiver.url("/local"), content=body, headers=headers)
+            report = await client.post(
+                f"/v1/listen/deliveries/{delivery['deliveryId']}",
+                json={
+                    "status": answer.status_code,
+                    "headers": dict(answer.headers),
+                    "body": answer.text,
+                    "durationMs": 3.5,
+                    "requestHeaders": headers,
+                },
+                headers=auth,
+            )
+            assert report.status_code == 200, report.text
+            detail = report.json()
+            assert detail["status"] == "delivered"
+            [attempt] = detail["attempts"]
+            assert attempt["trigger"] == "listen"
+            assert attempt["responseStatus"] == 200
+            assert attempt["responseBody"] == "answer 200"
+            [received] = receiver.on("/local")
+            assert received.body == body
+        # Stream closed: the session's webhook is disabled, so nothing piles up for it.
+        webhook_id = ready["webhookId"]
+        for _ in range(50):
+            webhook = (await client.get(f"/v1/webhooks/{webhook_id}", headers=auth)).json()
+            if not webhook["enabled"]:
+                break
+            await asyncio.sleep(0.1)
+        assert webhook["enabled"] is False
+        assert webhook["disabledReason"] == "listen_closed"
+        assert webhook["url"] == "listen://laptop"
+        later = (
+            await client.post(
+                "/v1/events",
+                json={
+                    "event": "credits.low",
+                    "data": {"remaining": 1, "threshold": 2, "userId": "u"},
+                },
+                headers=auth,
+            )
+        ).json()
+        assert later["deliveryCount"] == 0
