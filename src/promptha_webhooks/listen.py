@@ -130,7 +130,7 @@ class ListenService:
             webhook_id,
             device,
             names,
-            webhook.secret.get_secret_value(),
+            webhook.secret_value(),
             f"listen-{secrets.token_hex(8)}",
         )
 

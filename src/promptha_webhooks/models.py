@@ -58,7 +58,14 @@ class Webhook(ApiModel):
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
-    secret: SecretStr = Field(exclude=True)
+    # Held for the service (signing), never serialised except by WebhookWithSecret; absent when
+    # a client parses an API answer.
+    secret: SecretStr | None = Field(default=None, exclude=True)
+
+    def secret_value(self) -> str:
+        if self.secret is None:
+            raise ValueError(f"webhook {self.id} was loaded without its secret")
+        return self.secret.get_secret_value()
 
 
 class WebhookWithSecret(Webhook):
@@ -67,8 +74,8 @@ class WebhookWithSecret(Webhook):
     secret: SecretStr = Field(exclude=False)
 
     @field_serializer("secret")
-    def _reveal(self, secret: SecretStr) -> str:
-        return secret.get_secret_value()
+    def _reveal(self, secret: SecretStr | None) -> str | None:
+        return secret.get_secret_value() if secret is not None else None
 
 
 class WebhookSecret(ApiModel):

@@ -378,7 +378,7 @@ class Services:
 
     async def get_webhook_secret(self, account_id: str, webhook_id: str) -> WebhookSecret:
         webhook = await self.get_webhook(account_id, webhook_id)
-        return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret.get_secret_value())
+        return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret_value())
 
     async def list_webhooks(
         self, account_id: str, limit: int | None, cursor: str | None

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Receiver, ServiceProcess
+from support import ADMIN_KEY, Receiver, ServiceProcess
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Receiver, free_port
+from support import Receiver, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Receiver, ServiceProcess
+from support import ADMIN_KEY, Receiver, ServiceProcess
 
 pytestmark = pytest.mark.slow
 

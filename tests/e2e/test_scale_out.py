@@ -21,7 +21,7 @@ from aiohttp import web
 
 from promptha_webhooks.store.database import migrate_sync
 
-from conftest import ADMIN_KEY, ServiceProcess, free_port, require_postgres
+from support import ADMIN_KEY, ServiceProcess, free_port, require_postgres
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 COMPLETED = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 

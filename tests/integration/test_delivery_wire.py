@@ -14,7 +14,7 @@ from py_mini_racer import MiniRacer
 
 from promptha_webhooks import __version__
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 SECRET = "your_webhook_secret"
 

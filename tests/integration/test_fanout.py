@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 COMPLETED = {"executionId": "e1", "fabricId": "seo-optimizer", "result": {}, "usage": {}}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 
 async def test_account_b_sees_nothing_of_account_a(service: Service, receiver: Receiver) -> None:

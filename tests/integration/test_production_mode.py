@@ -7,7 +7,7 @@ import pytest
 
 from promptha_webhooks.config import Mode
 
-from conftest import Receiver, ServiceFactory
+from support import Receiver, ServiceFactory
 
 PUBLIC_IP = "93.184.215.14"
 

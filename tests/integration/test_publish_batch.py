@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 
 def credits(i: int) -> dict[str, object]:

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from aiohttp import web
 
-from conftest import FAST_SCHEDULE, Receiver, Service, ServiceFactory
+from support import FAST_SCHEDULE, Receiver, Service, ServiceFactory
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 

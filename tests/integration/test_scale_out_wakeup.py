@@ -11,7 +11,7 @@ import pytest
 
 from promptha_webhooks.store.database import migrate
 
-from conftest import Receiver, ServiceFactory
+from support import Receiver, ServiceFactory
 
 
 @pytest.fixture

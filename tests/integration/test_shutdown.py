@@ -8,7 +8,7 @@ import time
 
 from aiohttp import web
 
-from conftest import Receiver, ServiceFactory
+from support import Receiver, ServiceFactory
 
 
 async def test_stop_releases_unfinished_claims(

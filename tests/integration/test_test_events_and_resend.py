@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 
-from conftest import Receiver, Service, ServiceFactory
+from support import Receiver, Service, ServiceFactory
 
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 

@@ -3,7 +3,7 @@ secrets, pagination."""
 
 from __future__ import annotations
 
-from conftest import Receiver, Service
+from support import Receiver, Service
 
 
 async def test_guide_create_call_and_crud(service: Service, receiver: Receiver) -> None:

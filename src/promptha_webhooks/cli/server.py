@@ -1,14 +1,10 @@
-"""The `promptha-webhooks` command: serve, worker, migrate, and operator commands.
-
-This is the only module that reads the process environment (through Settings.from_env).
-"""
+"""`serve`, `worker` and `migrate`: run the service and keep its schema current."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-import sys
 from typing import Annotated
 
 import typer
@@ -16,43 +12,17 @@ from rich.console import Console
 from rich.panel import Panel
 
 from promptha_webhooks import __version__
-from promptha_webhooks.config import ConfigError, Mode, Settings
-
-app = typer.Typer(
-    name="promptha-webhooks",
-    help="Promptha Webhooks: the webhook service, its dispatcher and operator tools.",
-    no_args_is_help=True,
-    add_completion=False,
+from promptha_webhooks.cli.environment import (
+    configure_logging,
+    install_uvloop,
+    load_settings,
+    migrate_database,
 )
-accounts_app = typer.Typer(help="Manage accounts (operators).", no_args_is_help=True)
-keys_app = typer.Typer(help="Manage API keys (operators).", no_args_is_help=True)
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(keys_app, name="keys")
+from promptha_webhooks.config import Mode, Settings
+
+PANEL = "Service"
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings.from_env(None, **{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        err_console.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
-def _install_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return
-    uvloop.install()
 
 
 async def _bootstrap(settings: Settings) -> tuple[str | None, str | None]:
@@ -76,13 +46,6 @@ async def _bootstrap(settings: Settings) -> tuple[str | None, str | None]:
         await database.dispose()
 
 
-def _migrate(settings: Settings) -> None:
-    from promptha_webhooks.store.database import migrate_sync
-
-    migrate_sync(settings.database_url)
-
-
-@app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (PROMPTHA_WEBHOOKS_DATABASE_URL).
 
@@ -90,12 +53,11 @@ def migrate() -> None:
       export PROMPTHA_WEBHOOKS_DATABASE_URL=postgresql://postgres@127.0.0.1/test
       promptha-webhooks migrate
     """
-    settings = _settings()
-    _migrate(settings)
+    settings = load_settings()
+    migrate_database(settings)
     console.print(f"Schema is current on {settings.database_url.split('@')[-1]}")
 
 
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PROMPTHA_WEBHOOKS_PORT)")] = None,
@@ -111,9 +73,9 @@ def serve(
 
     from promptha_webhooks.api import create_app
 
-    _configure_logging()
-    settings = _settings(host=host, port=port, run_dispatcher=dispatcher)
-    _migrate(settings)
+    configure_logging()
+    settings = load_settings(host=host, port=port, run_dispatcher=dispatcher)
+    migrate_database(settings)
     admin_key, account_key = asyncio.run(_bootstrap(settings))
     url = f"http://{settings.host}:{settings.port}"
     lines = [
@@ -139,7 +101,7 @@ def serve(
             f"API key of account 'Development' (shown once): {account_key}", soft_wrap=True
         )
     console.print(f"Listening on {url}", soft_wrap=True)
-    _install_uvloop()
+    install_uvloop()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -150,7 +112,6 @@ def serve(
     )
 
 
-@app.command()
 def worker() -> None:
     """Run only the dispatcher (scale-out: any number of workers on one PostgreSQL database).
 
@@ -158,10 +119,10 @@ def worker() -> None:
       export PROMPTHA_WEBHOOKS_DATABASE_URL=postgresql://postgres@127.0.0.1/test
       promptha-webhooks worker
     """
-    _configure_logging()
-    settings = _settings()
-    _migrate(settings)
-    _install_uvloop()
+    configure_logging()
+    settings = load_settings()
+    migrate_database(settings)
+    install_uvloop()
     asyncio.run(_run_worker(settings))
 
 
@@ -185,71 +146,7 @@ async def _run_worker(settings: Settings) -> None:
     await database.dispose()
 
 
-@accounts_app.command("create")
-def accounts_create(name: str) -> None:
-    """Create an account and print its first API key.
-
-    Example: promptha-webhooks accounts create "Acme Inc"
-    """
-    settings = _settings()
-    _migrate(settings)
-
-    async def run() -> None:
-        from promptha_webhooks.sender import Sender
-        from promptha_webhooks.services import Services
-        from promptha_webhooks.store import create_database
-
-        database = create_database(settings.database_url)
-        try:
-            created = await Services(settings, database, Sender(settings)).create_account(name)
-        finally:
-            await database.dispose()
-        console.print(f"account {created.account.id}\napi key {created.api_key.key}")
-
-    asyncio.run(run())
-
-
-@keys_app.command("create")
-def keys_create(
-    account: Annotated[str | None, typer.Option(help="Account id (acct_…)")] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="A platform admin key")] = False,
-) -> None:
-    """Create an API key for an account, or a platform admin key, and print it once.
-
-    Example: promptha-webhooks keys create --admin
-    """
-    if admin == (account is not None):
-        err_console.print("Give exactly one of --account ACCT_ID or --admin")
-        raise typer.Exit(2)
-    settings = _settings()
-    _migrate(settings)
-
-    async def run() -> None:
-        from promptha_webhooks.sender import Sender
-        from promptha_webhooks.services import Services
-        from promptha_webhooks.store import create_database
-
-        database = create_database(settings.database_url)
-        try:
-            services = Services(settings, database, Sender(settings))
-            key = (
-                await services.create_admin_key()
-                if admin
-                else await services.create_api_key(account or "")
-            )
-        finally:
-            await database.dispose()
-        console.print(key.key)
-
-    asyncio.run(run())
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:  # pragma: no cover
-        sys.exit(130)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel=PANEL)(migrate)
+    app.command(rich_help_panel=PANEL)(serve)
+    app.command(rich_help_panel=PANEL)(worker)

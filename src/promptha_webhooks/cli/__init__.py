@@ -1,0 +1,20 @@
+"""The `promptha-webhooks` command: run the service (serve, worker, migrate), bootstrap it
+(accounts/keys create), and use its API (webhooks, deliveries, events, trigger, verify).
+
+One module per command group; `app.py` holds the global options and the registry.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from promptha_webhooks.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

@@ -1,0 +1,71 @@
+"""Reading what users type: JSON payloads (`--data`), event lists and `--filter` values."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from promptha_webhooks import canonical_json
+
+
+def json_object(value: str | None, option: str = "--data") -> dict[str, Any] | None:
+    """A JSON object given inline, as `@path/to/file.json`, or as `-` (stdin)."""
+    if value is None:
+        return None
+    if value == "-":
+        text = sys.stdin.read()
+    elif value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {value[1:]}: {exc.strerror}") from None
+    else:
+        text = value
+    try:
+        # The service's own strict parser: NaN, Infinity and unsafe integers are refused here.
+        document = canonical_json.loads(text.encode("utf-8"))
+    except canonical_json.CanonicalJSONError as exc:
+        raise typer.BadParameter(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise typer.BadParameter(f'{option} must be a JSON object, like \'{{"userId": "u_1"}}\'')
+    return document
+
+
+def event_names(values: Sequence[str]) -> list[str]:
+    """`-e a -e b`, `-e a,b` or a mix; order kept, duplicates dropped."""
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def filters(values: Sequence[str]) -> dict[str, list[Any]]:
+    """`--filter fabricId=a,b` (strings) or `--filter 'amount=[5000, 10000]'` (JSON values)."""
+    result: dict[str, list[Any]] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise typer.BadParameter(f"--filter wants KEY=VALUE[,VALUE…], got {value!r}")
+        raw = raw.strip()
+        if raw.startswith("["):
+            try:
+                parsed = canonical_json.loads(raw.encode("utf-8"))
+            except canonical_json.CanonicalJSONError as exc:
+                raise typer.BadParameter(f"--filter {key}: {exc}") from None
+            if not isinstance(parsed, list):  # pragma: no cover - "[" starts an array
+                raise typer.BadParameter(f"--filter {key} must be a JSON array")
+            items = parsed
+        else:
+            items = [item.strip() for item in raw.split(",") if item.strip()]
+        if not items:
+            raise typer.BadParameter(f"--filter {key} needs at least one value")
+        result.setdefault(key, []).extend(items)
+    return result

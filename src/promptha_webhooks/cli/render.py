@@ -1,0 +1,196 @@
+"""Tables and summaries of API objects for people (the `--json` mode prints the models)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from promptha_webhooks.catalog import EVENT_NAMES
+from promptha_webhooks.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    Event,
+    EventTypeInfo,
+    Webhook,
+)
+
+STATUS_STYLES = {
+    "delivered": "green",
+    "failed": "red",
+    "pending": "yellow",
+    "skipped": "dim",
+    "retry": "yellow",
+    "permanent": "red",
+}
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_when(value: datetime | None) -> str:
+    """Month, day and time: what list columns have room for."""
+    return "" if value is None else value.astimezone().strftime("%m-%d %H:%M:%S")
+
+
+def status(value: str) -> Text:
+    return Text(value, style=STATUS_STYLES.get(value, ""))
+
+
+# Columns never wrapped (ids stay copyable, short words readable); the others fold, down to
+# a minimum width, when the terminal is narrow.
+_NO_WRAP = {"ID", "STATUS", "ON", "#", "MS", "OUTCOME", "TRIGGER", "TRIES"}
+_MIN_WIDTH = {"URL": 14, "EVENTS": 12, "EVENT": 11, "LAST ANSWER": 8, "DESCRIPTION": 8}
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
+    for column in columns:
+        table.add_column(
+            column,
+            no_wrap=column in _NO_WRAP,
+            overflow="fold",
+            min_width=_MIN_WIDTH.get(column),
+        )
+    return table
+
+
+def _add(table: Table, *cells: RenderableType) -> None:
+    """A row whose strings are shown literally (ids, URLs, API text are never Rich markup)."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
+def events_summary(events: list[str]) -> str:
+    return f"all {len(events)}" if set(events) == EVENT_NAMES else ", ".join(events)
+
+
+def webhooks_table(webhooks: Iterable[Webhook]) -> Table:
+    """Newest first, as listed; `webhooks show` has the rest (filters, times)."""
+    hooks = list(webhooks)
+    described = any(hook.description for hook in hooks)
+    table = _table("ID", "URL", "EVENTS", *(["DESCRIPTION"] if described else []), "ON")
+    for hook in hooks:
+        enabled = Text("yes", style="green") if hook.enabled else Text("no", style="red")
+        cells: list[str | Text] = [hook.id, hook.url, events_summary(hook.events)]
+        if described:
+            cells.append(hook.description)
+        _add(table, *cells, enabled)
+    return table
+
+
+def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _add(grid, "id", hook.id)
+    _add(grid, "url", hook.url)
+    _add(grid, "events", ", ".join(hook.events))
+    if hook.filters:
+        _add(grid, "filters", json.dumps(hook.filters, ensure_ascii=False))
+    _add(grid, "enabled", "yes" if hook.enabled else f"no {hook.disabled_reason or ''}".strip())
+    if hook.description:
+        _add(grid, "description", hook.description)
+    if secret is not None:
+        _add(grid, "secret", secret)
+    _add(grid, "created", when(hook.created_at))
+    _add(grid, "updated", when(hook.updated_at))
+    return grid
+
+
+def last_answer(delivery: Delivery) -> str:
+    if delivery.last_response_status is not None:
+        return f"HTTP {delivery.last_response_status}"
+    return delivery.last_error or ""
+
+
+def deliveries_table(deliveries: Iterable[Delivery]) -> Table:
+    rows = list(deliveries)
+    pending = any(delivery.status == "pending" for delivery in rows)
+    columns = ["ID", "EVENT", "STATUS", "TRIES", "LAST ANSWER", "CREATED"]
+    table = _table(*columns, *(["NEXT TRY"] if pending else []))
+    for delivery in rows:
+        cells: list[str | Text] = [
+            delivery.id,
+            delivery.event + ("*" if delivery.is_test else ""),
+            status(delivery.status),
+            str(delivery.attempt_count),
+            last_answer(delivery),
+            short_when(delivery.created_at),
+        ]
+        if pending:
+            next_try = delivery.next_attempt_at if delivery.status == "pending" else None
+            cells.append(short_when(next_try))
+        _add(table, *cells)
+    if any(delivery.is_test for delivery in rows):
+        table.caption = "* test event"
+    return table
+
+
+def attempts_table(attempts: Iterable[Attempt]) -> Table:
+    table = _table("#", "TRIGGER", "OUTCOME", "ANSWER", "MS", "ERROR", "STARTED")
+    for attempt in attempts:
+        answer = "" if attempt.response_status is None else f"HTTP {attempt.response_status}"
+        _add(
+            table,
+            str(attempt.number),
+            attempt.trigger,
+            status(attempt.outcome),
+            answer,
+            f"{attempt.duration_ms:.0f}",
+            attempt.error or "",
+            short_when(attempt.started_at),
+        )
+    return table
+
+
+def delivery_details(delivery: DeliveryDetail, *, payload: bool = True) -> RenderableType:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _add(grid, "delivery", delivery.id)
+    _add(grid, "event", f"{delivery.event} {delivery.event_id}" + (" (test)" * delivery.is_test))
+    _add(grid, "webhook", delivery.webhook_id)
+    _add(grid, "status", status(delivery.status))
+    _add(grid, "attempts", str(delivery.attempt_count))
+    if delivery.status == "pending" and delivery.next_attempt_at is not None:
+        _add(grid, "next attempt", when(delivery.next_attempt_at))
+    if delivery.last_error:
+        _add(grid, "last error", delivery.last_error)
+    parts: list[RenderableType] = [grid]
+    if delivery.attempts:
+        parts += [Text(""), attempts_table(delivery.attempts)]
+    last = delivery.attempts[-1] if delivery.attempts else None
+    if last is not None and last.response_body:
+        parts += [Text(""), Text("last answer body:", style="bold"), Text(last.response_body)]
+    if payload:
+        body = json.dumps(delivery.payload, indent=2, ensure_ascii=False)
+        parts += [Text(""), Text("payload:", style="bold"), Text(body)]
+    return Group(*parts)
+
+
+def event_details(event: Event) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _add(grid, "event", event.id)
+    _add(grid, "type", event.event + (" (test)" if event.is_test else ""))
+    _add(grid, "account", event.account_id)
+    _add(grid, "created", when(event.created_at))
+    if event.delivery_count is not None:
+        _add(grid, "deliveries", str(event.delivery_count))
+    _add(grid, "data", json.dumps(event.data, ensure_ascii=False))
+    return grid
+
+
+def event_types_table(types: Iterable[EventTypeInfo]) -> Table:
+    table = _table("EVENT", "GROUP", "DESCRIPTION", "REQUIRED FIELDS")
+    for info in types:
+        required = info.schema_.get("required", [])
+        _add(table, info.name, info.group, info.description, ", ".join(map(str, required)))
+    return table

@@ -1,0 +1,278 @@
+"""`webhooks list|show|create|update|delete|secret|test`: an account's subscriptions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from promptha_webhooks.cli import inputs, render
+from promptha_webhooks.cli.context import EXIT_FAILURE, fail, open_client, output_of
+from promptha_webhooks.cli.output import Output
+from promptha_webhooks.client import NOT_GIVEN, Client
+from promptha_webhooks.models import TestResult
+
+PANEL = "API"
+DEFAULT_LIST_LIMIT = 20
+ALL_EVENTS = "all"
+
+app = typer.Typer(
+    help="Manage webhook subscriptions.\n\nExample: promptha-webhooks webhooks list",
+    no_args_is_help=True,
+)
+
+WebhookId = Annotated[str, typer.Argument(help="Webhook id (wh_…)", show_default=False)]
+EventsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--event",
+        "-e",
+        help=f"Event type to subscribe to; repeat or comma-separate; '{ALL_EVENTS}' for all nine",
+        show_default=False,
+    ),
+]
+FiltersOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Only payloads whose KEY is one of the values: KEY=V1,V2 or KEY=[JSON values]",
+        show_default=False,
+    ),
+]
+
+
+def _events(client: Client, values: list[str]) -> list[str]:
+    """The event names given, with 'all' asked of the API's catalogue."""
+    names = inputs.event_names(values)
+    if ALL_EVENTS in names:
+        return [info.name for info in client.event_types.list()]
+    return names
+
+
+@app.command("list")
+def list_webhooks(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many (newest first)", min=1)] = (
+        DEFAULT_LIST_LIMIT
+    ),
+    all_: Annotated[bool, typer.Option("--all", help="Every webhook, page after page")] = False,
+) -> None:
+    """List the account's webhooks, newest first.
+
+    Example: promptha-webhooks webhooks list --all
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client, output.spinner("Fetching webhooks…"):
+        if all_:
+            webhooks = list(client.webhooks.list_all())
+            more = False
+        else:
+            page = client.webhooks.list(limit=min(limit, 100))
+            webhooks, more = page.data, page.has_more
+    if output.json_mode:
+        output.json(webhooks)
+        return
+    if not webhooks:
+        output.note("No webhooks yet: promptha-webhooks webhooks create URL -e fabric.completed")
+        return
+    output.show(render.webhooks_table(webhooks))
+    if more:
+        output.note(f"Showing the newest {len(webhooks)}; --all lists every webhook.")
+
+
+@app.command("show")
+def show_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
+    """Show one webhook.
+
+    Example: promptha-webhooks webhooks show wh_…
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        hook = client.webhooks.get(webhook_id)
+    if output.json_mode:
+        output.json(hook)
+    else:
+        output.show(render.webhook_details(hook))
+
+
+@app.command("create")
+def create_webhook(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Where deliveries are POSTed", show_default=False)],
+    events: EventsOption = None,
+    secret: Annotated[
+        str | None, typer.Option(help="Signing secret (default: a generated whsec_…)")
+    ] = None,
+    filter_: FiltersOption = None,
+    description: Annotated[str, typer.Option(help="A note for people")] = "",
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled")] = False,
+) -> None:
+    """Subscribe a URL to event types and print its signing secret.
+
+    Example:
+      promptha-webhooks webhooks create https://example.com/hooks/promptha
+        -e fabric.completed -e fabric.failed --filter fabricId=product-description
+    """
+    output = output_of(ctx)
+    if not events:
+        raise fail(ctx, "Give at least one --event (-e), or -e all")
+    with open_client(ctx) as client:
+        hook = client.webhooks.create(
+            url,
+            _events(client, events),
+            secret=secret,
+            filters=inputs.filters(filter_ or []) or None,
+            description=description,
+            enabled=not disabled,
+        )
+    if output.json_mode:
+        output.json(hook)
+        return
+    output.show(render.webhook_details(hook, hook.secret.get_secret_value()))
+    output.note("Keep the secret: receivers verify each delivery's signature with it.")
+
+
+@app.command("update")
+def update_webhook(
+    ctx: typer.Context,
+    webhook_id: WebhookId,
+    url: Annotated[str | None, typer.Option(help="New URL")] = None,
+    events: EventsOption = None,
+    secret: Annotated[str | None, typer.Option(help="Set this signing secret")] = None,
+    rotate_secret: Annotated[
+        bool, typer.Option("--rotate-secret", help="Generate a new signing secret")
+    ] = False,
+    filter_: FiltersOption = None,
+    clear_filters: Annotated[
+        bool, typer.Option("--clear-filters", help="Receive every payload again")
+    ] = False,
+    description: Annotated[str | None, typer.Option(help="New description")] = None,
+    enabled: Annotated[
+        bool | None,
+        typer.Option("--enable/--disable", help="Resume or pause deliveries", show_default=False),
+    ] = None,
+) -> None:
+    """Change a webhook: only the options given are changed.
+
+    Example: promptha-webhooks webhooks update wh_… --disable
+    """
+    output = output_of(ctx)
+    if secret is not None and rotate_secret:
+        raise fail(ctx, "Give --secret or --rotate-secret, not both")
+    if filter_ and clear_filters:
+        raise fail(ctx, "Give --filter or --clear-filters, not both")
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["url"] = url
+    if secret is not None or rotate_secret:
+        changes["secret"] = secret  # None asks the API for a new one
+    if filter_ or clear_filters:
+        changes["filters"] = inputs.filters(filter_) if filter_ else None
+    if description is not None:
+        changes["description"] = description
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if not changes and not events:
+        raise fail(ctx, "Nothing to change: give at least one option (see --help)")
+    with open_client(ctx) as client:
+        hook = client.webhooks.update(
+            webhook_id,
+            url=changes.get("url", NOT_GIVEN),
+            events=_events(client, events) if events else NOT_GIVEN,
+            secret=changes.get("secret", NOT_GIVEN),
+            filters=changes.get("filters", NOT_GIVEN),
+            description=changes.get("description", NOT_GIVEN),
+            enabled=changes.get("enabled", NOT_GIVEN),
+        )
+        new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
+    if output.json_mode:
+        document = hook.model_dump(mode="json")
+        output.json(document if new_secret is None else {**document, "secret": new_secret})
+        return
+    output.show(render.webhook_details(hook, new_secret))
+
+
+@app.command("delete")
+def delete_webhooks(
+    ctx: typer.Context,
+    webhook_ids: Annotated[
+        list[str], typer.Argument(help="Webhook ids (wh_…)", show_default=False)
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete webhooks with their delivery logs.
+
+    Example: promptha-webhooks webhooks delete wh_… --yes
+    """
+    output = output_of(ctx)
+    if not yes:
+        logs = "its delivery log" if len(webhook_ids) == 1 else "their delivery logs"
+        typer.confirm(f"Delete {', '.join(webhook_ids)} and {logs}?", abort=True)
+    with open_client(ctx) as client:
+        for webhook_id in webhook_ids:
+            client.webhooks.delete(webhook_id)
+            if not output.json_mode:
+                output.show(f"Deleted {webhook_id}")
+    if output.json_mode:
+        output.json({"deleted": webhook_ids})
+
+
+@app.command("secret")
+def show_secret(ctx: typer.Context, webhook_id: WebhookId) -> None:
+    """Print the webhook's signing secret.
+
+    Example:
+      promptha-webhooks webhooks secret wh_…
+      promptha-webhooks verify -s "$(promptha-webhooks webhooks secret wh_…)" < req
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        secret = client.webhooks.secret(webhook_id)
+    if output.json_mode:
+        output.json(secret)
+    else:
+        typer.echo(secret.secret)
+
+
+@app.command("test")
+def send_test(
+    ctx: typer.Context,
+    webhook_id: WebhookId,
+    event: Annotated[str, typer.Option("--event", "-e", help="Event type")] = "fabric.completed",
+    data: Annotated[
+        str | None,
+        typer.Option(help="Payload fields as JSON, @file or - (the rest from the sample)"),
+    ] = None,
+) -> None:
+    """Send a test event to one webhook now and show the receiver's answer.
+
+    Exit code 1 when it was not delivered.
+
+    Example:
+      promptha-webhooks webhooks test wh_… -e fabric.completed
+        --data '{"executionId": "test_123", "result": {"output": "Test result"}}'
+    """
+    output = output_of(ctx)
+    payload = inputs.json_object(data)
+    with open_client(ctx) as client, output.spinner(f"Sending {event} to {webhook_id}…"):
+        result = client.webhooks.test(webhook_id, event, payload)
+    report_test_result(output, result)
+    if not result.success:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def report_test_result(output: Output, result: TestResult) -> None:
+    """A test event's outcome: the delivery, its attempt and the receiver's answer."""
+    if output.json_mode:
+        output.json(result)
+        return
+    verdict = (
+        Text("delivered", style="green") if result.success else Text("not delivered", style="red")
+    )
+    output.show(Text.assemble("Test ", result.event.event, " ", result.event.id, ": ", verdict))
+    output.show(render.delivery_details(result.delivery, payload=False))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="webhooks", rich_help_panel=PANEL)

@@ -1,0 +1,134 @@
+"""`webhooks …` against the real service: create, list, show, update, secret, delete, test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_support import Cli, new_cli
+
+from promptha_webhooks import signing
+from promptha_webhooks.catalog import EVENT_NAMES
+
+from support import Receiver
+
+
+@pytest.fixture
+def cli(request: pytest.FixtureRequest) -> Cli:
+    return new_cli(request)
+
+
+def test_create_list_show_update_delete(cli: Cli) -> None:
+    created = cli(
+        "--json",
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/hooks",
+        "-e",
+        "fabric.completed,fabric.failed",
+        "-e",
+        "credits.low",
+        "--filter",
+        "fabricId=product-description,seo-optimizer",
+        "--description",
+        "orders",
+    )
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert hook["events"] == ["fabric.completed", "fabric.failed", "credits.low"]
+    assert hook["filters"] == {"fabricId": ["product-description", "seo-optimizer"]}
+    assert hook["secret"].startswith("whsec_")
+
+    table = cli("webhooks", "list")
+    assert table.exit_code == 0, table.output
+    assert hook["id"] in table.stdout and "http://127.0.0.1:9/hooks" in table.stdout
+    listed = json.loads(cli("--json", "webhooks", "list", "--all").stdout)
+    assert [h["id"] for h in listed] == [hook["id"]]
+    assert "secret" not in listed[0]
+
+    shown = cli("webhooks", "show", hook["id"])
+    assert "orders" in shown.stdout and "fabricId" in shown.stdout
+
+    updated = cli(
+        "--json", "webhooks", "update", hook["id"], "--disable", "--url", "http://127.0.0.1:9/v2"
+    )
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.stdout)["enabled"] is False
+    assert json.loads(updated.stdout)["url"] == "http://127.0.0.1:9/v2"
+
+    rotated = cli("--json", "webhooks", "update", hook["id"], "--rotate-secret", "--clear-filters")
+    document = json.loads(rotated.stdout)
+    assert document["filters"] is None
+    assert document["secret"].startswith("whsec_") and document["secret"] != hook["secret"]
+    secret = cli("webhooks", "secret", hook["id"])
+    assert secret.stdout.strip() == document["secret"]
+
+    kept = cli("webhooks", "delete", hook["id"], input="n\n")
+    assert kept.exit_code == 1  # declined: aborted
+    assert cli("webhooks", "show", hook["id"]).exit_code == 0
+    deleted = cli("webhooks", "delete", hook["id"], "--yes")
+    assert deleted.exit_code == 0 and f"Deleted {hook['id']}" in deleted.stdout
+    gone = cli("webhooks", "show", hook["id"])
+    assert gone.exit_code == 1
+    assert f"No webhook {hook['id']}" in gone.stderr
+    assert "not_found" in gone.stderr and "Traceback" not in gone.output
+
+
+def test_all_events_and_json_filter_values(cli: Cli) -> None:
+    result = cli(
+        "--json",
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/all",
+        "-e",
+        "all",
+        "--filter",
+        "amount=[5000, 10000]",
+    )
+    assert result.exit_code == 0, result.output
+    hook = json.loads(result.stdout)
+    assert set(hook["events"]) == EVENT_NAMES
+    assert hook["filters"] == {"amount": [5000, 10000]}
+
+
+def test_usage_errors_exit_2_and_api_errors_exit_1(cli: Cli) -> None:
+    no_events = cli("webhooks", "create", "http://127.0.0.1:9/x")
+    assert no_events.exit_code == 2 and "--event" in no_events.stderr
+    bad_filter = cli(
+        "webhooks", "create", "http://127.0.0.1:9/x", "-e", "ask.message", "--filter", "x"
+    )
+    assert bad_filter.exit_code == 2 and "KEY=VALUE" in bad_filter.output
+    nothing = cli("webhooks", "update", "wh_x")
+    assert nothing.exit_code == 2 and "Nothing to change" in nothing.stderr
+    unknown = cli("webhooks", "create", "http://127.0.0.1:9/x", "-e", "fabric.exploded")
+    assert unknown.exit_code == 1
+    assert "Unknown event type 'fabric.exploded'" in unknown.stderr
+    assert "field events[0]" in unknown.stderr and "HTTP 400" in unknown.stderr
+
+
+async def test_test_command_reports_the_receivers_answer(cli: Cli, receiver: Receiver) -> None:
+    receiver.script("/broken", [500])
+    with cli.client() as client:
+        good = client.webhooks.create(receiver.url("/ok"), ["fabric.completed"])
+        bad = client.webhooks.create(receiver.url("/broken"), ["fabric.completed"])
+
+    ok = await cli.run(
+        "webhooks",
+        "test",
+        good.id,
+        "--data",
+        '{"executionId": "test_123", "result": {"output": "Test result"}}',
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "delivered" in ok.stdout and "HTTP 200" in ok.stdout
+    (request,) = receiver.on("/ok")
+    signing.verify(request.body, request.headers, good.secret.get_secret_value())
+    body = json.loads(request.body)
+    assert body["data"]["executionId"] == "test_123"
+    assert body["data"]["fabricId"] == "product-description"  # filled from the sample
+
+    failed = await cli.run("--json", "webhooks", "test", bad.id, "-e", "fabric.completed")
+    assert failed.exit_code == 1
+    result = json.loads(failed.stdout)
+    assert result["success"] is False
+    assert result["delivery"]["attempts"][0]["responseStatus"] == 500

@@ -1,0 +1,118 @@
+"""The sync client's webhook calls against the real service process, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from client_support import BACKENDS, RunningApi, shared_api
+
+from promptha_webhooks import signing
+from promptha_webhooks.client import NotFoundError
+from promptha_webhooks.models import Webhook, WebhookWithSecret
+
+from support import Receiver
+
+
+@pytest.fixture(params=BACKENDS)
+def api(request: pytest.FixtureRequest) -> RunningApi:
+    return shared_api(request, request.param)
+
+
+def test_create_get_update_delete(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create(
+            "http://127.0.0.1:9/hooks",
+            ["fabric.completed", "fabric.failed"],
+            secret="your_webhook_secret",
+            filters={"fabricId": ["product-description", "seo-optimizer"]},
+            description="orders",
+        )
+        assert isinstance(created, WebhookWithSecret)
+        assert created.id.startswith("wh_")
+        assert created.secret.get_secret_value() == "your_webhook_secret"
+        assert created.filters == {"fabricId": ["product-description", "seo-optimizer"]}
+
+        fetched = client.webhooks.get(created.id)
+        assert isinstance(fetched, Webhook)
+        assert (fetched.url, fetched.events, fetched.description) == (
+            "http://127.0.0.1:9/hooks",
+            ["fabric.completed", "fabric.failed"],
+            "orders",
+        )
+        assert fetched.secret is None  # only `create` answers with it
+        assert client.webhooks.secret(created.id).secret == "your_webhook_secret"
+
+        updated = client.webhooks.update(
+            created.id, url="http://127.0.0.1:9/v2", events=["credits.low"], enabled=False
+        )
+        assert (updated.url, updated.events, updated.enabled) == (
+            "http://127.0.0.1:9/v2",
+            ["credits.low"],
+            False,
+        )
+        assert updated.description == "orders"  # untouched fields stay
+        assert updated.filters is not None
+
+        cleared = client.webhooks.update(created.id, filters=None, description="")
+        assert cleared.filters is None and cleared.description == ""
+
+        client.webhooks.delete(created.id)
+        with pytest.raises(NotFoundError) as raised:
+            client.webhooks.get(created.id)
+        assert raised.value.status_code == 404
+        assert raised.value.error_type == "not_found"
+
+
+def test_secret_is_generated_and_rotated(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create("http://127.0.0.1:9/hooks", ["credits.low"])
+        first = created.secret.get_secret_value()
+        assert first.startswith("whsec_")
+        client.webhooks.update(created.id, secret=None)
+        rotated = client.webhooks.secret(created.id).secret
+        assert rotated.startswith("whsec_") and rotated != first
+
+
+def test_pages_and_iterator(api: RunningApi) -> None:
+    with api.client() as client:
+        ids = [
+            client.webhooks.create(f"http://127.0.0.1:9/{n}", ["ask.message"]).id for n in range(7)
+        ]
+        page = client.webhooks.list(limit=3)
+        assert [hook.id for hook in page.data] == ids[::-1][:3]
+        assert page.has_more and page.next_cursor == ids[-3]
+        rest = client.webhooks.list(limit=10, cursor=page.next_cursor)
+        assert [hook.id for hook in rest.data] == ids[::-1][3:]
+        assert not rest.has_more and rest.next_cursor is None
+        assert [hook.id for hook in client.webhooks.list_all(page_size=2)] == ids[::-1]
+
+
+def test_accounts_do_not_see_each_other(api: RunningApi) -> None:
+    with api.client("One") as one, api.client("Two") as two:
+        hook = one.webhooks.create("http://127.0.0.1:9/hooks", ["credits.low"])
+        assert list(two.webhooks.list_all()) == []
+        with pytest.raises(NotFoundError):
+            two.webhooks.get(hook.id)
+
+
+async def test_test_event_reaches_a_real_receiver(api: RunningApi, receiver: Receiver) -> None:
+    with api.client() as client:
+        hook = client.webhooks.create(
+            receiver.url("/promptha"), ["fabric.completed"], secret="your_webhook_secret"
+        )
+        # The guide's own call; the sync client runs in a thread so the receiver can answer.
+        result = await asyncio.to_thread(
+            client.webhooks.test,
+            hook.id,
+            "fabric.completed",
+            {"executionId": "test_123", "result": {"output": "Test result"}},
+        )
+    assert result.success
+    assert result.delivery.status == "delivered"
+    assert result.delivery.attempts[0].response_status == 200
+    assert result.delivery.attempts[0].trigger == "test"
+    (request,) = receiver.on("/promptha")
+    signing.verify(request.body, request.headers, "your_webhook_secret")
+    assert request.headers["x-promptha-test"] == "true"
+    assert request.headers["x-promptha-event-id"] == result.event.id

@@ -1,0 +1,120 @@
+"""`promptha-webhooks listen` and `trigger` end to end against the real service, as a developer
+uses them: listen forwards to a local receiver, trigger sends an event, the local receiver
+gets a request signed with the secret listen printed, and the delivery log records it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import ADMIN_KEY, Receiver, ServiceProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess(f"sqlite:///{tmp_path / 'listen.db'}", tmp_path / "serve.log")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def cli(api_url: str, api_key: str, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "promptha_webhooks.cli",
+        "--api-url",
+        api_url,
+        "--api-key",
+        api_key,
+        *args,
+    ]
+
+
+async def test_listen_and_trigger(
+    server: ServiceProcess, receiver: Receiver, tmp_path: Path
+) -> None:
+    server.start()
+    await server.wait_ready()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        created = (await client.post("/v1/accounts", json={"name": "Dev"}, headers=admin)).json()
+    key = created["apiKey"]["key"]
+    log = tmp_path / "listen.out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTHA_WEBHOOKS_")}
+    with log.open("wb") as out:
+        listener = subprocess.Popen(
+            cli(
+                server.url,
+                key,
+                "listen",
+                "--forward-to",
+                receiver.url("/webhooks/promptha"),
+                "--events",
+                "fabric.completed,credits.low",
+            ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "Ready!" not in log.read_text():
+            assert listener.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
+        secret_match = re.search(r"signing secret is (whsec_\S+)", log.read_text())
+        assert secret_match, log.read_text()
+        secret = secret_match.group(1)
+
+        triggered = await asyncio.to_thread(
+            subprocess.run,
+            cli(server.url, key, "--json", "trigger", "fabric.completed"),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert triggered.returncode == 0, triggered.stderr
+        [request] = await receiver.wait_for(1, path="/webhooks/promptha", timeout=15)
+        body = json.loads(request.body)
+        assert body["event"] == "fabric.completed"
+        timestamp = request.headers["x-promptha-timestamp"]
+        expected = hmac.new(
+            secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
+        ).hexdigest()
+        assert request.headers["x-promptha-signature"] == expected
+        # The live line, then the answer in the delivery log.
+        deadline = time.monotonic() + 15
+        while "fabric.completed" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
+        assert "[200]" in log.read_text()
+        auth = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            hooks = (await client.get("/v1/webhooks", headers=auth)).json()["data"]
+            [session] = [w for w in hooks if w["url"] == "listen://default"]
+            log_page = (
+                await client.get(f"/v1/webhooks/{session['id']}/deliveries", headers=auth)
+            ).json()["data"]
+            [delivery] = log_page
+            assert delivery["status"] == "delivered"
+            assert delivery["eventId"] == body["data"]["eventId"]
+    finally:
+        listener.terminate()
+        listener.wait(15)

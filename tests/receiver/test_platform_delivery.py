@@ -1,0 +1,107 @@
+"""The real platform delivers to a receiver built with this SDK, over real HTTP on 127.0.0.1.
+
+The service (API + dispatcher) signs and sends; docs/receiver_examples/basic_fastapi.py, served
+by uvicorn, verifies and handles: the two halves agree on the wire contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from promptha_webhooks.store.database import migrate_sync
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "receiver_examples"
+SECRET = "whsec_platform_to_receiver_0123"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only here (the platform's backends are covered by its own tests)."""
+    url = f"sqlite:///{tmp_path / 'promptha.db'}"
+    migrate_sync(url)
+    return url
+
+
+@pytest.fixture
+async def receiver_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    sys.modules.pop("basic_fastapi", None)
+    app = importlib.import_module("basic_fastapi").app
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/webhooks/promptha"
+    finally:
+        server.should_exit = True
+        await task
+        sys.modules.pop("basic_fastapi", None)
+
+
+async def test_test_events_and_real_events_reach_the_handler(
+    make_service: Any, receiver_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = await make_service()
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(
+        auth, url=receiver_url, secret=SECRET, events=["fabric.completed", "credits.low"]
+    )
+
+    # The guide's test call: the platform fills the missing fields from the sample.
+    response = await service.client.post(
+        "/v1/webhooks/test",
+        json={
+            "webhookId": webhook["id"],
+            "event": "fabric.completed",
+            "data": {"executionId": "test_123", "result": {"output": "Test result"}},
+        },
+        headers=auth,
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["delivery"]["status"] == "delivered", result
+    attempt = result["delivery"]["attempts"][0]
+    assert attempt["responseStatus"] == 200
+    assert '"status":"processed"' in attempt["responseBody"]
+
+    # A published event, through the dispatcher; non-ASCII and awkward numbers included.
+    await service.publish(
+        account_id,
+        "credits.low",
+        {"remaining": 0.5, "threshold": 1e21, "userId": "usér_ü"},
+    )
+    delivered = await service.wait_delivery(auth, webhook["id"], status="delivered", count=2)
+    out = capsys.readouterr().out
+    assert "Received event: fabric.completed test_123" in out
+    assert "Unhandled event: credits.low" in out
+    assert len(delivered) == 2
+
+    # A receiver with another secret refuses them: 401, which the platform does not retry.
+    other = await service.create_webhook(
+        auth, url=receiver_url, secret="whsec_not_the_receivers", events=["fabric.completed"]
+    )
+    response = await service.client.post(
+        "/v1/webhooks/test",
+        json={"webhookId": other["id"], "event": "fabric.completed"},
+        headers=auth,
+    )
+    result = response.json()
+    assert result["delivery"]["status"] == "failed"
+    assert result["delivery"]["attempts"][0]["responseStatus"] == 401
