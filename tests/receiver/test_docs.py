@@ -307,3 +307,12 @@ def test_testing_locally(load_example: LoadExample) -> None:
     example = load_example("test_my_webhooks")
     example.test_fabric_completed_is_processed()
     example.test_a_wrong_secret_is_refused()
+
+
+def test_readme_python_blocks_are_example_files_verbatim() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    blocks = [b for b in BLOCK_RE.finditer(readme) if b["lang"] == "python"]
+    assert blocks, "the README shows the receiver's basic handler"
+    for block in blocks:
+        assert block["file"], f"README python block without an example marker: {block['code'][:80]}"
+        assert block["code"] == (DOCS.parent / block["file"]).read_text(), block["file"]
