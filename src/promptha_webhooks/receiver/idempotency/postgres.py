@@ -7,7 +7,6 @@ the time. The pool opens on first use, so a store can be built before the event 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from typing import Any
 
@@ -115,9 +114,11 @@ class PostgresIdempotencyStore:
         return self._pool
 
     async def _create(self, pool: Any) -> None:
-        # Another process may create it at the same moment.
-        with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):
-            await pool.execute(self._sql_create)
+        # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL (on the table's
+        # row type): serialise creators with a transaction-scoped advisory lock.
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._table)
+            await conn.execute(self._sql_create)
 
     async def _run(self, method: str, sql: str, *args: Any) -> Any:
         try:
