@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench import backlog, dispatch, fanout, isolation, latency, publish
 from bench.common import Context, Options, Result, log
+from bench.machine import LoadMonitor, wait_quiet
 from bench.report import table, write_json
 
 Benchmark = Callable[[Context], Awaitable[list[Result]]]
@@ -63,6 +64,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the run folder (service logs)"
     )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120,
+        metavar="SECONDS",
+        help="before each benchmark, wait up to this long for other processes to go quiet "
+        "(default 120; 0: do not wait)",
+    )
     args = parser.parse_args(argv)
     only: tuple[str, ...] | None = None
     if args.only:
@@ -77,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         json_path=args.json,
         profile_dir=args.profile,
         keep_logs=args.keep_logs,
+        wait_quiet_s=args.wait_quiet,
     )
 
 
@@ -87,15 +97,21 @@ async def run_all(ctx: Context) -> bool:
         if ctx.options.only is not None and name not in ctx.options.only:
             continue
         log(f"== {name} ==")
+        if ctx.options.wait_quiet_s > 0:
+            await wait_quiet(ctx.options.wait_quiet_s)
         started = time.monotonic()
-        try:
-            ctx.results += await benchmark(ctx)
-        except Exception as exc:
-            ok = False
-            traceback.print_exc(file=sys.stderr)
-            ctx.results.append(Result(name, None, "", text=f"error: {type(exc).__name__}"))
-            ctx.results[-1].notes.append(str(exc).splitlines()[0] if str(exc) else repr(exc))
-        log(f"== {name} done in {time.monotonic() - started:.0f} s ==")
+        async with LoadMonitor() as load:
+            try:
+                results = await benchmark(ctx)
+            except Exception as exc:
+                ok = False
+                traceback.print_exc(file=sys.stderr)
+                results = [Result(name, None, "", text=f"error: {type(exc).__name__}")]
+                results[0].notes.append(str(exc).splitlines()[0] if str(exc) else repr(exc))
+        if results:
+            results[0].notes.append(load.note())
+        ctx.results += results
+        log(f"== {name} done in {time.monotonic() - started:.0f} s; {load.note()} ==")
     return ok
 
 

@@ -59,7 +59,7 @@ async def run(ctx: Context) -> list[Result]:
                 f"backlog/{backend}/peak-rss",
                 result.peak_rss_mb,
                 "MB",
-                target=Target("<", RSS_TARGET_MB, unit="MB"),
+                target=Target("<", RSS_TARGET_MB, unit=" MB"),
                 notes=["VmHWM of the worker process (MiB)"],
             )
         )

@@ -45,6 +45,7 @@ class Options:
     json_path: Path | None = None
     profile_dir: Path | None = None
     keep_logs: bool = False
+    wait_quiet_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Target:
         symbol = {">=": "≥", "<=": "≤", "<": "<"}[self.op]
         if self.of_baseline:
             return f"{symbol} {self.value:.2f}×"
-        return f"{symbol} {format_number(self.value)} {self.unit}".rstrip()
+        return f"{symbol} {format_number(self.value)}{self.unit}"
 
     def met(self, figure: float, ratio: float | None) -> bool | None:
         value = ratio if self.of_baseline else figure

@@ -47,9 +47,9 @@ class Drain:
             notes.append(f"deadline: stopped after {self.waited_s:.0f} s; rate over what arrived")
         elif self.arrived > self.expected:
             notes.append(f"{self.arrived - self.expected} duplicate arrivals")
-        if self.settle_s is None:
+        if self.reached and self.settle_s is None:
             notes.append(f"table not all delivered {SETTLE_TIMEOUT_S:g} s after the last arrival")
-        else:
+        elif self.reached:
             notes.append(f"table all delivered {self.settle_s:.2f} s after the last arrival")
         return notes
 

@@ -8,7 +8,10 @@ Two modes, each printing one JSON line of results on stdout:
 - `rate`: an open loop at a fixed rate (one event per request, each sent at its scheduled time
   whatever the earlier ones are doing); writes (eventId, send time, answer time, warm-up?) to
   `--out` for latency. Send times are taken just before the request is handed to aiohttp, on
-  CLOCK_MONOTONIC (system-wide), like the receiver's arrival times.
+  CLOCK_MONOTONIC (system-wide), like the receiver's arrival times. To stay bounded when the
+  service cannot keep up, at most `--max-outstanding` requests wait at once (a send due while
+  that many wait is dropped and counted), and requests still unanswered `--drain` seconds
+  after the last send are abandoned.
 """
 
 from __future__ import annotations
@@ -79,7 +82,14 @@ async def closed_loop(
 
 
 async def open_loop(
-    base: str, account: str, rate: float, duration: float, warmup: float, out: Path
+    base: str,
+    account: str,
+    rate: float,
+    duration: float,
+    warmup: float,
+    out: Path,
+    max_outstanding: int,
+    drain: float,
 ) -> dict[str, Any]:
     url = f"{base}/v1/events"
     body = _single_body(account)
@@ -92,6 +102,7 @@ async def open_loop(
     connector = aiohttp.TCPConnector(limit=512)
     timeout = aiohttp.ClientTimeout(total=60)
     max_lag = 0.0
+    dropped = 0
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def publish(is_warmup: bool) -> None:
@@ -115,15 +126,26 @@ async def open_loop(
                 await asyncio.sleep(delay)
             else:
                 max_lag = max(max_lag, -delay)
+            if len(tasks) >= max_outstanding:
+                dropped += 1
+                continue
             task = asyncio.create_task(publish(k < warm))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         sent_span = time.monotonic() - start
+        abandoned = 0
         if tasks:
-            await asyncio.wait(tasks)
+            _, pending = await asyncio.wait(set(tasks), timeout=drain)
+            abandoned = len(pending)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
     out.write_text(json.dumps(records))
     return {
-        "sent": total,
+        "due": total,
+        "dropped": dropped,
+        "abandoned": abandoned,
         "ok": statuses.get(201, 0),
         "send_rate": (total - 1) / sent_span if sent_span > 0 else float("nan"),
         "max_schedule_lag_ms": max_lag * 1000,
@@ -143,6 +165,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000, help="events/s (rate mode)")
     parser.add_argument("--warmup", type=float, default=0, help="seconds (rate mode)")
     parser.add_argument("--out", type=Path, help="records file (rate mode)")
+    parser.add_argument("--max-outstanding", type=int, default=2000, help="rate mode")
+    parser.add_argument("--drain", type=float, default=10, help="seconds (rate mode)")
     args = parser.parse_args()
     import uvloop
 
@@ -151,7 +175,16 @@ def main() -> None:
     else:
         if args.out is None:
             parser.error("rate mode needs --out")
-        coro = open_loop(args.base, args.account, args.rate, args.duration, args.warmup, args.out)
+        coro = open_loop(
+            args.base,
+            args.account,
+            args.rate,
+            args.duration,
+            args.warmup,
+            args.out,
+            args.max_outstanding,
+            args.drain,
+        )
     print(json.dumps(uvloop.run(coro)), flush=True)
 
 

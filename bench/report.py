@@ -22,7 +22,8 @@ def _figure(result: Result) -> str:
 
 def _row(result: Result) -> tuple[str, ...]:
     baseline = format_number(result.baseline) if result.baseline else "—"
-    ratio = f"{result.ratio:.2f}×" if result.ratio is not None else "—"
+    # Rounded down, so a ratio shown as meeting a target does meet it.
+    ratio = f"{math.floor(result.ratio * 100) / 100:.2f}×" if result.ratio is not None else "—"
     target = result.target.describe() if result.target else "—"
     passed = {True: "PASS", False: "FAIL", None: "—"}[result.passed]
     return (result.name, _figure(result), result.unit, baseline, ratio, target, passed)

@@ -25,6 +25,9 @@ ENV_PREFIX = "PROMPTHA_WEBHOOKS_"
 MAX_IN_FLIGHT = 512
 PER_WEBHOOK_CONCURRENCY = 64
 SHUTDOWN_GRACE_S = 2  # only shortens the stop at the end of a run
+# py-spy pauses the process for each sample (consistent stacks); 100 Hz costs a few percent.
+PROFILE_RATE_HZ = 100
+WORKER_READY_FALLBACK_S = 20.0
 _WORKER_READY = re.compile(r"worker \S+ running")
 
 
@@ -106,6 +109,9 @@ class ServiceProcess:
                         pass
                 elif _WORKER_READY.search(self.log_path.read_text(errors="replace")):
                     return
+                elif time.monotonic() - self.started_at > WORKER_READY_FALLBACK_S:
+                    log(f"{self.name}: no 'worker … running' line yet; going on (it is alive)")
+                    return
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout:g} s:\n{self.log_tail()}")
 
@@ -121,8 +127,7 @@ class ServiceProcess:
             "--pid",
             str(self.pid),
             "--rate",
-            "200",
-            "--nonblocking",
+            str(PROFILE_RATE_HZ),
             "--format",
             "raw",
             "--output",
