@@ -7,7 +7,8 @@
 
 With `--backend both` (the default) each benchmark runs on the backends the issue names for it:
 dispatch and publish on SQLite and PostgreSQL, the others on PostgreSQL. Exit status: 0 when
-every benchmark ran (whether or not it met its target), 1 when one of them crashed.
+every benchmark ran (whether or not it met its target), 1 when one of them crashed or the run
+was interrupted (SIGINT/SIGTERM: the benchmarks that finished are printed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -91,7 +93,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 
 async def run_all(ctx: Context) -> bool:
-    """Run the selected benchmarks in order; returns whether every one of them ran."""
+    """Run the selected benchmarks in order; returns whether every one of them ran.
+
+    SIGINT and SIGTERM cancel the run, so services stop and scratch databases are dropped."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
     ok = True
     for name, benchmark in BENCHMARKS.items():
         if ctx.options.only is not None and name not in ctx.options.only:
@@ -123,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"run folder {work_dir}{' (quick)' if options.quick else ''}")
     try:
         ok = asyncio.run(run_all(ctx))
+    except asyncio.CancelledError:
+        log("interrupted: services stopped, scratch databases dropped")
+        ok = False
     finally:
         if options.keep_logs or not ctx.results:
             log(f"logs kept in {work_dir}")
