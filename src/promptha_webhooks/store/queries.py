@@ -403,28 +403,7 @@ class Store:
         ids = [row.id for row in claimed]
         if not ids:
             return []
-        details = await conn.execute(
-            select(
-                deliveries.c.id,
-                deliveries.c.event_id,
-                deliveries.c.event_type,
-                deliveries.c.webhook_id,
-                deliveries.c.attempt_count,
-                deliveries.c.is_test,
-                events.c.body,
-                webhooks.c.url,
-                webhooks.c.secret,
-                webhooks.c.enabled,
-            )
-            .select_from(
-                deliveries.join(events, events.c.id == deliveries.c.event_id).join(
-                    webhooks, webhooks.c.id == deliveries.c.webhook_id
-                )
-            )
-            .where(deliveries.c.id.in_(ids))
-            .order_by(deliveries.c.id)
-        )
-        return [_claimed(r) for r in details]
+        return await self._claimed_details(conn, ids)
 
     async def requeue_for_listen(self, conn: AsyncConnection, delivery_id: str, now: int) -> None:
         """Hand a delivery back to its listen webhook's next session (resends)."""
@@ -539,6 +518,12 @@ class Store:
         ids = [row.id for row in claimed]
         if not ids:
             return []
+        return await self._claimed_details(conn, ids)
+
+    async def _claimed_details(
+        self, conn: AsyncConnection, ids: list[str]
+    ) -> list[ClaimedDelivery]:
+        """Bodies, URLs and secrets of claimed deliveries, in id order."""
         details = await conn.execute(
             select(
                 deliveries.c.id,
@@ -558,6 +543,7 @@ class Store:
                 )
             )
             .where(deliveries.c.id.in_(ids))
+            .order_by(deliveries.c.id)
         )
         return [_claimed(r) for r in details]
 
