@@ -42,6 +42,7 @@ async def run(ctx: Context) -> list[Result]:
             await api.start()
             try:
                 log(f"publish/{backend}: single, {CLIENTS} clients, {duration:g} s")
+                cpu_before = api.cpu_seconds()
                 single = await run_loadgen(
                     "closed",
                     "--base",
@@ -54,6 +55,7 @@ async def run(ctx: Context) -> list[Result]:
                     str(duration),
                     timeout=duration + 180,
                 )
+                single["api_cpu_s"] = _cpu_used(api, cpu_before)
                 results.append(
                     _result(
                         f"publish/{backend}/single",
@@ -74,6 +76,7 @@ async def run(ctx: Context) -> list[Result]:
                     )
                     continue
                 log(f"publish/{backend}: batch of {BATCH}, {BATCH_CLIENTS} clients")
+                cpu_before = api.cpu_seconds()
                 batch = await run_loadgen(
                     "closed",
                     "--base",
@@ -88,6 +91,7 @@ async def run(ctx: Context) -> list[Result]:
                     str(duration),
                     timeout=duration + 300,
                 )
+                batch["api_cpu_s"] = _cpu_used(api, cpu_before)
                 results.append(
                     _result(
                         f"publish/{backend}/batch",
@@ -106,11 +110,21 @@ def _result(name: str, outcome: dict[str, Any], target: Target | None, what: str
     events = int(outcome["events"])
     rate = events / elapsed if elapsed > 0 else float("nan")
     notes = [f"{what}: {events:,} events in {elapsed:.1f} s"]
+    cpu = outcome.get("api_cpu_s")
+    if cpu is not None and events:
+        # CPU per event is steadier than events/s on a shared machine: it does not count the
+        # time the API waited for a core.
+        notes.append(f"API process CPU {1e6 * cpu / events:,.0f} µs per event")
     failed = {k: v for k, v in outcome["statuses"].items() if k != "201"}
     if failed or outcome["errors"]:
         notes.append(f"non-201 answers {failed}, client errors {outcome['errors']}")
     log(f"{name}: {rate:,.0f} events/s; " + "; ".join(notes))
     return Result(name, rate, UNIT, target=target, notes=notes)
+
+
+def _cpu_used(api: ServiceProcess, before: float | None) -> float | None:
+    after = api.cpu_seconds()
+    return None if before is None or after is None else after - before
 
 
 async def _batch_endpoint_missing(base: str, account: str) -> bool:

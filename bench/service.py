@@ -136,6 +136,17 @@ class ServiceProcess:
             stderr=asyncio.subprocess.DEVNULL,
         )
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far (from /proc), in seconds."""
+        if not self.alive:
+            return None
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float | None:
         """VmHWM of the process (peak resident set), in MiB."""
         if not self.alive:

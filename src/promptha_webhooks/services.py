@@ -11,21 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import (
     EVENT_TYPES,
     get_event_type,
     sample_payload,
-    validate_payload,
 )
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.destinations import ResolveFunc, system_resolve, validate_webhook_url
 from promptha_webhooks.errors import (
     AuthenticationError,
-    ConflictError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -43,11 +39,10 @@ from promptha_webhooks.models import (
     Webhook,
     WebhookSecret,
     WebhookWithSecret,
-    from_ms,
 )
+from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row, encode_event
 from promptha_webhooks.sender import Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store
-from promptha_webhooks.store.notify import notify_due
 
 logger = logging.getLogger(__name__)
 
@@ -78,25 +73,6 @@ def generate_secret() -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PublishRequest:
-    """One event to publish: its type, payload and optional idempotency key."""
-
-    event: Any
-    data: Any
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedEvent:
-    name: str
-    data: dict[str, Any]
-    event_id: str
-    body: bytes
-    idempotency_key: str | None
-    request_hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: a platform admin (account_id None) or one account."""
 
@@ -117,22 +93,6 @@ class Principal:
     def require_admin(self) -> None:
         if self.account_id is not None:
             raise PermissionDeniedError("This call needs the platform admin key")
-
-
-def filters_match(filters: dict[str, list[Any]] | None, data: dict[str, Any]) -> bool:
-    """Every filter key's payload value must be one of its listed values (bool ≠ number)."""
-    if not filters:
-        return True
-    for key, allowed in filters.items():
-        if key not in data:
-            return False
-        value = data[key]
-        if not any(
-            candidate == value and isinstance(candidate, bool) == isinstance(value, bool)
-            for candidate in allowed
-        ):
-            return False
-    return True
 
 
 def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:
@@ -229,7 +189,7 @@ class Services:
         self.sender = sender
         self.clock = clock or SystemClock()
         self.resolve = resolve
-        self.on_publish = on_publish
+        self.publisher = Publisher(settings, database, self.store, self.clock, on_publish)
         # Valid keys seen recently: saves a query per request. Revocation clears it here;
         # other API nodes notice within KEY_CACHE_TTL_S.
         self._key_cache: dict[str, tuple[Principal, float]] = {}
@@ -437,200 +397,6 @@ class Services:
             for t in EVENT_TYPES
         ]
 
-    def _encode_event(
-        self, event_id: str, event_name: str, data: dict[str, Any], timestamp: int
-    ) -> bytes:
-        envelope = {
-            "event": event_name,
-            "data": {**data, "eventId": event_id},
-            "timestamp": timestamp,
-        }
-        try:
-            return canonical_json.dumps(envelope)
-        except canonical_json.CanonicalJSONError as exc:
-            field = exc.path if exc.path.startswith("data") else "data"
-            raise InvalidRequestError(str(exc), field=field) from None
-
-    async def publish(
-        self,
-        account_id: str,
-        event_name: str,
-        data: Any,
-        *,
-        idempotency_key: str | None = None,
-    ) -> tuple[Event, bool]:
-        """Store the event and one delivery per matching webhook, atomically.
-
-        Returns (event, replayed): replayed is True when the idempotency key was seen within
-        its window and the earlier event is returned instead of a new one.
-        """
-        [result] = await self._publish(
-            account_id, [PublishRequest(event_name, data, idempotency_key)], batch=False
-        )
-        return result
-
-    async def publish_batch(
-        self, account_id: str, requests: list[PublishRequest]
-    ) -> list[tuple[Event, bool]]:
-        """Publish up to MAX_BATCH_EVENTS events in one transaction: all are stored or none."""
-        if not 1 <= len(requests) <= MAX_BATCH_EVENTS:
-            raise InvalidRequestError(
-                f"events must hold 1-{MAX_BATCH_EVENTS} events", field="events"
-            )
-        keys = [r.idempotency_key for r in requests if r.idempotency_key is not None]
-        if len(keys) != len(set(keys)):
-            raise InvalidRequestError(
-                "idempotencyKey values must be unique within a batch", field="events"
-            )
-        return await self._publish(account_id, requests, batch=True)
-
-    def _prepare(self, request: PublishRequest, now_s: float) -> _PreparedEvent:
-        event_type = get_event_type(request.event)
-        data = request.data
-        if not isinstance(data, dict):
-            raise InvalidRequestError("data must be a JSON object", field="data")
-        if "eventId" in data:
-            raise InvalidRequestError(
-                "data.eventId is assigned by the service", field="data.eventId"
-            )
-        validate_payload(event_type, data)
-        key = request.idempotency_key
-        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-            raise InvalidRequestError(
-                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
-                field="Idempotency-Key",
-            )
-        event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
-        body = self._encode_event(event_id, event_type.name, data, int(now_s))
-        request_hash = None
-        if key is not None:
-            request_hash = hashlib.sha256(
-                canonical_json.dumps({"event": event_type.name, "data": data})
-            ).hexdigest()
-        return _PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
-
-    async def _publish(
-        self, account_id: str, requests: list[PublishRequest], *, batch: bool
-    ) -> list[tuple[Event, bool]]:
-        now_s = self.clock.now()
-        prepared: list[_PreparedEvent] = []
-        for index, request in enumerate(requests):
-            try:
-                prepared.append(self._prepare(request, now_s))
-            except InvalidRequestError as exc:
-                if not batch:
-                    raise
-                raise InvalidRequestError(
-                    f"events[{index}]: {exc.message}", field=f"events[{index}].{exc.field}"
-                ) from None
-        try:
-            results, total = await self._store_events(account_id, prepared, now_s)
-        except IntegrityError:
-            if not any(p.idempotency_key for p in prepared):
-                # The only other constraint an insert can break: the account is gone.
-                raise NotFoundError(f"No account {account_id}", field="account") from None
-            # A concurrent request with the same key won the race: answer with its event(s).
-            results, total = await self._store_events(account_id, prepared, now_s)
-        if total and self.on_publish is not None:
-            self.on_publish()
-        return results
-
-    async def _store_events(
-        self, account_id: str, prepared: list[_PreparedEvent], now_s: float
-    ) -> tuple[list[tuple[Event, bool]], int]:
-        now = ms(now_s)
-        results: list[tuple[Event, bool] | None] = [None] * len(prepared)
-        async with self.db.transaction() as conn:
-            fresh: list[tuple[int, _PreparedEvent]] = []
-            for index, item in enumerate(prepared):
-                if item.idempotency_key is not None and item.request_hash is not None:
-                    replay = await self._idempotent_replay(
-                        conn, account_id, item.idempotency_key, item.request_hash
-                    )
-                    if replay is not None:
-                        results[index] = (replay, True)
-                        continue
-                fresh.append((index, item))
-            if not fresh:
-                return [r for r in results if r is not None], 0
-            targets = await self.store.fanout_targets(conn, account_id)
-            event_rows: list[dict[str, Any]] = []
-            delivery_rows: list[dict[str, Any]] = []
-            key_rows: list[dict[str, Any]] = []
-            for index, item in fresh:
-                matching = [
-                    t
-                    for t in targets
-                    if item.name in t.events and filters_match(t.filters, item.data)
-                ]
-                event_rows.append(
-                    {
-                        "id": item.event_id,
-                        "account_id": account_id,
-                        "type": item.name,
-                        "body": item.body.decode(),
-                        "is_test": False,
-                        "created_at": now,
-                    }
-                )
-                delivery_rows += [
-                    _delivery_row(
-                        item.event_id,
-                        target.id,
-                        account_id,
-                        item.name,
-                        now,
-                        is_test=False,
-                        # listen sessions take their deliveries themselves, not the workers
-                        due=target.kind == "http",
-                    )
-                    for target in matching
-                ]
-                if item.idempotency_key is not None:
-                    key_rows.append(
-                        {
-                            "account_id": account_id,
-                            "key": item.idempotency_key,
-                            "event_id": item.event_id,
-                            "request_hash": item.request_hash,
-                            "created_at": now,
-                        }
-                    )
-                event = Event(
-                    id=item.event_id,
-                    account_id=account_id,
-                    event=item.name,
-                    data={**item.data, "eventId": item.event_id},
-                    timestamp=int(now_s),
-                    is_test=False,
-                    created_at=from_ms(now),
-                    delivery_count=len(matching),
-                )
-                results[index] = (event, False)
-            await self.store.insert_events(conn, event_rows)
-            await self.store.insert_deliveries(conn, delivery_rows)
-            await self.store.insert_idempotency_keys(conn, key_rows)
-            if delivery_rows and self.db.backend == "postgresql":
-                await notify_due(conn)
-        return [r for r in results if r is not None], len(delivery_rows)
-
-    async def _idempotent_replay(
-        self, conn: Any, account_id: str, key: str, request_hash: str
-    ) -> Event | None:
-        record = await self.store.find_idempotency_key(conn, account_id, key)
-        if record is None:
-            return None
-        if record.created_at < self._now() - ms(self.settings.idempotency_ttl_s):
-            await self.store.delete_idempotency_key(conn, account_id, key)
-            return None
-        if record.request_hash != request_hash:
-            raise ConflictError(
-                "Idempotency-Key was already used with a different event or payload",
-                field="Idempotency-Key",
-            )
-        event = await self.store.get_event(conn, account_id, record.event_id)
-        return event
-
     async def _insert_test_event(
         self,
         conn: Any,
@@ -655,12 +421,35 @@ class Services:
                 }
             ],
         )
-        row = _delivery_row(
+        row = delivery_row(
             event_id, webhook_id, account_id, event_name, now, is_test=True, due=False
         )
         await self.store.insert_deliveries(conn, [row])
         delivery_id: str = row["id"]
         return delivery_id
+
+    async def publish(
+        self,
+        account_id: str,
+        event_name: str,
+        data: Any,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Event, bool]:
+        """Store the event and one delivery per matching webhook, atomically.
+
+        Returns (event, replayed): replayed is True when the idempotency key was seen within
+        its window and the earlier event is returned instead of a new one.
+        """
+        request = PublishRequest(event_name, data, idempotency_key)
+        [result] = await self.publisher.publish(account_id, [request], batch=False)
+        return result
+
+    async def publish_batch(
+        self, account_id: str, requests: list[PublishRequest]
+    ) -> list[tuple[Event, bool]]:
+        """Publish up to MAX_BATCH_EVENTS events in one transaction: all are stored or none."""
+        return await self.publisher.publish(account_id, requests, batch=True)
 
     async def get_event(self, account_id: str, event_id: str) -> Event:
         async with self.db.transaction() as conn:
@@ -682,7 +471,7 @@ class Services:
         payload = sample_payload(event_type, {k: v for k, v in data.items() if k != "eventId"})
         now_s = self.clock.now()
         event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
-        body = self._encode_event(event_id, event_type.name, payload, int(now_s))
+        body = encode_event(event_id, event_type.name, payload, int(now_s))
         async with self.db.transaction() as conn:
             if await self.store.get_webhook(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}", field="webhookId")
@@ -783,33 +572,6 @@ class Services:
             payload=json.loads(body),  # our own canonical body: trusted, may hold 1e20 as int
             attempts=attempts,
         )
-
-
-def _delivery_row(
-    event_id: str,
-    webhook_id: str,
-    account_id: str,
-    event_name: str,
-    now: int,
-    *,
-    is_test: bool,
-    due: bool,
-) -> dict[str, Any]:
-    return {
-        "id": ids.new_id(ids.DELIVERY, now_ms=now),
-        "event_id": event_id,
-        "webhook_id": webhook_id,
-        "account_id": account_id,
-        "event_type": event_name,
-        "status": "pending",
-        "attempt_count": 0,
-        # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
-        "next_attempt_at": now if due else None,
-        "claim_token": None,
-        "is_test": is_test,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _page(rows: list[Any], size: int) -> Page[Any]:

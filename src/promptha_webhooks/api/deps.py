@@ -12,7 +12,8 @@ from promptha_webhooks.services import Principal, Services
 _bearer = HTTPBearer(auto_error=False, description="An account API key or the admin key")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, once per request.
     services: Services = request.app.state.services
     return services
 
@@ -21,7 +22,7 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    services = get_services(request)
+    services: Services = request.app.state.services
     return await services.authenticate(credentials.credentials if credentials else None)
 
 

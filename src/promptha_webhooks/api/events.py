@@ -8,10 +8,12 @@ from fastapi import APIRouter, Header, Response
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, PrincipalDep, ServicesDep
+from promptha_webhooks.api.responses import model_response
 from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import Event, EventTypeInfo, PublishedBatch
-from promptha_webhooks.services import Principal, PublishRequest
+from promptha_webhooks.publishing import PublishRequest
+from promptha_webhooks.services import Principal
 
 router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
 
@@ -27,9 +29,8 @@ async def publish_event(
     body: PublishEvent,
     services: ServicesDep,
     principal: PrincipalDep,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> Event:
+) -> Response:
     """Publish an event: stored with one delivery per matching webhook before the answer.
 
     The admin key names the `account`; an account key publishes to its own account. The same
@@ -39,15 +40,14 @@ async def publish_event(
     event, replayed = await services.publish(
         account_id, body.event, body.data, idempotency_key=idempotency_key
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return event
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return model_response(event, 201, headers)
 
 
 @router.post("/v1/events/batch", status_code=201, response_model=PublishedBatch)
 async def publish_events(
     body: PublishBatch, services: ServicesDep, principal: PrincipalDep
-) -> PublishedBatch:
+) -> Response:
     """Publish up to 1,000 events in one transaction (all stored, or none and a 400 naming
     the first bad event). Each event may carry its own `idempotencyKey`."""
     account_id = _target_account(principal, body.account)
@@ -55,9 +55,10 @@ async def publish_events(
         account_id,
         [PublishRequest(item.event, item.data, item.idempotencyKey) for item in body.events],
     )
-    return PublishedBatch(
+    batch = PublishedBatch(
         data=[event for event, _ in results], replayed=sum(1 for _, r in results if r)
     )
+    return model_response(batch, 201)
 
 
 def _target_account(principal: Principal, account: str | None) -> str:

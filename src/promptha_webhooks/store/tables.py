@@ -27,6 +27,8 @@ accounts = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Bumped (PostgreSQL trigger) whenever the account's fan-out can change: see publishing.py.
+    Column("webhooks_version", BigInteger, nullable=False, server_default="0"),
 )
 
 # account_id NULL marks a platform admin key. Only the SHA-256 of a key is stored.

@@ -1,0 +1,344 @@
+"""Publishing: an event and one delivery per matching webhook, stored atomically.
+
+Two ways to store, one result:
+- PostgreSQL: one statement per publish (or per batch) on a pooled connection, no BEGIN/COMMIT
+  round trips. The account's enabled webhooks are cached in-process with the account's
+  `webhooks_version`, which a trigger bumps on every change that can alter fan-out; the
+  statement stores nothing unless the version it reads is the one the cache was built from,
+  so a webhook created or disabled on another API node is never missed (the cache reloads and
+  the statement runs again). Idempotency keys are inserted in the same statement; any
+  conflict (a replay, a race, an expired key) falls back to the transactional path.
+- SQLite (and every fallback): one transaction that reads the webhooks, checks idempotency
+  keys and inserts with SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from promptha_webhooks import canonical_json, ids
+from promptha_webhooks.catalog import get_event_type, validate_payload
+from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks.config import Settings
+from promptha_webhooks.errors import ConflictError, InvalidRequestError, NotFoundError
+from promptha_webhooks.models import Event, from_ms
+from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.notify import notify_due
+from promptha_webhooks.store.publish_statement import (
+    FanoutSnapshot,
+    PublishRows,
+    load_fanout,
+    store_publish,
+)
+from promptha_webhooks.store.queries import FanoutTarget
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_BATCH_EVENTS = 1000
+# Accounts whose fan-out is cached per process; beyond it the cache starts over (bounded).
+FANOUT_CACHE_MAX_ACCOUNTS = 10_000
+# How often the statement may find the cache stale in a row before the transactional path.
+FANOUT_RELOADS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    """One event to publish: its type, payload and optional idempotency key."""
+
+    event: Any
+    data: Any
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    name: str
+    data: dict[str, Any]
+    event_id: str
+    body: bytes
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+def encode_event(event_id: str, event_name: str, data: dict[str, Any], timestamp: int) -> bytes:
+    """The canonical JSON body every attempt of the event sends."""
+    envelope = {"event": event_name, "data": {**data, "eventId": event_id}, "timestamp": timestamp}
+    try:
+        return canonical_json.dumps(envelope)
+    except canonical_json.CanonicalJSONError as exc:
+        field = exc.path if exc.path.startswith("data") else "data"
+        raise InvalidRequestError(str(exc), field=field) from None
+
+
+def delivery_row(
+    event_id: str,
+    webhook_id: str,
+    account_id: str,
+    event_name: str,
+    now: int,
+    *,
+    is_test: bool,
+    due: bool,
+) -> dict[str, Any]:
+    return {
+        "id": ids.new_id(ids.DELIVERY, now_ms=now),
+        "event_id": event_id,
+        "webhook_id": webhook_id,
+        "account_id": account_id,
+        "event_type": event_name,
+        "status": "pending",
+        "attempt_count": 0,
+        # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
+        "next_attempt_at": now if due else None,
+        "claim_token": None,
+        "is_test": is_test,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def filters_match(filters: dict[str, list[Any]] | None, data: dict[str, Any]) -> bool:
+    """Every filter key's payload value must be one of its listed values (bool ≠ number)."""
+    if not filters:
+        return True
+    for key, allowed in filters.items():
+        if key not in data:
+            return False
+        value = data[key]
+        if not any(
+            candidate == value and isinstance(candidate, bool) == isinstance(value, bool)
+            for candidate in allowed
+        ):
+            return False
+    return True
+
+
+class Publisher:
+    """`publish` and `publish_batch` of the service layer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        store: Store,
+        clock: Clock,
+        on_publish: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = database
+        self.store = store
+        self.clock = clock
+        self.on_publish = on_publish
+        self._fanout: dict[str, FanoutSnapshot] = {}
+
+    async def publish(
+        self, account_id: str, requests: list[PublishRequest], *, batch: bool
+    ) -> list[tuple[Event, bool]]:
+        """Store the events and their deliveries: all or none. Returns (event, replayed) per
+        request; replayed is True when an idempotency key was seen within its window and the
+        earlier event is returned instead of a new one."""
+        if batch:
+            _check_batch(requests)
+        now_s = self.clock.now()
+        prepared: list[PreparedEvent] = []
+        for index, request in enumerate(requests):
+            try:
+                prepared.append(self._prepare(request, now_s))
+            except InvalidRequestError as exc:
+                if not batch:
+                    raise
+                raise InvalidRequestError(
+                    f"events[{index}]: {exc.message}", field=f"events[{index}].{exc.field}"
+                ) from None
+        stored = None
+        if self.db.backend == "postgresql":
+            stored = await self._store_in_one_statement(account_id, prepared, now_s)
+        if stored is None:
+            try:
+                stored = await self._store_in_transaction(account_id, prepared, now_s)
+            except IntegrityError:
+                if not any(p.idempotency_key for p in prepared):
+                    # The only other constraint an insert can break: the account is gone.
+                    raise NotFoundError(f"No account {account_id}", field="account") from None
+                # A concurrent request with the same key won the race: answer with its event.
+                stored = await self._store_in_transaction(account_id, prepared, now_s)
+        results, due = stored
+        if due and self.on_publish is not None:
+            self.on_publish()
+        return results
+
+    def _prepare(self, request: PublishRequest, now_s: float) -> PreparedEvent:
+        event_type = get_event_type(request.event)
+        data = request.data
+        if not isinstance(data, dict):
+            raise InvalidRequestError("data must be a JSON object", field="data")
+        if "eventId" in data:
+            raise InvalidRequestError(
+                "data.eventId is assigned by the service", field="data.eventId"
+            )
+        validate_payload(event_type, data)
+        key = request.idempotency_key
+        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidRequestError(
+                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+                field="Idempotency-Key",
+            )
+        event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
+        body = encode_event(event_id, event_type.name, data, int(now_s))
+        request_hash = None
+        if key is not None:
+            request_hash = hashlib.sha256(
+                canonical_json.dumps({"event": event_type.name, "data": data})
+            ).hexdigest()
+        return PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
+
+    # -- PostgreSQL: one statement ----------------------------------------------------------
+
+    async def _store_in_one_statement(
+        self, account_id: str, prepared: list[PreparedEvent], now_s: float
+    ) -> tuple[list[tuple[Event, bool]], int] | None:
+        """None when the transactional path must decide (idempotency conflict or replay, the
+        fan-out changing under us again and again, the account gone)."""
+        now = ms(now_s)
+        async with self.db.driver_connection() as driver:
+            snapshot = self._fanout.get(account_id)
+            for _ in range(FANOUT_RELOADS):
+                if snapshot is None:
+                    snapshot = await load_fanout(driver, account_id)
+                    if snapshot is None:
+                        return None  # no such account: the transactional path says 404
+                    self._remember(account_id, snapshot)
+                rows, results, due = _fan_out(account_id, prepared, snapshot.targets, now_s)
+                outcome = await store_publish(driver, account_id, snapshot.version, now, rows)
+                if outcome.stored:
+                    return [(event, False) for event in results], due
+                if outcome.conflict or outcome.version is None:
+                    return None
+                snapshot = None  # webhooks changed since the cache was filled
+        return None
+
+    def _remember(self, account_id: str, snapshot: FanoutSnapshot) -> None:
+        if len(self._fanout) >= FANOUT_CACHE_MAX_ACCOUNTS:
+            self._fanout.clear()
+        self._fanout[account_id] = snapshot
+
+    # -- any backend: one transaction -------------------------------------------------------
+
+    async def _store_in_transaction(
+        self, account_id: str, prepared: list[PreparedEvent], now_s: float
+    ) -> tuple[list[tuple[Event, bool]], int]:
+        results: list[tuple[Event, bool] | None] = [None] * len(prepared)
+        async with self.db.transaction() as conn:
+            fresh: list[tuple[int, PreparedEvent]] = []
+            for index, item in enumerate(prepared):
+                if item.idempotency_key is not None and item.request_hash is not None:
+                    replay = await self._idempotent_replay(
+                        conn, account_id, item.idempotency_key, item.request_hash
+                    )
+                    if replay is not None:
+                        results[index] = (replay, True)
+                        continue
+                fresh.append((index, item))
+            if not fresh:
+                return [r for r in results if r is not None], 0
+            targets = await self.store.fanout_targets(conn, account_id)
+            rows, events, due = _fan_out(account_id, [p for _, p in fresh], targets, now_s)
+            for (index, _), event in zip(fresh, events, strict=True):
+                results[index] = (event, False)
+            await self.store.insert_events(conn, rows.events)
+            await self.store.insert_deliveries(conn, rows.deliveries)
+            await self.store.insert_idempotency_keys(conn, rows.keys)
+            if due and self.db.backend == "postgresql":
+                await notify_due(conn)
+        return [r for r in results if r is not None], due
+
+    async def _idempotent_replay(
+        self, conn: Any, account_id: str, key: str, request_hash: str
+    ) -> Event | None:
+        record = await self.store.find_idempotency_key(conn, account_id, key)
+        if record is None:
+            return None
+        if record.created_at < ms(self.clock.now()) - ms(self.settings.idempotency_ttl_s):
+            await self.store.delete_idempotency_key(conn, account_id, key)
+            return None
+        if record.request_hash != request_hash:
+            raise ConflictError(
+                "Idempotency-Key was already used with a different event or payload",
+                field="Idempotency-Key",
+            )
+        return await self.store.get_event(conn, account_id, record.event_id)
+
+
+def _check_batch(requests: list[PublishRequest]) -> None:
+    if not 1 <= len(requests) <= MAX_BATCH_EVENTS:
+        raise InvalidRequestError(f"events must hold 1-{MAX_BATCH_EVENTS} events", field="events")
+    keys = [r.idempotency_key for r in requests if r.idempotency_key is not None]
+    if len(keys) != len(set(keys)):
+        raise InvalidRequestError(
+            "idempotencyKey values must be unique within a batch", field="events"
+        )
+
+
+def _fan_out(
+    account_id: str, prepared: list[PreparedEvent], targets: list[FanoutTarget], now_s: float
+) -> tuple[PublishRows, list[Event], int]:
+    """The rows to insert for the events, the events as answered, and how many deliveries."""
+    now = ms(now_s)
+    rows = PublishRows()
+    answers: list[Event] = []
+    due = 0
+    for item in prepared:
+        matching = [
+            t for t in targets if item.name in t.events and filters_match(t.filters, item.data)
+        ]
+        rows.events.append(
+            {
+                "id": item.event_id,
+                "account_id": account_id,
+                "type": item.name,
+                "body": item.body.decode(),
+                "is_test": False,
+                "created_at": now,
+            }
+        )
+        due += len(matching)
+        rows.deliveries += [
+            # listen sessions take their deliveries themselves, not the dispatcher
+            delivery_row(
+                item.event_id,
+                target.id,
+                account_id,
+                item.name,
+                now,
+                is_test=False,
+                due=target.kind == "http",
+            )
+            for target in matching
+        ]
+        if item.idempotency_key is not None:
+            rows.keys.append(
+                {
+                    "account_id": account_id,
+                    "key": item.idempotency_key,
+                    "event_id": item.event_id,
+                    "request_hash": item.request_hash,
+                    "created_at": now,
+                }
+            )
+        answers.append(
+            Event(
+                id=item.event_id,
+                account_id=account_id,
+                event=item.name,
+                data={**item.data, "eventId": item.event_id},
+                timestamp=int(now_s),
+                is_test=False,
+                created_at=from_ms(now),
+                delivery_count=len(matching),
+            )
+        )
+    return rows, answers, due

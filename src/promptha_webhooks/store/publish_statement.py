@@ -1,0 +1,143 @@
+"""PostgreSQL's publish in one statement, on the asyncpg connection itself.
+
+One round trip per publish (or per batch of up to 1,000 events): no BEGIN, no COMMIT, no
+SQLAlchemy statement machinery. A single statement is atomic, its data-modifying CTEs see the
+same snapshot, and the NOTIFY it sends is delivered when it commits. It stores nothing unless:
+- the account's `webhooks_version` is the one the caller's fan-out was computed from (a
+  trigger bumps it whenever a webhook is created, deleted, enabled/disabled or re-targeted);
+- every idempotency key is new. A key that exists makes the statement store nothing (all
+  keys in conflict) or fail on the key's foreign key to its missing event (some in conflict);
+  either way the caller takes the transactional path, which replays or answers 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+
+from promptha_webhooks.store.notify import CHANNEL
+from promptha_webhooks.store.queries import FanoutTarget
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutSnapshot:
+    """The account's enabled webhooks as of `version`."""
+
+    version: int
+    targets: list[FanoutTarget]
+
+
+@dataclass(slots=True)
+class PublishRows:
+    """Rows to insert (column name → value), as the Core inserts take them too."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    stored: bool
+    version: int | None  # the account's current version; None: no such account
+    conflict: bool = False  # an idempotency key exists
+
+
+_LOAD_FANOUT = """
+SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind
+FROM accounts AS a
+LEFT JOIN webhooks AS w ON w.account_id = a.id AND w.enabled
+WHERE a.id = $1
+"""
+
+_PUBLISH = f"""
+WITH account AS (
+    SELECT webhooks_version FROM accounts WHERE id = $1
+), current AS (
+    SELECT 1 FROM account WHERE webhooks_version = $2
+), new_keys AS (
+    INSERT INTO idempotency_keys (account_id, key, event_id, request_hash, created_at)
+    SELECT $1, k.key, k.event_id, k.hash, $3
+    FROM unnest($4::varchar[], $5::varchar[], $6::varchar[]) AS k(key, event_id, hash)
+    WHERE EXISTS (SELECT 1 FROM current)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), go AS (
+    SELECT 1 FROM current WHERE (SELECT count(*) FROM new_keys) = cardinality($4::varchar[])
+), new_events AS (
+    INSERT INTO events (id, account_id, type, body, is_test, created_at)
+    SELECT e.id, $1, e.type, e.body, false, $3
+    FROM unnest($7::varchar[], $8::varchar[], $9::text[]) AS e(id, type, body)
+    WHERE EXISTS (SELECT 1 FROM go)
+    RETURNING 1
+), new_deliveries AS (
+    INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
+                            attempt_count, next_attempt_at, is_test, created_at, updated_at)
+    SELECT d.id, d.event_id, d.webhook_id, $1, d.type, 'pending', 0, d.next_at, false, $3, $3
+    FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[], $14::bigint[])
+         AS d(id, event_id, webhook_id, type, next_at)
+    WHERE EXISTS (SELECT 1 FROM go)
+    RETURNING 1
+)
+SELECT (SELECT webhooks_version FROM account) AS version,
+       EXISTS (SELECT 1 FROM go) AS stored,
+       (SELECT count(*) FROM new_keys) AS keys,
+       (SELECT count(*) FROM new_events) AS events,
+       CASE WHEN EXISTS (SELECT 1 FROM new_deliveries)
+            THEN pg_notify('{CHANNEL}', '') END AS notified
+"""
+
+
+async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnapshot | None:
+    """The account's enabled webhooks and their version; None if there is no such account."""
+    rows = await driver.fetch(_LOAD_FANOUT, account_id)
+    if not rows:
+        return None
+    targets = [
+        FanoutTarget(
+            row["id"],
+            frozenset(orjson.loads(row["events"])),
+            orjson.loads(row["filters"]) if row["filters"] else None,
+            row["kind"],
+        )
+        for row in rows
+        if row["id"] is not None
+    ]
+    return FanoutSnapshot(int(rows[0]["webhooks_version"]), targets)
+
+
+async def store_publish(
+    driver: asyncpg.Connection, account_id: str, version: int, now: int, rows: PublishRows
+) -> PublishOutcome:
+    keys, deliveries = rows.keys, rows.deliveries
+    try:
+        row = await driver.fetchrow(
+            _PUBLISH,
+            account_id,
+            version,
+            now,
+            [k["key"] for k in keys],
+            [k["event_id"] for k in keys],
+            [k["request_hash"] for k in keys],
+            [e["id"] for e in rows.events],
+            [e["type"] for e in rows.events],
+            [e["body"] for e in rows.events],
+            [d["id"] for d in deliveries],
+            [d["event_id"] for d in deliveries],
+            [d["webhook_id"] for d in deliveries],
+            [d["event_type"] for d in deliveries],
+            [d["next_attempt_at"] for d in deliveries],
+        )
+    except asyncpg.IntegrityConstraintViolationError:
+        # Some keys inserted, others not: their foreign key to the events not stored fails.
+        return PublishOutcome(stored=False, version=version, conflict=True)
+    assert row is not None
+    current = row["version"]
+    if current is None:
+        return PublishOutcome(stored=False, version=None)
+    stored = bool(row["stored"])
+    conflict = not stored and current == version
+    return PublishOutcome(stored=stored, version=int(current), conflict=conflict)
