@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import time
 
 import aiohttp
@@ -32,7 +33,7 @@ def _headers() -> dict[str, str]:
     }
 
 
-async def send(url: str, count: int, concurrency: int, body: bytes) -> dict[str, int]:
+async def send(url: str, count: int, concurrency: int, body: bytes) -> dict[str, float]:
     headers = _headers()
     connector = aiohttp.TCPConnector(limit=concurrency)
     remaining = count
@@ -65,7 +66,11 @@ def main() -> None:
     args = parser.parse_args()
     import uvloop
 
-    result = uvloop.run(send(args.url, args.count, args.concurrency, sample_body()))
+    result: dict[str, float] = uvloop.run(
+        send(args.url, args.count, args.concurrency, sample_body())
+    )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result), flush=True)
 
 
@@ -98,6 +103,7 @@ async def run_baseline(
     notes = [f"bare aiohttp+uvloop sender, {concurrency} in flight, {count:,} POSTs"]
     if outcome["failures"]:
         notes.append(f"{outcome['failures']} baseline requests failed")
+    notes.append(f"sender CPU {1e6 * outcome['cpu_s'] / count:,.0f} µs per POST")
     return stats.rate, notes
 
 

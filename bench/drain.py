@@ -30,6 +30,7 @@ class Drain:
     waited_s: float
     settle_s: float | None  # last arrival → all `expected` recorded as delivered
     peak_rss_mb: float | None
+    cpu_s: float | None = None  # the worker's CPU time from ready to all recorded
 
     @property
     def arrived(self) -> int:
@@ -51,7 +52,13 @@ class Drain:
             notes.append(f"table not all delivered {SETTLE_TIMEOUT_S:g} s after the last arrival")
         elif self.reached:
             notes.append(f"table all delivered {self.settle_s:.2f} s after the last arrival")
+        if self.cpu_s is not None and self.arrived:
+            notes.append(f"worker CPU {1e6 * self.cpu_s / self.arrived:,.0f} µs per delivery")
         return notes
+
+    @property
+    def cpu_per_delivery_us(self) -> float | None:
+        return None if self.cpu_s is None or not self.arrived else 1e6 * self.cpu_s / self.arrived
 
 
 async def drain(
@@ -69,6 +76,7 @@ async def drain(
     worker = ServiceProcess(ctx, name, db.url, "worker")
     log(f"{name}: worker started, waiting for {expected:,} deliveries (≤ {deadline_s:g} s)")
     await worker.start()
+    cpu_at_start = worker.cpu_seconds()  # imports, migrations: not per-delivery work
     try:
         start = time.monotonic()
         stats, reached = await receiver.wait(
@@ -80,9 +88,11 @@ async def drain(
         peak = worker.peak_rss_mb()
         settle = await _settle(db, expected, stats.group(group).last) if reached else None
         peak = worker.peak_rss_mb() or peak
+        cpu_now = worker.cpu_seconds()
+        cpu = None if cpu_now is None or cpu_at_start is None else cpu_now - cpu_at_start
     finally:
         await worker.stop()
-    result = Drain(expected, stats, group, reached, waited, settle, peak)
+    result = Drain(expected, stats, group, reached, waited, settle, peak, cpu)
     log(f"{name}: {result.rate:,.0f} deliveries/s; " + "; ".join(result.notes()))
     return result
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.sender import Sender, attempt_delivery
-from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store import Database, Store, dispatch_statements
 from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
 
@@ -93,7 +93,7 @@ class Dispatcher:
             self._lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lease_task
-        # Deliveries still waiting for a per-webhook slot were never attempted: hand back now.
+        # Deliveries still waiting for a slot were never attempted: hand back now.
         self._waiting.clear()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
@@ -167,11 +167,22 @@ class Dispatcher:
         cap = self.settings.per_webhook_concurrency
         saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
         now = self._now()
+        lease_until = now + ms(self.settings.lease_s)
+        if self.db.backend == "postgresql":
+            async with self.db.driver_connection() as driver:
+                return await dispatch_statements.claim_due(
+                    driver,
+                    now=now,
+                    lease_until=lease_until,
+                    token=self.token,
+                    limit=limit,
+                    exclude_webhooks=saturated,
+                )
         async with self.db.transaction() as conn:
             return await self.store.claim_due(
                 conn,
                 now=now,
-                lease_until=now + ms(self.settings.lease_s),
+                lease_until=lease_until,
                 token=self.token,
                 limit=limit,
                 exclude_webhooks=saturated,
@@ -273,14 +284,23 @@ class Dispatcher:
                 self._results.task_done()
             self._wake.set()
 
+    async def _record(
+        self, attempt_rows: list[dict[str, Any]], updates: list[dict[str, Any]]
+    ) -> None:
+        if self.db.backend == "postgresql":
+            async with self.db.driver_connection() as driver:
+                await dispatch_statements.record_results(driver, attempt_rows, updates)
+            return
+        async with self.db.transaction() as conn:
+            await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
+
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
         updates = [item["update"] for item in batch]
         delay = DB_RETRY_DELAY_S
         while True:
             try:
-                async with self.db.transaction() as conn:
-                    await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
+                await self._record(attempt_rows, updates)
                 break
             except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
