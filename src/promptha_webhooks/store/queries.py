@@ -579,6 +579,13 @@ class Store:
         claim token (a worker whose lease ran out must not overwrite a newer claimer).
         """
         if attempt_rows:
+            # Attempts of deliveries deleted meanwhile (webhook deleted) are dropped: their
+            # foreign key would fail the whole batch, again at every retry.
+            wanted = list({row["delivery_id"] for row in attempt_rows})
+            present = await conn.execute(select(deliveries.c.id).where(deliveries.c.id.in_(wanted)))
+            existing = {row.id for row in present}
+            attempt_rows = [row for row in attempt_rows if row["delivery_id"] in existing]
+        if attempt_rows:
             await conn.execute(insert(attempts), attempt_rows)
         if not delivery_updates:
             return
