@@ -235,7 +235,8 @@ async def test_secret_reveal_and_rotate_only_by_post(service: Service, receiver:
             f"/dashboard/webhooks/{webhook['id']}/secret",
             data={"csrf_token": token.group(1), "action": "rotate"},
         )
-        now = (await service.client.get(f"/v1/webhooks/{webhook['id']}/secret", headers=auth)).json()
+        revealed = await service.client.get(f"/v1/webhooks/{webhook['id']}/secret", headers=auth)
+        now = revealed.json()
         assert now["secret"] != webhook["secret"] and now["secret"] in rotated.text
 
 
