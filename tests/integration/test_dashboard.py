@@ -7,9 +7,10 @@ import re
 
 import httpx
 
+from promptha_webhooks.config import Mode
 from promptha_webhooks.dashboard.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
-from support import ADMIN_KEY, Receiver, Service
+from support import ADMIN_KEY, Receiver, Service, ServiceFactory
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
@@ -19,10 +20,12 @@ def key_of(auth: dict[str, str]) -> str:
     return auth["Authorization"].removeprefix("Bearer ")
 
 
-def new_client(service: Service) -> httpx.AsyncClient:
+def new_client(service: Service, scheme: str = "http") -> httpx.AsyncClient:
     """A browser of its own (its own cookie jar) on the same app."""
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=service.app), base_url="http://testserver", timeout=60
+        transport=httpx.ASGITransport(app=service.app),
+        base_url=f"{scheme}://testserver",
+        timeout=60,
     )
 
 
@@ -378,3 +381,15 @@ async def test_static_files_and_unknown_pages(service: Service) -> None:
     # The dashboard is not part of the API's OpenAPI document.
     schema = (await service.client.get("/openapi.json")).json()
     assert not [p for p in schema["paths"] if p.startswith("/dashboard")]
+
+
+async def test_production_mode_marks_the_session_cookie_secure(
+    make_service: ServiceFactory,
+) -> None:
+    service = await make_service(mode=Mode.PRODUCTION)
+    _account, auth = await service.create_account()
+    async with new_client(service, "https") as browser:
+        response = await sign_in(browser, key_of(auth))
+        assert response.status_code == 303
+        assert "Secure" in response.headers["set-cookie"]
+        assert (await browser.get("/dashboard/webhooks")).status_code == 200

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from promptha_webhooks import ids
+from promptha_webhooks.cli.environment import ensure_session_secret
+from promptha_webhooks.config import ConfigError, Settings
 from promptha_webhooks.dashboard.forms import WebhookForm, form_field, parse_payload
-from promptha_webhooks.dashboard.rendering import build_environment
+from promptha_webhooks.dashboard.rendering import build_environment, webhook_status
 from promptha_webhooks.dashboard.sessions import SessionCodec
 from promptha_webhooks.dashboard.stats_view import HourlyBucket, hourly_chart, percent
+from promptha_webhooks.models import Webhook
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -104,3 +108,37 @@ def test_floor_id_sorts_before_every_later_id_and_after_earlier_ones(at_ms: int)
     assert floor < ids.new_id(ids.DELIVERY, now_ms=at_ms + 1)
     if at_ms:
         assert ids.new_id(ids.DELIVERY, now_ms=at_ms - 1) < floor
+
+
+def test_session_secret_is_generated_once_and_kept_beside_the_database(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db' / 'x.db'}")
+    first = ensure_session_secret(settings)
+    path = tmp_path / "db" / "session-secret"
+    assert first.session_secret and len(first.session_secret) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert ensure_session_secret(settings).session_secret == first.session_secret
+    fixed = settings.replace(session_secret="f" * 32)
+    assert ensure_session_secret(fixed).session_secret == "f" * 32
+    with pytest.raises(ConfigError):
+        Settings.from_env({"PROMPTHA_WEBHOOKS_SESSION_SECRET": "short"})
+
+
+def test_status_label_shows_auto_disabled() -> None:
+    now = datetime.now(UTC)
+
+    def webhook(enabled: bool, reason: str | None) -> Webhook:
+        return Webhook(
+            id="wh_1",
+            url="https://x.example/h",
+            events=["fabric.completed"],
+            filters=None,
+            description="",
+            enabled=enabled,
+            disabled_reason=reason,
+            created_at=now,
+            updated_at=now,
+        )
+
+    assert webhook_status(webhook(True, None)) == ("enabled", "Enabled")
+    assert webhook_status(webhook(False, "manual")) == ("disabled", "Disabled")
+    assert webhook_status(webhook(False, "auto_disabled")) == ("auto-disabled", "Auto-disabled")

@@ -82,10 +82,10 @@ def serve(
     url = f"http://{settings.host}:{settings.port}"
     lines = [
         f"Promptha Webhooks {__version__} ({settings.mode.value} mode)",
-        f"API:      {url}/v1",
+        f"API:       {url}/v1",
         f"Dashboard: {url}/dashboard",
-        f"Docs:     {url}/docs",
-        f"Database: {settings.database_url.split('@')[-1]}",
+        f"Docs:      {url}/docs",
+        f"Database:  {settings.database_url.split('@')[-1]}",
     ]
     console.print(Panel("\n".join(lines), title="ready", expand=False))
     # Keys go on lines of their own, never wrapped, so they can be copied whole.
