@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -158,6 +159,10 @@ async def main() -> None:
                 await page.get_by_label("Endpoint URL").fill("ftp://yourapp.com/hooks")
                 await page.get_by_role("button", name="Save", exact=True).click()
                 await shoot(page, "add-webhook")
+                await page.get_by_label("Endpoint URL").fill(receiver + "/webhooks/promptha")
+                await page.get_by_role("checkbox", name=re.compile("fabric.failed")).check()
+                await page.get_by_role("button", name="Save and test").click()
+                await shoot(page, "webhook-created")
 
                 await page.goto(f"{base}/webhooks/{main_id}")
                 await page.get_by_label("Event type").select_option("fabric.completed")
