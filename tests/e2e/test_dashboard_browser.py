@@ -65,7 +65,9 @@ async def test_dashboard_end_to_end(
 ) -> None:
     key_a = await new_account(server, "Acme")
     key_b = await new_account(server, "Globex")
-    context = await browser.new_context(viewport=LAPTOP)
+    context = await browser.new_context(
+        viewport=LAPTOP, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -90,18 +92,23 @@ async def test_dashboard_end_to_end(
     await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
     secret = (await page.locator("#new-secret").inner_text()).strip()
     assert secret.startswith("whsec_")
+    await page.get_by_role("button", name="Copy").click()
+    await expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == secret
     await expect(page.locator(".test-result")).to_contain_text("Delivered")
     await expect(page.locator(".test-result")).to_contain_text("HTTP 200")
     [first] = await receiver.wait_for(1, path="/hooks/promptha")
     assert first.headers["x-promptha-test"] == "true"
     assert "/webhooks/wh_" not in page.url or secret not in page.url
 
-    # Delivery logs: expand the delivery (htmx loads it), see the attempt, resend it.
+    # Delivery logs: expand the delivery from the keyboard (htmx loads it), see the attempt,
+    # resend it.
     await page.get_by_role("link", name="Delivery logs").click()
     await expect(page.get_by_role("heading", name="Delivery logs")).to_be_visible()
     rows = page.locator("details.delivery")
     await expect(rows).to_have_count(1)
-    await rows.first.locator("summary").click()
+    await rows.first.locator("summary").focus()
+    await page.keyboard.press("Enter")
     detail = rows.first.locator(".delivery-detail")
     await expect(detail).to_contain_text("Attempts (1)")
     await expect(detail.locator(".attempt")).to_contain_text("HTTP 200")
