@@ -27,6 +27,7 @@ CHROMIUM := /usr/bin/chromium
 chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get install -y chromium || (apt-get update && apt-get install -y chromium); \
 	else \
 	  echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the dashboard's browser tests (they skip without it; under CI=true they fail)."; \
