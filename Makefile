@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean lock
+.PHONY: run test lint typecheck unit bench clean lock chromium screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -18,9 +18,24 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	PROMPTHA_WEBHOOKS_MODE=$${PROMPTHA_WEBHOOKS_MODE:-development} $(BIN)/promptha-webhooks serve
 
-## Lint, type-check and run every test (SQLite and PostgreSQL).
-test: $(STAMP) lint typecheck
+## Lint, type-check and run every test (SQLite and PostgreSQL, and the dashboard in Chromium).
+test: $(STAMP) chromium lint typecheck
 	$(BIN)/pytest
+
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y chromium || (apt-get update && apt-get install -y chromium); \
+	else \
+	  echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the dashboard's browser tests (they skip without it; under CI=true they fail)."; \
+	fi
+
+## Screenshots of the dashboard with sample data, into docs/screenshots/.
+screenshots: $(STAMP) chromium
+	$(BIN)/python scripts/screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

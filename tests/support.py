@@ -273,6 +273,8 @@ class ServiceProcess:
                 "PROMPTHA_WEBHOOKS_DATABASE_URL": database_url,
                 "PROMPTHA_WEBHOOKS_MODE": "development",
                 "PROMPTHA_WEBHOOKS_ADMIN_KEY": ADMIN_KEY,
+                # Fixed, so `serve` does not keep a generated one in ./data of the work tree.
+                "PROMPTHA_WEBHOOKS_SESSION_SECRET": "test-session-secret-0123456789abcdef",
                 "PROMPTHA_WEBHOOKS_PORT": str(self.port),
                 "PROMPTHA_WEBHOOKS_RETRY_SCHEDULE": "0,0.2,0.2,0.2,0.2,0.2",
                 "PROMPTHA_WEBHOOKS_DELIVERY_TIMEOUT": "2",

@@ -45,6 +45,8 @@ class Settings:
     port: int = DEFAULT_PORT
     mode: Mode = Mode.PRODUCTION
     admin_key: str | None = field(default=None, repr=False)
+    # Signs dashboard session cookies; `serve` generates and keeps one under ./data when unset.
+    session_secret: str | None = field(default=None, repr=False)
     retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_timeout_s: float = DELIVERY_TIMEOUT_S
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
@@ -86,6 +88,8 @@ class Settings:
                 values["mode"] = Mode(v.lower())
             if (v := get("ADMIN_KEY")) is not None:
                 values["admin_key"] = v
+            if (v := get("SESSION_SECRET")) is not None:
+                values["session_secret"] = v
             if (v := get("RETRY_SCHEDULE")) is not None:
                 values["retry_schedule_s"] = parse_schedule(v)
             if (v := get("DELIVERY_TIMEOUT")) is not None:
@@ -118,3 +122,5 @@ class Settings:
             raise ConfigError("concurrency limits must be at least 1")
         if self.admin_key is not None and len(self.admin_key) < 16:
             raise ConfigError(f"{ENV_PREFIX}ADMIN_KEY must be at least 16 characters")
+        if self.session_secret is not None and len(self.session_secret) < 32:
+            raise ConfigError(f"{ENV_PREFIX}SESSION_SECRET must be at least 32 characters")

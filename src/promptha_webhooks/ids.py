@@ -66,3 +66,10 @@ def has_prefix(value: str, prefix: str) -> bool:
         return False
     body = value[len(prefix) + 1 :]
     return len(body) == _BODY_LENGTH and all(c in _ALPHABET for c in body)
+
+
+def floor_id(prefix: str, at_ms: int) -> str:
+    """The smallest possible id of the kind created at `at_ms`: every id created earlier sorts
+    before it, so it serves as a "before this time" cursor."""
+    raw = max(at_ms, 0).to_bytes(6, "big") + bytes(10)
+    return f"{prefix}_{base64.b32encode(raw)[:_BODY_LENGTH].decode().translate(_FROM_RFC4648)}"

@@ -14,6 +14,7 @@ from promptha_webhooks.api.body_limit import BodySizeLimit
 from promptha_webhooks.api.errors import install_error_handlers
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Settings
+from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.dispatcher import Dispatcher
 from promptha_webhooks.sender import Sender
@@ -75,6 +76,12 @@ def create_app(
     install_error_handlers(app)
     for module in (accounts, webhooks, events, deliveries, listen):
         app.include_router(module.router)
+
+    def services() -> Services:
+        current: Services = app.state.services
+        return current
+
+    app.mount(MOUNT_PATH, create_dashboard(settings, services))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -7,11 +7,17 @@ accounts create, keys create) use this; this is where the process environment is
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from promptha_webhooks.config import ConfigError, Settings
+
+SESSION_SECRET_FILE = "session-secret"
+SESSION_SECRET_BYTES = 32
 
 err_console = Console(stderr=True)
 
@@ -42,3 +48,31 @@ def migrate_database(settings: Settings) -> None:
     from promptha_webhooks.store.database import migrate_sync
 
     migrate_sync(settings.database_url)
+
+
+def _secret_dir(settings: Settings) -> Path:
+    """Beside the SQLite database file, else ./data."""
+    if settings.database_url.startswith("sqlite:///"):
+        database = settings.database_url.removeprefix("sqlite:///").split("?", 1)[0]
+        if database and database != ":memory:" and not database.startswith("file:"):
+            return Path(database).expanduser().parent
+    return Path("data")
+
+
+def ensure_session_secret(settings: Settings) -> Settings:
+    """Settings with a dashboard session secret: PROMPTHA_WEBHOOKS_SESSION_SECRET, else one
+    generated on first start and kept (mode 0600) so sessions survive restarts."""
+    if settings.session_secret is not None:
+        return settings
+    path = _secret_dir(settings) / SESSION_SECRET_FILE
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if len(secret) < 32:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(SESSION_SECRET_BYTES)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secret + "\n")
+    return settings.replace(session_secret=secret)

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from promptha_webhooks import __version__
 from promptha_webhooks.cli.environment import (
     configure_logging,
+    ensure_session_secret,
     install_uvloop,
     load_settings,
     migrate_database,
@@ -76,13 +77,15 @@ def serve(
     configure_logging()
     settings = load_settings(host=host, port=port, run_dispatcher=dispatcher)
     migrate_database(settings)
+    settings = ensure_session_secret(settings)
     admin_key, account_key = asyncio.run(_bootstrap(settings))
     url = f"http://{settings.host}:{settings.port}"
     lines = [
         f"Promptha Webhooks {__version__} ({settings.mode.value} mode)",
-        f"API:      {url}/v1",
-        f"Docs:     {url}/docs",
-        f"Database: {settings.database_url.split('@')[-1]}",
+        f"API:       {url}/v1",
+        f"Dashboard: {url}/dashboard",
+        f"Docs:      {url}/docs",
+        f"Database:  {settings.database_url.split('@')[-1]}",
     ]
     console.print(Panel("\n".join(lines), title="ready", expand=False))
     # Keys go on lines of their own, never wrapped, so they can be copied whole.

@@ -1,0 +1,10 @@
+"""The dashboard: Settings > Webhooks, delivery logs and monitoring in the browser, served by
+the API process at /dashboard (server-rendered Jinja2 templates, htmx shipped as a static file).
+"""
+
+from __future__ import annotations
+
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH
+from promptha_webhooks.dashboard.views import create_dashboard
+
+__all__ = ["MOUNT_PATH", "create_dashboard"]

@@ -1,0 +1,146 @@
+"""Form handling: URL-encoded bodies, and the webhook form checked with the API's own rules.
+
+Every field is checked (not only the first bad one) with the validators the services use, so
+the page can show each error next to its field; the service then checks again when saving.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from promptha_webhooks import services as service_rules
+from promptha_webhooks.catalog import EVENT_TYPES
+from promptha_webhooks.destinations import validate_webhook_url
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.services import Services
+
+MAX_FORM_BYTES = 256 * 1024
+EVENT_GROUPS: tuple[tuple[str, list[tuple[str, str]]], ...] = tuple(
+    (group, [(t.name, t.description) for t in EVENT_TYPES if t.group == group])
+    for group in dict.fromkeys(t.group for t in EVENT_TYPES)
+)
+
+
+class FormData:
+    """A parsed application/x-www-form-urlencoded body (repeated names keep every value)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def get(self, name: str, default: str = "") -> str:
+        for key, value in self._pairs:
+            if key == name:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        return [value for key, value in self._pairs if key == name]
+
+
+async def read_form(request: Request) -> FormData:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidRequestError("The form is too large")
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise InvalidRequestError("The form is not UTF-8") from None
+    return FormData(parse_qsl(text, keep_blank_values=True))
+
+
+def form_field(api_field: str | None) -> str:
+    """The form field an API error field belongs to: "filters.fabricId" → "filters"."""
+    if not api_field:
+        return "form"
+    return re.split(r"[.\[]", api_field, maxsplit=1)[0]
+
+
+@dataclass
+class WebhookForm:
+    """What the Add/Edit form holds, as typed, plus an error message per field."""
+
+    url: str = ""
+    events: list[str] = field(default_factory=list)
+    fabric_ids: str = ""
+    description: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: FormData) -> WebhookForm:
+        return cls(
+            url=form.get("url").strip(),
+            events=form.get_all("events"),
+            fabric_ids=form.get("fabric_ids"),
+            description=form.get("description"),
+        )
+
+    @classmethod
+    def from_webhook(cls, url: str, events: list[str], filters: Any, description: str) -> Any:
+        fabric_ids = ""
+        if isinstance(filters, dict) and isinstance(filters.get("fabricId"), list):
+            fabric_ids = "\n".join(str(v) for v in filters["fabricId"])
+        return cls(url=url, events=list(events), fabric_ids=fabric_ids, description=description)
+
+    def filters(self) -> dict[str, list[Any]] | None:
+        """fabricId values, one per line or comma-separated; none → no filter."""
+        values = [v.strip() for v in re.split(r"[,\n]", self.fabric_ids) if v.strip()]
+        return {"fabricId": list(dict.fromkeys(values))} if values else None
+
+    async def validate(self, services: Services) -> bool:
+        """Check every field with the API's rules; fill `errors`; True when all are valid."""
+        checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("url", self._check_url(services)),
+            ("events", self._sync(lambda: service_rules.validate_events(self.events))),
+            ("filters", self._sync(lambda: service_rules.validate_filters(self.filters()))),
+            (
+                "description",
+                self._sync(lambda: service_rules.validate_description(self.description)),
+            ),
+        ]
+        for name, check in checks:
+            try:
+                await check()
+            except InvalidRequestError as exc:
+                self.errors.setdefault(name, exc.message)
+        if not self.events:
+            self.errors["events"] = "Select at least one event"
+        return not self.errors
+
+    def _check_url(self, services: Services) -> Callable[[], Awaitable[object]]:
+        async def check() -> object:
+            if not self.url:
+                raise InvalidRequestError("Enter the URL of your endpoint", field="url")
+            await validate_webhook_url(self.url, services.settings.mode, services.resolve)
+            return None
+
+        return check
+
+    @staticmethod
+    def _sync(function: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+        async def check() -> object:
+            return function()
+
+        return check
+
+    def add_error(self, exc: InvalidRequestError) -> None:
+        self.errors[form_field(exc.field)] = exc.message
+
+
+def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The test form's JSON payload: (object, None) or (None, why it is not one)."""
+    if not text.strip():
+        return {}, None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    if not isinstance(value, dict):
+        return None, "The payload must be a JSON object"
+    return value, None

@@ -1,0 +1,107 @@
+"""Jinja2 environment of the dashboard: templates from the package, filters and helpers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
+
+from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
+from promptha_webhooks.dashboard.forms import EVENT_GROUPS
+from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
+from promptha_webhooks.models import Webhook
+
+MOUNT_PATH = "/dashboard"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.0f} ms"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def pretty_body(text: str | None) -> str:
+    """A response or request body, pretty-printed when it is JSON."""
+    if not text:
+        return ""
+    try:
+        return pretty_json(json.loads(text))
+    except ValueError:
+        return text
+
+
+def webhook_status(webhook: Webhook) -> tuple[str, str]:
+    """(css class, label): enabled, disabled (by hand) or auto-disabled (by the service)."""
+    if webhook.enabled:
+        return "enabled", "Enabled"
+    if webhook.disabled_reason == "auto_disabled":
+        return "auto-disabled", "Auto-disabled"
+    return "disabled", "Disabled"
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("promptha_webhooks.dashboard", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dt"] = format_time
+    env.filters["ms"] = format_ms
+    env.filters["pretty_json"] = pretty_json
+    env.filters["pretty_body"] = pretty_body
+    env.filters["percent"] = percent
+    env.globals.update(
+        base=MOUNT_PATH,
+        hourly_chart=hourly_chart,
+        webhook_status=webhook_status,
+        event_groups=EVENT_GROUPS,
+        event_types=EVENT_TYPES,
+        event_types_by_name=EVENT_TYPES_BY_NAME,
+    )
+    return env
+
+
+class Renderer:
+    """Renders a template into an HTML response with the dashboard's security headers."""
+
+    def __init__(self) -> None:
+        self.env = build_environment()
+
+    def render(
+        self,
+        name: str,
+        context: dict[str, Any],
+        *,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        html = self.env.get_template(name).render(**context)
+        all_headers = SECURITY_HEADERS | (headers or {})
+        return HTMLResponse(html, status_code=status_code, headers=all_headers)

@@ -1,0 +1,100 @@
+"""Dashboard sessions and CSRF tokens: HMAC-signed cookies (stdlib only), no server-side store.
+
+The cookie holds the account id, the id of the API key that signed in (never the key itself),
+a random nonce and an expiry, signed with the server's session secret. Every request checks
+the signature and expiry, and the views check that the key still exists, so revoking the key
+ends its sessions. The CSRF token is an HMAC of the session nonce: forms carry it in a hidden
+field and htmx sends it as the `X-CSRF-Token` header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+SESSION_COOKIE = "pw_session"
+LOGIN_CSRF_COOKIE = "pw_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SESSION_TTL_S = 12 * 3600
+LOGIN_CSRF_TTL_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSession:
+    """A signed-in account."""
+
+    account_id: str
+    key_id: str
+    nonce: str
+    expires_at: int
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionCodec:
+    """Signs and verifies session cookies and derives CSRF tokens with one secret."""
+
+    def __init__(self, secret: str, *, ttl_s: int = SESSION_TTL_S) -> None:
+        # Separate keys for separate purposes, derived from the one configured secret.
+        self._session_key = hashlib.sha256(b"promptha-session\0" + secret.encode()).digest()
+        self._csrf_key = hashlib.sha256(b"promptha-csrf\0" + secret.encode()).digest()
+        self.ttl_s = ttl_s
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self._session_key, payload.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, account_id: str, key_id: str, *, now: float | None = None) -> str:
+        """A new cookie value for a sign-in."""
+        issued = int(time.time() if now is None else now)
+        body = {"a": account_id, "k": key_id, "n": secrets.token_urlsafe(16)}
+        body["e"] = str(issued + self.ttl_s)
+        payload = _b64encode(json.dumps(body, separators=(",", ":")).encode())
+        return f"{payload}.{self._sign(payload)}"
+
+    def load(self, cookie: str | None, *, now: float | None = None) -> DashboardSession | None:
+        """The session in a cookie, or None if it is missing, tampered with or expired."""
+        if not cookie or cookie.count(".") != 1:
+            return None
+        payload, signature = cookie.split(".")
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        try:
+            body = json.loads(_b64decode(payload))
+            session = DashboardSession(
+                account_id=str(body["a"]),
+                key_id=str(body["k"]),
+                nonce=str(body["n"]),
+                expires_at=int(body["e"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.expires_at <= (time.time() if now is None else now):
+            return None
+        return session
+
+    def csrf_token(self, session: DashboardSession) -> str:
+        return hmac.new(self._csrf_key, session.nonce.encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, session: DashboardSession, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+
+
+def new_login_token() -> str:
+    """The double-submit token of the sign-in form (cookie and hidden field must agree)."""
+    return secrets.token_urlsafe(24)
+
+
+def check_login_token(cookie: str | None, field: str | None) -> bool:
+    return bool(cookie) and bool(field) and hmac.compare_digest(str(cookie), str(field))

@@ -1,0 +1,43 @@
+/* Promptha dashboard: copy buttons and small keyboard/focus helpers. No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "sr-only";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
+    return Promise.resolve();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    copyText(source.textContent.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () { button.textContent = label; }, 1600);
+    });
+  });
+
+  // After htmx swaps in a result, move focus to it so keyboard and screen-reader users land there.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelector) { return; }
+    var focusable = target.matches("[role=status], .delivery-detail") ? target
+      : target.querySelector("[role=status], .alert");
+    if (focusable && focusable.closest("#test-result-slot, .delivery-detail, #secret-slot")) {
+      if (!focusable.hasAttribute("tabindex")) { focusable.setAttribute("tabindex", "-1"); }
+      focusable.focus({ preventScroll: false });
+    }
+  });
+})();
