@@ -54,10 +54,13 @@ _random = _RandomPool()
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     """A new id such as ``wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC``."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (((ms & 0xFFFF_FFFF_FFFF) << 80) | _random.take()) << 2
+    return f"{prefix}_{_encode(ms, _random.take())}"
+
+
+def _encode(ms: int, random_bits: int) -> str:
+    value = (((ms & 0xFFFF_FFFF_FFFF) << 80) | random_bits) << 2
     pairs = _PAIRS
-    body = "".join([pairs[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
-    return f"{prefix}_{body}"
+    return "".join([pairs[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
 
 
 def has_prefix(value: str, prefix: str) -> bool:
@@ -71,5 +74,4 @@ def has_prefix(value: str, prefix: str) -> bool:
 def floor_id(prefix: str, at_ms: int) -> str:
     """The smallest possible id of the kind created at `at_ms`: every id created earlier sorts
     before it, so it serves as a "before this time" cursor."""
-    raw = max(at_ms, 0).to_bytes(6, "big") + bytes(10)
-    return f"{prefix}_{base64.b32encode(raw)[:_BODY_LENGTH].decode().translate(_FROM_RFC4648)}"
+    return f"{prefix}_{_encode(max(at_ms, 0), 0)}"
