@@ -1,5 +1,7 @@
 """Benchmark 3, latency: publish → arrival at the receiver at a steady 1,000 events/s for 30 s
-(--quick: 5 s), API and dispatcher in one `serve` process on PostgreSQL, one webhook.
+(--quick: 5 s), API and dispatcher in one `serve` process on PostgreSQL, one webhook (on this
+2-core machine, measured lower than an API process plus a worker process, which add a NOTIFY
+hop and compete with the load generator, receiver and PostgreSQL for the two cores).
 
 Latency = the receiver's arrival time − the time taken just before the publish request was
 handed to the client library (both CLOCK_MONOTONIC, one machine). The load is an open loop, so
@@ -66,6 +68,7 @@ async def run(ctx: Context) -> list[Result]:
                     await receiver.reset()
                     records_path = ctx.work_dir / f"latency-{backend}-{rate:g}.json"
                     log(f"latency/{backend}: {rate:g} events/s for {warmup:g} + {duration:g} s")
+                    cpu_before = service.cpu_seconds()
                     outcome = await run_loadgen(
                         "rate", "--base", service.url, "--account", account,
                         "--rate", str(rate), "--duration", str(duration),
@@ -77,12 +80,20 @@ async def run(ctx: Context) -> list[Result]:
                     arrivals = dict(await receiver.arrivals())
                     records = json.loads(records_path.read_text())
                     name = f"latency/{backend}" if targeted else f"latency/{backend}@{rate:g}/s"
+                    cpu = _cpu_note(service, cpu_before, int(outcome["ok"]))
                     results += _results(
-                        name, records, arrivals, outcome, round(duration * rate), targeted
+                        name, records, arrivals, outcome, round(duration * rate), targeted, cpu
                     )
             finally:
                 await service.stop()
     return results
+
+
+def _cpu_note(service: ServiceProcess, before: float | None, events: int) -> str | None:
+    now = service.cpu_seconds()
+    if now is None or before is None or not events:
+        return None
+    return f"service CPU {1e6 * (now - before) / events:,.0f} µs per event (warm-up included)"
 
 
 def _results(
@@ -92,6 +103,7 @@ def _results(
     outcome: dict[str, Any],
     measured_due: int,
     targeted: bool,
+    cpu_note: str | None = None,
 ) -> list[Result]:
     latencies: list[float] = []  # every measured event; INF when it never arrived
     delivered: list[float] = []
@@ -115,6 +127,8 @@ def _results(
         f"publish answered p50 {percentile(answers, 50):.1f} ms, "
         f"p99 {percentile(answers, 99):.1f} ms",
     ]
+    if cpu_note:
+        notes.append(cpu_note)
     if len(delivered) < measured_due:
         failed = {k: v for k, v in outcome["statuses"].items() if k != "201"}
         notes.append(

@@ -29,6 +29,7 @@ from promptha_webhooks.store.queries import ClaimedDelivery
 logger = logging.getLogger(__name__)
 
 RESULT_BATCH_MAX = 1000
+RESULT_GATHER_S = 0.005
 DB_RETRY_DELAY_S = 0.5
 DB_RETRY_DELAY_MAX_S = 5.0
 
@@ -277,6 +278,10 @@ class Dispatcher:
     async def _write_loop(self) -> None:
         while True:
             batch = [await self._results.get()]
+            if self._results.empty() and not self._stopping:
+                # A trickle of results: gather a few milliseconds' worth per statement. The
+                # receivers already have them; only the log and the next state wait.
+                await asyncio.sleep(RESULT_GATHER_S)
             while len(batch) < RESULT_BATCH_MAX and not self._results.empty():
                 batch.append(self._results.get_nowait())
             await self._write(batch)
