@@ -19,8 +19,11 @@ Backend = Literal["sqlite", "postgresql"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_SIZE = 10
 POSTGRES_POOL_OVERFLOW = 5
+# asyncpg's own pool for the hot statements (publish, claim, record); see driver_connection.
+DRIVER_POOL_SIZE = 10
+DRIVER_POOL_IDLE_S = 60.0
 
 
 def async_url(url: str) -> str:
@@ -63,6 +66,8 @@ class Database:
             # pool replaces it and every connection older than the failure.
             kwargs.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_POOL_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
+        self._driver_pool: asyncpg.Pool | None = None
+        self._driver_pool_lock = asyncio.Lock()
         if self.backend == "sqlite":
             self._install_sqlite_hooks()
 
@@ -91,21 +96,44 @@ class Database:
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled asyncpg connection in autocommit (PostgreSQL only): one statement, one
-        round trip. A failed connection leaves the pool and the failure surfaces as ConnectionError
-        (503 at the API)."""
+        """An asyncpg connection in autocommit (PostgreSQL only), for the hot statements: one
+        statement, one round trip. From a pool of asyncpg's own: checking a connection out of
+        SQLAlchemy's pool costs more CPU than the statement itself (greenlet hops). A dead
+        connection is closed by asyncpg's pool; the failure surfaces as ConnectionError (503
+        at the API)."""
         assert self.backend == "postgresql"
-        async with self.engine.connect() as connection:
-            fairy = await connection.get_raw_connection()
-            driver: asyncpg.Connection = fairy.driver_connection
-            try:
+        pool = self._driver_pool
+        if pool is None:
+            async with self._driver_pool_lock:
+                if self._driver_pool is None:
+                    self._driver_pool = await asyncpg.create_pool(
+                        asyncpg_dsn(self.url),
+                        min_size=1,
+                        max_size=DRIVER_POOL_SIZE,
+                        max_inactive_connection_lifetime=DRIVER_POOL_IDLE_S,
+                        reset=_keep_session,
+                    )
+                pool = self._driver_pool
+        try:
+            async with pool.acquire() as driver:
                 yield driver
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
-                await connection.invalidate(exc)
-                raise ConnectionError(f"database connection failed: {exc}") from exc
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+            raise ConnectionError(f"database connection failed: {exc}") from exc
 
     async def dispose(self) -> None:
+        if self._driver_pool is not None:
+            await self._driver_pool.close()
+            self._driver_pool = None
         await self.engine.dispose()
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """No reset between uses (asyncpg's default costs a round trip per release): the hot
+    statements run one at a time in autocommit and leave no session state behind."""
+
+
+def asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def create_database(url: str) -> Database:

@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks.store.database import asyncpg_dsn
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,11 @@ async def notify_due(conn: AsyncConnection) -> None:
     await conn.execute(_NOTIFY)
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class DueListener:
     """Keeps a LISTEN connection open (reconnecting after failures) and calls `on_notify`."""
 
     def __init__(self, database_url: str, on_notify: Callable[[], None]) -> None:
-        self._dsn = _asyncpg_dsn(database_url)
+        self._dsn = asyncpg_dsn(database_url)
         self._on_notify = on_notify
         self._task: asyncio.Task[None] | None = None
 
