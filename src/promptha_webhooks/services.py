@@ -30,6 +30,8 @@ from promptha_webhooks.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from promptha_webhooks.health import AttemptResult
+from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import (
     Account,
     AccountCreated,
@@ -45,7 +47,10 @@ from promptha_webhooks.models import (
     WebhookWithSecret,
     from_ms,
 )
+from promptha_webhooks.observe import Observer
+from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.notify import notify_due
 
@@ -117,22 +122,6 @@ class Principal:
     def require_admin(self) -> None:
         if self.account_id is not None:
             raise PermissionDeniedError("This call needs the platform admin key")
-
-
-def filters_match(filters: dict[str, list[Any]] | None, data: dict[str, Any]) -> bool:
-    """Every filter key's payload value must be one of its listed values (bool ≠ number)."""
-    if not filters:
-        return True
-    for key, allowed in filters.items():
-        if key not in data:
-            return False
-        value = data[key]
-        if not any(
-            candidate == value and isinstance(candidate, bool) == isinstance(value, bool)
-            for candidate in allowed
-        ):
-            return False
-    return True
 
 
 def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:
@@ -222,6 +211,7 @@ class Services:
         clock: Clock | None = None,
         resolve: ResolveFunc = system_resolve,
         on_publish: Callable[[], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -230,6 +220,10 @@ class Services:
         self.clock = clock or SystemClock()
         self.resolve = resolve
         self.on_publish = on_publish
+        self.observer = observer or Observer(settings, database.backend)
+        # Monitoring use-cases live in their own modules, reachable from here.
+        self.stats = Stats(database, self.clock)
+        self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
         # Valid keys seen recently: saves a query per request. Revocation clears it here;
         # other API nodes notice within KEY_CACHE_TTL_S.
         self._key_cache: dict[str, tuple[Principal, float]] = {}
@@ -414,6 +408,9 @@ class Services:
                 conn, account_id, webhook_id, values, self._now()
             ):
                 raise NotFoundError(f"No webhook {webhook_id}")
+            if values.get("enabled"):
+                # Enabled (again): a fresh failing streak, so it is not disabled at once.
+                await self.observer.queries.reset_health(conn, webhook_id)
             webhook = await self.store.get_webhook(conn, account_id, webhook_id)
         assert webhook is not None
         return webhook
@@ -582,7 +579,9 @@ class Services:
                         now,
                         is_test=False,
                         # listen sessions take their deliveries themselves, not the workers
-                        due=target.kind == "http",
+                        due=target.kind == "http" and target.enabled,
+                        # kept for recovery while the webhook is disabled by its health
+                        status="pending" if target.enabled else "skipped",
                     )
                     for target in matching
                 ]
@@ -728,6 +727,7 @@ class Services:
             trigger=trigger,
             is_test=delivery.is_test,
             retries=False,
+            webhook_id=delivery.webhook_id,
         )
         update = dict(record.delivery_update)
         if record.status == "failed" and delivery.status == "pending" and not delivery.is_test:
@@ -738,8 +738,22 @@ class Services:
                 if delivery.next_attempt_at
                 else self._now()
             )
+        health = AttemptResult.from_rows(
+            record.attempt_row,
+            update,
+            webhook_id=delivery.webhook_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event,
+            control=record.control,
+            is_test=delivery.is_test,
+        )
         async with self.db.transaction() as conn:
+            notices = await self.observer.record(conn, [health], self._now())
             await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
+        self.observer.recorded(
+            [{"attempt": record.attempt_row, "update": update, "event_type": delivery.event}],
+            notices,
+        )
         return await self.get_delivery(account_id, delivery_id)
 
     # -- delivery logs -------------------------------------------------------------------
@@ -794,6 +808,7 @@ def _delivery_row(
     *,
     is_test: bool,
     due: bool,
+    status: str = "pending",
 ) -> dict[str, Any]:
     return {
         "id": ids.new_id(ids.DELIVERY, now_ms=now),
@@ -801,7 +816,7 @@ def _delivery_row(
         "webhook_id": webhook_id,
         "account_id": account_id,
         "event_type": event_name,
-        "status": "pending",
+        "status": status,
         "attempt_count": 0,
         # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
         "next_attempt_at": now if due else None,
