@@ -132,7 +132,9 @@ def advance(
                 state,
                 consecutive_failures=state.consecutive_failures + 1,
                 failed_deliveries=state.failed_deliveries + (1 if result.final_failure else 0),
-                failing_since=state.failing_since or result.at,
+                failing_since=(
+                    state.failing_since if state.failing_since is not None else result.at
+                ),
                 last_failure_at=result.at,
                 last_failure_reason=result.reason,
             )
