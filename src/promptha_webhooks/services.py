@@ -748,8 +748,8 @@ class Services:
             is_test=delivery.is_test,
         )
         async with self.db.transaction() as conn:
-            notices = await self.observer.record(conn, [health], self._now())
             await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
+            notices = await self.observer.record(conn, [health], self._now())
         self.observer.recorded(
             [{"attempt": record.attempt_row, "update": update, "event_type": delivery.event}],
             notices,

@@ -308,9 +308,10 @@ class Dispatcher:
         while True:
             try:
                 async with self.db.transaction() as conn:
-                    # Health first: it locks the batch's webhook rows in id order.
-                    notices = await self.observer.record(conn, results, self._now())
                     await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
+                    # Health last: it locks the batch's webhook rows (in id order) only for
+                    # the end of the transaction.
+                    notices = await self.observer.record(conn, results, self._now())
                 break
             except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
