@@ -59,6 +59,8 @@ class Webhook(ApiModel):
     created_at: datetime
     updated_at: datetime
     health: WebhookHealth | None = None
+    # 1 h / 24 h / 7 d success rate and latency: on GET /v1/webhooks/{id} only (not in lists)
+    stats: list[WindowStats] | None = None
     # Held for the service (signing), never serialised except by WebhookWithSecret; absent when
     # a client parses an API answer.
     secret: SecretStr | None = Field(default=None, exclude=True)

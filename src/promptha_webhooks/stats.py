@@ -19,6 +19,7 @@ from promptha_webhooks.models import (
     HourlyBucket,
     LatencyPercentiles,
     StatsWindow,
+    Webhook,
     WebhookHourly,
     WebhookStats,
     WindowStats,
@@ -88,6 +89,22 @@ class Stats:
 
     async def webhook_stats(self, account_id: str, webhook_id: str) -> WebhookStats:
         """Health counters and 1 h / 24 h / 7 d windows of one webhook (one histogram query)."""
+        webhook, windows = await self._windows(account_id, webhook_id)
+        assert webhook.health is not None
+        return WebhookStats(
+            webhook_id=webhook.id,
+            enabled=webhook.enabled,
+            disabled_reason=webhook.disabled_reason,
+            health=webhook.health,
+            windows=windows,
+        )
+
+    async def webhook_with_stats(self, account_id: str, webhook_id: str) -> Webhook:
+        """The webhook object with its 1 h / 24 h / 7 d windows (`GET /v1/webhooks/{id}`)."""
+        webhook, windows = await self._windows(account_id, webhook_id)
+        return webhook.model_copy(update={"stats": windows})
+
+    async def _windows(self, account_id: str, webhook_id: str) -> tuple[Webhook, list[WindowStats]]:
         now = ms(self.clock.now())
         since = {name: now - seconds * 1000 for name, seconds in STATS_WINDOWS_S.items()}
         async with self.db.transaction() as conn:
@@ -101,7 +118,6 @@ class Stats:
                 since_1h=since["1h"],
                 since_24h=since["24h"],
             )
-        assert webhook.health is not None
         selections = {
             "1h": [c for c in cells if c.in_1h],
             "24h": [c for c in cells if c.in_24h],
@@ -121,13 +137,7 @@ class Stats:
                     latency=_latency(chosen),
                 )
             )
-        return WebhookStats(
-            webhook_id=webhook.id,
-            enabled=webhook.enabled,
-            disabled_reason=webhook.disabled_reason,
-            health=webhook.health,
-            windows=windows,
-        )
+        return webhook, windows
 
     async def account_stats(self, account_id: str, window: str = "24h") -> AccountStats:
         """Every webhook of the account together over `window` (1h, 24h or 7d)."""

@@ -52,6 +52,13 @@ async def test_webhook_stats_windows(make_service: ServiceFactory, receiver: Rec
     assert stats["health"]["lastSuccessAt"] is not None
     assert stats["health"]["lastFailureReason"] in (None, "HTTP 500")
 
+    # the webhook object carries the same windows (lists do not: one query per webhook)
+    single = (await service.client.get(f"/v1/webhooks/{webhook['id']}", headers=auth)).json()
+    assert single["stats"] == stats["windows"]
+    assert single["health"] == stats["health"]
+    listed = (await service.client.get("/v1/webhooks", headers=auth)).json()["data"]
+    assert listed[0]["stats"] is None and listed[0]["health"] == stats["health"]
+
     clock.advance(2 * 3600)  # out of the 1 h window, still in 24 h
     stats = (await service.client.get(f"/v1/webhooks/{webhook['id']}/stats", headers=auth)).json()
     one_hour, day, week = stats["windows"]
