@@ -10,6 +10,7 @@ one locking read and one write for all the batch's webhooks, never a query per d
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.config import Settings
 from promptha_webhooks.sender import CONTROL_DISABLE
 from promptha_webhooks.store.health_queries import HealthQueries, HealthRow
+
+logger = logging.getLogger(__name__)
 
 WARNING_LEVELS = (50, 75, 90)  # percent of the auto-disable budget
 REASON_AUTO = "auto_disabled"
@@ -229,7 +232,12 @@ class HealthRecorder:
             if row is None or row.kind != "http":
                 continue  # deleted meanwhile, or a listen session (a developer's machine)
             items.sort(key=lambda r: r.at)
-            new_row, new_notices = advance(row, items, self.policy)
+            try:
+                new_row, new_notices = advance(row, items, self.policy)
+            except Exception:
+                # A bug here must not stop results from being recorded: skip this webhook.
+                logger.exception("health update of %s failed; counters left as they were", row.id)
+                continue
             if new_row != row:
                 changed.append(new_row)
             notices += new_notices

@@ -18,6 +18,7 @@ from promptha_webhooks.store import Store
 from promptha_webhooks.store.database import Backend
 from promptha_webhooks.store.health_queries import HealthQueries
 
+logger = logging.getLogger(__name__)
 attempt_log = logging.getLogger("promptha_webhooks.attempts")
 
 
@@ -42,7 +43,14 @@ class Observer:
         return await publish_notices(self.store, conn, notices, now)
 
     def recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
-        """After commit. items: {"attempt": row | None, "update": {...}, "event_type": str}."""
+        """After commit. items: {"attempt": row | None, "update": {...}, "event_type": str}.
+        Never raises: the dispatcher's writer calls it and must outlive any failure here."""
+        try:
+            self._recorded(items, notices)
+        except Exception:
+            logger.exception("metrics, logs or alerts of a recorded batch failed")
+
+    def _recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
         for item in items:
             update = item["update"]
             status = update["b_status"]
