@@ -5,11 +5,16 @@ helpers they use are in support.py (importable as `support` from any test folder
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiosmtpd.controller import Controller
 
 from promptha_webhooks.store.database import migrate_sync
 
@@ -18,6 +23,7 @@ from support import (
     Receiver,
     Service,
     ServiceFactory,
+    free_port,
     pg_admin,
     require_postgres,
 )
@@ -77,3 +83,37 @@ async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
 @pytest.fixture
 async def service(make_service: ServiceFactory) -> Service:
     return await make_service()
+
+
+@dataclass
+class MailSink:
+    """Messages received by a real SMTP server (aiosmtpd) on 127.0.0.1."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    messages: list[Message] = field(default_factory=list)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:
+        content: bytes = envelope.original_content  # type: ignore[attr-defined]
+        with self._arrived:
+            self.messages.append(message_from_bytes(content))
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Message]:
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"expected {count} e-mails, got {len(self.messages)}")
+            return list(self.messages)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailSink]:
+    sink = MailSink(port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -79,6 +79,20 @@ def pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
+class ManualClock:
+    """A clock the test moves by hand (starts at the real time, so attempts' wall-clock
+    timestamps and the service's notion of now agree until the test advances it)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.t = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
 @dataclass
 class ReceivedRequest:
     path: str

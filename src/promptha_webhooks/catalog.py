@@ -1,4 +1,6 @@
-"""The nine event types of the guide: names, groups, descriptions, payload models and samples.
+"""The event types: the guide's nine, and four operational ones the service itself publishes
+about an account's endpoints (`webhook.failing`, `webhook.disabled`, `webhook.recovered`,
+`delivery.failed`): names, groups, descriptions, payload models and samples.
 
 Payload models are Pydantic (strict types, extra fields allowed) so the API validates what is
 published and the receiver SDK hands handlers typed objects; their JSON Schemas are served by
@@ -77,6 +79,44 @@ class CreditsPurchased(EventPayload):
     userId: StrictStr
 
 
+class WebhookFailing(EventPayload):
+    webhookId: StrictStr
+    url: StrictStr
+    percent: Number  # share of the auto-disable budget used: 50, 75 or 90
+    failingSince: Number  # unix seconds of the first failure of the streak
+    disableAt: Number  # unix seconds when it is disabled if nothing succeeds
+    consecutiveFailures: Number
+    failedDeliveries: Number
+    lastFailureReason: StrictStr | None
+
+
+class WebhookDisabled(EventPayload):
+    webhookId: StrictStr
+    url: StrictStr
+    reason: StrictStr  # auto_disabled | gone | receiver_disabled
+    failingSince: Number | None
+    consecutiveFailures: Number
+    lastFailureReason: StrictStr | None
+
+
+class WebhookRecovered(EventPayload):
+    webhookId: StrictStr
+    url: StrictStr
+    failingSince: Number | None
+    recoveredAt: Number
+
+
+class DeliveryFailed(EventPayload):
+    webhookId: StrictStr
+    url: StrictStr
+    deliveryId: StrictStr
+    failedEvent: StrictStr  # the type of the event that was not delivered
+    failedEventId: StrictStr
+    attempts: Number
+    lastResponseStatus: Number | None
+    lastError: StrictStr | None
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -84,6 +124,9 @@ class EventType:
     description: str
     payload_model: type[EventPayload]
     sample: dict[str, Any]
+    # Published by the service about an account's own endpoints (alerts). Their deliveries
+    # never cause further alerts (no feedback loop through a failing alert endpoint).
+    operational: bool = False
 
     def json_schema(self) -> dict[str, Any]:
         schema = self.payload_model.model_json_schema()
@@ -173,10 +216,73 @@ EVENT_TYPES: tuple[EventType, ...] = (
         CreditsPurchased,
         {"amount": 5000, "newBalance": 5120, "userId": "user_7d2f"},
     ),
+    EventType(
+        "webhook.failing",
+        "Operations",
+        "An endpoint keeps failing: 50, 75 or 90 % of its auto-disable budget is used",
+        WebhookFailing,
+        {
+            "webhookId": "wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC",
+            "url": "https://yourapp.com/webhooks/promptha",
+            "percent": 50,
+            "failingSince": 1767225600,
+            "disableAt": 1767484800,
+            "consecutiveFailures": 42,
+            "failedDeliveries": 7,
+            "lastFailureReason": "HTTP 503",
+        },
+        operational=True,
+    ),
+    EventType(
+        "webhook.disabled",
+        "Operations",
+        "An endpoint was disabled: failing for too long, 410 Gone, or at the receiver's request",
+        WebhookDisabled,
+        {
+            "webhookId": "wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC",
+            "url": "https://yourapp.com/webhooks/promptha",
+            "reason": "auto_disabled",
+            "failingSince": 1767225600,
+            "consecutiveFailures": 96,
+            "lastFailureReason": "connection error: Connection refused",
+        },
+        operational=True,
+    ),
+    EventType(
+        "webhook.recovered",
+        "Operations",
+        "An endpoint that was failing or disabled succeeded again",
+        WebhookRecovered,
+        {
+            "webhookId": "wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC",
+            "url": "https://yourapp.com/webhooks/promptha",
+            "failingSince": 1767225600,
+            "recoveredAt": 1767300000,
+        },
+        operational=True,
+    ),
+    EventType(
+        "delivery.failed",
+        "Operations",
+        "A delivery failed for good (retries exhausted or a permanent error)",
+        DeliveryFailed,
+        {
+            "webhookId": "wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC",
+            "url": "https://yourapp.com/webhooks/promptha",
+            "deliveryId": "dlv_01JDQ40C8W2M5R7T9V1X3Z5B7D",
+            "failedEvent": "fabric.completed",
+            "failedEventId": "evt_01JDQ40C8V0A2C4E6G8J0K2M4P",
+            "attempts": 6,
+            "lastResponseStatus": 503,
+            "lastError": "HTTP 503",
+        },
+        operational=True,
+    ),
 )
 
 EVENT_TYPES_BY_NAME: dict[str, EventType] = {t.name: t for t in EVENT_TYPES}
 EVENT_NAMES: frozenset[str] = frozenset(EVENT_TYPES_BY_NAME)
+OPERATIONAL_EVENT_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES if t.operational)
 
 
 def get_event_type(name: object, *, field: str = "event") -> EventType:

@@ -27,11 +27,26 @@ CLAIM_BATCH_SIZE = 256
 # A claimed delivery becomes due again after this long unless its result was recorded:
 # long enough for a full attempt (timeout) plus time waiting for a per-webhook slot.
 LEASE_S = 120.0
+# Endpoint health: a webhook that has only failed for this long, with at least this many
+# finally failed deliveries, is disabled (reason auto_disabled).
+AUTO_DISABLE_AFTER_S = 3 * 24 * 3600.0
+AUTO_DISABLE_MIN_FAILED_DELIVERIES = 10
+# Retention: events (with their deliveries and attempts) older than this are purged.
+RETENTION_S = 30 * 24 * 3600.0
+RETENTION_INTERVAL_S = 3600.0
+RETENTION_BATCH_SIZE = 1000
+SMTP_PORT = 25
+SMTP_TIMEOUT_S = 10.0
 
 
 class Mode(StrEnum):
     PRODUCTION = "production"
     DEVELOPMENT = "development"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
 
 
 class ConfigError(ValueError):
@@ -59,6 +74,26 @@ class Settings:
     claim_batch_size: int = CLAIM_BATCH_SIZE
     lease_s: float = LEASE_S
     run_dispatcher: bool = True
+    auto_disable_after_s: float = AUTO_DISABLE_AFTER_S
+    auto_disable_min_failed_deliveries: int = AUTO_DISABLE_MIN_FAILED_DELIVERIES
+    retention_s: float = RETENTION_S  # 0: keep everything
+    retention_interval_s: float = RETENTION_INTERVAL_S
+    retention_batch_size: int = RETENTION_BATCH_SIZE
+    alert_email_to: tuple[str, ...] = ()
+    alert_email_from: str = "promptha-webhooks@localhost"
+    smtp_host: str | None = None
+    smtp_port: int = SMTP_PORT
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    log_format: LogFormat | None = None  # None: json in production, text in development
+    metrics_port: int = 0  # `worker`: serve /metrics on this port (0: off)
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.mode is Mode.PRODUCTION else LogFormat.TEXT
 
     @property
     def max_attempts(self) -> int:
@@ -104,6 +139,34 @@ class Settings:
                 values["per_webhook_concurrency"] = int(v)
             if (v := get("LEASE")) is not None:
                 values["lease_s"] = float(v)
+            if (v := get("AUTO_DISABLE_AFTER")) is not None:
+                values["auto_disable_after_s"] = float(v)
+            if (v := get("AUTO_DISABLE_MIN_FAILURES")) is not None:
+                values["auto_disable_min_failed_deliveries"] = int(v)
+            if (v := get("RETENTION_DAYS")) is not None:
+                values["retention_s"] = float(v) * 24 * 3600
+            if (v := get("RETENTION_INTERVAL")) is not None:
+                values["retention_interval_s"] = float(v)
+            if (v := get("RETENTION_BATCH_SIZE")) is not None:
+                values["retention_batch_size"] = int(v)
+            if (v := get("ALERT_EMAIL_TO")) is not None:
+                values["alert_email_to"] = tuple(a.strip() for a in v.split(",") if a.strip())
+            if (v := get("ALERT_EMAIL_FROM")) is not None:
+                values["alert_email_from"] = v
+            if (v := get("SMTP_HOST")) is not None:
+                values["smtp_host"] = v
+            if (v := get("SMTP_PORT")) is not None:
+                values["smtp_port"] = int(v)
+            if (v := get("SMTP_USERNAME")) is not None:
+                values["smtp_username"] = v
+            if (v := get("SMTP_PASSWORD")) is not None:
+                values["smtp_password"] = v
+            if (v := get("SMTP_STARTTLS")) is not None:
+                values["smtp_starttls"] = _flag(v, "SMTP_STARTTLS")
+            if (v := get("LOG_FORMAT")) is not None:
+                values["log_format"] = LogFormat(v.lower())
+            if (v := get("METRICS_PORT")) is not None:
+                values["metrics_port"] = int(v)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
@@ -124,3 +187,27 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}ADMIN_KEY must be at least 16 characters")
         if self.session_secret is not None and len(self.session_secret) < 32:
             raise ConfigError(f"{ENV_PREFIX}SESSION_SECRET must be at least 32 characters")
+        if self.auto_disable_after_s <= 0 or self.auto_disable_min_failed_deliveries < 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}AUTO_DISABLE_AFTER must be positive and "
+                f"{ENV_PREFIX}AUTO_DISABLE_MIN_FAILURES at least 1"
+            )
+        if self.retention_s < 0 or self.retention_interval_s <= 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}RETENTION_DAYS must be >= 0 and RETENTION_INTERVAL positive"
+            )
+        if self.retention_batch_size < 1:
+            raise ConfigError(f"{ENV_PREFIX}RETENTION_BATCH_SIZE must be at least 1")
+        if self.alert_email_to and not self.smtp_host:
+            raise ConfigError(f"{ENV_PREFIX}ALERT_EMAIL_TO needs {ENV_PREFIX}SMTP_HOST")
+        if not 0 <= self.metrics_port < 65536:
+            raise ConfigError(f"{ENV_PREFIX}METRICS_PORT must be 0-65535")
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name} must be true or false, got {value!r}")

@@ -208,6 +208,7 @@ class ListenService:
                 "outcome": outcome.value,
                 "started_at": now - int(max(0.0, answer.duration_ms)),
                 "finished_at": now,
+                "webhook_id": delivery.webhook_id,
             }
             update = {
                 "b_id": delivery_id,

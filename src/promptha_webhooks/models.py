@@ -58,6 +58,9 @@ class Webhook(ApiModel):
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
+    health: WebhookHealth | None = None
+    # 1 h / 24 h / 7 d success rate and latency: on GET /v1/webhooks/{id} only (not in lists)
+    stats: list[WindowStats] | None = None
     # Held for the service (signing), never serialised except by WebhookWithSecret; absent when
     # a client parses an API answer.
     secret: SecretStr | None = Field(default=None, exclude=True)
@@ -170,3 +173,91 @@ class Page(BaseModel, Generic[T]):
     data: list[T]
     has_more: bool
     next_cursor: str | None
+
+
+# -- endpoint health and statistics (health.py, stats.py) ----------------------------------
+
+StatsWindow = Literal["1h", "24h", "7d"]
+STATS_WINDOWS_S: dict[str, int] = {"1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600}
+
+
+class WebhookHealth(ApiModel):
+    """A webhook's failure streak, as the dispatcher records it (also on the webhook object)."""
+
+    consecutive_failures: int
+    failed_deliveries: int  # deliveries that failed for good in the current streak
+    failing_since: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure_reason: str | None
+    disabled_at: datetime | None
+
+
+class LatencyPercentiles(ApiModel):
+    """Attempt duration percentiles in milliseconds (None without attempts). Computed from a
+    fixed histogram (28 buckets, 1 ms … 60 s) bounded by each bucket's observed min and max."""
+
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class WindowStats(ApiModel):
+    window: StatsWindow
+    since: datetime
+    attempts: int
+    delivered: int  # successful attempts
+    failed: int  # failed attempts
+    success_rate: float | None  # delivered / attempts, None without attempts
+    latency: LatencyPercentiles
+
+
+class WebhookStats(ApiModel):
+    object: Literal["webhook_stats"] = "webhook_stats"
+    webhook_id: str
+    enabled: bool
+    disabled_reason: str | None
+    health: WebhookHealth
+    windows: list[WindowStats]  # 1h, 24h, 7d
+
+
+class FailureReason(ApiModel):
+    """timeout, connection_error, dns_error, tls_error, blocked, other, or http_<code>."""
+
+    reason: str
+    count: int
+
+
+class AccountStats(ApiModel):
+    object: Literal["account_stats"] = "account_stats"
+    account_id: str
+    window: StatsWindow
+    since: datetime
+    attempts: int
+    delivered: int
+    failed: int
+    success_rate: float | None
+    latency: LatencyPercentiles
+    failures_by_reason: list[FailureReason]  # most frequent first
+    webhooks_disabled: int
+
+
+class HourlyBucket(ApiModel):
+    hour: datetime  # start of the hour (UTC)
+    delivered: int  # successful attempts
+    failed: int  # failed attempts
+
+
+class WebhookHourly(ApiModel):
+    object: Literal["webhook_hourly_stats"] = "webhook_hourly_stats"
+    webhook_id: str
+    buckets: list[HourlyBucket]  # oldest first, one per hour, zero-filled
+
+
+class RecoveryResult(ApiModel):
+    object: Literal["recovery"] = "recovery"
+    webhook_id: str
+    since: datetime
+    until: datetime | None
+    dry_run: bool
+    count: int  # deliveries re-queued (or that would be, on a dry run)

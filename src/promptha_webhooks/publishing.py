@@ -26,6 +26,7 @@ from promptha_webhooks.catalog import get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.errors import ConflictError, InvalidRequestError, NotFoundError
+from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.notify import notify_due
@@ -83,6 +84,7 @@ def delivery_row(
     *,
     is_test: bool,
     due: bool,
+    status: str = "pending",
 ) -> dict[str, Any]:
     return {
         "id": ids.new_id(ids.DELIVERY, now_ms=now),
@@ -90,7 +92,7 @@ def delivery_row(
         "webhook_id": webhook_id,
         "account_id": account_id,
         "event_type": event_name,
-        "status": "pending",
+        "status": status,
         "attempt_count": 0,
         # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
         "next_attempt_at": now if due else None,
@@ -99,22 +101,6 @@ def delivery_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def filters_match(filters: dict[str, list[Any]] | None, data: dict[str, Any]) -> bool:
-    """Every filter key's payload value must be one of its listed values (bool ≠ number)."""
-    if not filters:
-        return True
-    for key, allowed in filters.items():
-        if key not in data:
-            return False
-        value = data[key]
-        if not any(
-            candidate == value and isinstance(candidate, bool) == isinstance(value, bool)
-            for candidate in allowed
-        ):
-            return False
-    return True
 
 
 class Publisher:
@@ -307,7 +293,6 @@ def _fan_out(
         )
         due += len(matching)
         rows.deliveries += [
-            # listen sessions take their deliveries themselves, not the dispatcher
             delivery_row(
                 item.event_id,
                 target.id,
@@ -315,7 +300,10 @@ def _fan_out(
                 item.name,
                 now,
                 is_test=False,
-                due=target.kind == "http",
+                # listen sessions take their deliveries themselves, not the dispatcher
+                due=target.kind == "http" and target.enabled,
+                # kept for recovery while the webhook is disabled by its health
+                status="pending" if target.enabled else "skipped",
             )
             for target in matching
         ]

@@ -30,6 +30,11 @@ from promptha_webhooks.destinations import (
 )
 
 USER_AGENT = f"Promptha-Webhooks/{__version__}"
+# Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
+# disables the webhook (health.py acts on it when the result is recorded).
+CONTROL_HEADER = "x-promptha-delivery"
+CONTROL_ABORT = "abort"
+CONTROL_DISABLE = "disable"
 DNS_CACHE_TTL_S = 10
 MAX_ERROR_LENGTH = 1000
 
@@ -81,6 +86,7 @@ class AttemptRecord:
     delivery_update: dict[str, Any]
     outcome: retry.Outcome
     status: str
+    control: str | None = None  # the receiver's x-promptha-delivery answer (abort | disable)
 
 
 class Sender:
@@ -223,6 +229,7 @@ async def attempt_delivery(
     is_test: bool,
     token: str | None = None,
     retries: bool = True,
+    webhook_id: str | None = None,
 ) -> AttemptRecord:
     """Make attempt `number` of a delivery and work out the delivery's next state.
 
@@ -263,6 +270,14 @@ async def attempt_delivery(
     error = result.error
     if error is None and outcome is not retry.Outcome.DELIVERED:
         error = f"HTTP {result.status}"
+    control = receiver_control(result.headers)
+    attempt_error = result.error
+    if control is not None:
+        note = f"receiver answered {CONTROL_HEADER}: {control}"
+        attempt_error = f"{attempt_error}; {note}" if attempt_error else note
+        if status == "pending":
+            status, next_at = "failed", None
+            error = f"{error}; {note}" if error else note
     attempt_row = {
         "id": ids.new_id(ids.ATTEMPT),
         "delivery_id": delivery_id,
@@ -274,10 +289,11 @@ async def attempt_delivery(
         "response_headers": orjson.dumps(result.headers).decode() if result.headers else None,
         "response_body": result.body,
         "duration_ms": round(result.duration_ms, 3),
-        "error": result.error,
+        "error": attempt_error,
         "outcome": recorded_outcome.value,
         "started_at": ms(result.started_at),
         "finished_at": ms(now),
+        "webhook_id": webhook_id,
     }
     delivery_update = {
         "b_id": delivery_id,
@@ -289,4 +305,12 @@ async def attempt_delivery(
         "b_error": error,
         "b_now": ms(now),
     }
-    return AttemptRecord(attempt_row, delivery_update, outcome, status)
+    return AttemptRecord(attempt_row, delivery_update, outcome, status, control)
+
+
+def receiver_control(headers: dict[str, str] | None) -> str | None:
+    """`abort` or `disable` when the receiver's answer asks for it, else None."""
+    if not headers:
+        return None
+    value = headers.get(CONTROL_HEADER, "").strip().lower()
+    return value if value in (CONTROL_ABORT, CONTROL_DISABLE) else None

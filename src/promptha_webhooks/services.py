@@ -26,6 +26,7 @@ from promptha_webhooks.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from promptha_webhooks.health import AttemptResult
 from promptha_webhooks.models import (
     Account,
     AccountCreated,
@@ -40,8 +41,11 @@ from promptha_webhooks.models import (
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.observe import Observer
 from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row, encode_event
+from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store
 
 logger = logging.getLogger(__name__)
@@ -182,6 +186,7 @@ class Services:
         clock: Clock | None = None,
         resolve: ResolveFunc = system_resolve,
         on_publish: Callable[[], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -190,6 +195,11 @@ class Services:
         self.clock = clock or SystemClock()
         self.resolve = resolve
         self.publisher = Publisher(settings, database, self.store, self.clock, on_publish)
+        self.on_publish = on_publish
+        self.observer = observer or Observer(settings, database.backend)
+        # Monitoring use-cases live in their own modules, reachable from here.
+        self.stats = Stats(database, self.clock)
+        self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
         # Valid keys seen recently: saves a query per request. Revocation clears it here;
         # other API nodes notice within KEY_CACHE_TTL_S.
         self._key_cache: dict[str, tuple[Principal, float]] = {}
@@ -374,6 +384,9 @@ class Services:
                 conn, account_id, webhook_id, values, self._now()
             ):
                 raise NotFoundError(f"No webhook {webhook_id}")
+            if values.get("enabled"):
+                # Enabled (again): a fresh failing streak, so it is not disabled at once.
+                await self.observer.queries.reset_health(conn, webhook_id)
             webhook = await self.store.get_webhook(conn, account_id, webhook_id)
         assert webhook is not None
         return webhook
@@ -517,6 +530,7 @@ class Services:
             trigger=trigger,
             is_test=delivery.is_test,
             retries=False,
+            webhook_id=delivery.webhook_id,
         )
         update = dict(record.delivery_update)
         if record.status == "failed" and delivery.status == "pending" and not delivery.is_test:
@@ -527,8 +541,22 @@ class Services:
                 if delivery.next_attempt_at
                 else self._now()
             )
+        health = AttemptResult.from_rows(
+            record.attempt_row,
+            update,
+            webhook_id=delivery.webhook_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event,
+            control=record.control,
+            is_test=delivery.is_test,
+        )
         async with self.db.transaction() as conn:
             await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
+            notices = await self.observer.record(conn, [health], self._now())
+        self.observer.recorded(
+            [{"attempt": record.attempt_row, "update": update, "event_type": delivery.event}],
+            notices,
+        )
         return await self.get_delivery(account_id, delivery_id)
 
     # -- delivery logs -------------------------------------------------------------------

@@ -121,4 +121,4 @@ def test_event_types(cli: Cli) -> None:
     table = cli("events", "types")
     assert table.exit_code == 0
     assert "fabric.completed" in table.stdout and "executionId" in table.stdout
-    assert len(json.loads(cli("--json", "events", "types").stdout)) == 9
+    assert len(json.loads(cli("--json", "events", "types").stdout)) == 13  # 9 + 4 operational

@@ -94,7 +94,7 @@ async def test_the_whole_flow(api: RunningApi, receiver: Receiver) -> None:
             await client.events.publish(
                 "credits.low", {**LOW, "remaining": 1}, idempotency_key="k-1"
             )
-        assert len(await client.event_types.list()) == 9
+        assert len(await client.event_types.list()) == 13  # 9 + 4 operational
 
 
 async def test_in_process_over_asgi(service: Service, receiver: Receiver) -> None:

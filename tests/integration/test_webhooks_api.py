@@ -101,6 +101,11 @@ async def test_event_types_catalogue(service: Service) -> None:
         "credits.low",
         "credits.depleted",
         "credits.purchased",
+        # operational events the service publishes about the account's own endpoints
+        "webhook.failing",
+        "webhook.disabled",
+        "webhook.recovered",
+        "delivery.failed",
     }
     assert types["fabric.started"]["description"] == "Execution began"
     assert set(types["credits.purchased"]["schema"]["required"]) == {

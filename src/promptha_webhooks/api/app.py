@@ -9,7 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from promptha_webhooks import __version__
-from promptha_webhooks.api import accounts, deliveries, events, listen, webhooks
+from promptha_webhooks.api import (
+    accounts,
+    deliveries,
+    events,
+    listen,
+    monitoring,
+    operations,
+    webhooks,
+)
 from promptha_webhooks.api.body_limit import BodySizeLimit
 from promptha_webhooks.api.errors import install_error_handlers
 from promptha_webhooks.clock import Clock
@@ -17,9 +25,13 @@ from promptha_webhooks.config import Settings
 from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.dispatcher import Dispatcher
+from promptha_webhooks.metrics import Metrics
+from promptha_webhooks.observe import Observer
+from promptha_webhooks.retention import RetentionJob
 from promptha_webhooks.sender import Sender
 from promptha_webhooks.services import Services
 from promptha_webhooks.store import create_database
+from promptha_webhooks.store.database import schema_head
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +49,24 @@ def create_app(
     resolve: ResolveFunc = system_resolve,
 ) -> FastAPI:
     """Build the service. The database schema must already be migrated (`migrate`)."""
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = create_database(settings.database_url)
         sender = Sender(settings, resolve)
         await sender.start()
+        observer = Observer(settings, database.backend, metrics)
         dispatcher = (
-            Dispatcher(settings, database, sender, clock=clock) if settings.run_dispatcher else None
+            Dispatcher(settings, database, sender, clock=clock, observer=observer)
+            if settings.run_dispatcher
+            else None
+        )
+        # Retention runs beside the dispatcher (API-only nodes leave it to the workers).
+        retention = (
+            RetentionJob(settings, database, clock=clock, metrics=metrics)
+            if settings.run_dispatcher
+            else None
         )
         services = Services(
             settings,
@@ -53,16 +75,25 @@ def create_app(
             clock=clock,
             resolve=resolve,
             on_publish=dispatcher.notify if dispatcher else None,
+            observer=observer,
         )
         app.state.services = services
         app.state.dispatcher = dispatcher
+        app.state.retention = retention
+        app.state.metrics = metrics
+        app.state.schema_head = schema_head(settings.database_url)
         if dispatcher is not None:
             await dispatcher.start()
+        if retention is not None:
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                await retention.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
+            await observer.sink.drain()
             await sender.close()
             await database.dispose()
 
@@ -73,9 +104,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_body_bytes)
+    app.add_middleware(operations.HttpMetrics, metrics=metrics)
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
-    for module in (events, accounts, webhooks, deliveries, listen):
+    for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations):
         app.include_router(module.router)
 
     def services() -> Services:
@@ -83,10 +115,4 @@ def create_app(
         return current
 
     app.mount(MOUNT_PATH, create_dashboard(settings, services))
-
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
     return app

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, PrincipalDep, ServicesDep
 from promptha_webhooks.api.responses import model_response
 from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
-from promptha_webhooks.models import Event, EventTypeInfo, PublishedBatch
+from promptha_webhooks.models import Event, EventTypeInfo, Page, PublishedBatch
 from promptha_webhooks.publishing import PublishRequest
 from promptha_webhooks.services import Principal
 
@@ -70,6 +71,25 @@ def _target_account(principal: Principal, account: str | None) -> str:
     if account is not None and account != account_id:
         raise NotFoundError(f"No account {account}", field="account")
     return account_id
+
+
+@router.get("/v1/events", response_model=Page[Event])
+async def list_events(
+    services: ServicesDep,
+    account_id: AccountIdDep,
+    since: Annotated[
+        datetime | None, Query(description="ISO 8601 or Unix seconds (default: 24 h ago)")
+    ] = None,
+    undelivered: Annotated[
+        bool, Query(description="Only events some endpoint never received (failed/skipped)")
+    ] = False,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    cursor: str | None = None,
+) -> Page[Event]:
+    """The account's events, newest first; `undelivered=true`: what it never received."""
+    return await services.recovery.list_events(
+        account_id, since=since, undelivered=undelivered, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/v1/events/{event_id}", response_model=Event)

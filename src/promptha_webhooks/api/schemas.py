@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,3 +72,15 @@ class PublishBatch(RequestModel):
         default=None, description="Target account (admin key); defaults to the key's account"
     )
     events: list[BatchItem] = Field(description="1-1000 events, stored all or none")
+
+
+class RecoverWebhook(RequestModel):
+    since: datetime = Field(
+        strict=False,
+        description="Re-queue deliveries created at or after this time (ISO 8601 or Unix s)",
+        examples=["2026-11-20T00:00:00Z"],
+    )
+    until: datetime | None = Field(
+        default=None, strict=False, description="…and before this time (default: now)"
+    )
+    dryRun: bool = Field(default=False, description="Only count the deliveries")

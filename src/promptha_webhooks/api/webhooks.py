@@ -59,7 +59,8 @@ async def send_test_event(
 
 @router.get("/{webhook_id}", response_model=Webhook)
 async def get_webhook(webhook_id: str, services: ServicesDep, account_id: AccountIdDep) -> Webhook:
-    return await services.get_webhook(account_id, webhook_id)
+    """The webhook, its health counters and its 1 h / 24 h / 7 d delivery statistics."""
+    return await services.stats.webhook_with_stats(account_id, webhook_id)
 
 
 @router.patch("/{webhook_id}", response_model=Webhook)

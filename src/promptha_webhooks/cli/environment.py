@@ -30,10 +30,11 @@ def load_settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def configure_logging(settings: Settings) -> None:
+    """JSON lines in production, readable lines in development (PROMPTHA_WEBHOOKS_LOG_FORMAT)."""
+    from promptha_webhooks import logs
+
+    logs.configure(settings.effective_log_format, logging.INFO)
 
 
 def install_uvloop() -> None:

@@ -74,8 +74,8 @@ def serve(
 
     from promptha_webhooks.api import create_app
 
-    configure_logging()
     settings = load_settings(host=host, port=port, run_dispatcher=dispatcher)
+    configure_logging(settings)
     migrate_database(settings)
     settings = ensure_session_secret(settings)
     admin_key, account_key = asyncio.run(_bootstrap(settings))
@@ -110,6 +110,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # keep our handlers (JSON or text) for uvicorn's loggers too
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         access_log=False,
     )
@@ -122,29 +123,43 @@ def worker() -> None:
       export PROMPTHA_WEBHOOKS_DATABASE_URL=postgresql://postgres@127.0.0.1/test
       promptha-webhooks worker
     """
-    configure_logging()
     settings = load_settings()
+    configure_logging(settings)
     migrate_database(settings)
     install_uvloop()
     asyncio.run(_run_worker(settings))
 
 
 async def _run_worker(settings: Settings) -> None:
+    from prometheus_client import start_http_server
+
     from promptha_webhooks.dispatcher import Dispatcher
+    from promptha_webhooks.metrics import Metrics
+    from promptha_webhooks.observe import Observer
+    from promptha_webhooks.retention import RetentionJob
     from promptha_webhooks.sender import Sender
     from promptha_webhooks.store import create_database
 
     database = create_database(settings.database_url)
     sender = Sender(settings)
-    dispatcher = Dispatcher(settings, database, sender)
+    metrics = Metrics()
+    observer = Observer(settings, database.backend, metrics)
+    dispatcher = Dispatcher(settings, database, sender, observer=observer)
+    retention = RetentionJob(settings, database, metrics=metrics)
+    if settings.metrics_port:
+        # The worker's own counters and histograms; database gauges are on the API's /metrics.
+        start_http_server(settings.metrics_port, addr=settings.host, registry=metrics.registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await dispatcher.start()
+    retention.start()
     logging.getLogger(__name__).info("worker %s running", dispatcher.token)
     await stop.wait()
+    await retention.stop()
     await dispatcher.stop()
+    await observer.sink.drain()
     await sender.close()
     await database.dispose()
 

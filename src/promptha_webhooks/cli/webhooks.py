@@ -28,7 +28,7 @@ EventsOption = Annotated[
     typer.Option(
         "--event",
         "-e",
-        help=f"Event type to subscribe to; repeat or comma-separate; '{ALL_EVENTS}' for all nine",
+        help=f"Event type to subscribe to; repeat or comma-separate; '{ALL_EVENTS}' for every type",
         show_default=False,
     ),
 ]

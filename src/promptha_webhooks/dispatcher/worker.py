@@ -14,13 +14,17 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections import defaultdict, deque
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
+from promptha_webhooks.health import AttemptResult
+from promptha_webhooks.observe import Observer
 from promptha_webhooks.sender import Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store, dispatch_statements
 from promptha_webhooks.store.notify import DueListener
@@ -42,6 +46,7 @@ class Dispatcher:
         sender: Sender,
         *,
         clock: Clock | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -65,6 +70,9 @@ class Dispatcher:
             DueListener(database.url, self.notify) if database.backend == "postgresql" else None
         )
         self.last_loop_at = 0.0
+        # Health, alerts, metrics and attempt logs around each recorded batch (observe.py).
+        self.observer = observer or Observer(settings, database.backend)
+        self.last_loop_monotonic = time.monotonic()  # readiness: is the claim loop alive?
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -136,6 +144,7 @@ class Dispatcher:
         delay = DB_RETRY_DELAY_S
         while not self._stopping:
             self.last_loop_at = self.clock.now()
+            self.last_loop_monotonic = time.monotonic()
             capacity = self.settings.max_in_flight - len(self._claimed)
             self._wake.clear()  # before claiming: a publish during the claim is not lost
             if capacity <= 0:
@@ -169,9 +178,10 @@ class Dispatcher:
         saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
         now = self._now()
         lease_until = now + ms(self.settings.lease_s)
+        started = time.perf_counter()
         if self.db.backend == "postgresql":
             async with self.db.driver_connection() as driver:
-                return await dispatch_statements.claim_due(
+                claimed = await dispatch_statements.claim_due(
                     driver,
                     now=now,
                     lease_until=lease_until,
@@ -179,15 +189,18 @@ class Dispatcher:
                     limit=limit,
                     exclude_webhooks=saturated,
                 )
-        async with self.db.transaction() as conn:
-            return await self.store.claim_due(
-                conn,
-                now=now,
-                lease_until=lease_until,
-                token=self.token,
-                limit=limit,
-                exclude_webhooks=saturated,
-            )
+        else:
+            async with self.db.transaction() as conn:
+                claimed = await self.store.claim_due(
+                    conn,
+                    now=now,
+                    lease_until=lease_until,
+                    token=self.token,
+                    limit=limit,
+                    exclude_webhooks=saturated,
+                )
+        self.observer.claimed(time.perf_counter() - started, len(claimed))
+        return claimed
 
     def _dispatch(self, delivery: ClaimedDelivery) -> None:
         if self._active_per_webhook[delivery.webhook_id] >= self.settings.per_webhook_concurrency:
@@ -236,9 +249,24 @@ class Dispatcher:
                 trigger="scheduled",
                 is_test=delivery.is_test,
                 token=self.token,
+                webhook_id=delivery.webhook_id,
+            )
+            health = AttemptResult.from_rows(
+                record.attempt_row,
+                record.delivery_update,
+                webhook_id=delivery.webhook_id,
+                event_id=delivery.event_id,
+                event_type=delivery.event_type,
+                control=record.control,
+                is_test=delivery.is_test,
             )
             self._results.put_nowait(
-                {"attempt": record.attempt_row, "update": record.delivery_update}
+                {
+                    "attempt": record.attempt_row,
+                    "update": record.delivery_update,
+                    "event_type": delivery.event_type,
+                    "health": health,
+                }
             )
         except Exception:
             # Stop renewing its lease: the delivery becomes due again when the lease lapses.
@@ -251,6 +279,7 @@ class Dispatcher:
         now = self._now()
         return {
             "attempt": None,
+            "event_type": delivery.event_type,
             "update": {
                 "b_id": delivery.id,
                 "b_token": self.token,
@@ -290,22 +319,29 @@ class Dispatcher:
             self._wake.set()
 
     async def _record(
-        self, attempt_rows: list[dict[str, Any]], updates: list[dict[str, Any]]
+        self,
+        conn: AsyncConnection,
+        attempt_rows: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
     ) -> None:
         if self.db.backend == "postgresql":
-            async with self.db.driver_connection() as driver:
-                await dispatch_statements.record_results(driver, attempt_rows, updates)
-            return
-        async with self.db.transaction() as conn:
+            # One statement for the batch, not SQLAlchemy's executemany (per-row work).
+            await dispatch_statements.record_results(conn, attempt_rows, updates)
+        else:
             await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
         updates = [item["update"] for item in batch]
+        results = [item["health"] for item in batch if item.get("health") is not None]
         delay = DB_RETRY_DELAY_S
         while True:
             try:
-                await self._record(attempt_rows, updates)
+                async with self.db.transaction() as conn:
+                    await self._record(conn, attempt_rows, updates)
+                    # Health last: it locks the batch's webhook rows (in id order) only for
+                    # the end of the transaction.
+                    notices = await self.observer.record(conn, results, self._now())
                 break
             except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
@@ -316,3 +352,4 @@ class Dispatcher:
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
         for update in updates:
             self._claimed.pop(update["b_id"], None)
+        self.observer.recorded(batch, notices)

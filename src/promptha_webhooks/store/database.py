@@ -154,6 +154,13 @@ def migrate_sync(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def schema_head(url: str) -> str | None:
+    """The migration revision this code expects (the readiness probe compares)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
 async def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the schema from inside a running event loop."""
     await asyncio.to_thread(migrate_sync, url, revision)

@@ -1,10 +1,12 @@
-"""The dispatcher's two hot statements on PostgreSQL, on the asyncpg connection itself.
+"""The dispatcher's two hot statements on PostgreSQL.
 
-Claiming a batch and recording a batch of results are each one statement in autocommit: one
-round trip, no BEGIN/COMMIT, no SQLAlchemy statement machinery per row. A single statement is
-atomic, so each keeps the guarantees of the transactional versions in queries.py (which SQLite
-uses): claims are taken with FOR UPDATE SKIP LOCKED under a lease; results are fenced by the
-claim token, so a worker whose lease ran out never overwrites a newer claimer's outcome.
+Claiming a batch is one statement in autocommit on an asyncpg connection: one round trip, no
+BEGIN/COMMIT, no SQLAlchemy machinery. Recording a batch of results is one statement too
+(attempts inserted and outcomes written from arrays with unnest, not SQLAlchemy's per-row
+executemany), run in the caller's transaction, which also updates endpoint health. They keep
+the guarantees of the generic versions in queries.py (which SQLite uses): claims are taken with
+FOR UPDATE SKIP LOCKED under a lease; results are fenced by the claim token, so a worker whose
+lease ran out never overwrites a newer claimer's outcome.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.store.queries import ClaimedDelivery
 
@@ -43,22 +46,22 @@ _RECORD = """
 WITH new_attempts AS (
     INSERT INTO attempts (id, delivery_id, number, trigger, url, request_headers,
                           response_status, response_headers, response_body, duration_ms,
-                          error, outcome, started_at, finished_at)
+                          error, outcome, started_at, finished_at, webhook_id)
     SELECT a.* FROM unnest(
         $1::varchar[], $2::varchar[], $3::int[], $4::varchar[], $5::text[], $6::text[],
         $7::int[], $8::text[], $9::text[], $10::float8[], $11::text[], $12::varchar[],
-        $13::bigint[], $14::bigint[]
+        $13::bigint[], $14::bigint[], $15::varchar[]
     ) AS a(id, delivery_id, number, trigger, url, request_headers, response_status,
            response_headers, response_body, duration_ms, error, outcome, started_at,
-           finished_at)
+           finished_at, webhook_id)
     WHERE EXISTS (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)
 )
 UPDATE deliveries AS d
 SET status = u.status, attempt_count = u.count, next_attempt_at = u.next_at,
-    claim_token = NULL, last_status_code = u.code, last_error = u.error, updated_at = $22
+    claim_token = NULL, last_status_code = u.code, last_error = u.error, updated_at = $23
 FROM unnest(
-    $15::varchar[], $16::varchar[], $17::varchar[], $18::int[], $19::bigint[], $20::int[],
-    $21::text[]
+    $16::varchar[], $17::varchar[], $18::varchar[], $19::int[], $20::bigint[], $21::int[],
+    $22::text[]
 ) AS u(id, token, status, count, next_at, code, error)
 WHERE d.id = u.id AND d.claim_token = u.token
 """
@@ -78,6 +81,7 @@ _ATTEMPT_COLUMNS = (
     "outcome",
     "started_at",
     "finished_at",
+    "webhook_id",
 )
 _UPDATE_COLUMNS = ("b_id", "b_token", "b_status", "b_count", "b_next", "b_code", "b_error")
 
@@ -110,14 +114,14 @@ async def claim_due(
 
 
 async def record_results(
-    driver: asyncpg.Connection,
+    conn: AsyncConnection,
     attempt_rows: list[dict[str, Any]],
     delivery_updates: list[dict[str, Any]],
 ) -> None:
     """Insert the attempts and write the deliveries' outcomes (fenced by claim token)."""
     if not delivery_updates:
         return
-    arguments: list[Any] = [[row[c] for row in attempt_rows] for c in _ATTEMPT_COLUMNS]
+    arguments: list[Any] = [[row.get(c) for row in attempt_rows] for c in _ATTEMPT_COLUMNS]
     arguments += [[u[c] for u in delivery_updates] for c in _UPDATE_COLUMNS]
     arguments.append(delivery_updates[0]["b_now"])
-    await driver.execute(_RECORD, *arguments)
+    await conn.exec_driver_sql(_RECORD, tuple(arguments))

@@ -19,7 +19,7 @@ import asyncpg
 import orjson
 
 from promptha_webhooks.store.notify import CHANNEL
-from promptha_webhooks.store.queries import FanoutTarget
+from promptha_webhooks.store.queries import HEALTH_DISABLE_REASONS, FanoutTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +46,13 @@ class PublishOutcome:
     conflict: bool = False  # an idempotency key exists
 
 
+# The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
+# (their deliveries are stored as skipped, for recovery).
 _LOAD_FANOUT = """
-SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind
+SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind, w.enabled
 FROM accounts AS a
-LEFT JOIN webhooks AS w ON w.account_id = a.id AND w.enabled
+LEFT JOIN webhooks AS w
+  ON w.account_id = a.id AND (w.enabled OR w.disabled_reason = ANY($2::varchar[]))
 WHERE a.id = $1
 """
 
@@ -76,9 +79,10 @@ WITH account AS (
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
                             attempt_count, next_attempt_at, is_test, created_at, updated_at)
-    SELECT d.id, d.event_id, d.webhook_id, $1, d.type, 'pending', 0, d.next_at, false, $3, $3
-    FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[], $14::bigint[])
-         AS d(id, event_id, webhook_id, type, next_at)
+    SELECT d.id, d.event_id, d.webhook_id, $1, d.type, d.status, 0, d.next_at, false, $3, $3
+    FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[], $14::bigint[],
+                $15::varchar[])
+         AS d(id, event_id, webhook_id, type, next_at, status)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
 )
@@ -93,7 +97,7 @@ SELECT (SELECT webhooks_version FROM account) AS version,
 
 async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnapshot | None:
     """The account's enabled webhooks and their version; None if there is no such account."""
-    rows = await driver.fetch(_LOAD_FANOUT, account_id)
+    rows = await driver.fetch(_LOAD_FANOUT, account_id, list(HEALTH_DISABLE_REASONS))
     if not rows:
         return None
     targets = [
@@ -102,6 +106,7 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
             frozenset(orjson.loads(row["events"])),
             orjson.loads(row["filters"]) if row["filters"] else None,
             row["kind"],
+            bool(row["enabled"]),
         )
         for row in rows
         if row["id"] is not None
@@ -130,6 +135,7 @@ async def store_publish(
             [d["webhook_id"] for d in deliveries],
             [d["event_type"] for d in deliveries],
             [d["next_attempt_at"] for d in deliveries],
+            [d["status"] for d in deliveries],
         )
     except asyncpg.IntegrityConstraintViolationError:
         # Some keys inserted, others not: their foreign key to the events not stored fails.

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from pydantic import SecretStr
-from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from promptha_webhooks.models import (
     Delivery,
     Event,
     Webhook,
+    WebhookHealth,
     from_ms,
 )
 from promptha_webhooks.store.database import Backend
@@ -33,6 +34,9 @@ from promptha_webhooks.store.tables import (
     idempotency_keys,
     webhooks,
 )
+
+# Disable reasons set by endpoint health (health.py), as opposed to "manual".
+HEALTH_DISABLE_REASONS = ("auto_disabled", "gone", "receiver_disabled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class FanoutTarget:
     events: frozenset[str]
     filters: dict[str, list[Any]] | None
     kind: str = "http"
+    enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +96,24 @@ def _webhook(row: Row[Any]) -> Webhook:
         disabled_reason=row.disabled_reason,
         created_at=from_ms(row.created_at),
         updated_at=from_ms(row.updated_at),
+        health=webhook_health(row),
         secret=SecretStr(row.secret),
     )
 
 
-def _event(row: Row[Any]) -> Event:
+def webhook_health(row: Row[Any]) -> WebhookHealth:
+    return WebhookHealth(
+        consecutive_failures=row.consecutive_failures,
+        failed_deliveries=row.failed_deliveries,
+        failing_since=from_ms(row.failing_since),
+        last_success_at=from_ms(row.last_success_at),
+        last_failure_at=from_ms(row.last_failure_at),
+        last_failure_reason=row.last_failure_reason,
+        disabled_at=from_ms(row.disabled_at),
+    )
+
+
+def event_from_row(row: Row[Any]) -> Event:
     # Stored bodies are canonical JSON written by us; json (not orjson) reads the integers
     # beyond 64 bits that JSON.stringify writes for large whole floats (1e20).
     body = json.loads(row.body)
@@ -349,9 +367,21 @@ class Store:
         return result.rowcount > 0
 
     async def fanout_targets(self, conn: AsyncConnection, account_id: str) -> list[FanoutTarget]:
-        """Every enabled webhook of the account (event and filter matching is the caller's)."""
-        query = select(webhooks.c.id, webhooks.c.events, webhooks.c.filters, webhooks.c.kind).where(
-            webhooks.c.account_id == account_id, webhooks.c.enabled.is_(True)
+        """Every enabled webhook of the account, and those its health disabled (their
+        deliveries are kept as skipped for recovery); a manual disable gets nothing.
+        Event and filter matching is the caller's."""
+        query = select(
+            webhooks.c.id,
+            webhooks.c.events,
+            webhooks.c.filters,
+            webhooks.c.kind,
+            webhooks.c.enabled,
+        ).where(
+            webhooks.c.account_id == account_id,
+            or_(
+                webhooks.c.enabled.is_(True),
+                webhooks.c.disabled_reason.in_(HEALTH_DISABLE_REASONS),
+            ),
         )
         return [
             FanoutTarget(
@@ -359,6 +389,7 @@ class Store:
                 frozenset(orjson.loads(row.events)),
                 orjson.loads(row.filters) if row.filters else None,
                 row.kind,
+                bool(row.enabled),
             )
             for row in await conn.execute(query)
         ]
@@ -441,7 +472,7 @@ class Store:
             return None
         count_query = select(func.count()).where(deliveries.c.event_id == id)
         count = int((await conn.execute(count_query)).scalar_one())
-        return _event(row).model_copy(update={"delivery_count": count})
+        return event_from_row(row).model_copy(update={"delivery_count": count})
 
     async def find_idempotency_key(
         self, conn: AsyncConnection, account_id: str, key: str
@@ -649,7 +680,8 @@ class Store:
         query = (
             select(attempts)
             .where(attempts.c.delivery_id == delivery_id)
-            .order_by(attempts.c.number, attempts.c.id)
+            # by time: a recovered delivery starts its attempt numbers again at 1
+            .order_by(attempts.c.started_at, attempts.c.id)
         )
         return [_attempt(row, request_body) for row in await conn.execute(query)]
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -60,6 +61,19 @@ webhooks = Table(
     Column("disabled_reason", String(40), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Endpoint health (health.py), written in the dispatcher's result batches. A failing
+    # streak starts at the first failed attempt after a success (failing_since) and counts
+    # failed attempts and finally failed deliveries; warned_level is the last budget warning
+    # sent (50/75/90 %), alerted whether a failing/disabled notice awaits a "recovered" one.
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("failed_deliveries", Integer, nullable=False, server_default="0"),
+    Column("failing_since", BigInteger, nullable=True),
+    Column("last_success_at", BigInteger, nullable=True),
+    Column("last_failure_at", BigInteger, nullable=True),
+    Column("last_failure_reason", Text, nullable=True),
+    Column("warned_level", Integer, nullable=False, server_default="0"),
+    Column("alerted", Boolean, nullable=False, server_default=false()),
+    Column("disabled_at", BigInteger, nullable=True),
     Index("ix_webhooks_account_id_id", "account_id", "id"),
 )
 
@@ -74,6 +88,7 @@ events = Table(
     Column("is_test", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_events_account_id_id", "account_id", "id"),
+    Index("ix_events_created_at", "created_at"),  # retention
 )
 
 idempotency_keys = Table(
@@ -114,6 +129,8 @@ deliveries = Table(
     ),
     Index("ix_deliveries_webhook_id_id", "webhook_id", "id"),
     Index("ix_deliveries_event_id", "event_id"),
+    # recovery: a webhook's failed/skipped deliveries in a time window
+    Index("ix_deliveries_webhook_id_status_created_at", "webhook_id", "status", "created_at"),
 )
 
 attempts = Table(
@@ -121,6 +138,9 @@ attempts = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("delivery_id", ID, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    # Denormalised from the delivery for statistics. No foreign key on purpose: a key-share
+    # lock on the webhook per attempt row would contend with the health counters' row lock.
+    Column("webhook_id", ID, nullable=True),
     Column("number", Integer, nullable=False),
     Column("trigger", String(16), nullable=False),  # scheduled | manual | test | listen
     Column("url", Text, nullable=False),
@@ -134,4 +154,5 @@ attempts = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("finished_at", BigInteger, nullable=False),
     Index("ix_attempts_delivery_id", "delivery_id", "number"),
+    Index("ix_attempts_webhook_id_started_at", "webhook_id", "started_at"),
 )

@@ -1,7 +1,7 @@
 """accounts.webhooks_version: bumped by a trigger whenever the account's fan-out can change
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 
 Publishing on PostgreSQL caches each account's enabled webhooks per process and stores an event
 only if the version it reads in the same statement is the one the cache was built from.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -32,14 +32,17 @@ END
 $$ LANGUAGE plpgsql
 """
 
-# Only the columns fan-out reads: health bookkeeping on webhooks does not invalidate caches.
+# Only the columns fan-out reads (a webhook disabled by its health still gets deliveries, kept
+# as skipped): health counters on webhooks do not invalidate caches.
 _TRIGGERS = [
     "CREATE TRIGGER webhooks_version_on_insert_or_delete AFTER INSERT OR DELETE ON webhooks "
     "FOR EACH ROW EXECUTE FUNCTION promptha_bump_webhooks_version()",
     "CREATE TRIGGER webhooks_version_on_update "
-    "AFTER UPDATE OF account_id, enabled, events, filters, kind ON webhooks "
+    "AFTER UPDATE OF account_id, enabled, disabled_reason, events, filters, kind ON webhooks "
     "FOR EACH ROW WHEN (OLD.account_id IS DISTINCT FROM NEW.account_id "
-    "OR OLD.enabled IS DISTINCT FROM NEW.enabled OR OLD.events IS DISTINCT FROM NEW.events "
+    "OR OLD.enabled IS DISTINCT FROM NEW.enabled "
+    "OR OLD.disabled_reason IS DISTINCT FROM NEW.disabled_reason "
+    "OR OLD.events IS DISTINCT FROM NEW.events "
     "OR OLD.filters IS DISTINCT FROM NEW.filters OR OLD.kind IS DISTINCT FROM NEW.kind) "
     "EXECUTE FUNCTION promptha_bump_webhooks_version()",
 ]

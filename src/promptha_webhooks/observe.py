@@ -1,0 +1,86 @@
+"""What happens around each recorded batch of delivery results: endpoint health and alert
+events (inside the batch's transaction), then metrics, one log line per attempt and alert
+side effects (after commit). Shared by the dispatcher and the services' manual sends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks.alerts import AlertSink, Notice, publish_notices
+from promptha_webhooks.config import Settings
+from promptha_webhooks.health import AttemptResult, HealthRecorder
+from promptha_webhooks.metrics import Metrics
+from promptha_webhooks.store import Store
+from promptha_webhooks.store.database import Backend
+from promptha_webhooks.store.health_queries import HealthQueries
+
+logger = logging.getLogger(__name__)
+attempt_log = logging.getLogger("promptha_webhooks.attempts")
+
+
+class Observer:
+    def __init__(
+        self, settings: Settings, backend: Backend, metrics: Metrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = Store(backend)
+        self.queries = HealthQueries(backend)
+        self.health = HealthRecorder(settings, self.queries)
+        self.sink = AlertSink(settings)
+        self.metrics = metrics if metrics is not None else Metrics()
+
+    async def record(
+        self, conn: AsyncConnection, results: Sequence[AttemptResult], now: int
+    ) -> list[Notice]:
+        """In the results' transaction: update health counters, store alert events."""
+        notices = await self.health.record(conn, results, now)
+        if not notices:
+            return []
+        return await publish_notices(self.store, conn, notices, now)
+
+    def recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
+        """After commit. items: {"attempt": row | None, "update": {...}, "event_type": str}.
+        Never raises: the dispatcher's writer calls it and must outlive any failure here."""
+        try:
+            self._recorded(items, notices)
+        except Exception:
+            logger.exception("metrics, logs or alerts of a recorded batch failed")
+
+    def _recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
+        for item in items:
+            update = item["update"]
+            status = update["b_status"]
+            outcome = "retry" if status == "pending" else status
+            self.metrics.deliveries.labels(outcome, item.get("event_type", "unknown")).inc()
+            row = item["attempt"]
+            if row is None:
+                continue
+            self.metrics.attempt_duration.labels(outcome).observe(row["duration_ms"] / 1000)
+            attempt_log.info(
+                "attempt %s %s",
+                update["b_id"],
+                outcome,
+                extra={
+                    "delivery_id": update["b_id"],
+                    "attempt_id": row["id"],
+                    "webhook_id": row.get("webhook_id"),
+                    "event_type": item.get("event_type"),
+                    "attempt": row["number"],
+                    "trigger": row["trigger"],
+                    "status": row["response_status"],
+                    "outcome": outcome,
+                    "ms": row["duration_ms"],
+                    "error": row["error"],
+                },
+            )
+        for notice in notices:
+            self.metrics.alerts.labels(notice.event).inc()
+        self.sink.emit(notices)
+
+    def claimed(self, seconds: float, count: int) -> None:
+        self.metrics.claim_duration.observe(seconds)
+        self.metrics.claimed.inc(count)
