@@ -18,6 +18,11 @@ def from_ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
+# Disable reasons set by endpoint health (health.py), as opposed to "manual": the webhook still
+# gets its deliveries, stored as skipped, so they can be recovered.
+HEALTH_DISABLE_REASONS = ("auto_disabled", "gone", "receiver_disabled")
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, frozen=True, serialize_by_alias=True

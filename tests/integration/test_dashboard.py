@@ -393,3 +393,56 @@ async def test_production_mode_marks_the_session_cookie_secure(
         assert response.status_code == 303
         assert "Secure" in response.headers["set-cookie"]
         assert (await browser.get("/dashboard/webhooks")).status_code == 200
+
+
+async def test_webhook_list_and_monitoring_show_the_statistics(
+    service: Service, receiver: Receiver
+) -> None:
+    """The 24 h success rates, hourly charts and Monitoring figures come from the same
+    statistics as GET /v1/stats: one endpoint always answers 200, the other always 500."""
+    account_id, auth = await service.create_account()
+    healthy = await service.create_webhook(auth, url=receiver.url("/ok"))
+    failing = await service.create_webhook(auth, url=receiver.url("/down"))
+    receiver.script("/down", [500])
+    for _ in range(2):
+        await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, healthy["id"], status="delivered", count=2)
+    await service.wait_delivery(auth, failing["id"], status="failed", count=2, timeout=30)
+    api = (await service.client.get("/v1/stats", params={"window": "24h"}, headers=auth)).json()
+    failed_attempts = len(receiver.on("/down"))
+    assert api["attempts"] == 2 + failed_attempts and api["failed"] == failed_attempts
+
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        listing = await browser.get("/dashboard/webhooks")
+        assert listing.status_code == 200
+        assert "100.0 %" in listing.text and "0.0 %" in listing.text
+        assert "Last 24 hours: 2 delivered, 0 failed" in listing.text
+        assert f"Last 24 hours: 0 delivered, {failed_attempts} failed" in listing.text
+
+        monitoring = await browser.get("/dashboard/monitoring")
+        assert monitoring.status_code == 200
+        assert "No statistics yet" not in monitoring.text
+        rate = f"{100 * 2 / (2 + failed_attempts):.1f} %"
+        assert rate in monitoring.text
+        assert f">{2 + failed_attempts}<" in monitoring.text  # attempts, last 24 h
+        assert "http_500" in monitoring.text
+        assert f"Last 24 hours: 2 delivered, {failed_attempts} failed" in monitoring.text
+
+
+async def test_a_webhook_disabled_by_its_health_says_why(
+    service: Service, receiver: Receiver
+) -> None:
+    account_id, auth = await service.create_account()
+    gone = await service.create_webhook(auth, url=receiver.url("/gone"))
+    receiver.script("/gone", [410])
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, gone["id"], status="failed")
+    webhook = (await service.client.get(f"/v1/webhooks/{gone['id']}", headers=auth)).json()
+    assert webhook["enabled"] is False and webhook["disabledReason"] == "gone"
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        listing = await browser.get("/dashboard/webhooks")
+        assert "Auto-disabled" in listing.text
+        detail = await browser.get(f"/dashboard/webhooks/{gone['id']}")
+        assert "disabled automatically: it answered 410 Gone" in detail.text

@@ -13,7 +13,11 @@ from promptha_webhooks import ids
 from promptha_webhooks.cli.environment import ensure_session_secret
 from promptha_webhooks.config import ConfigError, Settings
 from promptha_webhooks.dashboard.forms import WebhookForm, form_field, parse_payload
-from promptha_webhooks.dashboard.rendering import build_environment, webhook_status
+from promptha_webhooks.dashboard.rendering import (
+    build_environment,
+    disabled_because,
+    webhook_status,
+)
 from promptha_webhooks.dashboard.sessions import SessionCodec
 from promptha_webhooks.dashboard.stats_view import HourlyBucket, hourly_chart, percent
 from promptha_webhooks.models import Webhook
@@ -141,4 +145,7 @@ def test_status_label_shows_auto_disabled() -> None:
 
     assert webhook_status(webhook(True, None)) == ("enabled", "Enabled")
     assert webhook_status(webhook(False, "manual")) == ("disabled", "Disabled")
-    assert webhook_status(webhook(False, "auto_disabled")) == ("auto-disabled", "Auto-disabled")
+    for reason in ("auto_disabled", "gone", "receiver_disabled"):
+        assert webhook_status(webhook(False, reason)) == ("auto-disabled", "Auto-disabled")
+        assert disabled_because(webhook(False, reason))
+    assert disabled_because(webhook(False, "manual")) == ""

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.dashboard.forms import EVENT_GROUPS
 from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
-from promptha_webhooks.models import Webhook
+from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook
 
 MOUNT_PATH = "/dashboard"
 SECURITY_HEADERS = {
@@ -59,9 +59,21 @@ def webhook_status(webhook: Webhook) -> tuple[str, str]:
     """(css class, label): enabled, disabled (by hand) or auto-disabled (by the service)."""
     if webhook.enabled:
         return "enabled", "Enabled"
-    if webhook.disabled_reason == "auto_disabled":
+    if webhook.disabled_reason in HEALTH_DISABLE_REASONS:
         return "auto-disabled", "Auto-disabled"
     return "disabled", "Disabled"
+
+
+def disabled_because(webhook: Webhook) -> str:
+    """Why endpoint health disabled the webhook, in words (empty for a manual disable)."""
+    return _HEALTH_REASONS.get(webhook.disabled_reason or "", "")
+
+
+_HEALTH_REASONS = {
+    "auto_disabled": "it kept failing for the whole failure budget",
+    "gone": "it answered 410 Gone",
+    "receiver_disabled": "it answered with the header x-promptha-delivery: disable",
+}
 
 
 def build_environment() -> Environment:
@@ -81,6 +93,7 @@ def build_environment() -> Environment:
         base=MOUNT_PATH,
         hourly_chart=hourly_chart,
         webhook_status=webhook_status,
+        disabled_because=disabled_because,
         event_groups=EVENT_GROUPS,
         event_types=EVENT_TYPES,
         event_types_by_name=EVENT_TYPES_BY_NAME,

@@ -1,10 +1,8 @@
 """Statistics as the dashboard shows them: the one place that asks the services for figures.
 
-The figures themselves (24 h success rates, hourly delivered/failed buckets, attempt-duration
-percentiles, failures by reason) come from the statistics service of issue 6. Until it is
-merged, `webhook_stats` and `account_monitoring` return "no figures yet" (`available=False`)
-and the pages show an empty state; wiring means replacing the bodies of those two functions
-with calls to the services, nothing else (see docs/dashboard.md).
+The figures (24 h success rates, hourly delivered/failed buckets, attempt-duration percentiles,
+failures by reason) come from the statistics service (`services.stats`, stats.py), the same one
+behind `GET /v1/stats` and `GET /v1/webhooks/{id}/stats`; they count attempts.
 
 `hourly_chart` is pure: it turns hourly buckets into the geometry of the SVG bar chart that
 the `hourly_chart` macro of templates/_macros.html draws.
@@ -22,6 +20,7 @@ from promptha_webhooks.services import Services
 CHART_WIDTH = 120
 CHART_HEIGHT = 28
 CHART_GAP = 1
+MONITORED_WEBHOOKS = 100  # webhooks whose hourly buckets the Monitoring chart adds up
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +63,45 @@ class AccountMonitoring:
 async def webhook_stats(
     services: Services, account_id: str, webhooks: Sequence[Webhook]
 ) -> dict[str, WebhookStats]:
-    """Stats of each listed webhook, by id (issue 6 wires the statistics service in here)."""
-    del services, account_id  # used once the statistics service exists
-    return {webhook.id: WebhookStats() for webhook in webhooks}
+    """Each listed webhook's last 24 hours (one hourly query per webhook; the 24 h success
+    rate is the buckets' sum, the same attempts `GET /v1/webhooks/{id}/stats` counts)."""
+    stats: dict[str, WebhookStats] = {}
+    for webhook in webhooks:
+        buckets = await _hourly(services, account_id, webhook.id)
+        stats[webhook.id] = WebhookStats(True, _success_rate(buckets), buckets)
+    return stats
 
 
 async def account_monitoring(services: Services, account_id: str) -> AccountMonitoring:
-    """The account's figures for the Monitoring page (issue 6 wires them in here)."""
-    del services, account_id
-    return AccountMonitoring()
+    """The account's last 24 hours for the Monitoring page (`GET /v1/stats?window=24h`), and
+    the hourly buckets of its first page of webhooks added up."""
+    figures = await services.stats.account_stats(account_id, "24h")
+    listing = await services.list_webhooks(account_id, MONITORED_WEBHOOKS, None)
+    totals: dict[datetime, tuple[int, int]] = {}
+    for webhook in listing.data:
+        for bucket in await _hourly(services, account_id, webhook.id):
+            delivered, failed = totals.get(bucket.start, (0, 0))
+            totals[bucket.start] = (delivered + bucket.delivered, failed + bucket.failed)
+    return AccountMonitoring(
+        available=True,
+        success_rate_24h=figures.success_rate,
+        attempts_24h=figures.attempts,
+        p50_ms=figures.latency.p50_ms,
+        p95_ms=figures.latency.p95_ms,
+        failures_by_reason=[FailureReason(f.reason, f.count) for f in figures.failures_by_reason],
+        hourly=[HourlyBucket(start, d, f) for start, (d, f) in sorted(totals.items())],
+    )
+
+
+async def _hourly(services: Services, account_id: str, webhook_id: str) -> list[HourlyBucket]:
+    hourly = await services.stats.webhook_hourly(account_id, webhook_id, 24)
+    return [HourlyBucket(b.hour, b.delivered, b.failed) for b in hourly.buckets]
+
+
+def _success_rate(buckets: Sequence[HourlyBucket]) -> float | None:
+    delivered = sum(b.delivered for b in buckets)
+    attempts = delivered + sum(b.failed for b in buckets)
+    return delivered / attempts if attempts else None
 
 
 @dataclass(frozen=True, slots=True)

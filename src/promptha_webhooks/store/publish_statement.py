@@ -18,8 +18,9 @@ from typing import Any
 import asyncpg
 import orjson
 
+from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.store.notify import CHANNEL
-from promptha_webhooks.store.queries import HEALTH_DISABLE_REASONS, FanoutTarget
+from promptha_webhooks.store.queries import FanoutTarget
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import (
+    HEALTH_DISABLE_REASONS,
     Account,
     ApiKey,
     Attempt,
@@ -34,9 +35,6 @@ from promptha_webhooks.store.tables import (
     idempotency_keys,
     webhooks,
 )
-
-# Disable reasons set by endpoint health (health.py), as opposed to "manual".
-HEALTH_DISABLE_REASONS = ("auto_disabled", "gone", "receiver_disabled")
 
 
 @dataclass(frozen=True, slots=True)
