@@ -254,3 +254,25 @@ async def test_test_events_and_resends_get_attempt_spans(
     assert manual.attributes["promptha.attempt"] == 2
     assert_child_of(scheduled, publish)
     assert_child_of(manual, publish)
+
+
+async def test_upstream_traceparent_header_starts_the_trace(
+    make_service: ServiceFactory, receiver: Receiver, spans: InMemorySpanExporter
+) -> None:
+    upstream_trace, upstream_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    service, account_id, auth, webhook = await setup(make_service, receiver, "/up", tracing=True)
+    await service.publish(
+        account_id,
+        "fabric.completed",
+        PAYLOAD,
+        traceparent=f"00-{upstream_trace}-{upstream_span}-01",
+    )
+    await service.wait_delivery(auth, webhook["id"], status="delivered")
+    [request_span] = named(spans, "POST /v1/events")
+    [publish] = named(spans, "promptha.publish")
+    [attempt] = named(spans, "promptha.attempt")
+    assert request_span.parent is not None
+    assert f"{request_span.parent.span_id:016x}" == upstream_span
+    assert publish.context is not None
+    assert f"{publish.context.trace_id:032x}" == upstream_trace
+    assert_child_of(attempt, publish)
