@@ -88,6 +88,8 @@ class Settings:
     smtp_starttls: bool = False
     log_format: LogFormat | None = None  # None: json in production, text in development
     metrics_port: int = 0  # `worker`: serve /metrics on this port (0: off)
+    # OpenTelemetry spans for publishes and attempts (tracing.py); needs the `otel` extra.
+    tracing: bool = False
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -167,6 +169,8 @@ class Settings:
                 values["log_format"] = LogFormat(v.lower())
             if (v := get("METRICS_PORT")) is not None:
                 values["metrics_port"] = int(v)
+            if (v := get("TRACING")) is not None:
+                values["tracing"] = _flag(v, "TRACING")
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)

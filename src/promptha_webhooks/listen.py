@@ -179,7 +179,7 @@ class ListenService:
             found = await services.store.get_delivery_row(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
-            delivery, _body = found
+            delivery, _body, _traceparent = found
             target = await services.store.get_webhook_secret_url(conn, delivery.webhook_id)
             if target is None or not target[0].startswith(LISTEN_URL_PREFIX):
                 raise NotFoundError(f"No listen delivery {delivery_id}")

@@ -37,6 +37,7 @@ from promptha_webhooks.store.publish_statement import (
     store_publish,
 )
 from promptha_webhooks.store.queries import FanoutTarget
+from promptha_webhooks.tracing import Tracing
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
@@ -113,12 +114,14 @@ class Publisher:
         store: Store,
         clock: Clock,
         on_publish: Callable[[], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
         self.store = store
         self.clock = clock
         self.on_publish = on_publish
+        self.tracing = tracing or Tracing(settings.tracing)
         self._fanout: dict[str, FanoutSnapshot] = {}
 
     async def publish(
@@ -140,22 +143,32 @@ class Publisher:
                 raise InvalidRequestError(
                     f"events[{index}]: {exc.message}", field=f"events[{index}].{exc.field}"
                 ) from None
+        if self.tracing.enabled:
+            with self.tracing.publish(account_id, [p.name for p in prepared]) as span:
+                results, due = await self._store(account_id, prepared, now_s, span.traceparent)
+                span.stored(due)
+        else:
+            results, due = await self._store(account_id, prepared, now_s, None)
+        if due and self.on_publish is not None:
+            self.on_publish()
+        return results
+
+    async def _store(
+        self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
+    ) -> tuple[list[tuple[Event, bool]], int]:
         stored = None
         if self.db.backend == "postgresql":
-            stored = await self._store_in_one_statement(account_id, prepared, now_s)
+            stored = await self._store_in_one_statement(account_id, prepared, now_s, trace)
         if stored is None:
             try:
-                stored = await self._store_in_transaction(account_id, prepared, now_s)
+                stored = await self._store_in_transaction(account_id, prepared, now_s, trace)
             except IntegrityError:
                 if not any(p.idempotency_key for p in prepared):
                     # The only other constraint an insert can break: the account is gone.
                     raise NotFoundError(f"No account {account_id}", field="account") from None
                 # A concurrent request with the same key won the race: answer with its event.
-                stored = await self._store_in_transaction(account_id, prepared, now_s)
-        results, due = stored
-        if due and self.on_publish is not None:
-            self.on_publish()
-        return results
+                stored = await self._store_in_transaction(account_id, prepared, now_s, trace)
+        return stored
 
     def _prepare(self, request: PublishRequest, now_s: float) -> PreparedEvent:
         event_type = get_event_type(request.event)
@@ -185,7 +198,7 @@ class Publisher:
     # -- PostgreSQL: one statement ----------------------------------------------------------
 
     async def _store_in_one_statement(
-        self, account_id: str, prepared: list[PreparedEvent], now_s: float
+        self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
     ) -> tuple[list[tuple[Event, bool]], int] | None:
         """None when the transactional path must decide (idempotency conflict or replay, the
         fan-out changing under us again and again, the account gone)."""
@@ -198,7 +211,7 @@ class Publisher:
                     if snapshot is None:
                         return None  # no such account: the transactional path says 404
                     self._remember(account_id, snapshot)
-                rows, results, due = _fan_out(account_id, prepared, snapshot.targets, now_s)
+                rows, results, due = _fan_out(account_id, prepared, snapshot.targets, now_s, trace)
                 outcome = await store_publish(driver, account_id, snapshot.version, now, rows)
                 if outcome.stored:
                     return [(event, False) for event in results], due
@@ -215,7 +228,7 @@ class Publisher:
     # -- any backend: one transaction -------------------------------------------------------
 
     async def _store_in_transaction(
-        self, account_id: str, prepared: list[PreparedEvent], now_s: float
+        self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
     ) -> tuple[list[tuple[Event, bool]], int]:
         results: list[tuple[Event, bool] | None] = [None] * len(prepared)
         async with self.db.transaction() as conn:
@@ -232,7 +245,7 @@ class Publisher:
             if not fresh:
                 return [r for r in results if r is not None], 0
             targets = await self.store.fanout_targets(conn, account_id)
-            rows, events, due = _fan_out(account_id, [p for _, p in fresh], targets, now_s)
+            rows, events, due = _fan_out(account_id, [p for _, p in fresh], targets, now_s, trace)
             for (index, _), event in zip(fresh, events, strict=True):
                 results[index] = (event, False)
             await self.store.insert_events(conn, rows.events)
@@ -270,9 +283,14 @@ def _check_batch(requests: list[PublishRequest]) -> None:
 
 
 def _fan_out(
-    account_id: str, prepared: list[PreparedEvent], targets: list[FanoutTarget], now_s: float
+    account_id: str,
+    prepared: list[PreparedEvent],
+    targets: list[FanoutTarget],
+    now_s: float,
+    traceparent: str | None,
 ) -> tuple[PublishRows, list[Event], int]:
-    """The rows to insert for the events, the events as answered, and how many deliveries."""
+    """The rows to insert for the events, the events as answered, and how many deliveries.
+    `traceparent`: the publish span's, stored with every event (None: tracing off)."""
     now = ms(now_s)
     rows = PublishRows()
     answers: list[Event] = []
@@ -289,6 +307,7 @@ def _fan_out(
                 "body": item.body.decode(),
                 "is_test": False,
                 "created_at": now,
+                "traceparent": traceparent,
             }
         )
         due += len(matching)

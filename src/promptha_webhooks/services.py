@@ -44,9 +44,10 @@ from promptha_webhooks.models import (
 from promptha_webhooks.observe import Observer
 from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row, encode_event
 from promptha_webhooks.recovery import Recovery
-from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,10 @@ class Services:
         self.sender = sender
         self.clock = clock or SystemClock()
         self.resolve = resolve
-        self.publisher = Publisher(settings, database, self.store, self.clock, on_publish)
+        self.tracing = Tracing(settings.tracing)
+        self.publisher = Publisher(
+            settings, database, self.store, self.clock, on_publish, tracing=self.tracing
+        )
         self.on_publish = on_publish
         self.observer = observer or Observer(settings, database.backend)
         # Monitoring use-cases live in their own modules, reachable from here.
@@ -431,6 +435,8 @@ class Services:
                     "body": body.decode(),
                     "is_test": True,
                     "created_at": now,
+                    # the caller's span (an instrumented API), parent of the attempt's span
+                    "traceparent": self.tracing.current_traceparent(),
                 }
             ],
         )
@@ -507,7 +513,7 @@ class Services:
             found = await self.store.get_delivery_row(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
-            delivery, body = found
+            delivery, body, traceparent = found
             target = await self.store.get_webhook_secret_url(conn, delivery.webhook_id)
         assert target is not None
         url, secret, _enabled = target
@@ -516,22 +522,38 @@ class Services:
             async with self.db.transaction() as conn:
                 await self.store.requeue_for_listen(conn, delivery_id, self._now())
             return await self.get_delivery(account_id, delivery_id)
-        record = await attempt_delivery(
-            self.sender,
-            self.clock,
-            self.settings.retry_schedule_s,
-            delivery_id=delivery.id,
-            event_id=delivery.event_id,
-            event_type=delivery.event,
-            url=url,
-            secret=secret,
-            body=body.encode(),
-            number=delivery.attempt_count + 1,
-            trigger=trigger,
-            is_test=delivery.is_test,
-            retries=False,
-            webhook_id=delivery.webhook_id,
-        )
+
+        async def send() -> AttemptRecord:
+            return await attempt_delivery(
+                self.sender,
+                self.clock,
+                self.settings.retry_schedule_s,
+                delivery_id=delivery.id,
+                event_id=delivery.event_id,
+                event_type=delivery.event,
+                url=url,
+                secret=secret,
+                body=body.encode(),
+                number=delivery.attempt_count + 1,
+                trigger=trigger,
+                is_test=delivery.is_test,
+                retries=False,
+                webhook_id=delivery.webhook_id,
+            )
+
+        if self.tracing.enabled:
+            with self.tracing.attempt(
+                traceparent,
+                delivery_id=delivery.id,
+                event_id=delivery.event_id,
+                webhook_id=delivery.webhook_id,
+                number=delivery.attempt_count + 1,
+                trigger=trigger,
+            ) as span:
+                record = await send()
+                self.tracing.record_attempt(span, record)
+        else:
+            record = await send()
         update = dict(record.delivery_update)
         if record.status == "failed" and delivery.status == "pending" and not delivery.is_test:
             # A failed manual attempt leaves a scheduled retry in place.
@@ -593,7 +615,7 @@ class Services:
             found = await self.store.get_delivery_row(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
-            delivery, body = found
+            delivery, body, _traceparent = found
             attempts = await self.store.list_attempts(conn, delivery_id, body)
         return DeliveryDetail(
             **delivery.model_dump(by_alias=False, exclude={"object"}),

@@ -25,10 +25,11 @@ from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.health import AttemptResult
 from promptha_webhooks.observe import Observer
-from promptha_webhooks.sender import Sender, attempt_delivery
+from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.store import Database, Store, dispatch_statements
 from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         observer: Observer | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -72,6 +74,8 @@ class Dispatcher:
         self.last_loop_at = 0.0
         # Health, alerts, metrics and attempt logs around each recorded batch (observe.py).
         self.observer = observer or Observer(settings, database.backend)
+        # Off: one attribute check per attempt (tracing.py).
+        self.tracing = tracing or Tracing(settings.tracing)
         self.last_loop_monotonic = time.monotonic()  # readiness: is the claim loop alive?
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -235,22 +239,10 @@ class Dispatcher:
             if not delivery.webhook_enabled:
                 self._results.put_nowait(self._skipped(delivery))
                 return
-            record = await attempt_delivery(
-                self.sender,
-                self.clock,
-                self.settings.retry_schedule_s,
-                delivery_id=delivery.id,
-                event_id=delivery.event_id,
-                event_type=delivery.event_type,
-                url=delivery.url,
-                secret=delivery.secret,
-                body=delivery.body,
-                number=delivery.attempt_count + 1,
-                trigger="scheduled",
-                is_test=delivery.is_test,
-                token=self.token,
-                webhook_id=delivery.webhook_id,
-            )
+            if self.tracing.enabled:
+                record = await self._send_traced(delivery)
+            else:
+                record = await self._send(delivery)
             health = AttemptResult.from_rows(
                 record.attempt_row,
                 record.delivery_update,
@@ -274,6 +266,38 @@ class Dispatcher:
             self._claimed.pop(delivery.id, None)
         finally:
             self._finish(delivery.webhook_id)
+
+    async def _send(self, delivery: ClaimedDelivery) -> AttemptRecord:
+        return await attempt_delivery(
+            self.sender,
+            self.clock,
+            self.settings.retry_schedule_s,
+            delivery_id=delivery.id,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            url=delivery.url,
+            secret=delivery.secret,
+            body=delivery.body,
+            number=delivery.attempt_count + 1,
+            trigger="scheduled",
+            is_test=delivery.is_test,
+            token=self.token,
+            webhook_id=delivery.webhook_id,
+        )
+
+    async def _send_traced(self, delivery: ClaimedDelivery) -> AttemptRecord:
+        """The attempt in a span whose parent is the event's publish span."""
+        with self.tracing.attempt(
+            delivery.traceparent,
+            delivery_id=delivery.id,
+            event_id=delivery.event_id,
+            webhook_id=delivery.webhook_id,
+            number=delivery.attempt_count + 1,
+            trigger="scheduled",
+        ) as span:
+            record = await self._send(delivery)
+            self.tracing.record_attempt(span, record)
+        return record
 
     def _skipped(self, delivery: ClaimedDelivery) -> dict[str, Any]:
         now = self._now()

@@ -34,7 +34,7 @@ WITH due AS (
     RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
 )
 SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
-       e.body, w.url, w.secret, w.enabled
+       e.body, e.traceparent, w.url, w.secret, w.enabled
 FROM claimed AS c
 JOIN events AS e ON e.id = c.event_id
 JOIN webhooks AS w ON w.id = c.webhook_id
@@ -108,6 +108,7 @@ async def claim_due(
             url=r["url"],
             secret=r["secret"],
             webhook_enabled=r["enabled"],
+            traceparent=r["traceparent"],
         )
         for r in rows
     ]

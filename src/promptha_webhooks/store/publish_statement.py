@@ -72,17 +72,18 @@ WITH account AS (
 ), go AS (
     SELECT 1 FROM current WHERE (SELECT count(*) FROM new_keys) = cardinality($4::varchar[])
 ), new_events AS (
-    INSERT INTO events (id, account_id, type, body, is_test, created_at)
-    SELECT e.id, $1, e.type, e.body, false, $3
-    FROM unnest($7::varchar[], $8::varchar[], $9::text[]) AS e(id, type, body)
+    INSERT INTO events (id, account_id, type, body, is_test, created_at, traceparent)
+    SELECT e.id, $1, e.type, e.body, false, $3, e.traceparent
+    FROM unnest($7::varchar[], $8::varchar[], $9::text[], $10::varchar[])
+         AS e(id, type, body, traceparent)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
                             attempt_count, next_attempt_at, is_test, created_at, updated_at)
     SELECT d.id, d.event_id, d.webhook_id, $1, d.type, d.status, 0, d.next_at, false, $3, $3
-    FROM unnest($10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[], $14::bigint[],
-                $15::varchar[])
+    FROM unnest($11::varchar[], $12::varchar[], $13::varchar[], $14::varchar[], $15::bigint[],
+                $16::varchar[])
          AS d(id, event_id, webhook_id, type, next_at, status)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
@@ -131,6 +132,7 @@ async def store_publish(
             [e["id"] for e in rows.events],
             [e["type"] for e in rows.events],
             [e["body"] for e in rows.events],
+            [e["traceparent"] for e in rows.events],
             [d["id"] for d in deliveries],
             [d["event_id"] for d in deliveries],
             [d["webhook_id"] for d in deliveries],

@@ -66,6 +66,7 @@ class ClaimedDelivery:
     url: str
     secret: str
     webhook_enabled: bool
+    traceparent: str | None = None  # the event's publish span (tracing on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ _PG_CLAIM = text(
         RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
     )
     SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
-           e.body, w.url, w.secret, w.enabled
+           e.body, e.traceparent, w.url, w.secret, w.enabled
     FROM claimed AS c
     JOIN events AS e ON e.id = c.event_id
     JOIN webhooks AS w ON w.id = c.webhook_id
@@ -213,6 +214,7 @@ def _claimed(r: Any) -> ClaimedDelivery:
         url=r.url,
         secret=r.secret,
         webhook_enabled=r.enabled,
+        traceparent=r.traceparent,
     )
 
 
@@ -562,6 +564,7 @@ class Store:
                 deliveries.c.attempt_count,
                 deliveries.c.is_test,
                 events.c.body,
+                events.c.traceparent,
                 webhooks.c.url,
                 webhooks.c.secret,
                 webhooks.c.enabled,
@@ -662,15 +665,16 @@ class Store:
 
     async def get_delivery_row(
         self, conn: AsyncConnection, account_id: str, id: str
-    ) -> tuple[Delivery, str] | None:
-        """The delivery and its event's body, or None if absent or another account's."""
+    ) -> tuple[Delivery, str, str | None] | None:
+        """The delivery, its event's body and traceparent, or None if absent or another
+        account's."""
         query = (
-            select(deliveries, events.c.body)
+            select(deliveries, events.c.body, events.c.traceparent)
             .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
             .where(deliveries.c.id == id, deliveries.c.account_id == account_id)
         )
         row = (await conn.execute(query)).first()
-        return (_delivery(row), row.body) if row else None
+        return (_delivery(row), row.body, row.traceparent) if row else None
 
     async def list_attempts(
         self, conn: AsyncConnection, delivery_id: str, request_body: str

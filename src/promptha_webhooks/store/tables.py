@@ -21,6 +21,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 ID = String(40)
+# A version-00 traceparent is 55 characters; room for later versions' extra fields.
+TRACEPARENT_LENGTH = 128
 
 accounts = Table(
     "accounts",
@@ -87,6 +89,8 @@ events = Table(
     Column("body", Text, nullable=False),
     Column("is_test", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # W3C traceparent of the publish span (tracing on): attempts' spans are its children.
+    Column("traceparent", String(TRACEPARENT_LENGTH), nullable=True),
     Index("ix_events_account_id_id", "account_id", "id"),
     Index("ix_events_created_at", "created_at"),  # retention
 )
