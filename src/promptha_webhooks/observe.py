@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.alerts import AlertSink, Notice, publish_notices
 from promptha_webhooks.config import Settings
 from promptha_webhooks.health import AttemptResult, HealthRecorder
+from promptha_webhooks.logs import log_attempts
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.store import Store
 from promptha_webhooks.store.database import Backend
 from promptha_webhooks.store.health_queries import HealthQueries
 
 logger = logging.getLogger(__name__)
-attempt_log = logging.getLogger("promptha_webhooks.attempts")
 
 
 class Observer:
@@ -32,6 +32,9 @@ class Observer:
         self.health = HealthRecorder(settings, self.queries)
         self.sink = AlertSink(settings)
         self.metrics = metrics if metrics is not None else Metrics()
+        # prometheus-client's labels() takes a lock and hashes per call: children cached
+        self._delivery_counters: dict[tuple[str, str], Any] = {}
+        self._duration_histograms: dict[str, Any] = {}
 
     async def record(
         self, conn: AsyncConnection, results: Sequence[AttemptResult], now: int
@@ -51,20 +54,29 @@ class Observer:
             logger.exception("metrics, logs or alerts of a recorded batch failed")
 
     def _recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
+        deliveries = self._delivery_counters
+        durations = self._duration_histograms
+        lines: list[dict[str, Any]] = []
         for item in items:
             update = item["update"]
             status = update["b_status"]
             outcome = "retry" if status == "pending" else status
-            self.metrics.deliveries.labels(outcome, item.get("event_type", "unknown")).inc()
+            event_type = item.get("event_type", "unknown")
+            counter = deliveries.get((outcome, event_type))
+            if counter is None:
+                counter = deliveries[(outcome, event_type)] = self.metrics.deliveries.labels(
+                    outcome, event_type
+                )
+            counter.inc()
             row = item["attempt"]
             if row is None:
                 continue
-            self.metrics.attempt_duration.labels(outcome).observe(row["duration_ms"] / 1000)
-            attempt_log.info(
-                "attempt %s %s",
-                update["b_id"],
-                outcome,
-                extra={
+            histogram = durations.get(outcome)
+            if histogram is None:
+                histogram = durations[outcome] = self.metrics.attempt_duration.labels(outcome)
+            histogram.observe(row["duration_ms"] / 1000)
+            lines.append(
+                {
                     "delivery_id": update["b_id"],
                     "attempt_id": row["id"],
                     "webhook_id": row.get("webhook_id"),
@@ -75,8 +87,9 @@ class Observer:
                     "outcome": outcome,
                     "ms": row["duration_ms"],
                     "error": row["error"],
-                },
+                }
             )
+        log_attempts(lines)
         for notice in notices:
             self.metrics.alerts.labels(notice.event).inc()
         self.sink.emit(notices)
