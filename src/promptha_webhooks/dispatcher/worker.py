@@ -186,22 +186,12 @@ class Dispatcher:
         if self.db.backend == "postgresql":
             async with self.db.driver_connection() as driver:
                 claimed = await dispatch_statements.claim_due(
-                    driver,
-                    now=now,
-                    lease_until=lease_until,
-                    token=self.token,
-                    limit=limit,
-                    exclude_webhooks=saturated,
+                    driver, now, lease_until, self.token, limit, saturated
                 )
         else:
             async with self.db.transaction() as conn:
                 claimed = await self.store.claim_due(
-                    conn,
-                    now=now,
-                    lease_until=lease_until,
-                    token=self.token,
-                    limit=limit,
-                    exclude_webhooks=saturated,
+                    conn, now, lease_until, self.token, limit, saturated
                 )
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed

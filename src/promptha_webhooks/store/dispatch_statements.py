@@ -88,7 +88,6 @@ _UPDATE_COLUMNS = ("b_id", "b_token", "b_status", "b_count", "b_next", "b_code",
 
 async def claim_due(
     driver: asyncpg.Connection,
-    *,
     now: int,
     lease_until: int,
     token: str,

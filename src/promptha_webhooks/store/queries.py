@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from pydantic import SecretStr
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -161,45 +161,6 @@ def _attempt(row: Row[Any], request_body: str) -> Attempt:
         started_at=from_ms(row.started_at),
         finished_at=from_ms(row.finished_at),
     )
-
-
-_PG_CLAIM = text(
-    """
-    WITH due AS (
-        SELECT id FROM deliveries
-        WHERE status = 'pending' AND next_attempt_at <= :now
-          AND webhook_id <> ALL(CAST(:exclude AS VARCHAR[]))
-        ORDER BY next_attempt_at
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-        UPDATE deliveries AS d
-        SET next_attempt_at = :lease_until, claim_token = :token
-        FROM due WHERE d.id = due.id
-        RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
-    )
-    SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
-           e.body, e.traceparent, w.url, w.secret, w.enabled
-    FROM claimed AS c
-    JOIN events AS e ON e.id = c.event_id
-    JOIN webhooks AS w ON w.id = c.webhook_id
-    """
-)
-
-_PG_RECORD = text(
-    """
-    UPDATE deliveries AS d
-    SET status = u.status, attempt_count = u.count, next_attempt_at = u.next_at,
-        claim_token = NULL, last_status_code = u.code, last_error = u.error,
-        updated_at = :b_now
-    FROM unnest(
-        CAST(:b_id AS VARCHAR[]), CAST(:b_token AS VARCHAR[]), CAST(:b_status AS VARCHAR[]),
-        CAST(:b_count AS INTEGER[]), CAST(:b_next AS BIGINT[]), CAST(:b_code AS INTEGER[]),
-        CAST(:b_error AS TEXT[])
-    ) AS u(id, token, status, count, next_at, code, error)
-    WHERE d.id = u.id AND d.claim_token = u.token
-    """
-)
 
 
 def _claimed(r: Any) -> ClaimedDelivery:
@@ -507,31 +468,16 @@ class Store:
     async def claim_due(
         self,
         conn: AsyncConnection,
-        *,
         now: int,
         lease_until: int,
         token: str,
         limit: int,
         exclude_webhooks: Sequence[str] = (),
     ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due deliveries under a lease, with what attempting them needs.
-
-        PostgreSQL: one statement, `FOR UPDATE SKIP LOCKED` so concurrent workers never wait
-        for or take each other's rows. SQLite: the write lock taken by BEGIN IMMEDIATE
-        serialises claimers.
-        """
-        if self.backend == "postgresql":
-            rows = await conn.execute(
-                _PG_CLAIM,
-                {
-                    "now": now,
-                    "lease_until": lease_until,
-                    "token": token,
-                    "limit": limit,
-                    "exclude": list(exclude_webhooks),
-                },
-            )
-            return [_claimed(r) for r in rows]
+        """Take up to `limit` due deliveries under a lease, with what attempting them needs
+        (SQLite: the write lock taken by BEGIN IMMEDIATE serialises claimers). PostgreSQL
+        claims with `FOR UPDATE SKIP LOCKED` in one statement: dispatch_statements.claim_due."""
+        assert self.backend == "sqlite", "PostgreSQL claims: dispatch_statements.claim_due"
         due = (
             select(deliveries.c.id)
             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
@@ -620,13 +566,6 @@ class Store:
         if attempt_rows:
             await conn.execute(insert(attempts), attempt_rows)
         if not delivery_updates:
-            return
-        if fenced and self.backend == "postgresql":
-            # One statement for the whole batch: UPDATE … FROM unnest(arrays).
-            columns = ("b_id", "b_token", "b_status", "b_count", "b_next", "b_code", "b_error")
-            params: dict[str, Any] = {name: [u[name] for u in delivery_updates] for name in columns}
-            params["b_now"] = delivery_updates[0]["b_now"]
-            await conn.execute(_PG_RECORD, params)
             return
         condition = deliveries.c.id == bindparam("b_id")
         if fenced:
