@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -239,6 +240,7 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
     app.add_exception_handler(PrompthaError, on_promptha_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(PoolTimeoutError, on_database_error)
     app.add_exception_handler(ConnectionError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
 
