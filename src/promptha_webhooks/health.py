@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.alerts import Notice
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.config import Settings
-from promptha_webhooks.sender import CONTROL_DISABLE
+from promptha_webhooks.sender import CONTROL_DISABLE, AttemptRecord
 from promptha_webhooks.store.health_queries import HealthQueries, HealthRow
 
 logger = logging.getLogger(__name__)
@@ -51,31 +51,27 @@ class AttemptResult:
     is_test: bool = False
 
     @classmethod
-    def from_rows(
-        cls,
-        attempt_row: dict[str, Any],
-        delivery_update: dict[str, Any],
-        *,
-        webhook_id: str,
-        event_id: str,
-        event_type: str,
-        control: str | None,
-        is_test: bool,
+    def from_record(
+        cls, record: AttemptRecord, delivery_update: dict[str, Any] | None = None
     ) -> AttemptResult:
-        delivered = delivery_update["b_status"] == "delivered"
+        """The attempt as health sees it; `delivery_update` when the caller changed the
+        delivery's next state (a failed manual attempt keeps its scheduled retry)."""
+        update = record.delivery_update if delivery_update is None else delivery_update
+        assert record.webhook_id is not None, "health needs the attempt's webhook"
+        delivered = update["b_status"] == "delivered"
         return cls(
-            webhook_id=webhook_id,
-            delivery_id=delivery_update["b_id"],
-            event_id=event_id,
-            event_type=event_type,
+            webhook_id=record.webhook_id,
+            delivery_id=update["b_id"],
+            event_id=record.event_id,
+            event_type=record.event_type,
             delivered=delivered,
-            at=delivery_update["b_now"],
-            final_failure=delivery_update["b_status"] == "failed",
-            status_code=attempt_row["response_status"],
-            reason=None if delivered else delivery_update["b_error"],
-            attempts=delivery_update["b_count"],
-            control=control,
-            is_test=is_test,
+            at=update["b_now"],
+            final_failure=update["b_status"] == "failed",
+            status_code=record.attempt_row["response_status"],
+            reason=None if delivered else update["b_error"],
+            attempts=update["b_count"],
+            control=record.control,
+            is_test=record.is_test,
         )
 
 

@@ -86,6 +86,10 @@ class AttemptRecord:
     delivery_update: dict[str, Any]
     outcome: retry.Outcome
     status: str
+    event_id: str
+    event_type: str
+    webhook_id: str | None
+    is_test: bool
     control: str | None = None  # the receiver's x-promptha-delivery answer (abort | disable)
 
 
@@ -305,7 +309,17 @@ async def attempt_delivery(
         "b_error": error,
         "b_now": ms(now),
     }
-    return AttemptRecord(attempt_row, delivery_update, outcome, status, control)
+    return AttemptRecord(
+        attempt_row,
+        delivery_update,
+        outcome,
+        status,
+        event_id,
+        event_type,
+        webhook_id,
+        is_test,
+        control,
+    )
 
 
 def receiver_control(headers: dict[str, str] | None) -> str | None:

@@ -199,7 +199,6 @@ class Services:
         self.publisher = Publisher(
             settings, database, self.store, self.clock, on_publish, tracing=self.tracing
         )
-        self.on_publish = on_publish
         self.observer = observer or Observer(settings, database.backend)
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)
@@ -563,15 +562,7 @@ class Services:
                 if delivery.next_attempt_at
                 else self._now()
             )
-        health = AttemptResult.from_rows(
-            record.attempt_row,
-            update,
-            webhook_id=delivery.webhook_id,
-            event_id=delivery.event_id,
-            event_type=delivery.event,
-            control=record.control,
-            is_test=delivery.is_test,
-        )
+        health = AttemptResult.from_record(record, update)
         async with self.db.transaction() as conn:
             await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
             notices = await self.observer.record(conn, [health], self._now())

@@ -233,15 +233,7 @@ class Dispatcher:
                 record = await self._send_traced(delivery)
             else:
                 record = await self._send(delivery)
-            health = AttemptResult.from_rows(
-                record.attempt_row,
-                record.delivery_update,
-                webhook_id=delivery.webhook_id,
-                event_id=delivery.event_id,
-                event_type=delivery.event_type,
-                control=record.control,
-                is_test=delivery.is_test,
-            )
+            health = AttemptResult.from_record(record)
             self._results.put_nowait(
                 {
                     "attempt": record.attempt_row,
