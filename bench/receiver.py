@@ -90,11 +90,16 @@ class _Tally:
         self.arrivals.clear()
 
 
+# A sender opening hundreds of connections at once must not overflow the accept queue: dropped
+# SYNs are retried after 1 s, a stall that would be charged to the sender under test.
+LISTEN_BACKLOG = 4096
+
+
 def _listen() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(4096)
+    sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -147,9 +152,9 @@ async def _serve(ports: int, record: bool) -> None:
     await control_runner.setup()
     sockets = [_listen() for _ in range(ports)]
     for sock in sockets:
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, backlog=LISTEN_BACKLOG).start()  # it listens again
     control_sock = _listen()
-    await web.SockSite(control_runner, control_sock).start()
+    await web.SockSite(control_runner, control_sock, backlog=LISTEN_BACKLOG).start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

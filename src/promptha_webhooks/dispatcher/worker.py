@@ -33,7 +33,9 @@ from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
-RESULT_BATCH_MAX = 1000
+RESULT_BATCH_MAX = 2048
+# Claim again once a quarter of the sending slots are free (not one claim per freed slot).
+CLAIM_LOW_WATER_DIVISOR = 4
 RESULT_GATHER_S = 0.005
 DB_RETRY_DELAY_S = 0.5
 DB_RETRY_DELAY_MAX_S = 5.0
@@ -62,6 +64,16 @@ class Dispatcher:
         self._stopping = False
         self._results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._claimed: dict[str, ClaimedDelivery] = {}  # held by this worker, not yet recorded
+        # Claimed and not yet sent: attempting (at most max_in_flight), waiting for a sending
+        # slot (at most one claim batch ahead, so a slow claim never leaves the slots idle) or
+        # for a per-webhook slot. Slots free up as attempts end, not as results are written,
+        # so the receivers keep getting requests while earlier results are being recorded.
+        self._unsent = 0
+        self._attempting = 0
+        self._ready: deque[ClaimedDelivery] = deque()  # waiting for a sending slot
+        self._low_water = min(
+            settings.claim_batch_size, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_per_webhook: dict[str, int] = defaultdict(int)
         self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
@@ -107,7 +119,11 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lease_task
         # Deliveries still waiting for a slot were never attempted: hand back now.
+        for waiting in self._waiting.values():
+            self._unsent -= len(waiting)
         self._waiting.clear()
+        self._unsent -= len(self._ready)
+        self._ready.clear()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:
@@ -140,7 +156,18 @@ class Dispatcher:
 
     @property
     def in_flight(self) -> int:
-        return len(self._claimed)
+        """Attempts being made now (at most max_in_flight)."""
+        return self._attempting
+
+    def _capacity(self) -> int:
+        """Deliveries this worker may claim now: free sending slots plus one claim batch of
+        read-ahead, and at most 2 × max_in_flight results waiting to be written (memory stays
+        bounded whatever the backlog, and when the database is slow)."""
+        limit = self.settings.max_in_flight
+        unrecorded = len(self._claimed) - self._unsent
+        return min(
+            limit + self.settings.claim_batch_size - self._unsent, 4 * limit - unrecorded
+        )
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -149,10 +176,12 @@ class Dispatcher:
         while not self._stopping:
             self.last_loop_at = self.clock.now()
             self.last_loop_monotonic = time.monotonic()
-            capacity = self.settings.max_in_flight - len(self._claimed)
+            capacity = self._capacity()
             self._wake.clear()  # before claiming: a publish during the claim is not lost
-            if capacity <= 0:
-                await self._wake.wait()
+            if capacity <= 0 or (capacity < self._low_water and self._unsent > 0):
+                # Wait for free slots (attempts ending, results written) or the poll.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
                 continue
             limit = min(capacity, self.settings.claim_batch_size)
             try:
@@ -169,6 +198,7 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
                 continue
+            self._unsent += len(claimed)
             for delivery in claimed:
                 self._claimed[delivery.id] = delivery
                 self._dispatch(delivery)
@@ -200,6 +230,13 @@ class Dispatcher:
         if self._active_per_webhook[delivery.webhook_id] >= self.settings.per_webhook_concurrency:
             self._waiting[delivery.webhook_id].append(delivery)
             return
+        if self._attempting >= self.settings.max_in_flight:
+            self._ready.append(delivery)
+            return
+        self._start(delivery)
+
+    def _start(self, delivery: ClaimedDelivery) -> None:
+        self._attempting += 1
         self._active_per_webhook[delivery.webhook_id] += 1
         task = asyncio.create_task(self._attempt(delivery))
         self._tasks.add(task)
@@ -299,14 +336,30 @@ class Dispatcher:
         }
 
     def _finish(self, webhook_id: str) -> None:
+        """An attempt ended: its sending slot goes to the same webhook's next waiting delivery,
+        else to the oldest one waiting for a slot whose webhook has room."""
+        self._unsent -= 1
+        self._attempting -= 1
         self._active_per_webhook[webhook_id] -= 1
         waiting = self._waiting.get(webhook_id)
-        if waiting and not self._stopping:
-            self._dispatch(waiting.popleft())
+        if not self._stopping:
+            if waiting:
+                self._start(waiting.popleft())
+            else:
+                cap = self.settings.per_webhook_concurrency
+                while self._ready:
+                    delivery = self._ready.popleft()
+                    if self._active_per_webhook[delivery.webhook_id] >= cap:
+                        self._waiting[delivery.webhook_id].append(delivery)
+                        continue
+                    self._start(delivery)
+                    break
         if not waiting:
             self._waiting.pop(webhook_id, None)
         if self._active_per_webhook[webhook_id] <= 0:
             del self._active_per_webhook[webhook_id]
+        if self._capacity() >= self._low_water:
+            self._wake.set()
 
     # -- recording -----------------------------------------------------------------------
 
