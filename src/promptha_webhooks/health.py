@@ -108,7 +108,16 @@ def advance(
             )
         )
 
+    success_at: int | None = None  # a success on a healthy webhook, not yet in `state`
     for result in results:
+        if result.delivered and result.control is None and _healthy(state):
+            # The common case, one per delivered attempt: only last_success_at moves, so it is
+            # written once for the run of them (dataclasses.replace per result cost ~7 µs).
+            success_at = result.at
+            continue
+        if success_at is not None:
+            state = dataclasses.replace(state, last_success_at=success_at)
+            success_at = None
         if result.delivered:
             if state.alerted:
                 notice(
@@ -183,7 +192,20 @@ def advance(
                 lastFailureReason=state.last_failure_reason,
             )
             state = dataclasses.replace(state, warned_level=level, alerted=True)
+    if success_at is not None:
+        state = dataclasses.replace(state, last_success_at=success_at)
     return state, notices
+
+
+def _healthy(state: HealthRow) -> bool:
+    """No failure being counted and no alert outstanding: a success changes nothing else."""
+    return (
+        state.consecutive_failures == 0
+        and state.failed_deliveries == 0
+        and state.failing_since is None
+        and state.warned_level == 0
+        and not state.alerted
+    )
 
 
 def _disable_reason(state: HealthRow, result: AttemptResult, policy: HealthPolicy) -> str | None:

@@ -96,3 +96,16 @@ def test_alert_deliveries_do_not_publish_alerts() -> None:
 def test_test_deliveries_raise_no_delivery_failed() -> None:
     _state, notices = advance(HEALTHY, [result(0, is_test=True)], POLICY)
     assert notices == []
+
+
+def test_successes_on_a_healthy_webhook_keep_only_the_latest_success_time() -> None:
+    state, notices = advance(HEALTHY, [result(1, ok=True), result(2, ok=True)], POLICY)
+    assert notices == [] and state == dataclasses.replace(HEALTHY, last_success_at=2)
+    # A failure after a run of successes still sees them: it starts counting from zero.
+    state, _ = advance(HEALTHY, [result(3, ok=True), result(4, final=False)], POLICY)
+    assert state.last_success_at == 3 and state.consecutive_failures == 1
+    assert state.failing_since == 4
+    # Successes after a failure reset the counters and keep the last success time.
+    state, _ = advance(state, [result(5, ok=True), result(6, ok=True)], POLICY)
+    assert state.consecutive_failures == 0 and state.failing_since is None
+    assert state.last_success_at == 6 and state.last_failure_at == 4

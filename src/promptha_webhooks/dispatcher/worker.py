@@ -387,7 +387,7 @@ class Dispatcher:
             # One statement for the batch, not SQLAlchemy's executemany (per-row work).
             await dispatch_statements.record_results(conn, attempt_rows, updates)
         else:
-            await self.store.record_attempts(conn, attempt_rows, updates, fenced=True)
+            await dispatch_statements.record_results_sqlite(conn, attempt_rows, updates)
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]

@@ -1,4 +1,4 @@
-"""The dispatcher's two hot statements on PostgreSQL.
+"""The dispatcher's hot statements: claiming and recording on PostgreSQL, recording on SQLite.
 
 Claiming a batch is one statement in autocommit on an asyncpg connection: one round trip, no
 BEGIN/COMMIT, no SQLAlchemy machinery. Recording a batch of results is one statement too
@@ -7,6 +7,9 @@ executemany), run in the caller's transaction, which also updates endpoint healt
 the guarantees of the generic versions in queries.py (which SQLite uses): claims are taken with
 FOR UPDATE SKIP LOCKED under a lease; results are fenced by the claim token, so a worker whose
 lease ran out never overwrites a newer claimer's outcome.
+
+On SQLite, recording is two executemany statements in driver SQL (no SQLAlchemy per-row
+parameter processing, which cost more than the statements themselves).
 """
 
 from __future__ import annotations
@@ -125,3 +128,46 @@ async def record_results(
     arguments += [[u[c] for u in delivery_updates] for c in _UPDATE_COLUMNS]
     arguments.append(delivery_updates[0]["b_now"])
     await conn.exec_driver_sql(_RECORD, tuple(arguments))
+
+
+_SQLITE_INSERT_ATTEMPTS = f"""
+INSERT INTO attempts ({", ".join(_ATTEMPT_COLUMNS)})
+SELECT {", ".join("?" for _ in _ATTEMPT_COLUMNS)}
+WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)
+"""
+_SQLITE_UPDATE_DELIVERIES = """
+UPDATE deliveries
+SET status = ?, attempt_count = ?, next_attempt_at = ?, claim_token = NULL,
+    last_status_code = ?, last_error = ?, updated_at = ?
+WHERE id = ? AND claim_token = ?
+"""
+
+
+async def record_results_sqlite(
+    conn: AsyncConnection,
+    attempt_rows: list[dict[str, Any]],
+    delivery_updates: list[dict[str, Any]],
+) -> None:
+    """SQLite's record_results: the same rows and fencing, in the caller's transaction."""
+    if attempt_rows:
+        await conn.exec_driver_sql(
+            _SQLITE_INSERT_ATTEMPTS,
+            [(*(row.get(c) for c in _ATTEMPT_COLUMNS), row["delivery_id"]) for row in attempt_rows],
+        )
+    if delivery_updates:
+        await conn.exec_driver_sql(
+            _SQLITE_UPDATE_DELIVERIES,
+            [
+                (
+                    u["b_status"],
+                    u["b_count"],
+                    u["b_next"],
+                    u["b_code"],
+                    u["b_error"],
+                    u["b_now"],
+                    u["b_id"],
+                    u["b_token"],
+                )
+                for u in delivery_updates
+            ],
+        )

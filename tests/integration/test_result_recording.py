@@ -1,0 +1,103 @@
+"""The dispatcher's batched result writes, on both backends: a result is fenced by the claim
+token (a worker whose lease lapsed never overwrites the new claimer), and an attempt whose
+delivery was deleted meanwhile is dropped without failing the rest of its batch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from support import Receiver, ReceivedRequest, Service
+
+PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
+
+
+def hold(receiver: Receiver, path: str) -> asyncio.Event:
+    """Requests on `path` get their 200 only once the returned event is set."""
+    release = asyncio.Event()
+
+    async def answer(_request: ReceivedRequest) -> web.Response:
+        await release.wait()
+        return web.Response(status=200, text="ok")
+
+    receiver.responders[path] = answer
+    return release
+
+
+async def delivery_row(service: Service, delivery_id: str) -> dict[str, Any]:
+    async with service.app.state.services.db.transaction() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT status, claim_token FROM deliveries WHERE id = :id"),
+                {"id": delivery_id},
+            )
+        ).one()
+        attempts = (
+            await conn.execute(
+                text("SELECT count(*) FROM attempts WHERE delivery_id = :id"), {"id": delivery_id}
+            )
+        ).scalar_one()
+    return {"status": row.status, "claim_token": row.claim_token, "attempts": attempts}
+
+
+async def test_a_result_after_the_lease_passed_to_another_worker_is_not_applied(
+    service: Service, receiver: Receiver
+) -> None:
+    account_id, auth = await service.create_account()
+    release = hold(receiver, "/slow")
+    webhook = await service.create_webhook(auth, url=receiver.url("/slow"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await receiver.wait_for(1, path="/slow")
+    [pending] = (
+        await service.client.get(f"/v1/webhooks/{webhook['id']}/deliveries", headers=auth)
+    ).json()["data"]
+    # While the attempt is in flight its lease lapses and another worker claims it.
+    async with service.app.state.services.db.transaction() as conn:
+        await conn.execute(
+            text("UPDATE deliveries SET claim_token = 'other-worker' WHERE id = :id"),
+            {"id": pending["id"]},
+        )
+    release.set()
+    # A second delivery on another webhook shows when the first one's batch has been written.
+    other = await service.create_webhook(auth, url=receiver.url("/fast"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, other["id"], status="delivered")
+    for _ in range(100):
+        row = await delivery_row(service, pending["id"])
+        if row["attempts"]:
+            break
+        await asyncio.sleep(0.02)
+    # The attempt happened and is logged; the delivery's state belongs to the new claimer.
+    assert row == {"status": "pending", "claim_token": "other-worker", "attempts": 1}
+
+
+async def test_an_attempt_of_a_deleted_delivery_does_not_block_the_others(
+    service: Service, receiver: Receiver
+) -> None:
+    account_id, auth = await service.create_account()
+    release = hold(receiver, "/doomed")
+    doomed = await service.create_webhook(auth, url=receiver.url("/doomed"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await receiver.wait_for(1, path="/doomed")
+    response = await service.client.delete(f"/v1/webhooks/{doomed['id']}", headers=auth)
+    assert response.status_code == 204, response.text
+    # Its delivery is gone; the other webhook's results are written in the batches after it.
+    healthy = await service.create_webhook(auth, url=receiver.url("/ok"))
+    release.set()
+    for _ in range(3):
+        await service.publish(account_id, "fabric.completed", PAYLOAD)
+    delivered = await service.wait_delivery(auth, healthy["id"], status="delivered", count=3)
+    assert len(delivered) == 3
+    async with service.app.state.services.db.transaction() as conn:
+        orphans = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM attempts AS a WHERE NOT EXISTS "
+                    "(SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)"
+                )
+            )
+        ).scalar_one()
+    assert orphans == 0
