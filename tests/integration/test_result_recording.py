@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
-from support import Receiver, ReceivedRequest, Service
+from support import ReceivedRequest, Receiver, Service
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 

@@ -165,9 +165,7 @@ class Dispatcher:
         bounded whatever the backlog, and when the database is slow)."""
         limit = self.settings.max_in_flight
         unrecorded = len(self._claimed) - self._unsent
-        return min(
-            limit + self.settings.claim_batch_size - self._unsent, 4 * limit - unrecorded
-        )
+        return min(limit + self.settings.claim_batch_size - self._unsent, 4 * limit - unrecorded)
 
     # -- claiming ------------------------------------------------------------------------
 
