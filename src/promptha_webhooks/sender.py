@@ -167,7 +167,9 @@ class Sender:
                 return HttpResult(
                     response.status,
                     response_headers,
-                    b"".join(chunks).decode("utf-8", errors="replace"),
+                    # U+0000 cannot be stored in PostgreSQL text: logged as U+FFFD, like
+                    # bytes that are not UTF-8.
+                    b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
                     None,
                     retry_after,
                     started,
@@ -189,7 +191,8 @@ class Sender:
         except (OSError, ValueError) as exc:
             error = f"request error: {type(exc).__name__}: {exc}"
         duration = (time.perf_counter() - t0) * 1000
-        return HttpResult(None, None, None, error[:MAX_ERROR_LENGTH], None, started, duration)
+        error = error[:MAX_ERROR_LENGTH].replace("\x00", "\ufffd")
+        return HttpResult(None, None, None, error, None, started, duration)
 
 
 def delivery_headers(

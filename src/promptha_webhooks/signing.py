@@ -5,6 +5,8 @@ Used by the dispatcher to sign deliveries and by the receiver SDK to verify them
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 import re
 import time
@@ -28,6 +30,8 @@ SIGNATURE_HEADER = "x-promptha-signature"
 TIMESTAMP_HEADER = "x-promptha-timestamp"
 DEFAULT_TOLERANCE_S = 300
 
+# Secrets whose keyed HMAC state sign() keeps (one per webhook secret in use).
+KEYED_CACHE_SIZE = 4096
 _MAX_TIMESTAMP_DIGITS = 12
 # Canonical unsigned decimal: what ``str(int)`` produces for a non-negative timestamp.
 _TIMESTAMP_RE = re.compile(rf"(?:0|[1-9][0-9]{{0,{_MAX_TIMESTAMP_DIGITS - 1}}})\Z")
@@ -72,16 +76,31 @@ class InvalidSignatureError(VerificationError):
 
 def signed_message(timestamp: int, body: bytes) -> bytes:
     """Return the exact bytes that are signed: ``b"<timestamp>." + body``."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
-        raise TypeError(f"timestamp must be an int, got {type(timestamp).__name__}")
-    if timestamp < 0:
-        raise ValueError(f"timestamp must not be negative, got {timestamp}")
-    return f"{timestamp}.".encode("ascii") + bytes(body)
+    return _prefix(timestamp) + bytes(body)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """Return the lowercase hex HMAC-SHA256 of ``signed_message(timestamp, body)``."""
-    return _digest(_secret_key(secret), signed_message(timestamp, body)).hex()
+    # The dispatcher signs every attempt: a copy of the secret's keyed state, fed the prefix
+    # and the body (no concatenated copy), costs about half of a one-shot HMAC.
+    mac = _keyed(_secret_key(secret)).copy()
+    mac.update(_prefix(timestamp))
+    mac.update(body)
+    return mac.hexdigest()
+
+
+def _prefix(timestamp: int) -> bytes:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+        raise TypeError(f"timestamp must be an int, got {type(timestamp).__name__}")
+    if timestamp < 0:
+        raise ValueError(f"timestamp must not be negative, got {timestamp}")
+    return b"%d." % timestamp
+
+
+@functools.lru_cache(maxsize=KEYED_CACHE_SIZE)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 state after the key, one per secret in use (copied for each message)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _secret_key(secret: str) -> bytes:

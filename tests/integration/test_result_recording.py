@@ -101,3 +101,19 @@ async def test_an_attempt_of_a_deleted_delivery_does_not_block_the_others(
             )
         ).scalar_one()
     assert orphans == 0
+
+
+async def test_an_answer_with_a_nul_character_is_logged_and_does_not_block_the_batch(
+    service: Service, receiver: Receiver
+) -> None:
+    # PostgreSQL text cannot hold U+0000: stored as is, it would fail the batch at every retry.
+    async def answer(_request: ReceivedRequest) -> web.Response:
+        return web.Response(status=200, body=b"ok\x00done")
+
+    receiver.responders["/nul"] = answer
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/nul"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
+    detail = (await service.client.get(f"/v1/deliveries/{delivery['id']}", headers=auth)).json()
+    assert detail["attempts"][0]["responseBody"] == "ok\ufffddone"
