@@ -34,6 +34,8 @@ from promptha_webhooks.tracing import Tracing
 logger = logging.getLogger(__name__)
 
 RESULT_BATCH_MAX = 2048
+# Claim loops on PostgreSQL (SQLite has one connection: a second claim would only queue).
+CLAIM_LOOPS = 2
 # Claim again once a quarter of the sending slots are free (not one claim per freed slot).
 CLAIM_LOW_WATER_DIVISOR = 4
 RESULT_GATHER_S = 0.005
@@ -77,7 +79,12 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_per_webhook: dict[str, int] = defaultdict(int)
         self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
-        self._loop_task: asyncio.Task[None] | None = None
+        self._loop_tasks: list[asyncio.Task[None]] = []
+        # Deliveries asked for by claims in flight, and whether the last claim came back full
+        # (a backlog: on PostgreSQL a second claim loop then overlaps its round trip with the
+        # first's, since under load a claim's answer waits behind a whole burst of attempts).
+        self._claiming = 0
+        self._backlog = False
         self._writer_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._listener = (
@@ -99,7 +106,11 @@ class Dispatcher:
     async def start(self) -> None:
         await self.sender.start()
         self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
-        self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
+        loops = CLAIM_LOOPS if self.db.backend == "postgresql" else 1
+        self._loop_tasks = [
+            asyncio.create_task(self._claim_loop(first=i == 0), name=f"dispatcher-claims-{i}")
+            for i in range(loops)
+        ]
         self._lease_task = asyncio.create_task(self._lease_loop(), name="dispatcher-leases")
         if self._listener is not None:
             self._listener.start()
@@ -111,9 +122,9 @@ class Dispatcher:
         self._wake.set()
         if self._listener is not None:
             await self._listener.stop()
-        if self._loop_task is not None:
+        for loop_task in self._loop_tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+                await loop_task
         if self._lease_task is not None:
             self._lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -169,19 +180,27 @@ class Dispatcher:
 
     # -- claiming ------------------------------------------------------------------------
 
-    async def _claim_loop(self) -> None:
+    async def _claim_loop(self, *, first: bool) -> None:
+        """Claim while there is room. The first loop claims at any rate; the others join in
+        only while claims come back full (a backlog), so a trickle costs one claim, not two."""
         delay = DB_RETRY_DELAY_S
         while not self._stopping:
             self.last_loop_at = self.clock.now()
             self.last_loop_monotonic = time.monotonic()
-            capacity = self._capacity()
+            capacity = self._capacity() - self._claiming
             self._wake.clear()  # before claiming: a publish during the claim is not lost
-            if capacity <= 0 or (capacity < self._low_water and self._unsent > 0):
+            coming = self._unsent + self._claiming
+            if (
+                (not first and not self._backlog)
+                or capacity <= 0
+                or (capacity < self._low_water and coming > 0)
+            ):
                 # Wait for free slots (attempts ending, results written) or the poll.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
                 continue
             limit = min(capacity, self.settings.claim_batch_size)
+            self._claiming += limit
             try:
                 claimed = await self._claim(limit)
                 delay = DB_RETRY_DELAY_S
@@ -196,11 +215,14 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
                 continue
+            finally:
+                self._claiming -= limit
+            self._backlog = len(claimed) == limit
             self._unsent += len(claimed)
             for delivery in claimed:
                 self._claimed[delivery.id] = delivery
                 self._dispatch(delivery)
-            if len(claimed) < limit:
+            if not self._backlog:
                 # Nothing more is due right now: wait for a publish, freed slots or the poll.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
