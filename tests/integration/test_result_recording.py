@@ -27,6 +27,19 @@ def hold(receiver: Receiver, path: str) -> asyncio.Event:
     return release
 
 
+async def attempt_in_flight(
+    service: Service, receiver: Receiver, path: str
+) -> tuple[str, dict[str, str], dict[str, Any], asyncio.Event]:
+    """An account whose one webhook on `path` has an attempt in flight, held until the returned
+    event is set: (account id, auth headers, webhook, release)."""
+    account_id, auth = await service.create_account()
+    release = hold(receiver, path)
+    webhook = await service.create_webhook(auth, url=receiver.url(path))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await receiver.wait_for(1, path=path)
+    return account_id, auth, webhook, release
+
+
 async def delivery_row(service: Service, delivery_id: str) -> dict[str, Any]:
     async with service.app.state.services.db.transaction() as conn:
         row = (
@@ -46,11 +59,7 @@ async def delivery_row(service: Service, delivery_id: str) -> dict[str, Any]:
 async def test_a_result_after_the_lease_passed_to_another_worker_is_not_applied(
     service: Service, receiver: Receiver
 ) -> None:
-    account_id, auth = await service.create_account()
-    release = hold(receiver, "/slow")
-    webhook = await service.create_webhook(auth, url=receiver.url("/slow"))
-    await service.publish(account_id, "fabric.completed", PAYLOAD)
-    await receiver.wait_for(1, path="/slow")
+    account_id, auth, webhook, release = await attempt_in_flight(service, receiver, "/slow")
     [pending] = (
         await service.client.get(f"/v1/webhooks/{webhook['id']}/deliveries", headers=auth)
     ).json()["data"]
@@ -77,11 +86,7 @@ async def test_a_result_after_the_lease_passed_to_another_worker_is_not_applied(
 async def test_an_attempt_of_a_deleted_delivery_does_not_block_the_others(
     service: Service, receiver: Receiver
 ) -> None:
-    account_id, auth = await service.create_account()
-    release = hold(receiver, "/doomed")
-    doomed = await service.create_webhook(auth, url=receiver.url("/doomed"))
-    await service.publish(account_id, "fabric.completed", PAYLOAD)
-    await receiver.wait_for(1, path="/doomed")
+    account_id, auth, doomed, release = await attempt_in_flight(service, receiver, "/doomed")
     response = await service.client.delete(f"/v1/webhooks/{doomed['id']}", headers=auth)
     assert response.status_code == 204, response.text
     # Its delivery is gone; the other webhook's results are written in the batches after it.

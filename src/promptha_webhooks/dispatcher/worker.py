@@ -33,7 +33,7 @@ from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
-RESULT_BATCH_MAX = 2048
+RESULT_BATCH_MAX = 2048  # results per write (a statement and its transaction)
 # Claim loops on PostgreSQL (SQLite has one connection: a second claim would only queue).
 CLAIM_LOOPS = 2
 # Claim again once a quarter of the sending slots are free (not one claim per freed slot).
@@ -172,7 +172,7 @@ class Dispatcher:
 
     def _capacity(self) -> int:
         """Deliveries this worker may claim now: free sending slots plus one claim batch of
-        read-ahead, and at most 2 × max_in_flight results waiting to be written (memory stays
+        read-ahead, and at most 4 × max_in_flight results waiting to be written (memory stays
         bounded whatever the backlog, and when the database is slow)."""
         limit = self.settings.max_in_flight
         unrecorded = len(self._claimed) - self._unsent

@@ -2,14 +2,14 @@
 
 Claiming a batch is one statement in autocommit on an asyncpg connection: one round trip, no
 BEGIN/COMMIT, no SQLAlchemy machinery. Recording a batch of results is one statement too
-(attempts inserted and outcomes written from arrays with unnest, not SQLAlchemy's per-row
-executemany), run in the caller's transaction, which also updates endpoint health. They keep
-the guarantees of the generic versions in queries.py (which SQLite uses): claims are taken with
-FOR UPDATE SKIP LOCKED under a lease; results are fenced by the claim token, so a worker whose
-lease ran out never overwrites a newer claimer's outcome.
-
-On SQLite, recording is two executemany statements in driver SQL (no SQLAlchemy per-row
-parameter processing, which cost more than the statements themselves).
+(attempts inserted and outcomes written from two JSON documents, not SQLAlchemy's per-row
+executemany), run in the caller's transaction, which also updates endpoint health. On SQLite,
+recording is two executemany statements in driver SQL (no SQLAlchemy per-row parameter
+processing, which cost more than the statements themselves); SQLite claims with
+Store.claim_due. Both keep the guarantees of the generic Store.record_attempts: claims are
+taken under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL); results are fenced by the claim
+token, so a worker whose lease ran out never overwrites a newer claimer's outcome, and attempts
+of deliveries deleted meanwhile are dropped.
 """
 
 from __future__ import annotations
