@@ -7,6 +7,7 @@ resends, so every attempt is built, signed and recorded the same way.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from promptha_webhooks import __version__, ids, retry, signing
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Mode, Settings
+from promptha_webhooks.deadlines import Deadlines
 from promptha_webhooks.destinations import (
     BlockedDestinationError,
     ResolveFunc,
@@ -94,12 +96,20 @@ class AttemptRecord:
 
 
 class Sender:
-    """An aiohttp session shared by every attempt of the process (keep-alive pooling)."""
+    """An aiohttp session shared by every attempt of the process (keep-alive pooling).
+
+    The delivery timeout bounds the whole attempt (connect, send, answer) and is kept by
+    deadlines.Deadlines rather than aiohttp's per-request timers (the same limit, cheaper)."""
 
     def __init__(self, settings: Settings, resolve: ResolveFunc = system_resolve) -> None:
         self._settings = settings
+        self._production = settings.mode is Mode.PRODUCTION
         self._resolve = resolve
         self._session: aiohttp.ClientSession | None = None
+        self._deadlines = Deadlines(settings.delivery_timeout_s)
+        self._timeout_error = (
+            f"timeout: no complete answer within {settings.delivery_timeout_s:g} s"
+        )
 
     async def start(self) -> None:
         if self._session is None:
@@ -110,7 +120,7 @@ class Sender:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._settings.delivery_timeout_s),
+                timeout=aiohttp.ClientTimeout(total=None),  # self._deadlines keeps the limit
                 auto_decompress=True,
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
@@ -122,7 +132,7 @@ class Sender:
 
     def _precheck(self, url: str) -> str | None:
         """Checks that need no DNS: scheme and IP-literal hosts (aiohttp skips the resolver)."""
-        if self._settings.mode is not Mode.PRODUCTION:
+        if not self._production:
             return None
         parts = urlsplit(url)
         if parts.scheme.lower() != "https":
@@ -142,6 +152,7 @@ class Sender:
         blocked = self._precheck(url)
         if blocked is not None:
             return HttpResult(None, None, None, blocked, None, started, 0.0)
+        task = self._deadlines.start()
         try:
             async with self._session.post(
                 url, data=body, headers=headers, allow_redirects=False
@@ -175,8 +186,12 @@ class Sender:
                     started,
                     duration,
                 )
+        except asyncio.CancelledError:
+            if not self._deadlines.expired(task):
+                raise
+            error = self._timeout_error
         except TimeoutError:
-            error = f"timeout: no complete answer within {self._settings.delivery_timeout_s:g} s"
+            error = self._timeout_error
         except aiohttp.ClientConnectorDNSError as exc:
             if isinstance(exc.os_error, BlockedDestinationError):
                 error = f"blocked: {exc.os_error}"
@@ -190,6 +205,8 @@ class Sender:
             error = f"http error: {type(exc).__name__}: {exc}"
         except (OSError, ValueError) as exc:
             error = f"request error: {type(exc).__name__}: {exc}"
+        finally:
+            self._deadlines.finish(task)
         duration = (time.perf_counter() - t0) * 1000
         error = error[:MAX_ERROR_LENGTH].replace("\x00", "\ufffd")
         return HttpResult(None, None, None, error, None, started, duration)
