@@ -74,17 +74,13 @@ def main() -> None:
     print(json.dumps(result), flush=True)
 
 
-async def run_baseline(
-    receiver: Receiver, count: int, concurrency: int, timeout: float
-) -> tuple[float, list[str]]:
-    """Send `count` bare POSTs to the receiver; returns (deliveries/s, notes)."""
-    await receiver.reset()
+async def _sender(url: str, count: int, concurrency: int, timeout: float) -> dict[str, float]:
     process = await asyncio.create_subprocess_exec(
         PYTHON,
         "-m",
         "bench.baseline",
         "--url",
-        receiver.url(f"/{OK}/baseline"),
+        url,
         "--count",
         str(count),
         "--concurrency",
@@ -98,12 +94,32 @@ async def run_baseline(
         process.kill()
         await process.wait()
         raise RuntimeError(f"baseline sender did not finish within {timeout:g} s") from None
-    outcome = json.loads(stdout.decode().strip().splitlines()[-1])
+    outcome: dict[str, float] = json.loads(stdout.decode().strip().splitlines()[-1])
+    return outcome
+
+
+async def run_baseline(
+    receiver: Receiver, count: int, concurrency: int, timeout: float, *, processes: int = 1
+) -> tuple[float, list[str]]:
+    """Send `count` bare POSTs to the receiver, from `processes` senders sharing `count` and
+    `concurrency` evenly; returns (deliveries/s at the receiver, notes)."""
+    await receiver.reset()
+    url = receiver.url(f"/{OK}/baseline")
+    outcomes = await asyncio.gather(
+        *(
+            _sender(url, count // processes, concurrency // processes, timeout)
+            for _ in range(processes)
+        )
+    )
     stats = (await receiver.stats()).group(OK)
-    notes = [f"bare aiohttp+uvloop sender, {concurrency} in flight, {count:,} POSTs"]
-    if outcome["failures"]:
-        notes.append(f"{outcome['failures']} baseline requests failed")
-    notes.append(f"sender CPU {1e6 * outcome['cpu_s'] / count:,.0f} µs per POST")
+    sent = sum(outcome["sent"] for outcome in outcomes)
+    failures = sum(outcome["failures"] for outcome in outcomes)
+    cpu_s = sum(outcome["cpu_s"] for outcome in outcomes)
+    who = "sender" if processes == 1 else f"{processes} sender processes"
+    notes = [f"bare aiohttp+uvloop {who}, {concurrency} in flight, {sent:,.0f} POSTs"]
+    if failures:
+        notes.append(f"{failures:.0f} baseline requests failed")
+    notes.append(f"sender CPU {1e6 * cpu_s / sent:,.0f} µs per POST")
     return stats.rate, notes
 
 

@@ -1,7 +1,8 @@
 """Drain measurement shared by dispatch, isolation and backlog: start a dispatcher on a seeded
 database and time the deliveries arriving at the receiver, first to last, within a deadline.
 
-The dispatcher is the `worker` command (dispatch only, no API in the process). The figure is
+The dispatcher is the `worker` command (dispatch only, no API in the process), or several of
+them sharing the same total in flight (scale-out on PostgreSQL). The figure is
 arrivals / (last arrival − first arrival) of the counted group, so process start-up is not in
 it; then it waits (≤ 30 s) until the table shows the deliveries delivered, the attempt log and
 outcomes written, and reports how long that took after the last arrival.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from bench.common import Context, log
 from bench.database import ScratchDatabase
 from bench.receiver import OK, Receiver, Stats
-from bench.service import ServiceProcess
+from bench.service import MAX_IN_FLIGHT, ServiceProcess
 
 SETTLE_TIMEOUT_S = 30.0
 
@@ -29,8 +30,9 @@ class Drain:
     reached: bool
     waited_s: float
     settle_s: float | None  # last arrival → all `expected` recorded as delivered
-    peak_rss_mb: float | None
-    cpu_s: float | None = None  # the worker's CPU time from ready to all recorded
+    peak_rss_mb: float | None  # the largest worker's
+    cpu_s: float | None = None  # the workers' CPU time from ready to all recorded
+    workers: int = 1
 
     @property
     def arrived(self) -> int:
@@ -53,12 +55,45 @@ class Drain:
         elif self.reached:
             notes.append(f"table all delivered {self.settle_s:.2f} s after the last arrival")
         if self.cpu_s is not None and self.arrived:
-            notes.append(f"worker CPU {1e6 * self.cpu_s / self.arrived:,.0f} µs per delivery")
+            whose = "worker" if self.workers == 1 else f"{self.workers} workers'"
+            notes.append(f"{whose} CPU {1e6 * self.cpu_s / self.arrived:,.0f} µs per delivery")
         return notes
 
     @property
     def cpu_per_delivery_us(self) -> float | None:
         return None if self.cpu_s is None or not self.arrived else 1e6 * self.cpu_s / self.arrived
+
+
+class _Workers:
+    """`count` worker processes sharing MAX_IN_FLIGHT (the baseline's concurrency) evenly."""
+
+    def __init__(self, ctx: Context, name: str, url: str, count: int) -> None:
+        env = {} if count == 1 else {"MAX_IN_FLIGHT": str(MAX_IN_FLIGHT // count)}
+        self.processes = [
+            ServiceProcess(ctx, name if count == 1 else f"{name}-{i}", url, "worker", env=env)
+            for i in range(count)
+        ]
+
+    @property
+    def alive(self) -> bool:
+        return all(process.alive for process in self.processes)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(process.start() for process in self.processes))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(process.stop() for process in self.processes))
+
+    def cpu_seconds(self) -> float | None:
+        times = [process.cpu_seconds() for process in self.processes]
+        return None if None in times else sum(t for t in times if t is not None)
+
+    def peak_rss_mb(self) -> float | None:
+        peaks = [process.peak_rss_mb() for process in self.processes]
+        return None if None in peaks else max(p for p in peaks if p is not None)
+
+    def log_tail(self) -> str:
+        return "\n".join(p.log_tail() for p in self.processes if not p.alive)
 
 
 async def drain(
@@ -70,11 +105,16 @@ async def drain(
     expected: int,
     deadline_s: float,
     group: str = OK,
+    workers: int = 1,
 ) -> Drain:
-    """Start a worker on `db` (already seeded) and wait for `expected` arrivals in `group`."""
+    """Start `workers` worker processes on `db` (already seeded) and wait for `expected`
+    arrivals in `group`."""
     await receiver.reset()
-    worker = ServiceProcess(ctx, name, db.url, "worker")
-    log(f"{name}: worker started, waiting for {expected:,} deliveries (≤ {deadline_s:g} s)")
+    worker = _Workers(ctx, name, db.url, workers)
+    log(
+        f"{name}: {workers} worker{'s' if workers > 1 else ''} started, "
+        f"waiting for {expected:,} deliveries (≤ {deadline_s:g} s)"
+    )
     await worker.start()
     cpu_at_start = worker.cpu_seconds()  # imports, migrations: not per-delivery work
     try:
@@ -84,7 +124,7 @@ async def drain(
         )
         waited = time.monotonic() - start
         if not worker.alive:
-            raise RuntimeError(f"{name}: the worker died:\n{worker.log_tail()}")
+            raise RuntimeError(f"{name}: a worker died:\n{worker.log_tail()}")
         peak = worker.peak_rss_mb()
         settle = await _settle(db, expected, stats.group(group).last) if reached else None
         peak = worker.peak_rss_mb() or peak
@@ -92,7 +132,7 @@ async def drain(
         cpu = None if cpu_now is None or cpu_at_start is None else cpu_now - cpu_at_start
     finally:
         await worker.stop()
-    result = Drain(expected, stats, group, reached, waited, settle, peak, cpu)
+    result = Drain(expected, stats, group, reached, waited, settle, peak, cpu, workers)
     log(f"{name}: {result.rate:,.0f} deliveries/s; " + "; ".join(result.notes()))
     return result
 

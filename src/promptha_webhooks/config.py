@@ -23,7 +23,9 @@ POLL_INTERVAL_S = 0.2
 SHUTDOWN_GRACE_S = 30.0
 MAX_IN_FLIGHT = 512
 PER_WEBHOOK_CONCURRENCY = 10
-CLAIM_BATCH_SIZE = 256
+# Deliveries per claim: on SQLite claims and result writes share one connection and each trip
+# to its thread waits for a turn of the busy event loop, so bigger batches (fewer trips) pay.
+CLAIM_BATCH_SIZE = {"postgresql": 256, "sqlite": 1024}
 # A claimed delivery becomes due again after this long unless its result was recorded:
 # long enough for a full attempt (timeout) plus time waiting for a per-webhook slot.
 LEASE_S = 120.0
@@ -71,7 +73,7 @@ class Settings:
     shutdown_grace_s: float = SHUTDOWN_GRACE_S
     max_in_flight: int = MAX_IN_FLIGHT
     per_webhook_concurrency: int = PER_WEBHOOK_CONCURRENCY
-    claim_batch_size: int = CLAIM_BATCH_SIZE
+    claim_batch_size: int | None = None  # None: CLAIM_BATCH_SIZE of the database's backend
     lease_s: float = LEASE_S
     run_dispatcher: bool = True
     auto_disable_after_s: float = AUTO_DISABLE_AFTER_S

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import secrets
+import sqlite3
 import time
 from collections import defaultdict, deque
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.clock import Clock, SystemClock, ms
-from promptha_webhooks.config import Settings
+from promptha_webhooks.config import CLAIM_BATCH_SIZE, Settings
 from promptha_webhooks.health import AttemptResult
 from promptha_webhooks.observe import Observer
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
@@ -73,8 +74,9 @@ class Dispatcher:
         self._unsent = 0
         self._attempting = 0
         self._ready: deque[ClaimedDelivery] = deque()  # waiting for a sending slot
+        self._claim_batch = settings.claim_batch_size or CLAIM_BATCH_SIZE[database.backend]
         self._low_water = min(
-            settings.claim_batch_size, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)
+            self._claim_batch, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_per_webhook: dict[str, int] = defaultdict(int)
@@ -176,7 +178,7 @@ class Dispatcher:
         bounded whatever the backlog, and when the database is slow)."""
         limit = self.settings.max_in_flight
         unrecorded = len(self._claimed) - self._unsent
-        return min(limit + self.settings.claim_batch_size - self._unsent, 4 * limit - unrecorded)
+        return min(limit + self._claim_batch - self._unsent, 4 * limit - unrecorded)
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -199,12 +201,12 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
                 continue
-            limit = min(capacity, self.settings.claim_batch_size)
+            limit = min(capacity, self._claim_batch)
             self._claiming += limit
             try:
                 claimed = await self._claim(limit)
                 delay = DB_RETRY_DELAY_S
-            except (DBAPIError, OSError) as exc:
+            except (DBAPIError, OSError, sqlite3.Error) as exc:
                 logger.warning("claim failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
@@ -239,9 +241,9 @@ class Dispatcher:
                     driver, now, lease_until, self.token, limit, saturated
                 )
         else:
-            async with self.db.transaction() as conn:
-                claimed = await self.store.claim_due(
-                    conn, now, lease_until, self.token, limit, saturated
+            async with self.db.sqlite_driver_connection() as sqlite_driver:
+                claimed = await dispatch_statements.claim_due_sqlite(
+                    sqlite_driver, now, lease_until, self.token, limit, saturated
                 )
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed

@@ -465,38 +465,6 @@ class Store:
         if rows:
             await conn.execute(insert(deliveries), rows)
 
-    async def claim_due(
-        self,
-        conn: AsyncConnection,
-        now: int,
-        lease_until: int,
-        token: str,
-        limit: int,
-        exclude_webhooks: Sequence[str] = (),
-    ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due deliveries under a lease, with what attempting them needs
-        (SQLite: the write lock taken by BEGIN IMMEDIATE serialises claimers). PostgreSQL
-        claims with `FOR UPDATE SKIP LOCKED` in one statement: dispatch_statements.claim_due."""
-        assert self.backend == "sqlite", "PostgreSQL claims: dispatch_statements.claim_due"
-        due = (
-            select(deliveries.c.id)
-            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-            .order_by(deliveries.c.next_attempt_at)
-            .limit(limit)
-        )
-        if exclude_webhooks:
-            due = due.where(deliveries.c.webhook_id.not_in(list(exclude_webhooks)))
-        claimed = await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=lease_until, claim_token=token)
-            .returning(deliveries.c.id)
-        )
-        ids = [row.id for row in claimed]
-        if not ids:
-            return []
-        return await self._claimed_details(conn, ids)
-
     async def _claimed_details(
         self, conn: AsyncConnection, ids: list[str]
     ) -> list[ClaimedDelivery]:
