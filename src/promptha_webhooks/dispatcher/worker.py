@@ -258,11 +258,14 @@ class Dispatcher:
         self._start(delivery)
 
     def _start(self, delivery: ClaimedDelivery) -> None:
-        self._attempting += 1
-        self._active_per_webhook[delivery.webhook_id] += 1
-        task = asyncio.create_task(self._attempt(delivery))
+        self._take_slot(delivery)
+        task = asyncio.create_task(self._attempts(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _take_slot(self, delivery: ClaimedDelivery) -> None:
+        self._attempting += 1
+        self._active_per_webhook[delivery.webhook_id] += 1
 
     async def _lease_loop(self) -> None:
         """Renew the lease of every delivery this worker holds, a third of a lease apart, so a
@@ -282,6 +285,15 @@ class Dispatcher:
                 logger.warning("lease renewal failed (%s); will retry", exc)
 
     # -- attempting ----------------------------------------------------------------------
+
+    async def _attempts(self, delivery: ClaimedDelivery | None) -> None:
+        """A sending slot's task: attempt the delivery, then go on with the next one the freed
+        slot goes to, if any (a task per slot busy spell, not one per attempt)."""
+        while delivery is not None:
+            try:
+                await self._attempt(delivery)
+            finally:
+                delivery = self._finish(delivery.webhook_id)
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         try:
@@ -305,8 +317,6 @@ class Dispatcher:
             # Stop renewing its lease: the delivery becomes due again when the lease lapses.
             logger.exception("attempt of %s failed unexpectedly", delivery.id)
             self._claimed.pop(delivery.id, None)
-        finally:
-            self._finish(delivery.webhook_id)
 
     async def _send(self, delivery: ClaimedDelivery) -> AttemptRecord:
         return await attempt_delivery(
@@ -357,16 +367,18 @@ class Dispatcher:
             },
         }
 
-    def _finish(self, webhook_id: str) -> None:
+    def _finish(self, webhook_id: str) -> ClaimedDelivery | None:
         """An attempt ended: its sending slot goes to the same webhook's next waiting delivery,
-        else to the oldest one waiting for a slot whose webhook has room."""
+        else to the oldest one waiting for a slot whose webhook has room. Returns that delivery
+        (its slot taken) for the ending attempt's task to go on with, or None."""
         self._unsent -= 1
         self._attempting -= 1
         self._active_per_webhook[webhook_id] -= 1
         waiting = self._waiting.get(webhook_id)
+        following: ClaimedDelivery | None = None
         if not self._stopping:
             if waiting:
-                self._start(waiting.popleft())
+                following = waiting.popleft()
             else:
                 cap = self.settings.per_webhook_concurrency
                 while self._ready:
@@ -374,14 +386,17 @@ class Dispatcher:
                     if self._active_per_webhook[delivery.webhook_id] >= cap:
                         self._waiting[delivery.webhook_id].append(delivery)
                         continue
-                    self._start(delivery)
+                    following = delivery
                     break
+        if following is not None:
+            self._take_slot(following)
         if not waiting:
             self._waiting.pop(webhook_id, None)
         if self._active_per_webhook[webhook_id] <= 0:
             del self._active_per_webhook[webhook_id]
         if self._capacity() >= self._low_water:
             self._wake.set()
+        return following
 
     # -- recording -----------------------------------------------------------------------
 
