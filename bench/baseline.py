@@ -63,8 +63,18 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=512)
+    parser.add_argument(
+        "--tune-gc",
+        action="store_true",
+        help="apply the service's garbage-collector settings (promptha_webhooks.gc_tuning)",
+    )
     args = parser.parse_args()
     import uvloop
+
+    if args.tune_gc:
+        from promptha_webhooks.gc_tuning import tune_for_service
+
+        tune_for_service()
 
     result: dict[str, float] = uvloop.run(
         send(args.url, args.count, args.concurrency, sample_body())
@@ -74,7 +84,9 @@ def main() -> None:
     print(json.dumps(result), flush=True)
 
 
-async def _sender(url: str, count: int, concurrency: int, timeout: float) -> dict[str, float]:
+async def _sender(
+    url: str, count: int, concurrency: int, timeout: float, tune_gc: bool
+) -> dict[str, float]:
     process = await asyncio.create_subprocess_exec(
         PYTHON,
         "-m",
@@ -85,6 +97,7 @@ async def _sender(url: str, count: int, concurrency: int, timeout: float) -> dic
         str(count),
         "--concurrency",
         str(concurrency),
+        *(("--tune-gc",) if tune_gc else ()),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -99,15 +112,22 @@ async def _sender(url: str, count: int, concurrency: int, timeout: float) -> dic
 
 
 async def run_baseline(
-    receiver: Receiver, count: int, concurrency: int, timeout: float, *, processes: int = 1
+    receiver: Receiver,
+    count: int,
+    concurrency: int,
+    timeout: float,
+    *,
+    processes: int = 1,
+    tune_gc: bool = False,
 ) -> tuple[float, list[str]]:
     """Send `count` bare POSTs to the receiver, from `processes` senders sharing `count` and
-    `concurrency` evenly; returns (deliveries/s at the receiver, notes)."""
+    `concurrency` evenly (with the service's garbage-collector settings if `tune_gc`);
+    returns (deliveries/s at the receiver, notes)."""
     await receiver.reset()
     url = receiver.url(f"/{OK}/baseline")
     outcomes = await asyncio.gather(
         *(
-            _sender(url, count // processes, concurrency // processes, timeout)
+            _sender(url, count // processes, concurrency // processes, timeout, tune_gc)
             for _ in range(processes)
         )
     )
@@ -116,6 +136,8 @@ async def run_baseline(
     failures = sum(outcome["failures"] for outcome in outcomes)
     cpu_s = sum(outcome["cpu_s"] for outcome in outcomes)
     who = "sender" if processes == 1 else f"{processes} sender processes"
+    if tune_gc:
+        who += " with the service's garbage-collector settings"
     notes = [f"bare aiohttp+uvloop {who}, {concurrency} in flight, {sent:,.0f} POSTs"]
     if failures:
         notes.append(f"{failures:.0f} baseline requests failed")

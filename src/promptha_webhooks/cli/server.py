@@ -20,6 +20,7 @@ from promptha_webhooks.cli.environment import (
     migrate_database,
 )
 from promptha_webhooks.config import Mode, Settings
+from promptha_webhooks.gc_tuning import tune_for_service
 
 PANEL = "Service"
 
@@ -105,8 +106,10 @@ def serve(
         )
     console.print(f"Listening on {url}", soft_wrap=True)
     install_uvloop()
+    app = create_app(settings)
+    tune_for_service()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -140,6 +143,7 @@ async def _run_worker(settings: Settings) -> None:
     from promptha_webhooks.sender import Sender
     from promptha_webhooks.store import create_database
 
+    tune_for_service()
     database = create_database(settings.database_url)
     sender = Sender(settings)
     metrics = Metrics()
