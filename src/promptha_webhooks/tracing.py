@@ -138,3 +138,29 @@ class Tracing:
         else:
             error = record.delivery_update["b_error"] or record.outcome.value
             span.set_status(status(status_code.ERROR, error))
+
+
+# The OpenTelemetry API's stand-ins until a provider is set (the API has no public "is one
+# set up?" query; FastAPI's telemetry tells them apart the same way).
+_PROVIDER_STAND_INS = frozenset(
+    {
+        ("opentelemetry.trace", "ProxyTracerProvider"),
+        ("opentelemetry.metrics._internal", "_ProxyMeterProvider"),
+        ("opentelemetry._logs._internal", "ProxyLoggerProvider"),
+    }
+)
+
+
+def opentelemetry_configured() -> bool:
+    """Whether a global tracer, meter or logger provider is set up in this process (False
+    without `opentelemetry-api`)."""
+    try:
+        from opentelemetry import _logs, metrics, trace
+    except ImportError:
+        return False
+    providers = (
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        _logs.get_logger_provider(),
+    )
+    return any((type(p).__module__, type(p).__name__) not in _PROVIDER_STAND_INS for p in providers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 
 import pytest
@@ -39,3 +41,24 @@ def test_tracing_on_without_opentelemetry_stays_off(
     assert tracing.enabled is False
     assert tracing.current_traceparent() is None
     assert "opentelemetry-api is not installed" in caplog.text
+
+
+OTEL_CHILD = """
+import json
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from promptha_webhooks.tracing import opentelemetry_configured
+
+before = opentelemetry_configured()
+trace.set_tracer_provider(TracerProvider())
+print(json.dumps([before, opentelemetry_configured()]))
+"""
+
+
+def test_opentelemetry_configured_sees_a_provider_being_set_up() -> None:
+    """Decides whether FastAPI's own request telemetry stays on (api/app.py). In a child
+    interpreter: a global provider can be set only once per process."""
+    out = subprocess.run(
+        [sys.executable, "-c", OTEL_CHILD], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [False, True]
