@@ -235,16 +235,15 @@ class Dispatcher:
         now = self._now()
         lease_until = now + ms(self.settings.lease_s)
         started = time.perf_counter()
-        if self.db.backend == "postgresql":
-            async with self.db.driver_connection() as driver:
-                claimed = await dispatch_statements.claim_due(
-                    driver, now, lease_until, self.token, limit, saturated
-                )
-        else:
-            async with self.db.sqlite_driver_connection() as sqlite_driver:
-                claimed = await dispatch_statements.claim_due_sqlite(
-                    sqlite_driver, now, lease_until, self.token, limit, saturated
-                )
+        connection = (
+            self.db.driver_connection()
+            if self.db.backend == "postgresql"
+            else self.db.sqlite_driver_connection()
+        )
+        async with connection as driver:
+            claimed = await dispatch_statements.claim_due(
+                driver, now, lease_until, self.token, limit, saturated
+            )
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed
 

@@ -18,7 +18,7 @@ of deliveries deleted meanwhile are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -98,33 +98,6 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-async def claim_due(
-    driver: asyncpg.Connection,
-    now: int,
-    lease_until: int,
-    token: str,
-    limit: int,
-    exclude_webhooks: Sequence[str] = (),
-) -> list[ClaimedDelivery]:
-    rows = await driver.fetch(_CLAIM, now, lease_until, token, limit, list(exclude_webhooks))
-    return [
-        ClaimedDelivery(
-            id=r["id"],
-            event_id=r["event_id"],
-            event_type=r["event_type"],
-            webhook_id=r["webhook_id"],
-            attempt_count=r["attempt_count"],
-            is_test=r["is_test"],
-            body=r["body"].encode(),
-            url=r["url"],
-            secret=r["secret"],
-            webhook_enabled=r["enabled"],
-            traceparent=r["traceparent"],
-        )
-        for r in rows
-    ]
-
-
 # SQLite: one UPDATE … RETURNING, in autocommit (a DML statement takes the write lock from its
 # start, like BEGIN IMMEDIATE). RETURNING can read only the updated table, so the event's and
 # webhook's columns come from scalar subqueries on their primary keys.
@@ -145,22 +118,28 @@ RETURNING id, event_id, event_type, webhook_id, attempt_count, is_test,
 """
 
 
-async def claim_due_sqlite(
-    driver: aiosqlite.Connection,
+async def claim_due(
+    driver: asyncpg.Connection | aiosqlite.Connection,
     now: int,
     lease_until: int,
     token: str,
     limit: int,
     exclude_webhooks: Sequence[str] = (),
 ) -> list[ClaimedDelivery]:
-    """SQLite's claim_due: the same batch under the same lease, in one trip to the driver."""
-    exclude = ""
-    if exclude_webhooks:
-        exclude = f" AND webhook_id NOT IN ({', '.join('?' for _ in exclude_webhooks)})"
-    rows = await driver.execute_fetchall(
-        _SQLITE_CLAIM.format(exclude=exclude),
-        (lease_until, token, now, *exclude_webhooks, limit),
-    )
+    """Take up to `limit` due deliveries under a lease, with what attempting them needs, in
+    one statement on the backend's driver connection."""
+    rows: Iterable[Sequence[Any]]
+    if isinstance(driver, aiosqlite.Connection):
+        exclude = ""
+        if exclude_webhooks:
+            exclude = f" AND webhook_id NOT IN ({', '.join('?' for _ in exclude_webhooks)})"
+        rows = await driver.execute_fetchall(
+            _SQLITE_CLAIM.format(exclude=exclude),
+            (lease_until, token, now, *exclude_webhooks, limit),
+        )
+    else:
+        rows = await driver.fetch(_CLAIM, now, lease_until, token, limit, list(exclude_webhooks))
+    # Both statements return the same columns in the same order.
     return [
         ClaimedDelivery(
             id=r[0],
@@ -170,10 +149,10 @@ async def claim_due_sqlite(
             attempt_count=r[4],
             is_test=bool(r[5]),
             body=r[6].encode(),
+            traceparent=r[7],
             url=r[8],
             secret=r[9],
             webhook_enabled=bool(r[10]),
-            traceparent=r[7],
         )
         for r in rows
     ]
