@@ -2,6 +2,9 @@
 answers (the service's 30 s delivery timeout is kept), 90 % healthy. The figure is the
 throughput to the healthy webhooks (first to last healthy arrival), compared with the same run
 with every webhook healthy. Target: within 10 % (≥ 0.9× the all-healthy run).
+
+The all-healthy run goes before and after the hanging one, and the figure is compared with the
+mean of the two: the host's speed moves by more than 10 % within a minute (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ async def run(ctx: Context) -> list[Result]:
     results: list[Result] = []
     for backend in ctx.backends(("postgresql",)):
         async with Receiver() as receiver:
-            rates: dict[str, float] = {}
+            rates: dict[str, list[float]] = {}
             notes: list[str] = []
-            for phase, hanging in (("all-healthy", 0), ("10%-hanging", HANGING)):
+            phases = (("all-healthy", 0), ("10%-hanging", HANGING), ("all-healthy", 0))
+            for phase, hanging in phases:
                 async with ScratchDatabase(ctx, backend) as db:
                     await seed_account(db)
                     urls = [
@@ -50,20 +54,21 @@ async def run(ctx: Context) -> list[Result]:
                         expected=expected,
                         deadline_s=deadline,
                     )
-                rates[phase] = result.rate
+                rates.setdefault(phase, []).append(result.rate)
                 hang_note = ""
                 if hanging:
                     hung = result.stats.group(HANG).count
                     hang_note = f", {hung} requests to the hanging webhooks"
                 notes.append(f"{phase}: {result.rate:,.0f}/s, " + result.notes()[0] + hang_note)
                 notes += [f"{phase}: {n}" for n in result.notes()[1:2] if "deadline" in n]
+            healthy_rates = rates["all-healthy"]
             results.append(
                 Result(
                     f"isolation/{backend}",
-                    rates["10%-hanging"],
+                    rates["10%-hanging"][0],
                     "deliveries/s",
-                    baseline=rates["all-healthy"],
-                    baseline_label="all webhooks healthy",
+                    baseline=sum(healthy_rates) / len(healthy_rates),
+                    baseline_label="all webhooks healthy (mean of the runs before and after)",
                     target=Target(">=", TARGET, of_baseline=True),
                     notes=notes,
                 )

@@ -40,6 +40,11 @@ CLAIM_LOOPS = 2
 # Claim again once a quarter of the sending slots are free (not one claim per freed slot).
 CLAIM_LOW_WATER_DIVISOR = 4
 RESULT_GATHER_S = 0.005
+# Results of ended attempts waiting for the writer, at most this many × max_in_flight. It bounds
+# memory when the database is slow, and what a killed worker leaves to be sent again: the
+# deliveries it sent and had not recorded, at most (1 + factor) × max_in_flight. SQLite's
+# writes share the one connection with claims and take longer, so more may wait there.
+WAITING_RESULTS_FACTOR = {"postgresql": 2, "sqlite": 4}
 DB_RETRY_DELAY_S = 0.5
 DB_RETRY_DELAY_MAX_S = 5.0
 
@@ -75,6 +80,7 @@ class Dispatcher:
         self._attempting = 0
         self._ready: deque[ClaimedDelivery] = deque()  # waiting for a sending slot
         self._claim_batch = settings.claim_batch_size or CLAIM_BATCH_SIZE[database.backend]
+        self._waiting_results_factor = WAITING_RESULTS_FACTOR[database.backend]
         self._low_water = min(
             self._claim_batch, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)
         )
@@ -174,11 +180,14 @@ class Dispatcher:
 
     def _capacity(self) -> int:
         """Deliveries this worker may claim now: free sending slots plus one claim batch of
-        read-ahead, and at most 4 × max_in_flight results waiting to be written (memory stays
-        bounded whatever the backlog, and when the database is slow)."""
+        read-ahead, and at most WAITING_RESULTS_FACTOR × max_in_flight results waiting to be
+        written (memory stays bounded whatever the backlog, and when the database is slow)."""
         limit = self.settings.max_in_flight
         unrecorded = len(self._claimed) - self._unsent
-        return min(limit + self._claim_batch - self._unsent, 4 * limit - unrecorded)
+        return min(
+            limit + self._claim_batch - self._unsent,
+            self._waiting_results_factor * limit - unrecorded,
+        )
 
     # -- claiming ------------------------------------------------------------------------
 
