@@ -11,6 +11,8 @@ import re
 from json.encoder import encode_basestring  # C-accelerated; escapes exactly like JSON.stringify
 from typing import Any, NoReturn
 
+import orjson
+
 __all__ = [
     "MAX_SAFE_INTEGER",
     "CanonicalJSONError",
@@ -21,6 +23,8 @@ __all__ = [
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer that a JavaScript Number holds exactly (``Number.MAX_SAFE_INTEGER``)."""
+
+_TWO_53 = float(2**53)
 
 _MAX_ARRAY_INDEX = 2**32 - 2
 _MAX_SAFE_INTEGER_DIGITS = len(str(MAX_SAFE_INTEGER))  # 16
@@ -367,6 +371,41 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     ±MAX_SAFE_INTEGER and numbers that overflow a float, all with :class:`CanonicalJSONError`.
     Lone surrogate escapes such as ``"\\ud800"`` are accepted (``dumps`` writes them back escaped).
     """
+    # orjson first (about 5x faster): it rejects all that this module rejects except numbers
+    # beyond ±MAX_SAFE_INTEGER (an integer literal past 2^64 even comes back as a float), and
+    # also rejects lone surrogate escapes. A document it refuses, or whose numbers are not all
+    # plainly safe, is parsed again by the strict parser, which accepts or words the error.
+    if isinstance(data, bytes | bytearray | memoryview | str):
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if _numbers_plainly_safe(value):
+                return value
+    return _strict_loads(data)
+
+
+def _numbers_plainly_safe(value: Any) -> bool:
+    """No integer beyond ±MAX_SAFE_INTEGER, and no float as large as 2^53 (which may have
+    been written as an integer literal)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif kind is float and not -_TWO_53 < item < _TWO_53:
+            return False
+    return True
+
+
+def _strict_loads(data: bytes | bytearray | memoryview | str) -> Any:
     if isinstance(data, str):
         text = data
     elif isinstance(data, bytes | bytearray | memoryview):

@@ -212,18 +212,26 @@ class Services:
 
     # -- keys and accounts ---------------------------------------------------------------
 
-    async def authenticate(self, raw_key: str | None) -> Principal:
-        if not raw_key:
-            raise AuthenticationError()
+    def known_principal(self, raw_key: str) -> Principal | None:
+        """The caller of a key answered without the database: the configured admin key, or a
+        key looked up within the last KEY_CACHE_TTL_S. None: `authenticate` must decide."""
         if self.settings.admin_key is not None and secrets.compare_digest(
             raw_key.encode(), self.settings.admin_key.encode()
         ):
             return Principal("key_env_admin", None)
-        key_hash = hash_key(raw_key)
-        cached = self._key_cache.get(key_hash)
-        now = self.clock.now()
-        if cached is not None and cached[1] > now:
+        cached = self._key_cache.get(hash_key(raw_key))
+        if cached is not None and cached[1] > self.clock.now():
             return cached[0]
+        return None
+
+    async def authenticate(self, raw_key: str | None) -> Principal:
+        if not raw_key:
+            raise AuthenticationError()
+        known = self.known_principal(raw_key)
+        if known is not None:
+            return known
+        key_hash = hash_key(raw_key)
+        now = self.clock.now()
         async with self.db.transaction() as conn:
             owner = await self.store.find_key_owner(conn, key_hash)
         if owner is None:

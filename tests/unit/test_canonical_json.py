@@ -24,6 +24,7 @@ from promptha_webhooks.canonical_json import (
     loads,
 )
 from promptha_webhooks.canonical_json import _number_text_from_repr as _number_text_from_repr
+from promptha_webhooks.canonical_json import _strict_loads as _strict_loads
 
 # -- strategies ------------------------------------------------------------------------------
 
@@ -397,6 +398,42 @@ def test_format_number_float_subclass() -> None:
 
 
 # -- properties ------------------------------------------------------------------------------
+
+
+# Documents near every edge the two parsers draw differently: unsafe integers (also past 2^64,
+# which orjson reads as a float), large floats, lone surrogates, control characters, BOM.
+EDGE_DOCUMENTS = st.one_of(
+    st.builds(
+        lambda value, indent: json.dumps(value, indent=indent, ensure_ascii=False),
+        json_values(TEXT, FLOATS),
+        st.none() | st.just(1),
+    ),
+    st.builds(
+        lambda n: f'{{"x":[{n}]}}',
+        st.integers(min_value=-(2**70), max_value=2**70)
+        | st.sampled_from([2**53 - 1, 2**53, -(2**53), 2**64, 2**64 - 1, -(2**63) - 1]),
+    ),
+    st.builds(lambda f: f"[{f!r}]", FLOATS),
+    st.sampled_from(['"\\udc00"', '["\\ud800x"]', '"\t"', "\ufeff[]", "[1e400]", "[-0]"]),
+)
+
+
+@settings(max_examples=500)
+@given(EDGE_DOCUMENTS, st.booleans())
+def test_loads_answers_as_the_strict_parser(text: str, as_bytes: bool) -> None:
+    """loads tries orjson first; whatever it returns or raises is what the strict parser alone
+    would (same value, same key order, same error)."""
+    data: str | bytes = text.encode("utf-8", "surrogatepass") if as_bytes else text
+    try:
+        expected: Any = _strict_loads(data)
+    except CanonicalJSONError as exc:
+        with pytest.raises(CanonicalJSONError) as info:
+            loads(data)
+        assert str(info.value) == str(exc)
+        return
+    parsed = loads(data)
+    assert _json_equal(parsed, expected)
+    assert dumps(parsed) == dumps(expected)
 
 
 def _normalise(value: Any) -> Any:

@@ -6,8 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from starlette.routing import BaseRoute
 
 from promptha_webhooks import __version__
 from promptha_webhooks.api import (
@@ -21,6 +23,8 @@ from promptha_webhooks.api import (
 )
 from promptha_webhooks.api.body_limit import BodySizeLimit
 from promptha_webhooks.api.errors import install_error_handlers
+from promptha_webhooks.api.publish_fast_path import PATH as PUBLISH_PATH
+from promptha_webhooks.api.publish_fast_path import PublishFastPath
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Settings
 from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
@@ -106,15 +110,14 @@ def create_app(
             await sender.close()
             await database.dispose()
 
+    telemetry = settings.tracing or opentelemetry_configured()
     app = FastAPI(
         title="Promptha Webhooks",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        telemetry=None if settings.tracing or opentelemetry_configured() else _NO_TELEMETRY,
+        telemetry=None if telemetry else _NO_TELEMETRY,
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_request_body_bytes)
-    app.add_middleware(operations.HttpMetrics, metrics=metrics)
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
     for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations):
@@ -124,5 +127,22 @@ def create_app(
         current: Services = app.state.services
         return current
 
+    # Middleware: the last added runs first. The publish fast path runs inside the body limit
+    # and the metrics; with telemetry on, FastAPI's route-level spans need the route itself.
+    if not telemetry:
+        app.add_middleware(PublishFastPath, services=services, route=_publish_route(events.router))
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_body_bytes)
+    app.add_middleware(operations.HttpMetrics, metrics=metrics)
     app.mount(MOUNT_PATH, create_dashboard(settings, services))
     return app
+
+
+def _publish_route(router: APIRouter) -> BaseRoute:
+    for route in router.routes:
+        if (
+            isinstance(route, APIRoute)
+            and route.path == PUBLISH_PATH
+            and "POST" in (route.methods or ())
+        ):
+            return route
+    raise LookupError(f"no POST {PUBLISH_PATH} route")

@@ -32,7 +32,7 @@ class BodySizeLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay(message, receive), send)
+                await self.app(scope, replay_receive(message, receive), send)
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -45,7 +45,7 @@ class BodySizeLimit:
         body = b"".join(chunks)
         await self.app(
             scope,
-            _replay({"type": "http.request", "body": body, "more_body": False}, receive),
+            replay_receive({"type": "http.request", "body": body, "more_body": False}, receive),
             send,
         )
 
@@ -67,7 +67,8 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
-def _replay(first: Message, receive: Receive) -> Receive:
+def replay_receive(first: Message, receive: Receive) -> Receive:
+    """`receive` that answers `first` once, then reads on from the original."""
     sent = False
 
     async def replay() -> Message:

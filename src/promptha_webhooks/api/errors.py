@@ -94,12 +94,12 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
+def _database_unavailable(exc: Exception) -> JSONResponse:
     logger.warning("database unavailable: %s", exc)
     return error_response(ServiceUnavailableError("The database is unavailable; retry shortly"))
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+def _internal_error(exc: Exception) -> JSONResponse:
     trace_id = secrets.token_hex(8)
     logger.exception("internal error %s", trace_id, exc_info=exc)
     return JSONResponse(
@@ -107,11 +107,30 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def exception_response(exc: Exception) -> JSONResponse:
+    """The answer the installed handlers give for an exception raised by a service call."""
+    if isinstance(exc, PrompthaError):
+        return error_response(exc)
+    if isinstance(exc, _DATABASE_UNAVAILABLE):
+        return _database_unavailable(exc)
+    return _internal_error(exc)
+
+
+async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
+    return _database_unavailable(exc)
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    return _internal_error(exc)
+
+
+_DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeoutError, ConnectionError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PrompthaError, _on_promptha_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(DBAPIError, _on_database_error)
-    app.add_exception_handler(PoolTimeoutError, _on_database_error)
-    app.add_exception_handler(ConnectionError, _on_database_error)
+    for unavailable in _DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

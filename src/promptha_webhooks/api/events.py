@@ -37,7 +37,7 @@ async def publish_event(
     The admin key names the `account`; an account key publishes to its own account. The same
     `Idempotency-Key` within 24 h returns the first event and sends nothing again.
     """
-    account_id = _target_account(principal, body.account)
+    account_id = target_account(principal, body.account)
     event, replayed = await services.publish(
         account_id, body.event, body.data, idempotency_key=idempotency_key
     )
@@ -51,7 +51,7 @@ async def publish_events(
 ) -> Response:
     """Publish up to 1,000 events in one transaction (all stored, or none and a 400 naming
     the first bad event). Each event may carry its own `idempotencyKey`."""
-    account_id = _target_account(principal, body.account)
+    account_id = target_account(principal, body.account)
     results = await services.publish_batch(
         account_id,
         [PublishRequest(item.event, item.data, item.idempotencyKey) for item in body.events],
@@ -62,7 +62,8 @@ async def publish_events(
     return model_response(batch, 201)
 
 
-def _target_account(principal: Principal, account: str | None) -> str:
+def target_account(principal: Principal, account: str | None) -> str:
+    """The account a publish goes to: the admin key names it, an account key is its own."""
     if principal.is_admin:
         if not account:
             raise InvalidRequestError("account is required with the admin key", field="account")
