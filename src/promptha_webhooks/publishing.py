@@ -1,8 +1,9 @@
 """Publishing: an event and one delivery per matching webhook, stored atomically.
 
 Two ways to store, one result:
-- PostgreSQL: one statement per publish (or per batch) on a pooled connection, no BEGIN/COMMIT
-  round trips. The account's enabled webhooks are cached in-process with the account's
+- PostgreSQL: one statement per publish (or per batch, or per group of publishes that waited
+  for a statement together: group commit) on a pooled connection, no BEGIN/COMMIT round
+  trips. The account's enabled webhooks are cached in-process with the account's
   `webhooks_version`, which a trigger bumps on every change that can alter fan-out; the
   statement stores nothing unless the version it reads is the one the cache was built from,
   so a webhook created or disabled on another API node is never missed (the cache reloads and
@@ -14,11 +15,15 @@ Two ways to store, one result:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 
 from promptha_webhooks import canonical_json, ids
@@ -45,6 +50,11 @@ MAX_BATCH_EVENTS = 1000
 FANOUT_CACHE_MAX_ACCOUNTS = 10_000
 # How often the statement may find the cache stale in a row before the transactional path.
 FANOUT_RELOADS = 3
+# Publish statements a process runs at once on PostgreSQL; more publishes wait and share the
+# next statement (group commit, see Publisher._store_in_one_statement).
+PUBLISH_STATEMENTS = 4
+# Not in an idempotency key (a header value cannot hold them; PostgreSQL text cannot hold NUL).
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,16 @@ class PublishRequest:
     event: Any
     data: Any
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A publish waiting for a statement (group commit)."""
+
+    prepared: list[PreparedEvent]
+    now_s: float
+    trace: str | None
+    future: asyncio.Future[tuple[list[tuple[Event, bool]], int] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +143,10 @@ class Publisher:
         self.on_publish = on_publish
         self.tracing = tracing or Tracing(settings.tracing)
         self._fanout: dict[str, FanoutSnapshot] = {}
+        # Group commit on PostgreSQL (see _store_in_one_statement).
+        self._waiting: dict[str, deque[_Waiting]] = {}
+        self._statements = 0
+        self._group_tasks: set[asyncio.Task[None]] = set()
 
     async def publish(
         self, account_id: str, requests: list[PublishRequest], *, batch: bool
@@ -181,9 +205,12 @@ class Publisher:
             )
         validate_payload(event_type, data)
         key = request.idempotency_key
-        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        if key is not None and (
+            not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or _CONTROL_CHARACTER.search(key)
+        ):
             raise InvalidRequestError(
-                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters, "
+                "none of them a control character",
                 field="Idempotency-Key",
             )
         event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
@@ -195,14 +222,80 @@ class Publisher:
             ).hexdigest()
         return PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
 
-    # -- PostgreSQL: one statement ----------------------------------------------------------
+    # -- PostgreSQL: one statement, shared by the publishes waiting for it ------------------
 
     async def _store_in_one_statement(
         self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
     ) -> tuple[list[tuple[Event, bool]], int] | None:
         """None when the transactional path must decide (idempotency conflict or replay, the
-        fan-out changing under us again and again, the account gone)."""
-        now = ms(now_s)
+        fan-out changing under us again and again, the account gone).
+
+        Group commit: while PUBLISH_STATEMENTS statements are running, publishes wait, and the
+        next statement to start takes every waiting publish of one account (up to
+        MAX_BATCH_EVENTS events). A publish that arrives when a statement is free starts one at
+        once, so a lone publish waits for nobody; under load, one round trip and one commit
+        (one WAL flush) serve many requests. Each is still answered only once its rows are
+        committed, and a group stores all of its publishes or none: when it cannot (an
+        idempotency key seen before), each publish is decided alone on the transactional path.
+        """
+        waiting = _Waiting(prepared, now_s, trace, asyncio.get_running_loop().create_future())
+        self._waiting.setdefault(account_id, deque()).append(waiting)
+        if self._statements < PUBLISH_STATEMENTS:
+            self._statements += 1
+            task = asyncio.create_task(self._store_groups())
+            self._group_tasks.add(task)
+            task.add_done_callback(self._group_tasks.discard)
+        return await waiting.future
+
+    async def _store_groups(self) -> None:
+        try:
+            while self._waiting:
+                account_id, group = self._take_group()
+                try:
+                    stored = await self._store_group(account_id, group)
+                except BaseException as exc:
+                    # A value the database refused (nothing was stored): each publish of a
+                    # group is decided alone. Anything else (the connection lost, perhaps after
+                    # the commit) is every member's answer, as it would be alone.
+                    alone = isinstance(exc, asyncpg.DataError) and len(group) > 1
+                    for waiting in group:
+                        if not waiting.future.done():
+                            if alone:
+                                waiting.future.set_result(None)
+                            else:
+                                waiting.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for index, waiting in enumerate(group):
+                    if not waiting.future.done():
+                        waiting.future.set_result(None if stored is None else stored[index])
+        finally:
+            self._statements -= 1
+
+    def _take_group(self) -> tuple[str, list[_Waiting]]:
+        """The longest-waiting account's publishes, in order, up to MAX_BATCH_EVENTS events
+        and with no idempotency key twice (the statement would store nothing)."""
+        account_id = next(iter(self._waiting))
+        queue = self._waiting.pop(account_id)
+        group: list[_Waiting] = []
+        events = 0
+        keys: set[str] = set()
+        while queue:
+            first = queue[0]
+            own_keys = {p.idempotency_key for p in first.prepared if p.idempotency_key}
+            if group and (events + len(first.prepared) > MAX_BATCH_EVENTS or own_keys & keys):
+                break
+            group.append(queue.popleft())
+            events += len(first.prepared)
+            keys |= own_keys
+        if queue:
+            self._waiting[account_id] = queue  # behind the other accounts now
+        return account_id, group
+
+    async def _store_group(
+        self, account_id: str, group: list[_Waiting]
+    ) -> list[tuple[list[tuple[Event, bool]], int]] | None:
         async with self.db.driver_connection() as driver:
             snapshot = self._fanout.get(account_id)
             for _ in range(FANOUT_RELOADS):
@@ -211,10 +304,17 @@ class Publisher:
                     if snapshot is None:
                         return None  # no such account: the transactional path says 404
                     self._remember(account_id, snapshot)
-                rows, results, due = _fan_out(account_id, prepared, snapshot.targets, now_s, trace)
-                outcome = await store_publish(driver, account_id, snapshot.version, now, rows)
+                rows = PublishRows()
+                results: list[tuple[list[tuple[Event, bool]], int]] = []
+                for waiting in group:
+                    own_rows, events, due = _fan_out(
+                        account_id, waiting.prepared, snapshot.targets, waiting.now_s, waiting.trace
+                    )
+                    rows.extend(own_rows)
+                    results.append(([(event, False) for event in events], due))
+                outcome = await store_publish(driver, account_id, snapshot.version, rows)
                 if outcome.stored:
-                    return [(event, False) for event in results], due
+                    return results
                 if outcome.conflict or outcome.version is None:
                     return None
                 snapshot = None  # webhooks changed since the cache was filled

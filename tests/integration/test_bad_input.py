@@ -145,3 +145,55 @@ async def test_bad_pagination(service: Service) -> None:
     assert_error(await service.client.get("/v1/webhooks?limit=0", headers=auth), 400, "limit")
     assert_error(await service.client.get("/v1/webhooks?limit=abc", headers=auth), 400, "limit")
     assert_error(await service.client.get("/v1/webhooks?cursor=zzz", headers=auth), 400, "cursor")
+
+
+async def test_control_characters_in_an_idempotency_key_are_400(
+    service: Service, receiver: Receiver
+) -> None:
+    _account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/never"))
+    for key in ("a\u0000b", "tab\there", "\u007f"):
+        response = await service.client.post(
+            "/v1/events/batch",
+            json={
+                "events": [{"event": "fabric.completed", "data": COMPLETED, "idempotencyKey": key}]
+            },
+            headers=auth,
+        )
+        assert_error(response, 400, "events[0].Idempotency-Key")
+    assert await _state(service, auth, webhook["id"]) == (1, 0)
+
+
+async def test_text_postgresql_cannot_store_is_400_not_5xx(
+    service: Service, receiver: Receiver
+) -> None:
+    """PostgreSQL text cannot hold NUL: a client's NUL is the client's to fix (400, nothing
+    stored), not an unavailable database (503, which clients retry) or an internal error. On
+    SQLite, which stores NUL, the same requests succeed."""
+    postgres = service.settings.database_url.startswith("postgresql")
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/never"))
+    requests = [
+        ("/v1/accounts", {"name": "Acme\u0000"}, service.admin()),
+        (
+            "/v1/webhooks",
+            {"url": receiver.url("/x"), "events": ["fabric.completed"], "description": "d\u0000"},
+            auth,
+        ),
+        (
+            "/v1/events",
+            {"account": account_id + "\u0000", "event": "fabric.completed", "data": COMPLETED},
+            service.admin(),
+        ),
+    ]
+    for path, body, headers in requests:
+        response = await service.client.post(path, json=body, headers=headers)
+        if postgres:
+            error = assert_error(response, 400)
+            assert "cannot be stored" in error["message"], error
+        else:
+            assert response.status_code in (201, 404), response.text
+    if postgres:
+        accounts = await service.client.get("/v1/accounts", headers=service.admin())
+        assert [a["name"] for a in accounts.json()["data"]] == ["Acme"]
+        assert await _state(service, auth, webhook["id"]) == (1, 0)

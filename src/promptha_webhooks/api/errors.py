@@ -10,6 +10,7 @@ import logging
 import secrets
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from promptha_webhooks.errors import PrompthaError, ServiceUnavailableError
+from promptha_webhooks.errors import InvalidRequestError, PrompthaError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,22 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unstorable_value(exc: Exception) -> JSONResponse | None:
+    """A value PostgreSQL cannot store (SQLSTATE class 22: a NUL character in text, a number
+    out of range): the client's to fix, so 400, not the 503 of an unreachable database, which
+    clients retry. None for any other error."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the driver's error, as SQLAlchemy wraps it
+        if seen is None or isinstance(seen, asyncpg.PostgresError):
+            break
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    if not isinstance(seen, asyncpg.DataError):
+        return None
+    return error_response(
+        InvalidRequestError(f"The request holds a value that cannot be stored: {seen}")
+    )
+
+
 def _database_unavailable(exc: Exception) -> JSONResponse:
     logger.warning("database unavailable: %s", exc)
     return error_response(ServiceUnavailableError("The database is unavailable; retry shortly"))
@@ -111,26 +128,28 @@ def exception_response(exc: Exception) -> JSONResponse:
     """The answer the installed handlers give for an exception raised by a service call."""
     if isinstance(exc, PrompthaError):
         return error_response(exc)
-    if isinstance(exc, _DATABASE_UNAVAILABLE):
-        return _database_unavailable(exc)
+    if isinstance(exc, _DATABASE_ERRORS):
+        return _unstorable_value(exc) or _database_unavailable(exc)
     return _internal_error(exc)
 
 
 async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
-    return _database_unavailable(exc)
+    return _unstorable_value(exc) or _database_unavailable(exc)
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _internal_error(exc)
 
 
-_DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeoutError, ConnectionError)
+# Through SQLAlchemy, or from asyncpg directly (the hot statements run on asyncpg's own
+# connections, whose lost connections surface as ConnectionError).
+_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, ConnectionError, asyncpg.DataError)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PrompthaError, _on_promptha_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for unavailable in _DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, _on_database_error)
+    for database_error in _DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

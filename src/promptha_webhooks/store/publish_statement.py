@@ -39,6 +39,11 @@ class PublishRows:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     keys: list[dict[str, Any]] = field(default_factory=list)
 
+    def extend(self, other: PublishRows) -> None:
+        self.events += other.events
+        self.deliveries += other.deliveries
+        self.keys += other.keys
+
 
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
@@ -57,6 +62,10 @@ LEFT JOIN webhooks AS w
 WHERE a.id = $1
 """
 
+# The rows travel as three JSON documents (orjson-encoded in C, unpacked by json_to_recordset,
+# which reads the columns it names and ignores the rest of each row's keys): asyncpg's encoding
+# of the same rows as 13 arrays cost about 45 µs more of the API's CPU per publish. Every row
+# carries its own created_at: one statement may hold several requests' events.
 _PUBLISH = f"""
 WITH account AS (
     SELECT webhooks_version FROM accounts WHERE id = $1
@@ -64,27 +73,29 @@ WITH account AS (
     SELECT 1 FROM account WHERE webhooks_version = $2
 ), new_keys AS (
     INSERT INTO idempotency_keys (account_id, key, event_id, request_hash, created_at)
-    SELECT $1, k.key, k.event_id, k.hash, $3
-    FROM unnest($4::varchar[], $5::varchar[], $6::varchar[]) AS k(key, event_id, hash)
+    SELECT $1, k.key, k.event_id, k.request_hash, k.created_at
+    FROM json_to_recordset($3::json)
+         AS k(key varchar, event_id varchar, request_hash varchar, created_at bigint)
     WHERE EXISTS (SELECT 1 FROM current)
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), go AS (
-    SELECT 1 FROM current WHERE (SELECT count(*) FROM new_keys) = cardinality($4::varchar[])
+    SELECT 1 FROM current WHERE (SELECT count(*) FROM new_keys) = json_array_length($3::json)
 ), new_events AS (
     INSERT INTO events (id, account_id, type, body, is_test, created_at, traceparent)
-    SELECT e.id, $1, e.type, e.body, false, $3, e.traceparent
-    FROM unnest($7::varchar[], $8::varchar[], $9::text[], $10::varchar[])
-         AS e(id, type, body, traceparent)
+    SELECT e.id, $1, e.type, e.body, false, e.created_at, e.traceparent
+    FROM json_to_recordset($4::json)
+         AS e(id varchar, type varchar, body text, created_at bigint, traceparent varchar)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
                             attempt_count, next_attempt_at, is_test, created_at, updated_at)
-    SELECT d.id, d.event_id, d.webhook_id, $1, d.type, d.status, 0, d.next_at, false, $3, $3
-    FROM unnest($11::varchar[], $12::varchar[], $13::varchar[], $14::varchar[], $15::bigint[],
-                $16::varchar[])
-         AS d(id, event_id, webhook_id, type, next_at, status)
+    SELECT d.id, d.event_id, d.webhook_id, $1, d.event_type, d.status, 0, d.next_attempt_at,
+           false, d.created_at, d.created_at
+    FROM json_to_recordset($5::json)
+         AS d(id varchar, event_id varchar, webhook_id varchar, event_type varchar,
+              status varchar, next_attempt_at bigint, created_at bigint)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
 )
@@ -117,28 +128,16 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
 
 
 async def store_publish(
-    driver: asyncpg.Connection, account_id: str, version: int, now: int, rows: PublishRows
+    driver: asyncpg.Connection, account_id: str, version: int, rows: PublishRows
 ) -> PublishOutcome:
-    keys, deliveries = rows.keys, rows.deliveries
     try:
         row = await driver.fetchrow(
             _PUBLISH,
             account_id,
             version,
-            now,
-            [k["key"] for k in keys],
-            [k["event_id"] for k in keys],
-            [k["request_hash"] for k in keys],
-            [e["id"] for e in rows.events],
-            [e["type"] for e in rows.events],
-            [e["body"] for e in rows.events],
-            [e["traceparent"] for e in rows.events],
-            [d["id"] for d in deliveries],
-            [d["event_id"] for d in deliveries],
-            [d["webhook_id"] for d in deliveries],
-            [d["event_type"] for d in deliveries],
-            [d["next_attempt_at"] for d in deliveries],
-            [d["status"] for d in deliveries],
+            orjson.dumps(rows.keys).decode(),
+            orjson.dumps(rows.events).decode(),
+            orjson.dumps(rows.deliveries).decode(),
         )
     except asyncpg.IntegrityConstraintViolationError:
         # Some keys inserted, others not: their foreign key to the events not stored fails.
