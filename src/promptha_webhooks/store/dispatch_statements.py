@@ -159,16 +159,21 @@ async def claim_due(
 
 
 async def record_results(
-    conn: AsyncConnection,
+    executor: AsyncConnection | asyncpg.Connection,
     attempt_rows: list[dict[str, Any]],
     delivery_updates: list[dict[str, Any]],
 ) -> None:
-    """Insert the attempts and write the deliveries' outcomes (fenced by claim token)."""
+    """Insert the attempts and write the deliveries' outcomes (fenced by claim token), in one
+    statement: inside a SQLAlchemy transaction, or alone in autocommit on asyncpg."""
     if not delivery_updates:
         return
     # No U+0000 reaches here (sender.py replaces it): PostgreSQL text cannot hold it.
     attempts_json = orjson.dumps(attempt_rows).decode()
-    await conn.exec_driver_sql(_RECORD, (attempts_json, orjson.dumps(delivery_updates).decode()))
+    updates_json = orjson.dumps(delivery_updates).decode()
+    if isinstance(executor, asyncpg.Connection):
+        await executor.execute(_RECORD, attempts_json, updates_json)
+    else:
+        await executor.exec_driver_sql(_RECORD, (attempts_json, updates_json))
 
 
 _SQLITE_INSERT_ATTEMPTS = f"""
