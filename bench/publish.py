@@ -3,15 +3,22 @@ client process: POST /v1/events one event per request with 64 concurrent clients
 POST /v1/events/batch with 1,000 events per request. The account has one webhook subscribed,
 so each event also stores one delivery. Each row also reports the API's CPU per event.
 Targets on PostgreSQL: 3,000/s single, 30,000/s batched.
+
+Baseline, first and with the same 64 clients: a bare uvicorn app that parses the body and
+answers 201 without a database (bench/publish_baseline.py), the HTTP ceiling of one API
+process on this machine; the single-publish rows show their ratio to it. (Batches have no
+baseline: without per-event work, a bare app's batch rate says nothing about the service's.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import Context, Result, Target, log
 from bench.database import ScratchDatabase
 from bench.loadgen import run_loadgen
+from bench.publish_baseline import baseline_server, cpu_seconds
 from bench.seed import seed_account, seed_webhooks
 from bench.service import ServiceProcess
 
@@ -24,11 +31,21 @@ QUICK_DURATION_S = 4.0
 SINGLE_TARGET = 3000.0
 BATCH_TARGET = 30000.0
 UNIT = "events/s"
+BASELINE_ACCOUNT = "acct_baseline"  # the baseline app reads no account
+BASELINE_LABEL = "a bare uvicorn app answering 201 without a database, same clients"
 
 
 async def run(ctx: Context) -> list[Result]:
     duration = QUICK_DURATION_S if ctx.options.quick else DURATION_S
     results: list[Result] = []
+    async with baseline_server() as (url, pid):
+        log("publish: baseline (bare uvicorn app, no database), single")
+        outcome = await _closed_loop(
+            url, lambda: cpu_seconds(pid), BASELINE_ACCOUNT, CLIENTS, duration, batch=0
+        )
+        what = f"{CLIENTS} clients, one event per request, no database"
+        results.append(_result("publish/baseline/single", outcome, None, what))
+    baseline_single = results[-1].figure
     for backend in ctx.backends(("sqlite", "postgresql")):
         # The issue's targets are for PostgreSQL; SQLite figures are shown without one.
         pg = backend == "postgresql"
@@ -40,17 +57,22 @@ async def run(ctx: Context) -> list[Result]:
             await api.start()
             try:
                 log(f"publish/{backend}: single, {CLIENTS} clients, {duration:g} s")
-                single = await _closed_loop(api, account, CLIENTS, duration, batch=0)
+                single = await _closed_loop(
+                    api.url, api.cpu_seconds, account, CLIENTS, duration, batch=0
+                )
                 results.append(
                     _result(
                         f"publish/{backend}/single",
                         single,
                         Target(">=", SINGLE_TARGET, unit="/s") if pg else None,
                         f"{CLIENTS} clients, one event per request",
+                        baseline_single,
                     )
                 )
                 log(f"publish/{backend}: batch of {BATCH}, {BATCH_CLIENTS} clients")
-                batch = await _closed_loop(api, account, BATCH_CLIENTS, duration, batch=BATCH)
+                batch = await _closed_loop(
+                    api.url, api.cpu_seconds, account, BATCH_CLIENTS, duration, batch=BATCH
+                )
                 results.append(
                     _result(
                         f"publish/{backend}/batch",
@@ -64,7 +86,13 @@ async def run(ctx: Context) -> list[Result]:
     return results
 
 
-def _result(name: str, outcome: dict[str, Any], target: Target | None, what: str) -> Result:
+def _result(
+    name: str,
+    outcome: dict[str, Any],
+    target: Target | None,
+    what: str,
+    baseline: float | None = None,
+) -> Result:
     elapsed = float(outcome["elapsed"])
     events = int(outcome["events"])
     rate = events / elapsed if elapsed > 0 else float("nan")
@@ -78,19 +106,33 @@ def _result(name: str, outcome: dict[str, Any], target: Target | None, what: str
     if failed or outcome["errors"]:
         notes.append(f"non-201 answers {failed}, client errors {outcome['errors']}")
     log(f"{name}: {rate:,.0f} events/s; " + "; ".join(notes))
-    return Result(name, rate, UNIT, target=target, notes=notes)
+    return Result(
+        name,
+        rate,
+        UNIT,
+        baseline=baseline,
+        baseline_label=BASELINE_LABEL if baseline else "",
+        target=target,
+        notes=notes,
+    )
 
 
 async def _closed_loop(
-    api: ServiceProcess, account: str, clients: int, duration: float, *, batch: int
+    url: str,
+    cpu: Callable[[], float | None],
+    account: str,
+    clients: int,
+    duration: float,
+    *,
+    batch: int,
 ) -> dict[str, Any]:
-    """The load generator's closed loop against the API, with the API's CPU time used."""
-    cpu_before = api.cpu_seconds()
+    """The load generator's closed loop against a server, with the server's CPU time used."""
+    cpu_before = cpu()
     batch_args = ("--batch", str(batch)) if batch else ()
     outcome = await run_loadgen(
         "closed",
         "--base",
-        api.url,
+        url,
         "--account",
         account,
         "--clients",
@@ -100,7 +142,7 @@ async def _closed_loop(
         str(duration),
         timeout=duration + 300,
     )
-    cpu_after = api.cpu_seconds()
+    cpu_after = cpu()
     outcome["api_cpu_s"] = (
         None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     )
