@@ -30,7 +30,12 @@ from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
-from promptha_webhooks.errors import ConflictError, InvalidRequestError, NotFoundError
+from promptha_webhooks.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PrompthaError,
+)
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
@@ -50,9 +55,9 @@ MAX_BATCH_EVENTS = 1000
 FANOUT_CACHE_MAX_ACCOUNTS = 10_000
 # How often the statement may find the cache stale in a row before the transactional path.
 FANOUT_RELOADS = 3
-# Publish statements a process runs at once on PostgreSQL; more publishes wait and share the
-# next statement (group commit, see Publisher._store_in_one_statement).
-PUBLISH_STATEMENTS = 4
+# Publish statements (PostgreSQL) or transactions (SQLite, one writer) a process runs at once;
+# more publishes wait and share the next one (group commit, see Publisher._in_group).
+PUBLISH_STATEMENTS = {"postgresql": 4, "sqlite": 1}
 # Not in an idempotency key (a header value cannot hold them; PostgreSQL text cannot hold NUL).
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -66,14 +71,26 @@ class PublishRequest:
     idempotency_key: str | None = None
 
 
+# What storing one publish request gives: (event, replayed) per event, and how many
+# deliveries are due.
+Stored = tuple[list[tuple[Event, bool]], int]
+
+
 @dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A publish waiting for a statement (group commit)."""
+class _Request:
+    """One publish request's events, its time and its trace."""
 
     prepared: list[PreparedEvent]
     now_s: float
     trace: str | None
-    future: asyncio.Future[tuple[list[tuple[Event, bool]], int] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A publish waiting for a statement or transaction (group commit)."""
+
+    request: _Request
+    future: asyncio.Future[Stored | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +160,10 @@ class Publisher:
         self.on_publish = on_publish
         self.tracing = tracing or Tracing(settings.tracing)
         self._fanout: dict[str, FanoutSnapshot] = {}
-        # Group commit on PostgreSQL (see _store_in_one_statement).
+        # Group commit (see _in_group).
         self._waiting: dict[str, deque[_Waiting]] = {}
         self._statements = 0
+        self._max_statements = PUBLISH_STATEMENTS[database.backend]
         self._group_tasks: set[asyncio.Task[None]] = set()
 
     async def publish(
@@ -179,19 +197,21 @@ class Publisher:
 
     async def _store(
         self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
-    ) -> tuple[list[tuple[Event, bool]], int]:
-        stored = None
-        if self.db.backend == "postgresql":
-            stored = await self._store_in_one_statement(account_id, prepared, now_s, trace)
+    ) -> Stored:
+        request = _Request(prepared, now_s, trace)
+        try:
+            stored = await self._in_group(account_id, request)
+        except IntegrityError:
+            stored = None  # (SQLite, alone in its group) decided below, as any fallback
         if stored is None:
             try:
-                stored = await self._store_in_transaction(account_id, prepared, now_s, trace)
+                [stored] = await self._store_in_transaction(account_id, [request])
             except IntegrityError:
                 if not any(p.idempotency_key for p in prepared):
                     # The only other constraint an insert can break: the account is gone.
                     raise NotFoundError(f"No account {account_id}", field="account") from None
                 # A concurrent request with the same key won the race: answer with its event.
-                stored = await self._store_in_transaction(account_id, prepared, now_s, trace)
+                [stored] = await self._store_in_transaction(account_id, [request])
         return stored
 
     def _prepare(self, request: PublishRequest, now_s: float) -> PreparedEvent:
@@ -222,25 +242,25 @@ class Publisher:
             ).hexdigest()
         return PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
 
-    # -- PostgreSQL: one statement, shared by the publishes waiting for it ------------------
+    # -- group commit ------------------------------------------------------------------------
 
-    async def _store_in_one_statement(
-        self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
-    ) -> tuple[list[tuple[Event, bool]], int] | None:
-        """None when the transactional path must decide (idempotency conflict or replay, the
-        fan-out changing under us again and again, the account gone).
+    async def _in_group(self, account_id: str, request: _Request) -> Stored | None:
+        """Store the request together with the others waiting: None when the transactional
+        path must decide it alone (an idempotency conflict or replay in a shared statement,
+        the fan-out changing under us again and again, the account gone).
 
-        Group commit: while PUBLISH_STATEMENTS statements are running, publishes wait, and the
-        next statement to start takes every waiting publish of one account (up to
-        MAX_BATCH_EVENTS events). A publish that arrives when a statement is free starts one at
-        once, so a lone publish waits for nobody; under load, one round trip and one commit
-        (one WAL flush) serve many requests. Each is still answered only once its rows are
-        committed, and a group stores all of its publishes or none: when it cannot (an
-        idempotency key seen before), each publish is decided alone on the transactional path.
+        Group commit: while PUBLISH_STATEMENTS statements (PostgreSQL) or transactions
+        (SQLite) are running, publishes wait, and the next one to start takes every waiting
+        publish of one account (up to MAX_BATCH_EVENTS events, no idempotency key twice). A
+        publish that arrives when one is free starts it at once, so a lone publish waits for
+        nobody; under load one round trip and one commit (one WAL flush, one fsync) serve many
+        requests. Each is still answered only once its rows are committed, and a group stores
+        all of its publishes or none: when it cannot (an idempotency key seen before, a value
+        refused), each of its publishes is decided alone on the transactional path.
         """
-        waiting = _Waiting(prepared, now_s, trace, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(request, asyncio.get_running_loop().create_future())
         self._waiting.setdefault(account_id, deque()).append(waiting)
-        if self._statements < PUBLISH_STATEMENTS:
+        if self._statements < self._max_statements:
             self._statements += 1
             task = asyncio.create_task(self._store_groups())
             self._group_tasks.add(task)
@@ -251,8 +271,12 @@ class Publisher:
         try:
             while self._waiting:
                 account_id, group = self._take_group()
+                requests = [waiting.request for waiting in group]
                 try:
-                    stored = await self._store_group(account_id, group)
+                    if self.db.backend == "postgresql":
+                        stored = await self._store_in_one_statement(account_id, requests)
+                    else:
+                        stored = await self._store_group_in_transaction(account_id, requests)
                 except BaseException as exc:
                     # A value the database refused (nothing was stored): each publish of a
                     # group is decided alone. Anything else (the connection lost, perhaps after
@@ -282,20 +306,35 @@ class Publisher:
         events = 0
         keys: set[str] = set()
         while queue:
-            first = queue[0]
-            own_keys = {p.idempotency_key for p in first.prepared if p.idempotency_key}
-            if group and (events + len(first.prepared) > MAX_BATCH_EVENTS or own_keys & keys):
+            prepared = queue[0].request.prepared
+            own_keys = {p.idempotency_key for p in prepared if p.idempotency_key}
+            if group and (events + len(prepared) > MAX_BATCH_EVENTS or own_keys & keys):
                 break
             group.append(queue.popleft())
-            events += len(first.prepared)
+            events += len(prepared)
             keys |= own_keys
         if queue:
             self._waiting[account_id] = queue  # behind the other accounts now
         return account_id, group
 
-    async def _store_group(
-        self, account_id: str, group: list[_Waiting]
-    ) -> list[tuple[list[tuple[Event, bool]], int]] | None:
+    async def _store_group_in_transaction(
+        self, account_id: str, requests: list[_Request]
+    ) -> list[Stored] | None:
+        """SQLite: the group in one transaction. A publish that fails it (an idempotency
+        conflict, a constraint) rolls it back; then each is decided alone (None), unless it
+        was alone, whose error is its answer."""
+        try:
+            return await self._store_in_transaction(account_id, requests)
+        except (PrompthaError, IntegrityError):
+            if len(requests) == 1:
+                raise
+            return None
+
+    # -- PostgreSQL: one statement ----------------------------------------------------------
+
+    async def _store_in_one_statement(
+        self, account_id: str, requests: list[_Request]
+    ) -> list[Stored] | None:
         async with self.db.driver_connection() as driver:
             snapshot = self._fanout.get(account_id)
             for _ in range(FANOUT_RELOADS):
@@ -305,10 +344,10 @@ class Publisher:
                         return None  # no such account: the transactional path says 404
                     self._remember(account_id, snapshot)
                 rows = PublishRows()
-                results: list[tuple[list[tuple[Event, bool]], int]] = []
-                for waiting in group:
+                results: list[Stored] = []
+                for request in requests:
                     own_rows, events, due = _fan_out(
-                        account_id, waiting.prepared, snapshot.targets, waiting.now_s, waiting.trace
+                        account_id, request.prepared, snapshot.targets, request.now_s, request.trace
                     )
                     rows.extend(own_rows)
                     results.append(([(event, False) for event in events], due))
@@ -328,32 +367,44 @@ class Publisher:
     # -- any backend: one transaction -------------------------------------------------------
 
     async def _store_in_transaction(
-        self, account_id: str, prepared: list[PreparedEvent], now_s: float, trace: str | None
-    ) -> tuple[list[tuple[Event, bool]], int]:
-        results: list[tuple[Event, bool] | None] = [None] * len(prepared)
+        self, account_id: str, requests: list[_Request]
+    ) -> list[Stored]:
+        """The requests' events in one transaction: replays of idempotency keys answered with
+        the earlier event, the rest stored."""
+        stored: list[Stored] = []
+        rows = PublishRows()
+        targets: list[FanoutTarget] | None = None
         async with self.db.transaction() as conn:
-            fresh: list[tuple[int, PreparedEvent]] = []
-            for index, item in enumerate(prepared):
-                if item.idempotency_key is not None and item.request_hash is not None:
-                    replay = await self._idempotent_replay(
-                        conn, account_id, item.idempotency_key, item.request_hash
+            for request in requests:
+                results: list[tuple[Event, bool] | None] = [None] * len(request.prepared)
+                fresh: list[tuple[int, PreparedEvent]] = []
+                for index, item in enumerate(request.prepared):
+                    if item.idempotency_key is not None and item.request_hash is not None:
+                        replay = await self._idempotent_replay(
+                            conn, account_id, item.idempotency_key, item.request_hash
+                        )
+                        if replay is not None:
+                            results[index] = (replay, True)
+                            continue
+                    fresh.append((index, item))
+                due = 0
+                if fresh:
+                    if targets is None:
+                        targets = await self.store.fanout_targets(conn, account_id)
+                    own_rows, events, due = _fan_out(
+                        account_id, [p for _, p in fresh], targets, request.now_s, request.trace
                     )
-                    if replay is not None:
-                        results[index] = (replay, True)
-                        continue
-                fresh.append((index, item))
-            if not fresh:
-                return [r for r in results if r is not None], 0
-            targets = await self.store.fanout_targets(conn, account_id)
-            rows, events, due = _fan_out(account_id, [p for _, p in fresh], targets, now_s, trace)
-            for (index, _), event in zip(fresh, events, strict=True):
-                results[index] = (event, False)
-            await self.store.insert_events(conn, rows.events)
-            await self.store.insert_deliveries(conn, rows.deliveries)
-            await self.store.insert_idempotency_keys(conn, rows.keys)
-            if due and self.db.backend == "postgresql":
-                await notify_due(conn)
-        return [r for r in results if r is not None], due
+                    rows.extend(own_rows)
+                    for (index, _), event in zip(fresh, events, strict=True):
+                        results[index] = (event, False)
+                stored.append(([r for r in results if r is not None], due))
+            if rows.events:
+                await self.store.insert_events(conn, rows.events)
+                await self.store.insert_deliveries(conn, rows.deliveries)
+                await self.store.insert_idempotency_keys(conn, rows.keys)
+                if rows.deliveries and self.db.backend == "postgresql":
+                    await notify_due(conn)
+        return stored
 
     async def _idempotent_replay(
         self, conn: Any, account_id: str, key: str, request_hash: str

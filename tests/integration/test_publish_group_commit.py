@@ -1,7 +1,7 @@
-"""Publishes that arrive together share statements on PostgreSQL (group commit, see
-Publisher._store_in_one_statement): each must still be stored, answered and delivered as if it
-had been alone, idempotency keys included. These run on both backends (SQLite stores each
-publish in its own transaction); the statement count is checked on PostgreSQL."""
+"""Publishes that arrive together share statements (PostgreSQL) or transactions (SQLite):
+group commit, see Publisher._in_group. Each must still be stored, answered and delivered as if
+it had been alone, idempotency keys included. The number of transactions is checked on
+PostgreSQL, where every row carries the id of the transaction that wrote it."""
 
 from __future__ import annotations
 
