@@ -35,7 +35,7 @@ async def run(ctx: Context) -> list[Result]:
             rates: dict[str, list[float]] = {}
             notes: list[str] = []
             phases = (("all-healthy", 0), ("10%-hanging", HANGING), ("all-healthy", 0))
-            for phase, hanging in phases:
+            for number, (phase, hanging) in enumerate(phases, start=1):
                 async with ScratchDatabase(ctx, backend) as db:
                     await seed_account(db)
                     urls = [
@@ -50,7 +50,7 @@ async def run(ctx: Context) -> list[Result]:
                         ctx,
                         db,
                         receiver,
-                        name=f"isolation-{backend}-{phase}",
+                        name=f"isolation-{backend}-{number}-{phase}",  # one log per run
                         expected=expected,
                         deadline_s=deadline,
                     )

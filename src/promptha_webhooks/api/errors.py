@@ -129,12 +129,16 @@ def exception_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, PrompthaError):
         return error_response(exc)
     if isinstance(exc, _DATABASE_ERRORS):
-        return _unstorable_value(exc) or _database_unavailable(exc)
+        return _database_error(exc)
     return _internal_error(exc)
 
 
-async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
+def _database_error(exc: Exception) -> JSONResponse:
     return _unstorable_value(exc) or _database_unavailable(exc)
+
+
+async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
+    return _database_error(exc)
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:

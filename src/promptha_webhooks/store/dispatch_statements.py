@@ -170,10 +170,10 @@ async def record_results(
     # No U+0000 reaches here (sender.py replaces it): PostgreSQL text cannot hold it.
     attempts_json = orjson.dumps(attempt_rows).decode()
     updates_json = orjson.dumps(delivery_updates).decode()
-    if isinstance(executor, asyncpg.Connection):
-        await executor.execute(_RECORD, attempts_json, updates_json)
-    else:
+    if isinstance(executor, AsyncConnection):
         await executor.exec_driver_sql(_RECORD, (attempts_json, updates_json))
+    else:
+        await executor.execute(_RECORD, attempts_json, updates_json)
 
 
 _SQLITE_INSERT_ATTEMPTS = f"""
