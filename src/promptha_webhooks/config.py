@@ -76,6 +76,9 @@ class Settings:
     claim_batch_size: int | None = None  # None: CLAIM_BATCH_SIZE of the database's backend
     lease_s: float = LEASE_S
     run_dispatcher: bool = True
+    # `serve` with its dispatcher: new deliveries go to it directly, stored already claimed
+    # (handoff.py); false: stored due and claimed like any other.
+    handoff: bool = True
     auto_disable_after_s: float = AUTO_DISABLE_AFTER_S
     auto_disable_min_failed_deliveries: int = AUTO_DISABLE_MIN_FAILED_DELIVERIES
     retention_s: float = RETENTION_S  # 0: keep everything
@@ -173,6 +176,8 @@ class Settings:
                 values["metrics_port"] = int(v)
             if (v := get("TRACING")) is not None:
                 values["tracing"] = _flag(v, "TRACING")
+            if (v := get("HANDOFF")) is not None:
+                values["handoff"] = _flag(v, "HANDOFF")
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)

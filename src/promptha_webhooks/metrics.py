@@ -46,6 +46,11 @@ class Metrics:
         self.claimed = Counter(
             "promptha_claimed_deliveries", "Deliveries claimed by this process", registry=r
         )
+        self.handed_off = Counter(
+            "promptha_handed_off_deliveries",
+            "New deliveries a publish in this process gave its dispatcher (stored claimed)",
+            registry=r,
+        )
         self.http_duration = Histogram(
             "promptha_http_request_duration_seconds",
             "Management API latency by method, route template and status code",

@@ -97,3 +97,6 @@ class Observer:
     def claimed(self, seconds: float, count: int) -> None:
         self.metrics.claim_duration.observe(seconds)
         self.metrics.claimed.inc(count)
+
+    def handed_off(self, count: int) -> None:
+        self.metrics.handed_off.inc(count)

@@ -36,6 +36,7 @@ from promptha_webhooks.errors import (
     NotFoundError,
     PrompthaError,
 )
+from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, unmark, wakes_claims
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
@@ -152,12 +153,16 @@ class Publisher:
         clock: Clock,
         on_publish: Callable[[], None] | None = None,
         tracing: Tracing | None = None,
+        handoff: DeliveryHandOff | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
         self.store = store
         self.clock = clock
+        # Called once stored deliveries are due for a claim (wakes this process's dispatcher).
         self.on_publish = on_publish
+        # This process's dispatcher, if it runs one: new deliveries go to it directly.
+        self.handoff = handoff
         self.tracing = tracing or Tracing(settings.tracing)
         self._fanout: dict[str, FanoutSnapshot] = {}
         # Group commit (see _in_group).
@@ -190,9 +195,7 @@ class Publisher:
                 results, due = await self._store(account_id, prepared, now_s, span.traceparent)
                 span.stored(due)
         else:
-            results, due = await self._store(account_id, prepared, now_s, None)
-        if due and self.on_publish is not None:
-            self.on_publish()
+            results, _due = await self._store(account_id, prepared, now_s, None)
         return results
 
     async def _store(
@@ -351,13 +354,56 @@ class Publisher:
                     )
                     rows.extend(own_rows)
                     results.append(([(event, False) for event in events], due))
-                outcome = await store_publish(driver, account_id, snapshot.version, rows)
+                handed = self._mark(rows)
+                try:
+                    outcome = await store_publish(
+                        driver,
+                        account_id,
+                        snapshot.version,
+                        rows,
+                        list({row["webhook_id"] for row in handed}),
+                    )
+                except BaseException:
+                    self._unmark(handed)  # (stored after all? then its lease runs out)
+                    raise
                 if outcome.stored:
+                    self._committed(requests, rows, handed, outcome.endpoints)
                     return results
+                self._unmark(handed)
                 if outcome.conflict or outcome.version is None:
                     return None
                 snapshot = None  # webhooks changed since the cache was filled
         return None
+
+    # -- after the commit: the dispatcher --------------------------------------------------
+
+    def _mark(self, rows: PublishRows) -> list[dict[str, Any]]:
+        """Due delivery rows to store claimed by this process's dispatcher (handoff.py)."""
+        if self.handoff is None:
+            return []
+        return mark_handed(self.handoff, rows.deliveries)
+
+    def _unmark(self, handed: list[dict[str, Any]]) -> None:
+        if self.handoff is not None:
+            unmark(self.handoff, handed)
+
+    def _committed(
+        self,
+        requests: list[_Request],
+        rows: PublishRows,
+        handed: list[dict[str, Any]],
+        endpoints: dict[str, tuple[str, str]],
+    ) -> None:
+        """The rows are committed: hand over what was marked, wake claims for the rest."""
+        if self.handoff is not None and handed:
+            events = {
+                item.event_id: (item.body, request.trace)
+                for request in requests
+                for item in request.prepared
+            }
+            hand_over(self.handoff, handed, events, endpoints)
+        if self.on_publish is not None and wakes_claims(rows.deliveries):
+            self.on_publish()
 
     def _remember(self, account_id: str, snapshot: FanoutSnapshot) -> None:
         if len(self._fanout) >= FANOUT_CACHE_MAX_ACCOUNTS:
@@ -370,40 +416,63 @@ class Publisher:
         self, account_id: str, requests: list[_Request]
     ) -> list[Stored]:
         """The requests' events in one transaction: replays of idempotency keys answered with
-        the earlier event, the rest stored."""
+        the earlier event, the rest stored (the due deliveries the dispatcher has room for
+        handed over to it once committed)."""
         stored: list[Stored] = []
         rows = PublishRows()
-        targets: list[FanoutTarget] | None = None
-        async with self.db.transaction() as conn:
-            for request in requests:
-                results: list[tuple[Event, bool] | None] = [None] * len(request.prepared)
-                fresh: list[tuple[int, PreparedEvent]] = []
-                for index, item in enumerate(request.prepared):
-                    if item.idempotency_key is not None and item.request_hash is not None:
-                        replay = await self._idempotent_replay(
-                            conn, account_id, item.idempotency_key, item.request_hash
+        handed: list[dict[str, Any]] = []
+        endpoints: dict[str, tuple[str, str]] = {}
+        try:
+            async with self.db.transaction() as conn:
+                stored = await self._store_requests(conn, account_id, requests, rows)
+                if rows.events:
+                    handed = self._mark(rows)
+                    await self.store.insert_events(conn, rows.events)
+                    await self.store.insert_deliveries(conn, rows.deliveries)
+                    await self.store.insert_idempotency_keys(conn, rows.keys)
+                    if self.db.backend == "postgresql" and any(
+                        row["claim_token"] is None for row in rows.deliveries
+                    ):
+                        await notify_due(conn)
+                    if handed:
+                        endpoints = await self.store.webhook_endpoints(
+                            conn, list({row["webhook_id"] for row in handed})
                         )
-                        if replay is not None:
-                            results[index] = (replay, True)
-                            continue
-                    fresh.append((index, item))
-                due = 0
-                if fresh:
-                    if targets is None:
-                        targets = await self.store.fanout_targets(conn, account_id)
-                    own_rows, events, due = _fan_out(
-                        account_id, [p for _, p in fresh], targets, request.now_s, request.trace
+        except BaseException:
+            self._unmark(handed)
+            raise
+        self._committed(requests, rows, handed, endpoints)
+        return stored
+
+    async def _store_requests(
+        self, conn: Any, account_id: str, requests: list[_Request], rows: PublishRows
+    ) -> list[Stored]:
+        """Each request's replays and fresh events; the rows of the fresh ones go to `rows`."""
+        stored: list[Stored] = []
+        targets: list[FanoutTarget] | None = None
+        for request in requests:
+            results: list[tuple[Event, bool] | None] = [None] * len(request.prepared)
+            fresh: list[tuple[int, PreparedEvent]] = []
+            for index, item in enumerate(request.prepared):
+                if item.idempotency_key is not None and item.request_hash is not None:
+                    replay = await self._idempotent_replay(
+                        conn, account_id, item.idempotency_key, item.request_hash
                     )
-                    rows.extend(own_rows)
-                    for (index, _), event in zip(fresh, events, strict=True):
-                        results[index] = (event, False)
-                stored.append(([r for r in results if r is not None], due))
-            if rows.events:
-                await self.store.insert_events(conn, rows.events)
-                await self.store.insert_deliveries(conn, rows.deliveries)
-                await self.store.insert_idempotency_keys(conn, rows.keys)
-                if rows.deliveries and self.db.backend == "postgresql":
-                    await notify_due(conn)
+                    if replay is not None:
+                        results[index] = (replay, True)
+                        continue
+                fresh.append((index, item))
+            due = 0
+            if fresh:
+                if targets is None:
+                    targets = await self.store.fanout_targets(conn, account_id)
+                own_rows, events, due = _fan_out(
+                    account_id, [p for _, p in fresh], targets, request.now_s, request.trace
+                )
+                rows.extend(own_rows)
+                for (index, _), event in zip(fresh, events, strict=True):
+                    results[index] = (event, False)
+            stored.append(([r for r in results if r is not None], due))
         return stored
 
     async def _idempotent_replay(

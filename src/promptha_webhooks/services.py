@@ -26,6 +26,7 @@ from promptha_webhooks.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from promptha_webhooks.handoff import DeliveryHandOff
 from promptha_webhooks.health import AttemptResult
 from promptha_webhooks.models import (
     Account,
@@ -188,6 +189,7 @@ class Services:
         resolve: ResolveFunc = system_resolve,
         on_publish: Callable[[], None] | None = None,
         observer: Observer | None = None,
+        handoff: DeliveryHandOff | None = None,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -197,7 +199,13 @@ class Services:
         self.resolve = resolve
         self.tracing = Tracing(settings.tracing)
         self.publisher = Publisher(
-            settings, database, self.store, self.clock, on_publish, tracing=self.tracing
+            settings,
+            database,
+            self.store,
+            self.clock,
+            on_publish,
+            tracing=self.tracing,
+            handoff=handoff,
         )
         self.observer = observer or Observer(settings, database.backend)
         # Monitoring use-cases live in their own modules, reachable from here.

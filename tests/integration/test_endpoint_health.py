@@ -6,6 +6,7 @@ the feedback-loop guard."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -171,6 +172,47 @@ async def test_receiver_disable_disables_webhook(
     assert after["enabled"] is False and after["disabledReason"] == "receiver_disabled"
     detail = (await service.client.get(f"/v1/deliveries/{delivery['id']}", headers=auth)).json()
     assert "x-promptha-delivery: disable" in detail["attempts"][0]["error"]
+
+
+async def test_successes_on_a_healthy_webhook_move_only_its_last_success(
+    make_service: ServiceFactory, receiver: Receiver
+) -> None:
+    # On PostgreSQL a batch of successes on healthy webhooks is written by one statement,
+    # health included; a batch with a webhook whose failure is counted goes through the
+    # health recorder.
+    clock = ManualClock()
+    service, account_id, auth = await monitored(make_service, clock)
+
+    async def health(webhook_id: str) -> dict[str, Any]:
+        response = await service.client.get(f"/v1/webhooks/{webhook_id}", headers=auth)
+        body: dict[str, Any] = response.json()["health"]
+        return body
+
+    def seconds(value: str) -> float:
+        return datetime.fromisoformat(value).timestamp()
+
+    healthy = await service.create_webhook(auth, url=receiver.url("/ok"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, healthy["id"], status="delivered")
+    ok = await health(healthy["id"])
+    assert abs(seconds(ok["lastSuccessAt"]) - clock.now()) < 1
+    assert ok["consecutiveFailures"] == 0 and ok["lastFailureAt"] is None
+
+    receiver.script("/flaky", [500, 200])
+    flaky = await service.create_webhook(auth, url=receiver.url("/flaky"))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, flaky["id"], status="failed")
+    clock.advance(60)
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, healthy["id"], status="delivered", count=3)
+    await service.wait_delivery(auth, flaky["id"], status="delivered")
+    ok = await health(healthy["id"])
+    assert abs(seconds(ok["lastSuccessAt"]) - clock.now()) < 1
+    assert ok["consecutiveFailures"] == 0 and ok["failingSince"] is None
+    recovered = await health(flaky["id"])  # its failure streak ended with the success
+    assert recovered["consecutiveFailures"] == 0 and recovered["failingSince"] is None
+    assert recovered["lastFailureAt"] is not None
+    assert recovered["lastSuccessAt"] == ok["lastSuccessAt"]
 
 
 async def test_recovered_notice_after_warning(

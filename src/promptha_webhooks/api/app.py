@@ -89,6 +89,8 @@ def create_app(
             resolve=resolve,
             on_publish=dispatcher.notify if dispatcher else None,
             observer=observer,
+            # New deliveries go straight to the dispatcher of this process (handoff.py).
+            handoff=dispatcher if settings.handoff else None,
         )
         app.state.services = services
         app.state.dispatcher = dispatcher

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.alerts import Notice
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import CLAIM_BATCH_SIZE, Settings
 from promptha_webhooks.health import AttemptResult
@@ -39,12 +40,15 @@ RESULT_BATCH_MAX = 2048  # results per write (a statement and its transaction)
 CLAIM_LOOPS = 2
 # Claim again once a quarter of the sending slots are free (not one claim per freed slot).
 CLAIM_LOW_WATER_DIVISOR = 4
-RESULT_GATHER_S = 0.005
+RESULT_GATHER_S = 0.05
 # Results of ended attempts waiting for the writer, at most this many × max_in_flight. It bounds
 # memory when the database is slow, and what a killed worker leaves to be sent again: the
 # deliveries it sent and had not recorded, at most (1 + factor) × max_in_flight. SQLite's
 # writes share the one connection with claims and take longer, so more may wait there.
 WAITING_RESULTS_FACTOR = {"postgresql": 2, "sqlite": 4}
+# On stop, how long to wait for publishes that reserved hand-offs to hand them over (their
+# deliveries are then released with the other unsent ones; later ones wait for their lease).
+HANDOFF_STOP_WAIT_S = 5.0
 DB_RETRY_DELAY_S = 0.5
 DB_RETRY_DELAY_MAX_S = 5.0
 
@@ -93,6 +97,18 @@ class Dispatcher:
         # first's, since under load a claim's answer waits behind a whole burst of attempts).
         self._claiming = 0
         self._backlog = False
+        # Whether the claim loop waits for room (free slots, written results) rather than for
+        # work, and the webhooks its last claim left out (at their concurrency cap): attempts
+        # ending and results written wake it only then, so a trickle costs no empty claims.
+        self._starved = False
+        self._excluded: frozenset[str] = frozenset()
+        # Hand-offs (see reserve): accepted between start and stop; sending slots promised to
+        # publishes whose statements are running, in all and per webhook.
+        self._running = False
+        self._reserved = 0
+        self._reserved_per_webhook: dict[str, int] = defaultdict(int)
+        self._reservations_done = asyncio.Event()
+        self._reservations_done.set()
         self._writer_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._listener = (
@@ -113,6 +129,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         await self.sender.start()
+        self._running = True
         self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
         loops = CLAIM_LOOPS if self.db.backend == "postgresql" else 1
         self._loop_tasks = [
@@ -127,7 +144,12 @@ class Dispatcher:
         """Stop claiming, let in-flight attempts finish within the grace, release the rest."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._stopping = True
+        self._running = False
         self._wake.set()
+        # Publishes holding reservations end within a statement's time; what they hand over
+        # after this is held unsent and released below with the rest.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reservations_done.wait(), HANDOFF_STOP_WAIT_S)
         if self._listener is not None:
             await self._listener.stop()
         for loop_task in self._loop_tasks:
@@ -178,6 +200,64 @@ class Dispatcher:
         """Attempts being made now (at most max_in_flight)."""
         return self._attempting
 
+    # -- hand-off from publishes in this process ---------------------------------------------
+
+    def reserve(self, webhook_id: str) -> bool:
+        """May a publish in this process hand a new due delivery of the webhook straight to this
+        dispatcher? If so, the publish stores it already claimed by this worker (`token`,
+        leased until `lease_until`) and passes it to `take` once committed, or gives the
+        reservation back with `release`: no claim statement, no wake-up, no round trip.
+
+        Only while a sending slot is free now and the webhook is below its concurrency cap, and
+        not during a backlog (the last claim came back full), so a hand-off never jumps ahead of
+        deliveries already waiting in the database. A delivery handed over is as safe as a
+        claimed one: if this process dies, its lease runs out and any worker claims it."""
+        if (
+            not self._running
+            or self._backlog
+            # (not counting claims in flight: at a trickle they ask for a batch and get none;
+            # when they do bring some, those wait for a slot, within the claim's read-ahead)
+            or self._unsent + self._reserved >= self.settings.max_in_flight
+            or self._active_per_webhook.get(webhook_id, 0)
+            + self._reserved_per_webhook.get(webhook_id, 0)
+            >= self.settings.per_webhook_concurrency
+        ):
+            return False
+        self._reserved += 1
+        self._reserved_per_webhook[webhook_id] += 1
+        self._reservations_done.clear()
+        return True
+
+    def lease_until(self, now: int) -> int:
+        """The lease a delivery handed over at `now` (ms) is stored with."""
+        return now + ms(self.settings.lease_s)
+
+    def release(self, webhook_ids: list[str]) -> None:
+        """Reservations whose deliveries were not stored (or not as handed over)."""
+        for webhook_id in webhook_ids:
+            self._unreserve(webhook_id)
+
+    def take(self, deliveries: list[ClaimedDelivery]) -> None:
+        """Deliveries a publish stored claimed by this worker, now committed: attempt them as
+        if claimed. After stop began they are only held, and released with the rest."""
+        self.observer.handed_off(len(deliveries))
+        for delivery in deliveries:
+            self._unreserve(delivery.webhook_id)
+            self._claimed[delivery.id] = delivery
+            if not self._stopping:
+                self._unsent += 1
+                self._dispatch(delivery)
+
+    def _unreserve(self, webhook_id: str) -> None:
+        self._reserved -= 1
+        left = self._reserved_per_webhook[webhook_id] - 1
+        if left > 0:
+            self._reserved_per_webhook[webhook_id] = left
+        else:
+            del self._reserved_per_webhook[webhook_id]
+        if not self._reserved:
+            self._reservations_done.set()
+
     def _capacity(self) -> int:
         """Deliveries this worker may claim now: free sending slots plus one claim batch of
         read-ahead, and at most WAITING_RESULTS_FACTOR × max_in_flight results waiting to be
@@ -198,18 +278,22 @@ class Dispatcher:
         while not self._stopping:
             self.last_loop_at = self.clock.now()
             self.last_loop_monotonic = time.monotonic()
-            capacity = self._capacity() - self._claiming
+            capacity = self._capacity() - self._claiming - self._reserved
             self._wake.clear()  # before claiming: a publish during the claim is not lost
-            coming = self._unsent + self._claiming
+            coming = self._unsent + self._claiming + self._reserved
             if (
                 (not first and not self._backlog)
                 or capacity <= 0
                 or (capacity < self._low_water and coming > 0)
             ):
                 # Wait for free slots (attempts ending, results written) or the poll.
+                if first:
+                    self._starved = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
                 continue
+            if first:
+                self._starved = False
             limit = min(capacity, self._claim_batch)
             self._claiming += limit
             try:
@@ -241,6 +325,7 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         cap = self.settings.per_webhook_concurrency
         saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
+        self._excluded = frozenset(saturated)
         now = self._now()
         lease_until = now + ms(self.settings.lease_s)
         started = time.perf_counter()
@@ -402,7 +487,11 @@ class Dispatcher:
             self._waiting.pop(webhook_id, None)
         if self._active_per_webhook[webhook_id] <= 0:
             del self._active_per_webhook[webhook_id]
-        if self._capacity() >= self._low_water:
+        if (self._starved and self._capacity() >= self._low_water) or (
+            webhook_id in self._excluded
+        ):
+            # Room for the claim loop waiting for it, or the webhook the last claim left out
+            # (its due deliveries are still in the database).
             self._wake.set()
         return following
 
@@ -420,7 +509,8 @@ class Dispatcher:
             await self._write(batch)
             for _ in batch:
                 self._results.task_done()
-            self._wake.set()
+            if self._starved:
+                self._wake.set()  # written results make room for claims
 
     async def _record(
         self,
@@ -434,6 +524,25 @@ class Dispatcher:
         else:
             await dispatch_statements.record_results_sqlite(conn, attempt_rows, updates)
 
+    async def _write_successes(
+        self,
+        attempt_rows: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        results: list[AttemptResult],
+    ) -> bool:
+        """PostgreSQL, a batch of nothing but successes (the common case): attempts, outcomes
+        and the webhooks' last success in one statement in autocommit on asyncpg (one round
+        trip instead of BEGIN, the health read, the statement, the health write and COMMIT
+        through SQLAlchemy), provided every webhook of the batch was healthy. False: nothing
+        was written, the batch needs the health recorder."""
+        latest: dict[str, int] = {}
+        for result in results:
+            latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
+        async with self.db.driver_connection() as driver:
+            return await dispatch_statements.record_results(
+                driver, attempt_rows, updates, latest, self._now()
+            )
+
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
         updates = [item["update"] for item in batch]
@@ -441,20 +550,17 @@ class Dispatcher:
         delay = DB_RETRY_DELAY_S
         while True:
             try:
-                if results or self.db.backend != "postgresql":
+                notices: list[Notice] = []
+                if not (
+                    self.db.backend == "postgresql"
+                    and all(result.delivered and result.control is None for result in results)
+                    and await self._write_successes(attempt_rows, updates, results)
+                ):
                     async with self.db.transaction() as conn:
                         await self._record(conn, attempt_rows, updates)
                         # Health last: it locks the batch's webhook rows (in id order) only
                         # for the end of the transaction.
                         notices = await self.observer.record(conn, results, self._now())
-                else:
-                    # Nothing for endpoint health (a healthy webhook's run of successes is
-                    # counted once): the one statement alone, in autocommit on asyncpg, one
-                    # round trip instead of BEGIN, the statement and COMMIT through
-                    # SQLAlchemy (at a trickle, batches are small and that was most of it).
-                    async with self.db.driver_connection() as driver:
-                        await dispatch_statements.record_results(driver, attempt_rows, updates)
-                    notices = []
                 break
             except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
@@ -465,4 +571,6 @@ class Dispatcher:
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
         for update in updates:
             self._claimed.pop(update["b_id"], None)
+        if notices:
+            self._wake.set()  # alert events may have deliveries due now
         self.observer.recorded(batch, notices)

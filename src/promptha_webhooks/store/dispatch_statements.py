@@ -55,7 +55,19 @@ JOIN webhooks AS w ON w.id = c.webhook_id
 # Attempts of deliveries deleted meanwhile (their webhook was deleted) are dropped: their
 # foreign key would otherwise fail the whole batch, again and again.
 _RECORD = """
-WITH new_attempts AS (
+WITH successes AS (
+    SELECT s.webhook_id, s.at FROM json_to_recordset($3::json) AS s(webhook_id varchar, at bigint)
+), healthy AS (
+    -- Locked in id order, as HealthQueries.lock_health does (no deadlock between writers).
+    SELECT w.id FROM webhooks AS w
+    WHERE w.id IN (SELECT webhook_id FROM successes) AND w.kind = 'http'
+      AND w.consecutive_failures = 0 AND w.failed_deliveries = 0
+      AND w.failing_since IS NULL AND w.warned_level = 0 AND NOT w.alerted
+    ORDER BY w.id
+    FOR NO KEY UPDATE
+), go AS (
+    SELECT 1 WHERE (SELECT count(*) FROM healthy) = (SELECT count(*) FROM successes)
+), new_attempts AS (
     INSERT INTO attempts (id, delivery_id, number, trigger, url, request_headers,
                           response_status, response_headers, response_body, duration_ms,
                           error, outcome, started_at, finished_at, webhook_id)
@@ -68,15 +80,23 @@ WITH new_attempts AS (
         duration_ms float8, error text, outcome varchar, started_at bigint,
         finished_at bigint, webhook_id varchar)
     WHERE EXISTS (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)
+      AND EXISTS (SELECT 1 FROM go)
+), outcomes AS (
+    UPDATE deliveries AS d
+    SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
+        claim_token = NULL, last_status_code = u.b_code, last_error = u.b_error,
+        updated_at = u.b_now
+    FROM json_to_recordset($2::json) AS u(
+        b_id varchar, b_token varchar, b_status varchar, b_count int, b_next bigint,
+        b_code int, b_error text, b_now bigint)
+    WHERE d.id = u.b_id AND d.claim_token = u.b_token AND EXISTS (SELECT 1 FROM go)
+), succeeded AS (
+    UPDATE webhooks AS w
+    SET last_success_at = GREATEST(COALESCE(w.last_success_at, s.at), s.at), updated_at = $4
+    FROM successes AS s
+    WHERE w.id = s.webhook_id AND EXISTS (SELECT 1 FROM go)
 )
-UPDATE deliveries AS d
-SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
-    claim_token = NULL, last_status_code = u.b_code, last_error = u.b_error,
-    updated_at = u.b_now
-FROM json_to_recordset($2::json) AS u(
-    b_id varchar, b_token varchar, b_status varchar, b_count int, b_next bigint, b_code int,
-    b_error text, b_now bigint)
-WHERE d.id = u.b_id AND d.claim_token = u.b_token
+SELECT EXISTS (SELECT 1 FROM go)
 """
 
 _ATTEMPT_COLUMNS = (
@@ -162,18 +182,34 @@ async def record_results(
     executor: AsyncConnection | asyncpg.Connection,
     attempt_rows: list[dict[str, Any]],
     delivery_updates: list[dict[str, Any]],
-) -> None:
+    successes: dict[str, int] | None = None,
+    now: int = 0,
+) -> bool:
     """Insert the attempts and write the deliveries' outcomes (fenced by claim token), in one
-    statement: inside a SQLAlchemy transaction, or alone in autocommit on asyncpg."""
+    statement: inside a SQLAlchemy transaction, or alone in autocommit on asyncpg.
+
+    `successes` (webhook id → time of its latest delivered attempt in the batch): the endpoint
+    health of a batch of nothing but successes, in the same statement. A success on a webhook
+    with no failure counted and no alert outstanding moves only its `last_success_at`; if
+    every webhook of the batch is such, the statement writes everything and returns True.
+    Otherwise it writes nothing and returns False: the batch needs HealthRecorder (a failure
+    streak or an alert to end). Without `successes` it always writes (True)."""
     if not delivery_updates:
-        return
+        return True
     # No U+0000 reaches here (sender.py replaces it): PostgreSQL text cannot hold it.
-    attempts_json = orjson.dumps(attempt_rows).decode()
-    updates_json = orjson.dumps(delivery_updates).decode()
+    arguments = (
+        orjson.dumps(attempt_rows).decode(),
+        orjson.dumps(delivery_updates).decode(),
+        orjson.dumps(
+            [{"webhook_id": key, "at": at} for key, at in (successes or {}).items()]
+        ).decode(),
+        now,
+    )
     if isinstance(executor, AsyncConnection):
-        await executor.exec_driver_sql(_RECORD, (attempts_json, updates_json))
+        written = (await executor.exec_driver_sql(_RECORD, arguments)).scalar()
     else:
-        await executor.execute(_RECORD, attempts_json, updates_json)
+        written = await executor.fetchval(_RECORD, *arguments)
+    return bool(written)
 
 
 _SQLITE_INSERT_ATTEMPTS = f"""

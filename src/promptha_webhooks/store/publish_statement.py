@@ -50,6 +50,8 @@ class PublishOutcome:
     stored: bool
     version: int | None  # the account's current version; None: no such account
     conflict: bool = False  # an idempotency key exists
+    # url and secret of the webhooks asked for (handed over deliveries'), when stored
+    endpoints: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
@@ -90,21 +92,24 @@ WITH account AS (
     RETURNING 1
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
-                            attempt_count, next_attempt_at, is_test, created_at, updated_at)
+                            attempt_count, next_attempt_at, claim_token, is_test, created_at,
+                            updated_at)
     SELECT d.id, d.event_id, d.webhook_id, $1, d.event_type, d.status, 0, d.next_attempt_at,
-           false, d.created_at, d.created_at
+           d.claim_token, false, d.created_at, d.created_at
     FROM json_to_recordset($5::json)
          AS d(id varchar, event_id varchar, webhook_id varchar, event_type varchar,
-              status varchar, next_attempt_at bigint, created_at bigint)
+              status varchar, next_attempt_at bigint, claim_token varchar, created_at bigint)
     WHERE EXISTS (SELECT 1 FROM go)
-    RETURNING 1
+    RETURNING claim_token
 )
 SELECT (SELECT webhooks_version FROM account) AS version,
        EXISTS (SELECT 1 FROM go) AS stored,
        (SELECT count(*) FROM new_keys) AS keys,
        (SELECT count(*) FROM new_events) AS events,
-       CASE WHEN EXISTS (SELECT 1 FROM new_deliveries)
-            THEN pg_notify('{CHANNEL}', '') END AS notified
+       CASE WHEN EXISTS (SELECT 1 FROM new_deliveries WHERE claim_token IS NULL)
+            THEN pg_notify('{CHANNEL}', '') END AS notified,
+       (SELECT json_agg(json_build_array(w.id, w.url, w.secret)) FROM webhooks AS w
+        WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
 
 
@@ -128,8 +133,14 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
 
 
 async def store_publish(
-    driver: asyncpg.Connection, account_id: str, version: int, rows: PublishRows
+    driver: asyncpg.Connection,
+    account_id: str,
+    version: int,
+    rows: PublishRows,
+    endpoints_of: list[str] | None = None,
 ) -> PublishOutcome:
+    """Store the rows if the fan-out is current and every key new; `endpoints_of`: webhooks
+    whose url and secret to read in the same statement (for deliveries handed over)."""
     try:
         row = await driver.fetchrow(
             _PUBLISH,
@@ -138,6 +149,7 @@ async def store_publish(
             orjson.dumps(rows.keys).decode(),
             orjson.dumps(rows.events).decode(),
             orjson.dumps(rows.deliveries).decode(),
+            endpoints_of or [],
         )
     except asyncpg.IntegrityConstraintViolationError:
         # Some keys inserted, others not: their foreign key to the events not stored fails.
@@ -148,4 +160,11 @@ async def store_publish(
         return PublishOutcome(stored=False, version=None)
     stored = bool(row["stored"])
     conflict = not stored and current == version
-    return PublishOutcome(stored=stored, version=int(current), conflict=conflict)
+    endpoints = (
+        {webhook_id: (url, secret) for webhook_id, url, secret in orjson.loads(row["endpoints"])}
+        if row["endpoints"]
+        else {}
+    )
+    return PublishOutcome(
+        stored=stored, version=int(current), conflict=conflict, endpoints=endpoints
+    )

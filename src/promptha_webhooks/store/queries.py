@@ -327,6 +327,15 @@ class Store:
         )
         return result.rowcount > 0
 
+    async def webhook_endpoints(
+        self, conn: AsyncConnection, webhook_ids: list[str]
+    ) -> dict[str, tuple[str, str]]:
+        """url and secret of each webhook, by id (the ones that exist)."""
+        query = select(webhooks.c.id, webhooks.c.url, webhooks.c.secret).where(
+            webhooks.c.id.in_(webhook_ids)
+        )
+        return {row.id: (row.url, row.secret) for row in await conn.execute(query)}
+
     async def fanout_targets(self, conn: AsyncConnection, account_id: str) -> list[FanoutTarget]:
         """Every enabled webhook of the account, and those its health disabled (their
         deliveries are kept as skipped for recovery); a manual disable gets nothing.

@@ -1,0 +1,96 @@
+"""Hand-off: a publish gives its new deliveries straight to the dispatcher of its own process.
+
+Without it a new delivery is stored due, and the dispatcher, woken, claims it with a statement
+of its own: a second round trip and commit between publish and send, and CPU for each. With it
+the publish stores each delivery the dispatcher has room for already claimed by that
+dispatcher (its claim token and a lease, as a claim would have left it), and passes it over once
+the publish has committed, so the attempt starts at once. Crash safety is the claim's: a
+delivery handed over to a process that dies is due again when its lease runs out.
+
+`serve` runs both the API and a dispatcher, so it hands off; `serve --no-dispatcher` does not
+(its deliveries are stored due, and workers are woken by NOTIFY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from promptha_webhooks.store.queries import ClaimedDelivery
+
+
+class DeliveryHandOff(Protocol):
+    """The dispatcher's side (dispatcher.worker.Dispatcher)."""
+
+    token: str
+
+    def reserve(self, webhook_id: str) -> bool: ...
+
+    def lease_until(self, now: int) -> int: ...
+
+    def release(self, webhook_ids: list[str]) -> None: ...
+
+    def take(self, deliveries: list[ClaimedDelivery]) -> None: ...
+
+
+def mark_handed(
+    handoff: DeliveryHandOff, delivery_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Mark the due rows the dispatcher takes (stored claimed by it, leased) and return them;
+    every one holds a reservation until `take` or `release`."""
+    handed: list[dict[str, Any]] = []
+    for row in delivery_rows:
+        if row["next_attempt_at"] is not None and handoff.reserve(row["webhook_id"]):
+            row["claim_token"] = handoff.token
+            row["next_attempt_at"] = handoff.lease_until(row["created_at"])
+            handed.append(row)
+    return handed
+
+
+def unmark(handoff: DeliveryHandOff, handed: list[dict[str, Any]]) -> None:
+    """The statement did not store the rows as marked: give the reservations back."""
+    if handed:
+        handoff.release([row["webhook_id"] for row in handed])
+
+
+def hand_over(
+    handoff: DeliveryHandOff,
+    handed: list[dict[str, Any]],
+    events: Mapping[str, tuple[bytes, str | None]],
+    endpoints: Mapping[str, tuple[str, str]],
+) -> None:
+    """Give the committed handed rows to the dispatcher. `events`: body and traceparent per
+    event id; `endpoints`: url and secret per webhook id, read by the statement or transaction
+    that stored the rows (as current as a claim's). A row without its endpoint (not expected:
+    the statement stores nothing if the webhooks changed) is left to its lease."""
+    if not handed:
+        return
+    missing = [row for row in handed if row["webhook_id"] not in endpoints]
+    if missing:
+        unmark(handoff, missing)
+        handed = [row for row in handed if row["webhook_id"] in endpoints]
+    handoff.take(
+        [
+            ClaimedDelivery(
+                id=row["id"],
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                webhook_id=row["webhook_id"],
+                attempt_count=0,
+                is_test=False,
+                body=events[row["event_id"]][0],
+                url=endpoints[row["webhook_id"]][0],
+                secret=endpoints[row["webhook_id"]][1],
+                webhook_enabled=True,
+                traceparent=events[row["event_id"]][1],
+            )
+            for row in handed
+        ]
+    )
+
+
+def wakes_claims(delivery_rows: list[dict[str, Any]]) -> bool:
+    """Whether stored rows need a claim: some are due and not handed over."""
+    return any(
+        row["next_attempt_at"] is not None and row["claim_token"] is None for row in delivery_rows
+    )
