@@ -5,12 +5,19 @@ delivery was deleted meanwhile is dropped without failing the rest of its batch.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from support import ReceivedRequest, Receiver, Service
+from promptha_webhooks import ids
+from promptha_webhooks.store import dispatch_statements
+from promptha_webhooks.store.database import migrate
+
+from support import ReceivedRequest, Receiver, Service, ServiceFactory
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 
@@ -81,6 +88,68 @@ async def test_a_result_after_the_lease_passed_to_another_worker_is_not_applied(
         await asyncio.sleep(0.02)
     # The attempt happened and is logged; the delivery's state belongs to the new claimer.
     assert row == {"status": "pending", "claim_token": "other-worker", "attempts": 1}
+
+
+@pytest.fixture
+async def pg_service(fresh_postgres_url: str) -> AsyncIterator[Service]:
+    await migrate(fresh_postgres_url)
+    factory = ServiceFactory(fresh_postgres_url)
+    try:
+        yield await factory()
+    finally:
+        await factory.close()
+
+
+async def test_a_batch_written_again_after_a_lost_commit_answer_is_recorded_once(
+    pg_service: Service, receiver: Receiver
+) -> None:
+    # PostgreSQL's writer records in autocommit; SQLite's commit is local and cannot be lost.
+    service = pg_service
+    _account_id, auth, webhook, release = await attempt_in_flight(service, receiver, "/again")
+    [pending] = (
+        await service.client.get(f"/v1/webhooks/{webhook['id']}/deliveries", headers=auth)
+    ).json()["data"]
+    token = service.app.state.dispatcher.token
+    now = int(time.time() * 1000)
+    attempt = {
+        "id": ids.new_id(ids.ATTEMPT),
+        "delivery_id": pending["id"],
+        "number": 1,
+        "trigger": "scheduled",
+        "url": receiver.url("/again"),
+        "request_headers": "{}",
+        "response_status": 200,
+        "response_headers": None,
+        "response_body": "ok",
+        "duration_ms": 1.0,
+        "error": None,
+        "outcome": "delivered",
+        "started_at": now,
+        "finished_at": now,
+        "webhook_id": webhook["id"],
+    }
+    update = {
+        "b_id": pending["id"],
+        "b_token": token,
+        "b_status": "delivered",
+        "b_count": 1,
+        "b_next": None,
+        "b_code": 200,
+        "b_error": None,
+        "b_now": now,
+    }
+    # The writer's statement runs, its commit's answer is lost, and the batch is retried.
+    for _ in range(2):
+        async with service.app.state.services.db.driver_connection() as driver:
+            assert await dispatch_statements.record_results(
+                driver, [attempt], [update], {webhook["id"]: now}, now
+            )
+    assert await delivery_row(service, pending["id"]) == {
+        "status": "delivered",
+        "claim_token": None,
+        "attempts": 1,
+    }
+    release.set()
 
 
 async def test_an_attempt_of_a_deleted_delivery_does_not_block_the_others(

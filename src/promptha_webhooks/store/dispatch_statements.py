@@ -81,6 +81,8 @@ WITH successes AS (
         finished_at bigint, webhook_id varchar)
     WHERE EXISTS (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)
       AND EXISTS (SELECT 1 FROM go)
+    -- A batch written again after its commit's answer was lost records each attempt once.
+    ON CONFLICT (id) DO NOTHING
 ), outcomes AS (
     UPDATE deliveries AS d
     SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
