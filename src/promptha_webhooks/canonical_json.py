@@ -326,6 +326,51 @@ def dumps(value: object) -> bytes:
     Accepts dict (str keys), list, tuple, str, int (within ±MAX_SAFE_INTEGER), finite float, bool
     and None. Raises :class:`CanonicalJSONError` (with ``.path``) for anything else.
     """
+    # orjson (in C, about 10x faster) writes what JSON.stringify writes for plain values: no
+    # float (number formatting differs), no integer beyond ±MAX_SAFE_INTEGER, no key that
+    # JavaScript would move first (an array index), no subclass; it refuses lone surrogates
+    # and nesting deeper than 254, which the encoder below then handles.
+    if _plain(value):
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            pass
+    return _dumps(value)
+
+
+# Values the orjson shortcut inspects at most: a value holding itself never ends the walk, and
+# one with more nodes than a 256 KiB body can hold is not worth it.
+_PLAIN_MAX_NODES = 200_000
+
+
+def _plain(value: object) -> bool:
+    pending = [value]
+    budget = _PLAIN_MAX_NODES
+    while pending:
+        budget -= 1
+        if not budget:
+            return False
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[operator]
+                return False
+        elif kind is dict:
+            for key in item:  # type: ignore[attr-defined]
+                if type(key) is not str or key[:1] in _DIGITS:
+                    return False
+            pending.extend(item.values())  # type: ignore[attr-defined]
+        elif kind is list:
+            pending.extend(item)  # type: ignore[arg-type]
+        else:
+            return False
+    return True
+
+
+def _dumps(value: object) -> bytes:
+    """The encoder itself, for any value (the reference for the orjson shortcut)."""
     parts: list[str] = []
     try:
         _encode(value, parts, set())

@@ -23,6 +23,7 @@ from promptha_webhooks.canonical_json import (
     format_number,
     loads,
 )
+from promptha_webhooks.canonical_json import _dumps as _dumps
 from promptha_webhooks.canonical_json import _number_text_from_repr as _number_text_from_repr
 from promptha_webhooks.canonical_json import _strict_loads as _strict_loads
 
@@ -457,6 +458,43 @@ def test_round_trip(value: Any) -> None:
     assert _normalise(parsed) == _normalise(value)
     # Python's own parser reads our output to the same value too.
     assert _normalise(json.loads(body)) == _normalise(value)
+
+
+# Values without floats, often with big integers, digit keys, surrogates and deep nesting:
+# the ones dumps writes through orjson, and those next to its limits.
+PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | SAFE_INTS | st.integers(min_value=-(2**64), max_value=2**64) | TEXT,
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(KEYS, children, max_size=6),
+    max_leaves=25,
+)
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PLAIN_VALUES | VALUES)
+def test_dumps_answers_as_the_encoder(value: Any) -> None:
+    """dumps writes plain values with orjson; whatever it returns or raises is what the
+    JSON.stringify encoder alone would (same bytes, same error and path)."""
+    try:
+        expected: bytes | tuple[str, str] = _dumps(value)
+    except CanonicalJSONError as exc:
+        expected = (exc.reason, exc.path)
+    try:
+        got: bytes | tuple[str, str] = dumps(value)
+    except CanonicalJSONError as exc:
+        got = (exc.reason, exc.path)
+    assert got == expected
+
+
+@pytest.mark.parametrize("depth", [253, 254, 255, 300])
+def test_deep_nesting_answers_as_the_encoder(depth: int) -> None:
+    assert dumps(_deep(depth)) == _dumps(_deep(depth))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
