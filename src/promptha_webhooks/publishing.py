@@ -59,9 +59,10 @@ FANOUT_RELOADS = 3
 # Publish statements (PostgreSQL) or transactions (SQLite, one writer) a process runs at once;
 # more publishes wait and share the next one (group commit, see Publisher._in_group). While
 # fewer than LARGE_GROUP_EVENTS events wait, fewer statements run (FEW_EVENTS_STATEMENTS):
-# single publishes then share statements more, which costs the database and the two cores
-# less (at 1,000 publishes/s, 2 statements at a time instead of 4 took the publish → arrival
-# p50 from 6–8 ms to ≈5 ms); batches of many events still use every statement.
+# single publishes then share statements more, which costs the database less (at 1,000
+# publishes/s, runs with 2 gave publish → arrival p50 4.7–5.5 ms where runs with 4 minutes
+# earlier gave 5.5–8.4 ms; a later same-hour A/B was within the noise: docs/performance.md);
+# batches of many events still use every statement.
 PUBLISH_STATEMENTS = {"postgresql": 4, "sqlite": 1}
 FEW_EVENTS_STATEMENTS = {"postgresql": 2, "sqlite": 1}
 LARGE_GROUP_EVENTS = 100
