@@ -74,11 +74,13 @@ async def test_webhook_stats_windows(make_service: ServiceFactory, receiver: Rec
 async def test_account_stats_failures_by_reason(
     make_service: ServiceFactory, receiver: Receiver
 ) -> None:
-    service = await make_service(retry_schedule_s=(0.0,), delivery_timeout_s=0.3, lease_s=5.0)
+    # The timeout leaves room for a busy CI host: one attempt only, so an /ok answer that took
+    # longer than the timeout would count as a failure.
+    service = await make_service(retry_schedule_s=(0.0,), delivery_timeout_s=1.0, lease_s=5.0)
     account_id, auth = await service.create_account()
 
     async def slow(_request: ReceivedRequest) -> web.Response:
-        await asyncio.sleep(2)
+        await asyncio.sleep(4)
         return web.Response(status=200)
 
     receiver.responders["/slow"] = slow
