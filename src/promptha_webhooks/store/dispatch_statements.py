@@ -54,6 +54,11 @@ JOIN webhooks AS w ON w.id = c.webhook_id
 # (bench figures in docs/performance.md); PostgreSQL unpacks them with json_to_recordset.
 # Attempts of deliveries deleted meanwhile (their webhook was deleted) are dropped: their
 # foreign key would otherwise fail the whole batch, again and again.
+# LIMIT $5 (the batch's length, which no document exceeds) tells the planner how many rows
+# each document holds: json_to_recordset is otherwise estimated at 100 rows, and against a
+# table of a few thousand deliveries (a new database) the planner then hashed a sequential
+# scan of deliveries instead of looking the batch's few rows up by key. Run on a connection
+# that plans at each execution (Database.driver_connection(replan=True)).
 _RECORD = """
 WITH successes AS (
     SELECT s.webhook_id, s.at FROM json_to_recordset($3::json) AS s(webhook_id varchar, at bigint)
@@ -74,11 +79,11 @@ WITH successes AS (
     SELECT a.id, a.delivery_id, a.number, a.trigger, a.url, a.request_headers,
            a.response_status, a.response_headers, a.response_body, a.duration_ms,
            a.error, a.outcome, a.started_at, a.finished_at, a.webhook_id
-    FROM json_to_recordset($1::json) AS a(
+    FROM (SELECT * FROM json_to_recordset($1::json) AS r(
         id varchar, delivery_id varchar, number int, trigger varchar, url text,
         request_headers text, response_status int, response_headers text, response_body text,
         duration_ms float8, error text, outcome varchar, started_at bigint,
-        finished_at bigint, webhook_id varchar)
+        finished_at bigint, webhook_id varchar) LIMIT $5) AS a
     WHERE EXISTS (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)
       AND EXISTS (SELECT 1 FROM go)
     -- A batch written again after its commit's answer was lost records each attempt once.
@@ -88,9 +93,9 @@ WITH successes AS (
     SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
         claim_token = NULL, last_status_code = u.b_code, last_error = u.b_error,
         updated_at = u.b_now
-    FROM json_to_recordset($2::json) AS u(
+    FROM (SELECT * FROM json_to_recordset($2::json) AS r(
         b_id varchar, b_token varchar, b_status varchar, b_count int, b_next bigint,
-        b_code int, b_error text, b_now bigint)
+        b_code int, b_error text, b_now bigint) LIMIT $5) AS u
     WHERE d.id = u.b_id AND d.claim_token = u.b_token AND EXISTS (SELECT 1 FROM go)
 ), succeeded AS (
     UPDATE webhooks AS w
@@ -206,6 +211,7 @@ async def record_results(
             [{"webhook_id": key, "at": at} for key, at in (successes or {}).items()]
         ).decode(),
         now,
+        max(len(attempt_rows), len(delivery_updates)),
     )
     if isinstance(executor, AsyncConnection):
         written = (await executor.exec_driver_sql(_RECORD, arguments)).scalar()

@@ -1,0 +1,64 @@
+"""PostgreSQL: the dispatcher's claim and result statements are planned at every execution.
+
+A prepared statement's cached generic plan is made once, after five executions, for the tables
+as they are then. On a new database that is a few rows, and the plan hashes a sequential scan
+of deliveries; it stays until autovacuum's first ANALYZE. The dispatcher's connections plan
+each execution for the tables as they are (pg_prepared_statements counts the plans made).
+"""
+
+from __future__ import annotations
+
+import time
+
+from promptha_webhooks.store import dispatch_statements
+from promptha_webhooks.store.database import Database, migrate
+
+RUNS = 8  # more than the five custom plans PostgreSQL makes before it may cache a generic one
+
+
+async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int, int]]:
+    """Run the claim and the result statement RUNS times on one connection; their (generic,
+    custom) plan counts on it."""
+    now = int(time.time() * 1000)
+    update = {
+        "b_id": "dlv_none",
+        "b_token": "token",
+        "b_status": "delivered",
+        "b_count": 1,
+        "b_next": None,
+        "b_code": 200,
+        "b_error": None,
+        "b_now": now,
+    }
+    async with database.driver_connection(replan=replan) as driver:
+        for _ in range(RUNS):
+            await dispatch_statements.claim_due(driver, now, now + 1000, "token", 10)
+            await dispatch_statements.record_results(driver, [], [update], {}, now)
+        rows = await driver.fetch(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        )
+    counts = {}
+    for row in rows:
+        if "FOR UPDATE SKIP LOCKED" in row["statement"]:
+            counts["claim"] = (row["generic_plans"], row["custom_plans"])
+        elif "INSERT INTO attempts" in row["statement"]:
+            counts["record"] = (row["generic_plans"], row["custom_plans"])
+    return counts
+
+
+async def test_dispatcher_statements_get_a_plan_for_the_tables_as_they_are(
+    fresh_postgres_url: str,
+) -> None:
+    await migrate(fresh_postgres_url)
+    database = Database(fresh_postgres_url)
+    try:
+        assert await plans_made(database, replan=True) == {
+            "claim": (0, RUNS),
+            "record": (0, RUNS),
+        }
+        # The other connections (the publish statement's) keep PostgreSQL's plan cache, which
+        # turns to a generic plan here: what the dispatcher's connections must not do.
+        cached = await plans_made(database, replan=False)
+        assert cached["claim"][0] > 0 and cached["record"][0] > 0
+    finally:
+        await database.dispose()
