@@ -109,7 +109,7 @@ class Database:
         generic plan made while the tables were small (a new database) hashes a sequential
         scan of them at every execution until autovacuum's first ANALYZE invalidates it: a
         result batch took 5 ms at 30,000 deliveries, growing with the table. Planning costs
-        0.3-0.4 ms per claim or batch. The publish statement keeps its cached plan (it reads
+        0.3-0.5 ms per claim or batch. The publish statement keeps its cached plan (it reads
         only small tables by key and inserts; planning it would cost 0.26 ms per publish)."""
         assert self.backend == "postgresql"
         pool = self._driver_pools.get(replan)
