@@ -52,8 +52,8 @@ JOIN webhooks AS w ON w.id = c.webhook_id
 # The batch travels as two JSON documents (attempts, outcomes), orjson-encoded in C: asyncpg's
 # encoding of the same rows as 22 arrays cost 12–16 µs of the worker's CPU per row, JSON 2 µs
 # (bench figures in docs/performance.md); PostgreSQL unpacks them with json_to_recordset.
-# Attempts of deliveries deleted meanwhile (their webhook was deleted) are dropped: their
-# foreign key would otherwise fail the whole batch, again and again.
+# Attempts of deliveries deleted meanwhile (their webhook was deleted) are dropped, not left
+# without their delivery nor failing the whole batch again and again.
 # LIMIT $5 (the batch's length, which no document exceeds) tells the planner how many rows
 # each document holds: json_to_recordset is otherwise estimated at 100 rows, and against a
 # table of a few thousand deliveries (a new database) the planner then hashed a sequential
@@ -72,22 +72,12 @@ WITH successes AS (
     FOR NO KEY UPDATE
 ), go AS (
     SELECT 1 WHERE (SELECT count(*) FROM healthy) = (SELECT count(*) FROM successes)
-), new_attempts AS (
-    INSERT INTO attempts (id, delivery_id, number, trigger, url, request_headers,
-                          response_status, response_headers, response_body, duration_ms,
-                          error, outcome, started_at, finished_at, webhook_id)
-    SELECT a.id, a.delivery_id, a.number, a.trigger, a.url, a.request_headers,
-           a.response_status, a.response_headers, a.response_body, a.duration_ms,
-           a.error, a.outcome, a.started_at, a.finished_at, a.webhook_id
-    FROM (SELECT * FROM json_to_recordset($1::json) AS r(
+), docs AS (
+    SELECT * FROM json_to_recordset($1::json) AS r(
         id varchar, delivery_id varchar, number int, trigger varchar, url text,
         request_headers text, response_status int, response_headers text, response_body text,
         duration_ms float8, error text, outcome varchar, started_at bigint,
-        finished_at bigint, webhook_id varchar) LIMIT $5) AS a
-    WHERE EXISTS (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)
-      AND EXISTS (SELECT 1 FROM go)
-    -- A batch written again after its commit's answer was lost records each attempt once.
-    ON CONFLICT (id) DO NOTHING
+        finished_at bigint, webhook_id varchar) LIMIT $5
 ), outcomes AS (
     UPDATE deliveries AS d
     SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
@@ -97,6 +87,30 @@ WITH successes AS (
         b_id varchar, b_token varchar, b_status varchar, b_count int, b_next bigint,
         b_code int, b_error text, b_now bigint) LIMIT $5) AS u
     WHERE d.id = u.b_id AND d.claim_token = u.b_token AND EXISTS (SELECT 1 FROM go)
+    RETURNING d.id
+), taken_over AS (
+    -- Deliveries whose outcome another claimer owns now: their attempt happened and is
+    -- logged too, under a key-share lock (a delete waits for this statement).
+    SELECT d.id FROM deliveries AS d
+    WHERE d.id IN (SELECT delivery_id FROM docs) AND d.id NOT IN (SELECT id FROM outcomes)
+      AND EXISTS (SELECT 1 FROM go)
+    FOR KEY SHARE
+), new_attempts AS (
+    -- Only attempts of deliveries this statement holds locked (updated or key-share locked):
+    -- a delivery deleted meanwhile (its webhook deleted) loses its attempt rather than leave
+    -- an attempt without a delivery; attempts have no foreign key (migration 0006).
+    INSERT INTO attempts (id, delivery_id, number, trigger, url, request_headers,
+                          response_status, response_headers, response_body, duration_ms,
+                          error, outcome, started_at, finished_at, webhook_id)
+    SELECT a.id, a.delivery_id, a.number, a.trigger, a.url, a.request_headers,
+           a.response_status, a.response_headers, a.response_body, a.duration_ms,
+           a.error, a.outcome, a.started_at, a.finished_at, a.webhook_id
+    FROM docs AS a
+    WHERE (a.delivery_id IN (SELECT id FROM outcomes)
+           OR a.delivery_id IN (SELECT id FROM taken_over))
+      AND EXISTS (SELECT 1 FROM go)
+    -- A batch written again after its commit's answer was lost records each attempt once.
+    ON CONFLICT (id) DO NOTHING
 ), succeeded AS (
     UPDATE webhooks AS w
     SET last_success_at = GREATEST(COALESCE(w.last_success_at, s.at), s.at), updated_at = $4

@@ -10,7 +10,17 @@ from typing import Any
 
 import orjson
 from pydantic import SecretStr
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -204,7 +214,18 @@ class Store:
         return [_account(row) for row in await conn.execute(query)]
 
     async def delete_account(self, conn: AsyncConnection, id: str) -> bool:
+        """The account and everything of it; its webhooks' attempts explicitly (no foreign
+        key leads to them), after the cascade, as delete_webhook does."""
+        webhook_ids = list(
+            (
+                await conn.execute(
+                    delete(webhooks).where(webhooks.c.account_id == id).returning(webhooks.c.id)
+                )
+            ).scalars()
+        )
         result = await conn.execute(delete(accounts).where(accounts.c.id == id))
+        if webhook_ids:
+            await conn.execute(delete(attempts).where(attempts.c.webhook_id.in_(webhook_ids)))
         return result.rowcount > 0
 
     async def insert_api_key(
@@ -322,10 +343,17 @@ class Store:
         return result.rowcount > 0
 
     async def delete_webhook(self, conn: AsyncConnection, account_id: str, id: str) -> bool:
+        """The webhook, its deliveries (foreign key cascade), then their attempts: attempts
+        have no foreign key (migration 0006). In this order an attempt being recorded cannot
+        be left behind: its writer holds its delivery locked, so the cascade waits for that
+        commit, and the attempts' delete, a later statement, sees the attempt."""
         result = await conn.execute(
             delete(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
         )
-        return result.rowcount > 0
+        if result.rowcount == 0:
+            return False
+        await conn.execute(delete(attempts).where(attempts.c.webhook_id == id))
+        return True
 
     async def webhook_endpoints(
         self, conn: AsyncConnection, webhook_ids: list[str]
@@ -386,7 +414,9 @@ class Store:
             select(deliveries.c.id)
             .where(
                 deliveries.c.webhook_id == webhook_id,
-                deliveries.c.status == "pending",
+                # literal, as ix_deliveries_listen_waiting's condition (a parameter would
+                # keep the planners from using it)
+                deliveries.c.status == literal_column("'pending'"),
                 deliveries.c.next_attempt_at.is_(None),
                 deliveries.c.claim_token.is_(None),
             )
@@ -534,10 +564,16 @@ class Store:
         claim token (a worker whose lease ran out must not overwrite a newer claimer).
         """
         if attempt_rows:
-            # Attempts of deliveries deleted meanwhile (webhook deleted) are dropped: their
-            # foreign key would fail the whole batch, again at every retry.
+            # Attempts of deliveries deleted meanwhile (webhook deleted) are dropped. The rest
+            # are key-share locked until the commit: attempts have no foreign key (migration
+            # 0006), and a delete of their delivery, which deletes its attempts after it,
+            # waits for them.
             wanted = list({row["delivery_id"] for row in attempt_rows})
-            present = await conn.execute(select(deliveries.c.id).where(deliveries.c.id.in_(wanted)))
+            present = await conn.execute(
+                select(deliveries.c.id)
+                .where(deliveries.c.id.in_(wanted))
+                .with_for_update(read=True, key_share=True)
+            )
             existing = {row.id for row in present}
             attempt_rows = [row for row in attempt_rows if row["delivery_id"] in existing]
         if attempt_rows:

@@ -3,7 +3,7 @@ the events an account never received."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import Event
@@ -11,12 +11,15 @@ from promptha_webhooks.store.queries import event_from_row
 from promptha_webhooks.store.tables import deliveries, events
 
 RECOVERABLE = ("failed", "skipped")
+# Spelt with literals, as the condition of the partial index ix_deliveries_recoverable is: with
+# bound parameters the planners (PostgreSQL's generic plans, SQLite's) could not use it.
+RECOVERABLE_CONDITION = deliveries.c.status.in_([literal_column(f"'{s}'") for s in RECOVERABLE])
 
 
 def _window(webhook_id: str, since: int, until: int | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         deliveries.c.webhook_id == webhook_id,
-        deliveries.c.status.in_(RECOVERABLE),
+        RECOVERABLE_CONDITION,
         deliveries.c.created_at >= since,
         deliveries.c.is_test.is_(False),
     ]
@@ -72,9 +75,7 @@ class RecoveryQueries:
         )
         if undelivered:
             query = query.where(
-                exists().where(
-                    deliveries.c.event_id == events.c.id, deliveries.c.status.in_(RECOVERABLE)
-                )
+                exists().where(deliveries.c.event_id == events.c.id, RECOVERABLE_CONDITION)
             )
         if before:
             query = query.where(events.c.id < before)

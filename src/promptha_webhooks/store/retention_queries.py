@@ -3,7 +3,7 @@ batch per transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.store.database import Backend
@@ -33,8 +33,16 @@ class RetentionQueries:
         ids = [row.id for row in await conn.execute(query)]
         if not ids:
             return 0
-        doomed = select(deliveries.c.id).where(deliveries.c.event_id.in_(ids)).scalar_subquery()
-        await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(doomed)))
+        doomed = select(deliveries.c.id).where(deliveries.c.event_id.in_(ids))
+        if self.backend == "postgresql":
+            # Attempts have no foreign key (migration 0006): an attempt being recorded holds
+            # its delivery locked, so lock the deliveries first and then find every attempt
+            # committed before; a later one finds its delivery gone and is not recorded.
+            locked = doomed.with_for_update().subquery()
+            await conn.execute(select(func.count()).select_from(locked))
+        await conn.execute(
+            delete(attempts).where(attempts.c.delivery_id.in_(doomed.scalar_subquery()))
+        )
         await conn.execute(delete(deliveries).where(deliveries.c.event_id.in_(ids)))
         await conn.execute(delete(idempotency_keys).where(idempotency_keys.c.event_id.in_(ids)))
         await conn.execute(delete(events).where(events.c.id.in_(ids)))

@@ -1,0 +1,87 @@
+"""Deleting a webhook or an account leaves none of its deliveries or attempts behind, and touches
+nobody else's, on both backends. Attempts have no foreign key to their delivery (migration
+0006): these deletions remove them explicitly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from support import Receiver, Service
+
+PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
+
+
+async def _rows_of(service: Service, webhook_id: str) -> dict[str, int]:
+    async with service.app.state.services.db.transaction() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM deliveries WHERE webhook_id = :w) AS deliveries,"
+                    " (SELECT count(*) FROM attempts WHERE webhook_id = :w) AS attempts,"
+                    " (SELECT count(*) FROM attempts AS a WHERE NOT EXISTS"
+                    "  (SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)) AS orphans"
+                ),
+                {"w": webhook_id},
+            )
+        ).one()
+    return {"deliveries": row.deliveries, "attempts": row.attempts, "orphans": row.orphans}
+
+
+async def _delivered_twice(
+    service: Service, receiver: Receiver, path: str
+) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any]]:
+    """An account (id, auth headers) with webhooks on `path`/a and `path`/b, each delivered 2
+    events."""
+    account_id, auth = await service.create_account()
+    first = await service.create_webhook(auth, url=receiver.url(f"{path}/a"))
+    second = await service.create_webhook(auth, url=receiver.url(f"{path}/b"))
+    for _ in range(2):
+        await service.publish(account_id, "fabric.completed", PAYLOAD)
+    for webhook in (first, second):
+        await service.wait_delivery(auth, webhook["id"], status="delivered", count=2)
+    return account_id, auth, first, second
+
+
+async def test_deleting_a_webhook_deletes_its_deliveries_and_attempts_only(
+    service: Service, receiver: Receiver
+) -> None:
+    _account_id, auth, first, second = await _delivered_twice(service, receiver, "/one")
+    for webhook in (first, second):
+        assert await _rows_of(service, webhook["id"]) == {
+            "deliveries": 2,
+            "attempts": 2,
+            "orphans": 0,
+        }
+    response = await service.client.delete(f"/v1/webhooks/{first['id']}", headers=auth)
+    assert response.status_code == 204, response.text
+    assert await _rows_of(service, first["id"]) == {"deliveries": 0, "attempts": 0, "orphans": 0}
+    assert await _rows_of(service, second["id"]) == {"deliveries": 2, "attempts": 2, "orphans": 0}
+
+
+async def test_deleting_an_account_deletes_its_webhooks_attempts_only(
+    service: Service, receiver: Receiver
+) -> None:
+    doomed, _auth, first, second = await _delivered_twice(service, receiver, "/doomed")
+    _kept, _kept_auth, kept_first, _ = await _delivered_twice(service, receiver, "/kept")
+    response = await service.client.delete(f"/v1/accounts/{doomed}", headers=service.admin())
+    assert response.status_code == 204, response.text
+    for webhook in (first, second):
+        assert await _rows_of(service, webhook["id"]) == {
+            "deliveries": 0,
+            "attempts": 0,
+            "orphans": 0,
+        }
+    assert await _rows_of(service, kept_first["id"]) == {
+        "deliveries": 2,
+        "attempts": 2,
+        "orphans": 0,
+    }
+    async with service.app.state.services.db.transaction() as conn:
+        events = (
+            await conn.execute(
+                text("SELECT count(*) FROM events WHERE account_id = :a"), {"a": doomed}
+            )
+        ).scalar_one()
+    assert events == 0
