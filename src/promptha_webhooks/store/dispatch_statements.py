@@ -91,8 +91,10 @@ WITH successes AS (
 ), taken_over AS (
     -- Deliveries whose outcome another claimer owns now: their attempt happened and is
     -- logged too, under a key-share lock (a delete waits for this statement).
+    -- (Usually none: the deliveries are looked up only for attempts not in outcomes.)
     SELECT d.id FROM deliveries AS d
-    WHERE d.id IN (SELECT delivery_id FROM docs) AND d.id NOT IN (SELECT id FROM outcomes)
+    WHERE d.id IN (SELECT delivery_id FROM docs
+                   WHERE delivery_id NOT IN (SELECT id FROM outcomes))
       AND EXISTS (SELECT 1 FROM go)
     FOR KEY SHARE
 ), new_attempts AS (
