@@ -16,11 +16,8 @@ from promptha_webhooks.store.database import Database, migrate
 RUNS = 8  # more than the five custom plans PostgreSQL makes before it may cache a generic one
 
 
-async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int, int]]:
-    """Run the claim and the result statement RUNS times on one connection; their (generic,
-    custom) plan counts on it."""
-    now = int(time.time() * 1000)
-    update = {
+def _update(now: int) -> dict[str, object]:
+    return {
         "b_id": "dlv_none",
         "b_token": "token",
         "b_status": "delivered",
@@ -30,6 +27,13 @@ async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int
         "b_error": None,
         "b_now": now,
     }
+
+
+async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int, int]]:
+    """Run the claim and the result statement RUNS times on one connection; their (generic,
+    custom) plan counts on it."""
+    now = int(time.time() * 1000)
+    update = _update(now)
     async with database.driver_connection(replan=replan) as driver:
         for _ in range(RUNS):
             await dispatch_statements.claim_due(driver, now, now + 1000, "token", 10)
@@ -60,5 +64,28 @@ async def test_dispatcher_statements_get_a_plan_for_the_tables_as_they_are(
         # turns to a generic plan here: what the dispatcher's connections must not do.
         cached = await plans_made(database, replan=False)
         assert cached["claim"][0] > 0 and cached["record"][0] > 0
+    finally:
+        await database.dispose()
+
+
+async def test_the_result_write_in_a_transaction_is_planned_at_every_execution(
+    fresh_postgres_url: str,
+) -> None:
+    # The path of batches with a failure (endpoint health in the same transaction), on one of
+    # SQLAlchemy's connections.
+    await migrate(fresh_postgres_url)
+    database = Database(fresh_postgres_url)
+    now = int(time.time() * 1000)
+    try:
+        async with database.transaction() as conn:
+            for _ in range(RUNS):
+                await dispatch_statements.record_results(conn, [], [_update(now)])
+            rows = (
+                await conn.exec_driver_sql(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                )
+            ).all()
+        plans = [(row[1], row[2]) for row in rows if "INSERT INTO attempts" in row[0]]
+        assert plans == [(0, RUNS)]
     finally:
         await database.dispose()

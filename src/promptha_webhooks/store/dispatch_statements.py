@@ -230,6 +230,9 @@ async def record_results(
         max(len(attempt_rows), len(delivery_updates)),
     )
     if isinstance(executor, AsyncConnection):
+        # The transaction's statements are planned at each execution too, as on the replan
+        # pool (Database.driver_connection): SQLAlchemy's connections keep the plan cache.
+        await executor.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         written = (await executor.exec_driver_sql(_RECORD, arguments)).scalar()
     else:
         written = await executor.fetchval(_RECORD, *arguments)
