@@ -7,8 +7,8 @@ Revises: 0005
 Every delivery is written three times (stored by a publish, claimed, settled), and on
 PostgreSQL every claim and settlement is a non-HOT update that adds an entry to each of the
 table's indexes; every attempt insert ran a foreign-key check that also locked its delivery.
-Measured on this machine (docs/performance.md): PostgreSQL CPU per delivery, claim and result
-statements, 56 -> 44 us; per published event 21 -> 17 us.
+Measured on this machine (docs/performance.md, session 8): PostgreSQL CPU per delivery, claim
+and result statements, 56 -> 43-47 us; per published event 21 -> 17.5-19 us.
 
 - `ix_deliveries_webhook_id_status_created_at` (recovery: a webhook's failed or skipped
   deliveries in a window) becomes `ix_deliveries_recoverable`, partial on those two statuses:
