@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
+from sqlalchemy import text
 
 from promptha_webhooks.api import create_app
 from promptha_webhooks.clock import Clock
@@ -225,6 +226,20 @@ class Service:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(data)} deliveries {status}, wanted {count}")
             await asyncio.sleep(0.02)
+
+    async def sql_row(self, sql: str, **params: Any) -> Any:
+        """The one row a query returns, read from the service's database."""
+        async with self.app.state.services.db.transaction() as conn:
+            return (await conn.execute(text(sql), params)).one()
+
+    async def orphan_attempts(self) -> int:
+        """Attempts whose delivery is gone (none may be: attempts have no foreign key, and
+        whatever deletes deliveries deletes their attempts)."""
+        row = await self.sql_row(
+            "SELECT count(*) FROM attempts AS a WHERE NOT EXISTS "
+            "(SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)"
+        )
+        return int(row[0])
 
 
 class ServiceFactory:

@@ -165,16 +165,7 @@ async def test_an_attempt_of_a_deleted_delivery_does_not_block_the_others(
         await service.publish(account_id, "fabric.completed", PAYLOAD)
     delivered = await service.wait_delivery(auth, healthy["id"], status="delivered", count=3)
     assert len(delivered) == 3
-    async with service.app.state.services.db.transaction() as conn:
-        orphans = (
-            await conn.execute(
-                text(
-                    "SELECT count(*) FROM attempts AS a WHERE NOT EXISTS "
-                    "(SELECT 1 FROM deliveries AS d WHERE d.id = a.delivery_id)"
-                )
-            )
-        ).scalar_one()
-    assert orphans == 0
+    assert await service.orphan_attempts() == 0
 
 
 async def test_an_answer_with_a_nul_character_is_logged_and_does_not_block_the_batch(
