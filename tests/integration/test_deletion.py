@@ -4,9 +4,18 @@ nobody else's, on both backends. Attempts have no foreign key to their delivery 
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
-from support import Receiver, Service
+import pytest
+
+from promptha_webhooks import ids
+from promptha_webhooks.store import dispatch_statements
+from promptha_webhooks.store.database import migrate
+
+from support import Receiver, Service, ServiceFactory
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 
@@ -72,3 +81,73 @@ async def test_deleting_an_account_deletes_its_webhooks_attempts_only(
     }
     events = await service.sql_row("SELECT count(*) FROM events WHERE account_id = :a", a=doomed)
     assert events[0] == 0
+
+
+@pytest.fixture
+async def pg_service(fresh_postgres_url: str) -> AsyncIterator[Service]:
+    await migrate(fresh_postgres_url)
+    factory = ServiceFactory(fresh_postgres_url)
+    try:
+        yield await factory()
+    finally:
+        await factory.close()
+
+
+async def test_a_webhook_deleted_while_an_attempt_is_being_recorded_leaves_no_attempt(
+    pg_service: Service, receiver: Receiver
+) -> None:
+    # PostgreSQL, two transactions at once (SQLite has one writer at a time). The result
+    # writer holds the delivery locked until its commit; the delete must wait for it and then
+    # delete the attempt it recorded.
+    service = pg_service
+    account_id, auth, first, _ = await _delivered_twice(service, receiver, "/race")
+    [delivery, _] = await service.wait_delivery(auth, first["id"], status="delivered", count=2)
+    await service.sql_row(
+        "UPDATE deliveries SET status = 'pending', claim_token = 'held' WHERE id = :d RETURNING id",
+        d=delivery["id"],
+    )
+    now = int(time.time() * 1000)
+    attempt = {
+        "id": ids.new_id(ids.ATTEMPT),
+        "delivery_id": delivery["id"],
+        "number": 2,
+        "trigger": "scheduled",
+        "url": first["url"],
+        "request_headers": "{}",
+        "response_status": 200,
+        "response_headers": None,
+        "response_body": "ok",
+        "duration_ms": 1.0,
+        "error": None,
+        "outcome": "delivered",
+        "started_at": now,
+        "finished_at": now,
+        "webhook_id": first["id"],
+    }
+    update = {
+        "b_id": delivery["id"],
+        "b_token": "held",
+        "b_status": "delivered",
+        "b_count": 2,
+        "b_next": None,
+        "b_code": 200,
+        "b_error": None,
+        "b_now": now,
+    }
+    services = service.app.state.services
+    recorded, release = asyncio.Event(), asyncio.Event()
+
+    async def write_result() -> None:
+        async with services.db.transaction() as conn:
+            assert await dispatch_statements.record_results(conn, [attempt], [update])
+            recorded.set()
+            await release.wait()
+
+    writer = asyncio.create_task(write_result())
+    await asyncio.wait_for(recorded.wait(), 10)
+    deleting = asyncio.create_task(services.delete_webhook(account_id, first["id"]))
+    await asyncio.sleep(0.3)
+    assert not deleting.done(), "the delete did not wait for the result being recorded"
+    release.set()
+    await asyncio.wait_for(asyncio.gather(writer, deleting), 10)
+    assert await _rows_of(service, first["id"]) == {"deliveries": 0, "attempts": 0, "orphans": 0}
