@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from promptha_webhooks.store.tables import metadata
 
 config = context.config
+
+
+# Every `serve` and `worker` migrates on start, so several processes may start an upgrade of
+# one PostgreSQL database at once: each holds this advisory lock for its migration transaction,
+# and one that waited finds the schema already upgraded (Alembic reads the version after the
+# lock is granted).
+MIGRATION_LOCK_KEY = 0x70776D67  # "pwmg"
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +28,10 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 
