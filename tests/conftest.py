@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from promptha_webhooks.store.database import migrate_sync
+from promptha_webhooks.store.database import migrate, migrate_sync
 
 from support import (
     PG_HOST,
@@ -83,6 +83,17 @@ async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
 @pytest.fixture
 async def service(make_service: ServiceFactory) -> Service:
     return await make_service()
+
+
+@pytest.fixture
+async def pg_service(fresh_postgres_url: str) -> AsyncIterator[Service]:
+    """The service on a fresh PostgreSQL database only (for what SQLite cannot show)."""
+    await migrate(fresh_postgres_url)
+    factory = ServiceFactory(fresh_postgres_url)
+    try:
+        yield await factory()
+    finally:
+        await factory.close()
 
 
 @dataclass

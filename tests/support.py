@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from promptha_webhooks import ids
 from promptha_webhooks.api import create_app
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Mode, Settings
@@ -280,6 +281,45 @@ class ServiceFactory:
             lifespan, client = self._stack.pop()
             await client.aclose()
             await lifespan.__aexit__(None, None, None)
+
+
+def attempt_row(
+    delivery_id: str, webhook_id: str, url: str, *, now: int, number: int = 1
+) -> dict[str, Any]:
+    """An attempt log row as the dispatcher writes it: answered 200."""
+    return {
+        "id": ids.new_id(ids.ATTEMPT),
+        "delivery_id": delivery_id,
+        "number": number,
+        "trigger": "scheduled",
+        "url": url,
+        "request_headers": "{}",
+        "response_status": 200,
+        "response_headers": None,
+        "response_body": "ok",
+        "duration_ms": 1.0,
+        "error": None,
+        "outcome": "delivered",
+        "started_at": now,
+        "finished_at": now,
+        "webhook_id": webhook_id,
+    }
+
+
+def delivered_update(
+    delivery_id: str, token: str | None, *, now: int, count: int = 1
+) -> dict[str, Any]:
+    """A claimed delivery's outcome as the dispatcher writes it: delivered."""
+    return {
+        "b_id": delivery_id,
+        "b_token": token,
+        "b_status": "delivered",
+        "b_count": count,
+        "b_next": None,
+        "b_code": 200,
+        "b_error": None,
+        "b_now": now,
+    }
 
 
 def free_port() -> int:

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from promptha_webhooks import ids
 from promptha_webhooks.store import dispatch_statements
-from promptha_webhooks.store.database import migrate
 
-from support import Receiver, Service, ServiceFactory
+from support import Receiver, Service, attempt_row, delivered_update
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 
@@ -83,16 +78,6 @@ async def test_deleting_an_account_deletes_its_webhooks_attempts_only(
     assert events[0] == 0
 
 
-@pytest.fixture
-async def pg_service(fresh_postgres_url: str) -> AsyncIterator[Service]:
-    await migrate(fresh_postgres_url)
-    factory = ServiceFactory(fresh_postgres_url)
-    try:
-        yield await factory()
-    finally:
-        await factory.close()
-
-
 async def test_a_webhook_deleted_while_an_attempt_is_being_recorded_leaves_no_attempt(
     pg_service: Service, receiver: Receiver
 ) -> None:
@@ -107,33 +92,8 @@ async def test_a_webhook_deleted_while_an_attempt_is_being_recorded_leaves_no_at
         d=delivery["id"],
     )
     now = int(time.time() * 1000)
-    attempt = {
-        "id": ids.new_id(ids.ATTEMPT),
-        "delivery_id": delivery["id"],
-        "number": 2,
-        "trigger": "scheduled",
-        "url": first["url"],
-        "request_headers": "{}",
-        "response_status": 200,
-        "response_headers": None,
-        "response_body": "ok",
-        "duration_ms": 1.0,
-        "error": None,
-        "outcome": "delivered",
-        "started_at": now,
-        "finished_at": now,
-        "webhook_id": first["id"],
-    }
-    update = {
-        "b_id": delivery["id"],
-        "b_token": "held",
-        "b_status": "delivered",
-        "b_count": 2,
-        "b_next": None,
-        "b_code": 200,
-        "b_error": None,
-        "b_now": now,
-    }
+    attempt = attempt_row(delivery["id"], first["id"], first["url"], now=now, number=2)
+    update = delivered_update(delivery["id"], "held", now=now, count=2)
     services = service.app.state.services
     recorded, release = asyncio.Event(), asyncio.Event()
 

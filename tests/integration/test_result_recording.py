@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from promptha_webhooks import ids
 from promptha_webhooks.store import dispatch_statements
-from promptha_webhooks.store.database import migrate
 
-from support import ReceivedRequest, Receiver, Service, ServiceFactory
+from support import ReceivedRequest, Receiver, Service, attempt_row, delivered_update
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 
@@ -90,16 +86,6 @@ async def test_a_result_after_the_lease_passed_to_another_worker_is_not_applied(
     assert row == {"status": "pending", "claim_token": "other-worker", "attempts": 1}
 
 
-@pytest.fixture
-async def pg_service(fresh_postgres_url: str) -> AsyncIterator[Service]:
-    await migrate(fresh_postgres_url)
-    factory = ServiceFactory(fresh_postgres_url)
-    try:
-        yield await factory()
-    finally:
-        await factory.close()
-
-
 async def test_a_batch_written_again_after_a_lost_commit_answer_is_recorded_once(
     pg_service: Service, receiver: Receiver
 ) -> None:
@@ -111,33 +97,8 @@ async def test_a_batch_written_again_after_a_lost_commit_answer_is_recorded_once
     ).json()["data"]
     token = service.app.state.dispatcher.token
     now = int(time.time() * 1000)
-    attempt = {
-        "id": ids.new_id(ids.ATTEMPT),
-        "delivery_id": pending["id"],
-        "number": 1,
-        "trigger": "scheduled",
-        "url": receiver.url("/again"),
-        "request_headers": "{}",
-        "response_status": 200,
-        "response_headers": None,
-        "response_body": "ok",
-        "duration_ms": 1.0,
-        "error": None,
-        "outcome": "delivered",
-        "started_at": now,
-        "finished_at": now,
-        "webhook_id": webhook["id"],
-    }
-    update = {
-        "b_id": pending["id"],
-        "b_token": token,
-        "b_status": "delivered",
-        "b_count": 1,
-        "b_next": None,
-        "b_code": 200,
-        "b_error": None,
-        "b_now": now,
-    }
+    attempt = attempt_row(pending["id"], webhook["id"], receiver.url("/again"), now=now)
+    update = delivered_update(pending["id"], token, now=now)
     # The writer's statement runs, its commit's answer is lost, and the batch is retried.
     for _ in range(2):
         async with service.app.state.services.db.driver_connection() as driver:

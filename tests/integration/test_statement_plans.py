@@ -9,24 +9,18 @@ each execution for the tables as they are (pg_prepared_statements counts the pla
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.database import Database, migrate
 
+from support import delivered_update
+
 RUNS = 8  # more than the five custom plans PostgreSQL makes before it may cache a generic one
 
 
-def _update(now: int) -> dict[str, object]:
-    return {
-        "b_id": "dlv_none",
-        "b_token": "token",
-        "b_status": "delivered",
-        "b_count": 1,
-        "b_next": None,
-        "b_code": 200,
-        "b_error": None,
-        "b_now": now,
-    }
+def _update(now: int) -> dict[str, Any]:
+    return delivered_update("dlv_none", "token", now=now)
 
 
 async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int, int]]:
