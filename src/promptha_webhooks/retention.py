@@ -19,6 +19,11 @@ from promptha_webhooks.store.retention_queries import RetentionQueries
 logger = logging.getLogger(__name__)
 
 BATCH_PAUSE_S = 0.01  # between batches: let other transactions in (SQLite has one writer)
+# stop() lets the running batch end (one short transaction) rather than cancel it mid-way: a
+# cancelled task leaves behind whatever its driver was doing (an aiosqlite connect runs on in
+# its thread and calls back into an event loop that may be closed by then). Beyond this, the
+# batch is cancelled after all (a database that does not answer).
+STOP_WAIT_S = 5.0
 
 
 class RetentionJob:
@@ -37,6 +42,7 @@ class RetentionJob:
         self.queries = RetentionQueries(database.backend)
         self.batches = 0  # transactions run so far (tests, logs)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def run_once(self) -> int:
         """Purge everything past retention now; returns the number of events deleted."""
@@ -53,7 +59,7 @@ class RetentionJob:
             total += deleted
             if self.metrics is not None and deleted:
                 self.metrics.purged.inc(deleted)
-            if deleted < self.settings.retention_batch_size:
+            if deleted < self.settings.retention_batch_size or self._stopping.is_set():
                 break
             await asyncio.sleep(BATCH_PAUSE_S)
         if total:
@@ -62,17 +68,19 @@ class RetentionJob:
 
     def start(self) -> None:
         if self.settings.retention_s > 0 and self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._loop(), name="retention")
 
     async def stop(self) -> None:
+        """After the running batch, if any (within STOP_WAIT_S)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_WAIT_S)
             self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_once()
             except (DBAPIError, OSError) as exc:
@@ -83,4 +91,5 @@ class RetentionJob:
                 )
             except Exception:
                 logger.exception("retention run failed unexpectedly")
-            await asyncio.sleep(self.settings.retention_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.retention_interval_s)

@@ -160,3 +160,26 @@ async def test_large_purge_on_postgres_while_delivering(
         assert (counts["e"], counts["d"], counts["a"], counts["old"]) == (20, 20, 20, 0)
     finally:
         await factory.close()
+
+
+async def test_stop_waits_for_the_running_batch_not_for_the_next_run(database_url: str) -> None:
+    # Cancelled mid-batch, the job would leave its driver's work running behind it (on SQLite
+    # an aiosqlite connect that calls back into a closed event loop); idle, it stops at once
+    # rather than at the end of its hour-long interval.
+    settings = Settings(database_url=database_url, retention_interval_s=3600.0)
+    database = create_database(database_url)
+    job = RetentionJob(settings, database)
+    try:
+        job.start()  # runs at once
+        for _ in range(500):
+            if job.batches:
+                break
+            await asyncio.sleep(0.01)
+        assert job.batches == 1
+        await asyncio.wait_for(job.stop(), 30)
+        assert job.batches == 1
+        job.start()
+        await asyncio.wait_for(job.stop(), 30)  # stopped while its first batch may be running
+        assert job.batches in (1, 2)
+    finally:
+        await database.dispose()
