@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
 
 from promptha_webhooks import ids
 from promptha_webhooks.api import create_app
@@ -281,6 +284,20 @@ class ServiceFactory:
             lifespan, client = self._stack.pop()
             await client.aclose()
             await lifespan.__aexit__(None, None, None)
+
+
+@contextmanager
+def sync_connection(url: str) -> Iterator[Connection]:
+    """A blocking connection to the service's database (SQLite, or PostgreSQL through psycopg),
+    for tests that read it outside an event loop."""
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool
+    )
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def attempt_row(

@@ -9,10 +9,11 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 from queue import Queue
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from promptha_webhooks.store.database import schema_head
+
+from support import sync_connection
 
 PROCESSES = 4
 
@@ -44,12 +45,6 @@ def test_processes_that_upgrade_one_database_at_once_all_succeed(
     for process in processes:
         process.join(timeout=30)
     assert results == ["ok"] * PROCESSES
-    engine = create_engine(
-        fresh_postgres_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool
-    )
-    try:
-        with engine.connect() as conn:
-            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    finally:
-        engine.dispose()
+    with sync_connection(fresh_postgres_url) as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert version == schema_head(fresh_postgres_url)

@@ -5,16 +5,16 @@ gone (SQLite copies the two tables to drop them)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from promptha_webhooks.store.database import alembic_config, migrate_sync
+
+from support import sync_connection
 
 ROWS = [
     "INSERT INTO accounts (id, name, created_at, webhooks_version) VALUES ('acct_1', 'a', 1, 0)",
@@ -40,23 +40,11 @@ def url_at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     else:
         url = request.getfixturevalue("fresh_postgres_url")
     migrate_sync(url, "0005")
-    with _connect(url) as conn:
+    with sync_connection(url) as conn:
         for statement in ROWS:
             conn.execute(text(statement))
         conn.commit()
     yield url
-
-
-@contextmanager
-def _connect(url: str) -> Iterator[Connection]:
-    engine = create_engine(
-        url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool
-    )
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def _contents(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
@@ -111,10 +99,10 @@ def _condition(definition: str) -> str:
 
 
 def test_upgrade_keeps_every_row_and_drops_the_two_keys(url_at_0005: str) -> None:
-    with _connect(url_at_0005) as conn:
+    with sync_connection(url_at_0005) as conn:
         before = _contents(conn)
     migrate_sync(url_at_0005)
-    with _connect(url_at_0005) as conn:
+    with sync_connection(url_at_0005) as conn:
         after = _contents(conn)
         assert after["events"] == before["events"]
         assert after["deliveries"] == before["deliveries"]
@@ -136,10 +124,10 @@ def test_upgrade_keeps_every_row_and_drops_the_two_keys(url_at_0005: str) -> Non
 
 def test_downgrade_restores_the_keys_and_upgrade_runs_again(url_at_0005: str) -> None:
     migrate_sync(url_at_0005)
-    with _connect(url_at_0005) as conn:
+    with sync_connection(url_at_0005) as conn:
         before = _contents(conn)
     command.downgrade(alembic_config(url_at_0005), "0005")
-    with _connect(url_at_0005) as conn:
+    with sync_connection(url_at_0005) as conn:
         assert _contents(conn) == before
         assert _foreign_keys(conn, "deliveries") == {"event_id", "webhook_id"}
         assert _foreign_keys(conn, "attempts") == {"delivery_id"}
@@ -147,5 +135,5 @@ def test_downgrade_restores_the_keys_and_upgrade_runs_again(url_at_0005: str) ->
         assert indexes["ix_deliveries_webhook_id_status_created_at"] == "(whole table)"
         assert indexes["ix_deliveries_due"] == "status = 'pending'"
     migrate_sync(url_at_0005)
-    with _connect(url_at_0005) as conn:
+    with sync_connection(url_at_0005) as conn:
         assert _contents(conn) == before
