@@ -32,6 +32,7 @@ __all__ = ["BUSY_TIMEOUT_MS", "SQLiteIdempotencyStore"]
 
 BUSY_TIMEOUT_MS = 5000
 """How long a statement waits for another process's write lock, in milliseconds."""
+WORKER_STOP_WAIT_S = 1.0
 
 
 class SQLiteIdempotencyStore:
@@ -66,7 +67,12 @@ class SQLiteIdempotencyStore:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._conn is None:
-                conn = await aiosqlite.connect(self.path, isolation_level=None)
+                pending = aiosqlite.connect(self.path, isolation_level=None)
+                try:
+                    conn = await pending
+                except BaseException:
+                    await _worker_stopped(pending)
+                    raise
                 try:
                     await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                     # Like every write here, under BEGIN IMMEDIATE: a connection that holds a
@@ -164,3 +170,13 @@ class SQLiteIdempotencyStore:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
+
+
+async def _worker_stopped(connection: aiosqlite.Connection) -> None:
+    """After a failed connect, aiosqlite stops its worker thread without waiting for it. Wait
+    (up to WORKER_STOP_WAIT_S), so the thread does not call back into an event loop that was
+    closed meanwhile (the caller's, when it gives up on the store and ends)."""
+    thread = getattr(connection, "_thread", None)
+    deadline = time.monotonic() + WORKER_STOP_WAIT_S
+    while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
