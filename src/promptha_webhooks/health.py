@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.alerts import Notice
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.config import Settings
+from promptha_webhooks.records import record
 from promptha_webhooks.sender import CONTROL_DISABLE, AttemptRecord
 from promptha_webhooks.store.health_queries import HealthQueries, HealthRow
 
@@ -33,7 +34,7 @@ REASON_RECEIVER = "receiver_disabled"
 GONE_STATUS = 410
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttemptResult:
     """What health needs from one recorded attempt."""
 

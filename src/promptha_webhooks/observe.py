@@ -54,20 +54,15 @@ class Observer:
             logger.exception("metrics, logs or alerts of a recorded batch failed")
 
     def _recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
-        deliveries = self._delivery_counters
         durations = self._duration_histograms
         lines: list[dict[str, Any]] = []
+        counts: dict[tuple[str, str], int] = {}  # one inc per label pair and batch
         for item in items:
             update = item["update"]
             status = update["b_status"]
             outcome = "retry" if status == "pending" else status
-            event_type = item.get("event_type", "unknown")
-            counter = deliveries.get((outcome, event_type))
-            if counter is None:
-                counter = deliveries[(outcome, event_type)] = self.metrics.deliveries.labels(
-                    outcome, event_type
-                )
-            counter.inc()
+            key = (outcome, item.get("event_type", "unknown"))
+            counts[key] = counts.get(key, 0) + 1
             row = item["attempt"]
             if row is None:
                 continue
@@ -89,6 +84,12 @@ class Observer:
                     "error": row["error"],
                 }
             )
+        deliveries = self._delivery_counters
+        for key, count in counts.items():
+            counter = deliveries.get(key)
+            if counter is None:
+                counter = deliveries[key] = self.metrics.deliveries.labels(*key)
+            counter.inc(count)
         log_attempts(lines)
         for notice in notices:
             self.metrics.alerts.labels(notice.event).inc()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +29,7 @@ from promptha_webhooks.destinations import (
     parse_ip,
     system_resolve,
 )
+from promptha_webhooks.records import record
 
 USER_AGENT = f"Promptha-Webhooks/{__version__}"
 # Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
@@ -69,7 +69,7 @@ class _GuardedResolver(AbstractResolver):
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HttpResult:
     status: int | None
     headers: dict[str, str] | None
@@ -80,7 +80,7 @@ class HttpResult:
     duration_ms: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttemptRecord:
     """An attempt made: the row for the attempt log and the delivery's next state."""
 
@@ -157,14 +157,17 @@ class Sender:
             async with self._session.post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as response:
+                content = response.content
                 chunks: list[bytes] = []
                 size = 0
                 while size < limit:
-                    chunk = await response.content.read(limit - size)
+                    chunk = await content.read(limit - size)
                     if not chunk:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
+                    if content.at_eof():
+                        break  # the whole answer is in (no read that returns nothing)
                 duration = (time.perf_counter() - t0) * 1000
                 response_headers: dict[str, str] = {}
                 for name, value in response.headers.items():

@@ -35,6 +35,7 @@ from promptha_webhooks.models import (
     WebhookHealth,
     from_ms,
 )
+from promptha_webhooks.records import record
 from promptha_webhooks.store.database import Backend
 from promptha_webhooks.store.tables import (
     accounts,
@@ -62,7 +63,7 @@ class FanoutTarget:
     enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClaimedDelivery:
     """A due delivery taken under lease, with everything needed to attempt it."""
 
