@@ -143,3 +143,43 @@ async def test_an_answer_with_a_nul_character_is_logged_and_does_not_block_the_b
     [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
     detail = (await service.client.get(f"/v1/deliveries/{delivery['id']}", headers=auth)).json()
     assert detail["attempts"][0]["responseBody"] == "ok\ufffddone"
+
+
+async def logged_answer(service: Service, receiver: Receiver, path: str) -> str:
+    """Publish to a new webhook on `path`; the response body its delivered attempt logged."""
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url(path))
+    await service.publish(account_id, "fabric.completed", PAYLOAD)
+    [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
+    detail = (await service.client.get(f"/v1/deliveries/{delivery['id']}", headers=auth)).json()
+    body: str = detail["attempts"][0]["responseBody"]
+    return body
+
+
+async def test_an_answer_sent_in_pieces_is_logged_whole(
+    service: Service, receiver: Receiver
+) -> None:
+    async def pieces() -> Any:
+        for piece in (b"first,", b"second,", b"third"):
+            yield piece
+            await asyncio.sleep(0.05)  # separate reads on the sender's side
+
+    async def answer(_request: ReceivedRequest) -> web.Response:
+        return web.Response(status=200, body=pieces())
+
+    receiver.responders["/pieces"] = answer
+    assert await logged_answer(service, receiver, "/pieces") == "first,second,third"
+
+
+async def test_a_long_answer_is_logged_up_to_its_first_64_kib(
+    service: Service, receiver: Receiver
+) -> None:
+    limit = service.settings.response_body_limit_bytes
+    text_sent = "".join(f"{i:09d}\n" for i in range(limit // 10 + 5_000))  # limit + 50,000 B
+
+    async def answer(_request: ReceivedRequest) -> web.Response:
+        return web.Response(status=200, text=text_sent)
+
+    receiver.responders["/long"] = answer
+    assert limit == 65_536
+    assert await logged_answer(service, receiver, "/long") == text_sent[:limit]

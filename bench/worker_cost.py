@@ -1,0 +1,147 @@
+"""The worker's own CPU per delivery, without the network or the database
+(`python -m bench.worker_cost`): not part of `make bench`, a tool for changes to the hot path.
+
+The real code runs from a claim's rows to the logged attempt: `claim_due` decodes the rows of a
+claim (a stub driver returns them), `Dispatcher._attempt` signs, builds the headers and the
+attempt row, classifies the answer (a stub sender returns a 200 at once, as the benchmark's
+receiver does) and queues the result; then, as the writer does for a batch of successes,
+`record_results` encodes the batch (a stub driver takes it) and `Observer.recorded` counts it
+and writes the attempt lines (to /dev/null). What this leaves out is aiohttp's request and
+asyncpg's protocol: the rest of the worker's CPU in `bench/dispatch.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench.seed import EVENT_TYPE, SECRET, event_body, event_id, webhook_id
+from promptha_webhooks import logs
+from promptha_webhooks.config import LogFormat, Settings
+from promptha_webhooks.dispatcher import Dispatcher
+from promptha_webhooks.gc_tuning import tune_for_service
+from promptha_webhooks.sender import HttpResult, Sender
+from promptha_webhooks.store import Database, dispatch_statements
+
+BATCH = 2048
+ROUNDS = 12
+WARM_UP = 2
+# What the benchmark's receiver (aiohttp) answers.
+ANSWER_HEADERS = {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": "2",
+    "date": "Sat, 28 Nov 2026 00:00:00 GMT",
+    "server": "Python/3.11 aiohttp/3.14.5",
+}
+
+
+class _AnsweringSender(Sender):
+    """Answers every POST with a 200 at once, building the result as Sender.post does."""
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+        started = time.time()
+        t0 = time.perf_counter()
+        answer: dict[str, str] = {}
+        for name, value in ANSWER_HEADERS.items():
+            answer[name.lower()] = value
+        duration = (time.perf_counter() - t0) * 1000
+        return HttpResult(200, answer, b"ok".decode(), None, None, started, duration)
+
+
+class _Driver:
+    """Stands in for the asyncpg connection: a claim's rows in, a batch's result out."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    async def fetch(self, *_args: Any) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    async def fetchval(self, *_args: Any) -> bool:
+        return True
+
+
+def _claimed_rows(count: int) -> list[tuple[Any, ...]]:
+    """Rows as the claim statement returns them (its column order)."""
+    now = int(time.time())
+    return [
+        (
+            f"dlv_{i:026d}",
+            event_id(i),
+            EVENT_TYPE,
+            webhook_id(i % 10),
+            0,
+            False,
+            event_body(event_id(i), now),
+            None,
+            f"http://127.0.0.1:9/ok/w{i % 10}",
+            SECRET,
+            True,
+        )
+        for i in range(count)
+    ]
+
+
+async def _per_delivery_us(dispatcher: Dispatcher) -> float:
+    rows = _claimed_rows(BATCH)
+    started = time.process_time()
+    claimed = await dispatch_statements.claim_due(_Driver(rows), 0, 1, "token", BATCH)
+    for delivery in claimed:
+        await dispatcher._attempt(delivery)
+    queue = dispatcher._results
+    batch = [queue.get_nowait() for _ in range(queue.qsize())]
+    attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
+    updates = [item["update"] for item in batch]
+    latest: dict[str, int] = {}
+    for item in batch:
+        health = item["health"]
+        latest[health.webhook_id] = max(health.at, latest.get(health.webhook_id, 0))
+    await dispatch_statements.record_results(
+        _Driver([]),  # type: ignore[arg-type]
+        attempt_rows,
+        updates,
+        latest,
+        0,
+    )
+    dispatcher.observer.recorded(batch, [])
+    return (time.process_time() - started) / len(batch) * 1e6
+
+
+async def _measure(log_format: LogFormat) -> list[float]:
+    with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as devnull:
+        logs.configure(log_format, stream=devnull)
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'unused.db'}")
+        database = Database(settings.database_url)
+        dispatcher = Dispatcher(settings, database, _AnsweringSender(settings))
+        tune_for_service()
+        try:
+            return [await _per_delivery_us(dispatcher) for _ in range(ROUNDS)][WARM_UP:]
+        finally:
+            await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--log-format",
+        choices=[f.value for f in LogFormat],
+        default=LogFormat.TEXT.value,
+        help="the attempt lines' format (text: development mode, as in make bench)",
+    )
+    args = parser.parse_args()
+    times = uvloop.run(_measure(LogFormat(args.log_format)))
+    print(
+        f"worker's own CPU per delivery: median {statistics.median(times):.1f} µs, "
+        f"min {min(times):.1f}, max {max(times):.1f} ({len(times)} batches of {BATCH:,})"
+    )
+
+
+if __name__ == "__main__":
+    main()
