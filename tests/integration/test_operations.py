@@ -68,6 +68,20 @@ async def test_readyz_without_dispatcher(make_service: ServiceFactory) -> None:
     assert response.json()["checks"]["dispatcher"] == "not run by this process"
 
 
+async def test_metrics_count_every_delivery_of_a_result_batch(
+    service: Service, receiver: Receiver
+) -> None:
+    # Results ending together are written (and counted) as one batch.
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/ok"))
+    for _ in range(5):
+        await service.publish(account_id, "fabric.completed", PAYLOAD)
+    await service.wait_delivery(auth, webhook["id"], status="delivered", count=5)
+    found = samples((await service.client.get("/metrics")).text)
+    delivered = (("event_type", "fabric.completed"), ("outcome", "delivered"))
+    assert found[("promptha_deliveries_total", delivered)] == 5
+
+
 async def test_metrics(make_service: ServiceFactory, receiver: Receiver) -> None:
     service = await make_service(retry_schedule_s=(0.0,))
     account_id, auth = await service.create_account()
