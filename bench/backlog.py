@@ -12,7 +12,7 @@ from bench.common import Context, Result, Target, log
 from bench.database import ScratchDatabase
 from bench.drain import drain
 from bench.receiver import OK, Receiver
-from bench.seed import seed_account, seed_deliveries, seed_webhooks
+from bench.seed import seed_backlog
 
 NAME = "backlog"
 DELIVERIES = 1_000_000
@@ -28,12 +28,10 @@ async def run(ctx: Context) -> list[Result]:
     results: list[Result] = []
     for backend in ctx.backends(("postgresql",)):
         async with Receiver() as receiver, ScratchDatabase(ctx, backend) as db:
-            await seed_account(db)
             urls = [receiver.url(f"/{OK}/w{i}") for i in range(WEBHOOKS)]
-            webhook_ids = await seed_webhooks(db, urls)
             log(f"backlog/{backend}: seeding {count:,} deliveries")
             started = time.monotonic()
-            await seed_deliveries(db, webhook_ids, count)
+            await seed_backlog(db, urls, count)
             seeded_s = time.monotonic() - started
             result = await drain(
                 ctx, db, receiver, name=f"backlog-{backend}", expected=count, deadline_s=deadline

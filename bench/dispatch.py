@@ -23,7 +23,7 @@ from bench.common import Context, Result, Target, log
 from bench.database import ScratchDatabase
 from bench.drain import drain
 from bench.receiver import OK, Receiver
-from bench.seed import seed_account, seed_deliveries, seed_webhooks
+from bench.seed import seed_backlog
 from bench.service import MAX_IN_FLIGHT
 
 NAME = "dispatch"
@@ -65,11 +65,9 @@ async def run(ctx: Context) -> list[Result]:
             for backend, workers in configs:
                 label = _label(backend, workers)
                 async with ScratchDatabase(ctx, backend) as db:
-                    await seed_account(db)
                     urls = [receiver.url(f"/{OK}/w{i}") for i in range(WEBHOOKS)]
-                    webhook_ids = await seed_webhooks(db, urls)
                     log(f"dispatch/{label}: round {number} of {rounds}, seeding {count:,}")
-                    await seed_deliveries(db, webhook_ids, count)
+                    await seed_backlog(db, urls, count)
                     result = await drain(
                         ctx,
                         db,

@@ -15,7 +15,7 @@ from bench.common import Backend, Context, Result, Target, log
 from bench.database import ScratchDatabase
 from bench.drain import drain
 from bench.receiver import HANG, OK, Receiver
-from bench.seed import seed_account, seed_deliveries, seed_webhooks
+from bench.seed import seed_backlog
 
 NAME = "isolation"
 WEBHOOKS = 20
@@ -47,11 +47,9 @@ async def _measure(ctx: Context, backend: Backend, receiver: Receiver) -> Result
 
     async def run_phase(number: int, phase: str, hanging: int) -> float:
         async with ScratchDatabase(ctx, backend) as db:
-            await seed_account(db)
             urls = [receiver.url(f"/{HANG if i < hanging else OK}/w{i}") for i in range(WEBHOOKS)]
-            webhook_ids = await seed_webhooks(db, urls)
             log(f"isolation/{backend} {phase}: seeding {count:,} deliveries")
-            await seed_deliveries(db, webhook_ids, count)
+            await seed_backlog(db, urls, count)
             expected = count if hanging == 0 else healthy
             result = await drain(
                 ctx,

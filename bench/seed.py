@@ -149,3 +149,11 @@ async def seed_deliveries(db: ScratchDatabase, webhook_ids: list[str], count: in
         ]
     )
     await db.sqlite("ANALYZE")
+
+
+async def seed_backlog(db: ScratchDatabase, urls: list[str], count: int) -> list[str]:
+    """The account, one webhook per URL and `count` due deliveries over them; the webhook ids."""
+    await seed_account(db)
+    webhook_ids = await seed_webhooks(db, urls)
+    await seed_deliveries(db, webhook_ids, count)
+    return webhook_ids
