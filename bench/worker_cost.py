@@ -26,6 +26,7 @@ from bench.seed import EVENT_TYPE, SECRET, event_body, event_id, webhook_id
 from promptha_webhooks import logs
 from promptha_webhooks.config import LogFormat, Settings
 from promptha_webhooks.dispatcher import Dispatcher
+from promptha_webhooks.dispatcher.worker import latest_success, split_results
 from promptha_webhooks.gc_tuning import tune_for_service
 from promptha_webhooks.sender import HttpResult, Sender
 from promptha_webhooks.store import Database, dispatch_statements
@@ -97,17 +98,12 @@ async def _per_delivery_us(dispatcher: Dispatcher) -> float:
         await dispatcher._attempt(delivery)
     queue = dispatcher._results
     batch = [queue.get_nowait() for _ in range(queue.qsize())]
-    attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
-    updates = [item["update"] for item in batch]
-    latest: dict[str, int] = {}
-    for item in batch:
-        health = item["health"]
-        latest[health.webhook_id] = max(health.at, latest.get(health.webhook_id, 0))
+    attempt_rows, updates, results = split_results(batch)
     await dispatch_statements.record_results(
         _Driver([]),  # type: ignore[arg-type]
         attempt_rows,
         updates,
-        latest,
+        latest_success(results),
         0,
     )
     dispatcher.observer.recorded(batch, [])

@@ -539,18 +539,13 @@ class Dispatcher:
         trip instead of BEGIN, the health read, the statement, the health write and COMMIT
         through SQLAlchemy), provided every webhook of the batch was healthy. False: nothing
         was written, the batch needs the health recorder."""
-        latest: dict[str, int] = {}
-        for result in results:
-            latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
         async with self.db.driver_connection(replan=True) as driver:
             return await dispatch_statements.record_results(
-                driver, attempt_rows, updates, latest, self._now()
+                driver, attempt_rows, updates, latest_success(results), self._now()
             )
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
-        attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
-        updates = [item["update"] for item in batch]
-        results = [item["health"] for item in batch if item.get("health") is not None]
+        attempt_rows, updates, results = split_results(batch)
         delay = DB_RETRY_DELAY_S
         while True:
             try:
@@ -578,3 +573,22 @@ class Dispatcher:
         if notices:
             self._wake.set()  # alert events may have deliveries due now
         self.observer.recorded(batch, notices)
+
+
+def split_results(
+    batch: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AttemptResult]]:
+    """A batch of queued results as the writer records it: the attempt rows, the deliveries'
+    updates and the attempts' health views."""
+    attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
+    updates = [item["update"] for item in batch]
+    results = [item["health"] for item in batch if item.get("health") is not None]
+    return attempt_rows, updates, results
+
+
+def latest_success(results: list[AttemptResult]) -> dict[str, int]:
+    """Each webhook's latest attempt time in a batch of successes (its last success)."""
+    latest: dict[str, int] = {}
+    for result in results:
+        latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
+    return latest
