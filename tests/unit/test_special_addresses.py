@@ -5,13 +5,16 @@ places where Python 3.11's `is_global` disagrees with the registries."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
 from promptha_webhooks.special_addresses import (
     SPECIAL_BLOCKS,
     Embedding,
+    Reach,
     SpecialBlock,
     carried_ipv4,
     refusal,
@@ -148,3 +151,30 @@ def test_refused_where_python_3_11_calls_it_global(address: str) -> None:
 def test_ordinary_public_addresses_are_deliverable(address: str) -> None:
     assert special_block(ipaddress.ip_address(address)) is None
     assert refusal(ipaddress.ip_address(address)) is None
+
+
+SECURITY_DOC = Path(__file__).parents[2] / "docs" / "security.md"
+DOC_ROW = re.compile(r"^\| `([^`]+)` \| [^|]+ \| ([^|]+) \| ([^|]+) \| ([^|]+) \|", re.MULTILINE)
+DOC_VERDICTS = {
+    "refused": Reach.NOT_GLOBAL,
+    "deliverable": Reach.GLOBAL,
+    "deliverable if the IPv4 it carries is": Reach.GLOBAL,
+    "as the IPv4 it carries": Reach.AS_CARRIED,
+}
+
+
+def test_docs_security_lists_the_table_as_the_code_has_it() -> None:
+    documented = [
+        (network, reference.strip(), cell.strip(), DOC_VERDICTS[verdict.strip()])
+        for network, reference, cell, verdict in DOC_ROW.findall(SECURITY_DOC.read_text())
+    ]
+    in_code = [
+        (
+            str(row.network),
+            row.reference,
+            row.registry_cell or "— (terminated)",
+            row.reach,
+        )
+        for row in SPECIAL_BLOCKS
+    ]
+    assert documented == in_code
