@@ -114,6 +114,12 @@ async def decide(url: object, mode: Mode, resolve: ResolveFunc, purpose: Purpose
         return Decision(Verdict.UNRESOLVED, f"could not resolve {target.host}: {exc}", target)
     if not answers:
         return Decision(Verdict.UNRESOLVED, f"{target.host} resolved to no address", target)
+    return _judge_answers(target, tuple(answers), mode)
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _judge_answers(target: Target, answers: tuple[str, ...], mode: Mode) -> Decision:
+    """The decision for a name's DNS answer (the same answer serves attempts for a while)."""
     addresses: list[str] = []
     for answer in answers:
         try:
