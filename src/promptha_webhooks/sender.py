@@ -1,5 +1,6 @@
-"""One delivery attempt over HTTP: sign, POST (30 s, no redirects, public-address guard),
-read at most 64 KiB of the answer, classify it, and describe the attempt for the log.
+"""One delivery attempt over HTTP: sign, ask the destination guard (destinations.decide), POST
+to the addresses it checked (30 s, no redirects), read at most 64 KiB of the answer, classify
+it, and describe the attempt for the log.
 
 Used by the dispatcher for scheduled attempts and by the services for test events and
 resends, so every attempt is built, signed and recorded the same way.
@@ -8,25 +9,26 @@ resends, so every attempt is built, signed and recorded the same way.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import socket
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from promptha_webhooks import __version__, ids, retry, signing
 from promptha_webhooks.clock import Clock, ms
-from promptha_webhooks.config import Mode, Settings
+from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
 from promptha_webhooks.destinations import (
-    BlockedDestinationError,
+    CachingResolve,
+    Decision,
+    Purpose,
     ResolveFunc,
-    check_destination,
-    is_public,
-    parse_ip,
+    decide,
     system_resolve,
 )
 from promptha_webhooks.records import record
@@ -37,22 +39,32 @@ USER_AGENT = f"Promptha-Webhooks/{__version__}"
 CONTROL_HEADER = "x-promptha-delivery"
 CONTROL_ABORT = "abort"
 CONTROL_DISABLE = "disable"
-DNS_CACHE_TTL_S = 10
 MAX_ERROR_LENGTH = 1000
 
 
-class _GuardedResolver(AbstractResolver):
-    """aiohttp resolver that refuses non-public addresses in production mode, so the
-    connection goes only to addresses that passed the check (no DNS-rebinding window)."""
+class BlockedDestinationError(OSError):
+    """aiohttp asked for the addresses of a host the guard did not check for this attempt."""
 
-    def __init__(self, mode: Mode, resolve: ResolveFunc) -> None:
-        self._mode = mode
-        self._resolve = resolve
+
+# The guard's decision for the attempt this task is making: _PinnedResolver hands aiohttp its
+# addresses. A context variable, so concurrent attempts each see their own.
+_PINNED: contextvars.ContextVar[Decision | None] = contextvars.ContextVar(
+    "promptha_pinned_destination", default=None
+)
+
+
+class _PinnedResolver(AbstractResolver):
+    """aiohttp resolver that never resolves: it answers with the addresses the guard checked for
+    the current attempt, and refuses any other host, so a connection goes only to checked
+    addresses (no second lookup, no DNS-rebinding window)."""
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        addresses = await check_destination(host, port, self._mode, self._resolve)
+        decision = _PINNED.get()
+        target = decision.target if decision is not None else None
+        if decision is None or target is None or (target.host, target.port) != (host, port):
+            raise BlockedDestinationError(f"{host}:{port} was not checked for this attempt")
         return [
             ResolveResult(
                 hostname=host,
@@ -62,7 +74,7 @@ class _GuardedResolver(AbstractResolver):
                 proto=0,
                 flags=socket.AI_NUMERICHOST,
             )
-            for address in addresses
+            for address in decision.addresses
         ]
 
     async def close(self) -> None:
@@ -103,8 +115,8 @@ class Sender:
 
     def __init__(self, settings: Settings, resolve: ResolveFunc = system_resolve) -> None:
         self._settings = settings
-        self._production = settings.mode is Mode.PRODUCTION
-        self._resolve = resolve
+        # A name's answer serves attempts for DNS_CACHE_TTL_S; the guard checks it every time.
+        self._resolve = CachingResolve(resolve)
         self._session: aiohttp.ClientSession | None = None
         self._deadlines = Deadlines(settings.delivery_timeout_s)
         self._timeout_error = (
@@ -115,8 +127,9 @@ class Sender:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self._settings.max_in_flight,
-                ttl_dns_cache=DNS_CACHE_TTL_S,
-                resolver=_GuardedResolver(self._settings.mode, self._resolve),
+                # Every connection asks _PinnedResolver, within the attempt that opens it.
+                use_dns_cache=False,
+                resolver=_PinnedResolver(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -130,65 +143,25 @@ class Sender:
             await self._session.close()
             self._session = None
 
-    def _precheck(self, url: str) -> str | None:
-        """Checks that need no DNS: scheme and IP-literal hosts (aiohttp skips the resolver)."""
-        if not self._production:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "https":
-            return "blocked: only https:// URLs are called in production"
-        literal = parse_ip(parts.hostname or "")
-        if literal is not None and not is_public(literal):
-            return f"blocked: {literal} is not a public address"
-        return None
-
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
         if self._session is None:
             await self.start()
         assert self._session is not None
         started = time.time()
         t0 = time.perf_counter()
-        limit = self._settings.response_body_limit_bytes
-        blocked = self._precheck(url)
-        if blocked is not None:
-            return HttpResult(None, None, None, blocked, None, started, 0.0)
         task = self._deadlines.start()
         try:
-            async with self._session.post(
-                url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                content = response.content
-                chunks: list[bytes] = []
-                size = 0
-                while size < limit:
-                    chunk = await content.read(limit - size)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if content.at_eof():
-                        break  # the whole answer is in (no read that returns nothing)
-                duration = (time.perf_counter() - t0) * 1000
-                response_headers: dict[str, str] = {}
-                for name, value in response.headers.items():
-                    key = name.lower()
-                    response_headers[key] = (
-                        f"{response_headers[key]}, {value}" if key in response_headers else value
-                    )
-                retry_after = retry.parse_retry_after(
-                    response.headers.get("Retry-After"), time.time()
-                )
-                return HttpResult(
-                    response.status,
-                    response_headers,
-                    # U+0000 cannot be stored in PostgreSQL text: logged as U+FFFD, like
-                    # bytes that are not UTF-8.
-                    b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-                    None,
-                    retry_after,
-                    started,
-                    duration,
-                )
+            # The mode this process runs in decides, whatever mode the URL was saved under.
+            decision = await decide(url, self._settings.mode, self._resolve, Purpose.SEND)
+            request_url = _request_url(decision)
+            if isinstance(request_url, str):
+                error = request_url  # refused: no connection is made
+            else:
+                pinned = _PINNED.set(decision)
+                try:
+                    return await self._exchange(request_url, body, headers, started, t0)
+                finally:
+                    _PINNED.reset(pinned)
         except asyncio.CancelledError:
             if not self._deadlines.expired(task):
                 raise
@@ -213,6 +186,58 @@ class Sender:
         duration = (time.perf_counter() - t0) * 1000
         error = error[:MAX_ERROR_LENGTH].replace("\x00", "\ufffd")
         return HttpResult(None, None, None, error, None, started, duration)
+
+    async def _exchange(
+        self, url: URL, body: bytes, headers: dict[str, str], started: float, t0: float
+    ) -> HttpResult:
+        """POST and read the answer (at most the response body limit)."""
+        assert self._session is not None
+        limit = self._settings.response_body_limit_bytes
+        async with self._session.post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            content = response.content
+            chunks: list[bytes] = []
+            size = 0
+            while size < limit:
+                chunk = await content.read(limit - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if content.at_eof():
+                    break  # the whole answer is in (no read that returns nothing)
+            duration = (time.perf_counter() - t0) * 1000
+            response_headers: dict[str, str] = {}
+            for name, value in response.headers.items():
+                key = name.lower()
+                response_headers[key] = (
+                    f"{response_headers[key]}, {value}" if key in response_headers else value
+                )
+            retry_after = retry.parse_retry_after(response.headers.get("Retry-After"), time.time())
+            return HttpResult(
+                response.status,
+                response_headers,
+                # U+0000 cannot be stored in PostgreSQL text: logged as U+FFFD, like bytes
+                # that are not UTF-8.
+                b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+                None,
+                retry_after,
+                started,
+                duration,
+            )
+
+
+def _request_url(decision: Decision) -> URL | str:
+    """The URL for aiohttp, or the attempt log's error when no call may be made. The client is
+    given the guard's normal form, and it must read the same host and port from it."""
+    target = decision.target
+    if not decision.allowed or target is None:
+        return decision.attempt_error
+    url = URL(target.url)
+    if (url.raw_host, url.port) != (target.host, target.port):
+        return f"blocked: the HTTP client reads {target.url} as another host"
+    return url
 
 
 def delivery_headers(
