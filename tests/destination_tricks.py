@@ -200,7 +200,11 @@ TRICKS: tuple[Trick, ...] = (
     Trick("https://xn--zz.example/", X, "domain name"),
     Trick("https://☃.example/", X, "domain name"),
     Trick("https://\ud800.example/", X, "lone surrogate"),
-    Trick("https://under_score.example/", X, "domain name"),
+    Trick("https://under_score.public.example/", A, "https://under_score.public.example/"),
+    Trick("https://Under_Score.Public.Example./", A, "https://under_score.public.example/"),
+    Trick("https://under_score..example/", X, "domain name"),
+    Trick("https://_under.example-/", X, "domain name"),
+    Trick("https://xn--zz_.example/", X, "domain name"),
     # -- Trailing dots and case ---------------------------------------------------------------
     Trick("https://localhost./", P, LOOPBACK),
     Trick("https://127.0.0.1./", P, LOOPBACK),

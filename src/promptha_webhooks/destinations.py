@@ -41,6 +41,9 @@ ResolveFunc = Callable[[str, int], Awaitable[list[str]]]
 # One part of an IPv4 number as inet_aton reads it: hex (0x…), octal (0…) or decimal.
 _IPV4_NUMBER_PART = re.compile(r"0x[0-9a-f]*|[0-9]+")
 _IPV4_MAX_PARTS = 4
+# A plain ASCII label that may hold underscores (letters, digits, "_" and inner hyphens).
+_UNDERSCORED_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+MAX_HOST_NAME_LENGTH = 253  # characters, without the trailing dot
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -267,7 +270,10 @@ def _host(text: str, bracketed: bool) -> tuple[str, IPAddress | None]:
     try:
         ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError) as exc:
-        raise _Refused(f"URL host is not a valid domain name: {exc}") from None
+        underscored = _underscored_name(name)
+        if underscored is None:
+            raise _Refused(f"URL host is not a valid domain name: {exc}") from None
+        ascii_name = underscored
     ascii_name = ascii_name.removesuffix(".")  # "example.com." is example.com
     last_label = ascii_name.rpartition(".")[2]
     if _IPV4_NUMBER_PART.fullmatch(last_label):
@@ -275,6 +281,24 @@ def _host(text: str, bracketed: bool) -> tuple[str, IPAddress | None]:
         address4 = _ipv4_number(ascii_name)
         return str(address4), address4
     return ascii_name, None
+
+
+def _underscored_name(name: str) -> str | None:
+    """An ASCII host name whose labels hold underscores (IDNA refuses them, DNS and container
+    networks allow them: `my_service`, `_dmarc.example`), lower-cased; None if it is not one."""
+    try:
+        mapped = idna.uts46_remap(name, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+    mapped = mapped.removesuffix(".")
+    labels = mapped.split(".")
+    if len(mapped) > MAX_HOST_NAME_LENGTH or not all(
+        # ("xn--…" and other "??--" labels are IDNA's to judge, and it refused them)
+        _UNDERSCORED_LABEL.fullmatch(label) and label[2:4] != "--"
+        for label in labels
+    ):
+        return None
+    return mapped
 
 
 def _ipv4_number(text: str) -> ipaddress.IPv4Address:
