@@ -196,3 +196,25 @@ async def test_deleting_a_listen_sessions_webhook_ends_its_stream(server: Servic
             assert deleted.status_code == 204
             kind, closed = await asyncio.wait_for(anext(events), 10)
             assert kind == "closed" and closed["reason"] == "webhook_deleted"
+
+
+async def test_bad_listen_input_is_a_400_and_opens_nothing(server: ServiceProcess) -> None:
+    server.start()
+    await server.wait_ready()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        created = (await client.post("/v1/accounts", json={"name": "Dev"}, headers=admin)).json()
+        auth = {"Authorization": f"Bearer {created['apiKey']['key']}"}
+        for query, field in (
+            ("device=a%20b", "device"),
+            ("device=" + "d" * 65, "device"),
+            ("device=%C3%A9%ED%A0%80", "device"),  # é and a lone surrogate, as UTF-8 bytes
+            ("events=fabric.completed,nope", "events[1]"),
+            ("resume=" + "s" * 65, "resume"),
+        ):
+            response = await client.get(f"/v1/listen?{query}", headers=auth)
+            assert response.status_code == 400, (query, response.text)
+            error = response.json()["error"]
+            assert error["type"] == "invalid_request" and error["field"] == field, error
+        hooks = (await client.get("/v1/webhooks", headers=auth)).json()["data"]
+        assert hooks == []
