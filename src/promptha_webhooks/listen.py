@@ -40,6 +40,7 @@ MAX_SESSION_LENGTH = 64
 CLAIM_BATCH = 50
 MAX_REPORTED_BODY_BYTES = 64 * 1024
 SESSION_CLOSED_ERROR = "listen session closed before the local answer was reported"
+CLOSED_REASON = "listen_closed"  # the webhook's disabledReason once its last session ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +283,9 @@ class ListenService:
         to the new session, and hand it what this one took but never answered."""
         store, now = self.services.store, self._now()
         async with self.services.db.transaction() as conn:
-            if await store.close_listen_stream(conn, session.webhook_id, session.token, now):
+            if await store.close_listen_stream(
+                conn, session.webhook_id, session.token, CLOSED_REASON, now
+            ):
                 await store.fail_listen_claims(
                     conn, session.webhook_id, session.token, SESSION_CLOSED_ERROR, now
                 )

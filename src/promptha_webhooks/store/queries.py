@@ -429,19 +429,14 @@ class Store:
         return held
 
     async def close_listen_stream(
-        self, conn: AsyncConnection, webhook_id: str, session: str, now: int
+        self, conn: AsyncConnection, webhook_id: str, session: str, reason: str, now: int
     ) -> bool:
-        """If `session` still holds the stream: disable the listen webhook (nothing piles up
-        for it) and let go. False when another session took the stream over."""
+        """If `session` still holds the stream: disable the listen webhook with `reason`
+        (nothing piles up for it) and let go. False when another session took it over."""
         result = await conn.execute(
             update(webhooks)
             .where(webhooks.c.id == webhook_id, webhooks.c.listen_session == session)
-            .values(
-                enabled=False,
-                disabled_reason="listen_closed",
-                listen_session=None,
-                updated_at=now,
-            )
+            .values(enabled=False, disabled_reason=reason, listen_session=None, updated_at=now)
         )
         return result.rowcount > 0
 
