@@ -1,21 +1,31 @@
 # The two commands of the README: `make run` and `make test`. Both set themselves up.
+# `make run` installs the runtime pins only (requirements.lock); `make test` adds the
+# development tools (requirements-dev.lock) to the same .venv. Each set has its stamp file:
+# `make test` after `make run` adds the tools, `make run` after `make test` reuses the venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+# Named .installed (as before the split) so that `make .venv/.installed` still sets up everything.
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit bench clean lock chromium screenshots
 
-$(STAMP): requirements.lock pyproject.toml
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PIP) install --upgrade pip
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
+	@touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(PIP) install -r requirements-dev.lock
 	@touch $(STAMP)
 
 ## Start the whole service (API + dispatcher) on SQLite under ./data, development mode.
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	PROMPTHA_WEBHOOKS_MODE=$${PROMPTHA_WEBHOOKS_MODE:-development} $(BIN)/promptha-webhooks serve
 
 ## Lint, type-check and run every test (SQLite and PostgreSQL, and the dashboard in Chromium).
@@ -50,12 +60,25 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## Re-pin every dependency (after editing pyproject.toml).
+## Re-pin every dependency (after editing pyproject.toml). One resolution of everything (the
+## runtime and the `dev` extra) fixes every version; the runtime alone, installed under those
+## pins, gives requirements.lock; the rest is requirements-dev.lock (which includes it).
+LOCK_DIR := /tmp/promptha-webhooks-lock
 lock:
-	rm -rf /tmp/pw-lock && $(PYTHON) -m venv /tmp/pw-lock
-	/tmp/pw-lock/bin/pip install --quiet --upgrade pip
-	/tmp/pw-lock/bin/pip install --quiet -e '.[dev]'
-	/tmp/pw-lock/bin/pip freeze --exclude-editable | grep -v '^promptha-webhooks' > requirements.lock
+	rm -rf $(LOCK_DIR) && mkdir -p $(LOCK_DIR)
+	$(PYTHON) -m venv $(LOCK_DIR)/all && $(PYTHON) -m venv $(LOCK_DIR)/runtime
+	$(LOCK_DIR)/all/bin/pip install --quiet --upgrade pip
+	$(LOCK_DIR)/all/bin/pip install --quiet -e '.[dev]'
+	$(LOCK_DIR)/all/bin/pip freeze --exclude-editable | grep -v '^promptha-webhooks' > $(LOCK_DIR)/all.txt
+	$(LOCK_DIR)/runtime/bin/pip install --quiet --upgrade pip
+	$(LOCK_DIR)/runtime/bin/pip install --quiet -c $(LOCK_DIR)/all.txt -e .
+	$(LOCK_DIR)/runtime/bin/pip freeze --exclude-editable | grep -v '^promptha-webhooks' > $(LOCK_DIR)/runtime.txt
+	{ echo '# Runtime dependencies (what `make run` installs), pinned. Regenerate with `make lock`.'; \
+	  cat $(LOCK_DIR)/runtime.txt; } > requirements.lock
+	{ echo '# Development tools (what `make test` adds to the runtime pins), pinned. Regenerate with `make lock`.'; \
+	  echo '-r requirements.lock'; \
+	  grep -vxFf $(LOCK_DIR)/runtime.txt $(LOCK_DIR)/all.txt; } > requirements-dev.lock
+	rm -rf $(LOCK_DIR)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

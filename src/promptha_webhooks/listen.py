@@ -5,12 +5,18 @@ out to like any other. Its deliveries are never due for the workers; instead the
 holding the session's stream takes them, signs each attempt and streams it to the CLI, which
 replays it to the developer's local URL and reports the local answer back. That answer is
 recorded as an attempt in the delivery log, like any other.
+
+One session holds a device's stream at a time. A second `listen` on the same device takes it
+over (the webhook's `listen_session`); the first learns it at its next poll (`take` raises
+SessionEnded), its stream says so and ends, and what it took but never reported waits for the
+new session.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -30,9 +36,11 @@ from promptha_webhooks.services import (
 )
 
 MAX_DEVICE_LENGTH = 64
+MAX_SESSION_LENGTH = 64
 CLAIM_BATCH = 50
 MAX_REPORTED_BODY_BYTES = 64 * 1024
 SESSION_CLOSED_ERROR = "listen session closed before the local answer was reported"
+CLOSED_REASON = "listen_closed"  # the webhook's disabledReason once its last session ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +50,31 @@ class ListenSession:
     device: str
     events: list[str]
     secret: str
+    # Names the session (the CLI sends it back when it reconnects) and marks its claims.
     token: str
+    # The live session this one took the stream from (None: none, or the caller's own).
+    replaced: str | None
+
+
+class EndReason(StrEnum):
+    REPLACED = "replaced"  # another session on the same device took the stream over
+    WEBHOOK_DELETED = "webhook_deleted"
+
+
+END_MESSAGES = {
+    EndReason.REPLACED: (
+        "another `promptha-webhooks listen` on this account and device took the stream over"
+    ),
+    EndReason.WEBHOOK_DELETED: "the session's webhook was deleted",
+}
+
+
+class SessionEnded(Exception):
+    """The stream can go on no longer (and reconnecting would not help)."""
+
+    def __init__(self, reason: EndReason) -> None:
+        super().__init__(END_MESSAGES[reason])
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +117,20 @@ class ListenService:
     def _now(self) -> int:
         return ms(self.services.clock.now())
 
-    async def open(self, account_id: str, device: str, events: list[str] | None) -> ListenSession:
-        """Find or create the account's listen webhook for `device`, enabled, with `events`."""
+    async def open(
+        self,
+        account_id: str,
+        device: str,
+        events: list[str] | None,
+        resume: str | None = None,
+    ) -> ListenSession:
+        """Find or create the account's listen webhook for `device`, enabled, with `events`,
+        and hold its stream. `resume`: the session this caller held before it reconnected
+        (taking the stream back from itself replaces nobody)."""
+        if resume is not None and len(resume) > MAX_SESSION_LENGTH:
+            raise InvalidRequestError(
+                f"resume must be at most {MAX_SESSION_LENGTH} characters", field="resume"
+            )
         device = device.strip() or "default"
         if (
             len(device) > MAX_DEVICE_LENGTH
@@ -98,6 +142,7 @@ class ListenService:
         names = validate_events(events) if events else [t.name for t in EVENT_TYPES]
         url = f"{LISTEN_URL_PREFIX}{device}"
         store, now = self.services.store, self._now()
+        token = f"listen-{secrets.token_hex(8)}"
         async with self.services.db.transaction() as conn:
             webhook_id = await store.find_listen_webhook(conn, account_id, url)
             if webhook_id is None:
@@ -123,6 +168,7 @@ class ListenService:
                     {"events": names, "enabled": True, "disabled_reason": None},
                     now,
                 )
+            held = await store.hold_listen_stream(conn, webhook_id, token)
             webhook = await store.get_webhook(conn, account_id, webhook_id)
         assert webhook is not None
         return ListenSession(
@@ -131,13 +177,21 @@ class ListenService:
             device,
             names,
             webhook.secret_value(),
-            f"listen-{secrets.token_hex(8)}",
+            token,
+            replaced=held if held is not None and held != resume else None,
         )
 
     async def take(self, session: ListenSession) -> list[StreamedDelivery]:
-        """Claim the session's waiting deliveries and sign an attempt of each."""
+        """Claim the session's waiting deliveries and sign an attempt of each; SessionEnded
+        when another session holds the stream now, or the webhook is gone."""
+        store = self.services.store
         async with self.services.db.transaction() as conn:
-            claimed = await self.services.store.claim_listen_deliveries(
+            if await store.listen_stream_holder(conn, session.webhook_id) != session.token:
+                webhook = await store.get_webhook(conn, session.account_id, session.webhook_id)
+                raise SessionEnded(
+                    EndReason.WEBHOOK_DELETED if webhook is None else EndReason.REPLACED
+                )
+            claimed = await store.claim_listen_deliveries(
                 conn, session.webhook_id, session.token, CLAIM_BATCH
             )
         streamed = []
@@ -224,20 +278,19 @@ class ListenService:
         return await services.get_delivery(account_id, delivery_id)
 
     async def close(self, session: ListenSession) -> None:
-        """Disable the listen webhook (no deliveries pile up for it) and fail what the CLI took
-        but never answered."""
+        """The stream ended. Still holding it: disable the listen webhook (no deliveries pile
+        up for it) and fail what the CLI took but never answered. Replaced: leave the webhook
+        to the new session, and hand it what this one took but never answered."""
         store, now = self.services.store, self._now()
         async with self.services.db.transaction() as conn:
-            await store.update_webhook(
-                conn,
-                session.account_id,
-                session.webhook_id,
-                {"enabled": False, "disabled_reason": "listen_closed"},
-                now,
-            )
-            await store.fail_listen_claims(
-                conn, session.webhook_id, session.token, SESSION_CLOSED_ERROR, now
-            )
+            if await store.close_listen_stream(
+                conn, session.webhook_id, session.token, CLOSED_REASON, now
+            ):
+                await store.fail_listen_claims(
+                    conn, session.webhook_id, session.token, SESSION_CLOSED_ERROR, now
+                )
+            else:
+                await store.release_listen_claims(conn, session.webhook_id, session.token, now)
 
 
 def _json(value: Any) -> str:

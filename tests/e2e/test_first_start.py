@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -108,7 +109,8 @@ async def test_first_start_prints_keys_and_serves_the_quick_start(
         process.terminate()
         process.wait(30)
 
-    # A second start keeps the data and does not mint new keys.
+    # A second start keeps the data and does not mint new keys; it names the account and the
+    # command that mints a new key for it (keys are stored only as hashes), which works.
     with log.open("wb") as out:
         again = subprocess.Popen(
             [sys.executable, "-m", "promptha_webhooks.cli", "serve"],
@@ -120,6 +122,29 @@ async def test_first_start_prints_keys_and_serves_the_quick_start(
     try:
         banner = await _wait_for_banner(log, again)
         assert "shown once" not in banner
+        assert "pwk_" not in banner and "pwa_" not in banner
+        command = re.search(
+            rf"Account 'Development': {account['id']} \(a new API key: "
+            r"(promptha-webhooks keys create --account acct_\w+)\)",
+            banner,
+        )
+        assert command, banner
+        minted = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "promptha_webhooks.cli", *shlex.split(command.group(1))[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert minted.returncode == 0, minted.stderr
+        new_key = minted.stdout.strip()
+        assert new_key.startswith("pwk_")
+        async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+            hooks = await client.get("/v1/webhooks", headers={"Authorization": f"Bearer {new_key}"})
+            assert hooks.status_code == 200, hooks.text
+            assert [h["id"] for h in hooks.json()["data"]] == [webhook_id]
     finally:
         again.terminate()
         again.wait(30)

@@ -119,3 +119,81 @@ async def test_listen_and_trigger(
     finally:
         listener.terminate()
         listener.wait(15)
+
+
+async def wait_for_text(log: Path, text: str, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 30
+    while text not in (content := log.read_text(errors="replace")):
+        assert process.poll() is None, content
+        assert time.monotonic() < deadline, content
+        await asyncio.sleep(0.1)
+    return content
+
+
+async def test_a_second_listen_takes_over_and_the_first_says_so(
+    server: ServiceProcess, receiver: Receiver, tmp_path: Path
+) -> None:
+    server.start()
+    await server.wait_ready()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        created = (await client.post("/v1/accounts", json={"name": "Dev"}, headers=admin)).json()
+    key = created["apiKey"]["key"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTHA_WEBHOOKS_")}
+
+    def start(name: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log = tmp_path / f"{name}.out"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                cli(server.url, key, "listen", "--forward-to", receiver.url(f"/{name}")),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        return process, log
+
+    async def trigger() -> str:
+        triggered = await asyncio.to_thread(
+            subprocess.run,
+            cli(server.url, key, "--json", "trigger", "credits.low"),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert triggered.returncode == 0, triggered.stderr
+        event_id: str = json.loads(triggered.stdout)["id"]
+        return event_id
+
+    first, first_log = start("first")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        await wait_for_text(first_log, "Ready!", first)
+        assert "Took the stream over" not in first_log.read_text()
+        first_event = await trigger()
+        [request] = await receiver.wait_for(1, path="/first", timeout=15)
+        assert json.loads(request.body)["data"]["eventId"] == first_event
+
+        second, second_log = start("second")
+        said = await wait_for_text(second_log, "Ready!", second)
+        assert "Took the stream over from another `promptha-webhooks listen`" in said
+        # The first is told: one clear line, and it stops (exit 1) instead of reconnecting.
+        returncode = await asyncio.to_thread(first.wait, 30)
+        assert returncode == 1, first_log.read_text()
+        told = first_log.read_text()
+        assert (
+            "Stopped listening: another `promptha-webhooks listen` on this account "
+            "(device 'default') took the stream over"
+        ) in told
+        assert "Traceback" not in told
+
+        event_id = await trigger()
+        [request] = await receiver.wait_for(1, path="/second", timeout=15)
+        assert json.loads(request.body)["data"]["eventId"] == event_id
+        assert len(receiver.on("/first")) == 1
+        await wait_for_text(second_log, event_id, second)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(15)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
 from promptha_webhooks import __version__
@@ -19,6 +20,7 @@ from promptha_webhooks.api import (
     listen,
     monitoring,
     operations,
+    root,
     webhooks,
 )
 from promptha_webhooks.api.body_limit import BodySizeLimit
@@ -46,6 +48,10 @@ DESCRIPTION = """Manage webhook subscriptions, publish events, inspect delivery 
 Authenticate with `Authorization: Bearer <key>`. Errors are
 `{"error": {"type": "...", "message": "...", "field": "..."}}`.
 """
+
+
+# Where /docs loads Swagger UI's files from (fastapi-offline's copies).
+DOCS_STATIC_PATH = "/docs-static"
 
 
 # FastAPI's own OpenTelemetry request telemetry asks the global providers whether they are
@@ -113,16 +119,21 @@ def create_app(
             await database.dispose()
 
     telemetry = settings.tracing or opentelemetry_configured()
-    app = FastAPI(
+    # /docs (Swagger UI) loads its script, styles and icon from the installed fastapi-offline
+    # package, not from a CDN: the reference works offline and behind firewalls. No /redoc:
+    # ReDoc 2 always fetches its maker's logo from a CDN.
+    app = FastAPIOffline(
         title="Promptha Webhooks",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=None if telemetry else _NO_TELEMETRY,
+        static_url=DOCS_STATIC_PATH,
+        redoc_url=None,
     )
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
-    for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations):
+    for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations, root):
         app.include_router(module.router)
 
     def services() -> Services:

@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
 from promptha_webhooks.api.schemas import RequestModel
-from promptha_webhooks.listen import ListenService, LocalAnswer
+from promptha_webhooks.listen import ListenService, ListenSession, LocalAnswer, SessionEnded
 from promptha_webhooks.models import DeliveryDetail
 
 router = APIRouter(prefix="/v1/listen", tags=["listen"], route_class=StrictJSONRoute)
@@ -31,40 +31,65 @@ class ReportedAnswer(RequestModel):
     requestHeaders: dict[str, str] = Field(default_factory=dict)
 
 
-@router.get("", response_class=EventSourceResponse)
-async def listen(
-    request: Request,
+async def listen_session(
     services: ServicesDep,
     account_id: AccountIdDep,
     device: Annotated[str, Query(description="Names this machine's session")] = "default",
     events: Annotated[
         str | None, Query(description="Comma-separated event types (default: all)")
     ] = None,
+    resume: Annotated[
+        str | None,
+        Query(description="The `session` of this client's previous stream, when reconnecting"),
+    ] = None,
+) -> AsyncIterator[ListenSession]:
+    """The session, opened before the stream starts (so bad input is a 4xx answer, not a
+    broken stream) and closed when the stream ends, however it ends."""
+    listen_service = ListenService(services)
+    names = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    session = await listen_service.open(account_id, device, names, resume)
+    try:
+        yield session
+    finally:
+        await asyncio.shield(listen_service.close(session))
+
+
+@router.get("", response_class=EventSourceResponse)
+async def listen(
+    request: Request,
+    services: ServicesDep,
+    session: Annotated[ListenSession, Depends(listen_session)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Open a listen session: the account's events stream here as signed attempts (event
     `delivery`) until the connection closes. The first event (`ready`) carries the session's
-    webhook id and signing secret."""
+    id, webhook id and signing secret, and `replaced`: the session it took the device's stream
+    from, if one held it. That session gets a `closed` event (`reason`: `replaced`) and its
+    stream ends; so does this one if its webhook is deleted (`webhook_deleted`)."""
     listen_service = ListenService(services)
-    names = [e.strip() for e in events.split(",") if e.strip()] if events else None
-    session = await listen_service.open(account_id, device, names)
     yield ServerSentEvent(
         event="ready",
         data={
+            "session": session.token,
             "webhookId": session.webhook_id,
             "secret": session.secret,
             "events": session.events,
             "device": session.device,
+            "replaced": session.replaced,
         },
     )
-    try:
-        while not await request.is_disconnected():
-            for delivery in await listen_service.take(session):
-                yield ServerSentEvent(
-                    event="delivery", id=delivery.delivery_id, data=delivery.as_json()
-                )
-            await asyncio.sleep(POLL_INTERVAL_S)
-    finally:
-        await asyncio.shield(listen_service.close(session))
+    while not await request.is_disconnected():
+        try:
+            deliveries = await listen_service.take(session)
+        except SessionEnded as ended:
+            yield ServerSentEvent(
+                event="closed", data={"reason": ended.reason.value, "message": str(ended)}
+            )
+            return
+        for delivery in deliveries:
+            yield ServerSentEvent(
+                event="delivery", id=delivery.delivery_id, data=delivery.as_json()
+            )
+        await asyncio.sleep(POLL_INTERVAL_S)
 
 
 @router.post("/deliveries/{delivery_id}", response_model=DeliveryDetail)

@@ -29,7 +29,8 @@ MAX_REPORTED_BODY = 64 * 1024
 
 
 class ListenError(Exception):
-    """The service refused the session (bad key, bad events): reconnecting will not help."""
+    """The service refused the session (bad key, bad events), or ended it for good (another
+    `listen` took the stream over): reconnecting will not help."""
 
 
 async def forward_one(
@@ -72,6 +73,8 @@ async def run_listen(
     params: dict[str, str] = {"device": device}
     if events:
         params["events"] = ",".join(events)
+    # Set from the first `ready`: a reconnect resumes this session rather than replacing it.
+    session: str | None = None
     auth = {"Authorization": f"Bearer {api_key}"}
     forwarded = 0
     delay = RECONNECT_DELAY_S
@@ -82,7 +85,8 @@ async def run_listen(
     ):
         while max_deliveries is None or forwarded < max_deliveries:
             try:
-                async with aconnect_sse(api, "GET", "/v1/listen", params=params) as source:
+                resume = {"resume": session} if session else {}
+                async with aconnect_sse(api, "GET", "/v1/listen", params=params | resume) as source:
                     if source.response.status_code != 200:
                         await source.response.aread()
                         raise ListenError(_error_message(source.response))
@@ -90,7 +94,10 @@ async def run_listen(
                     async for sse in source.aiter_sse():
                         payload = json.loads(sse.data) if sse.data else {}
                         if sse.event == "ready":
+                            session = payload.get("session")
                             _show_ready(output, payload, forward_to)
+                        elif sse.event == "closed":
+                            raise ListenError(_closed_message(payload, device))
                         elif sse.event == "delivery":
                             report = await forward_one(local, forward_to, payload)
                             answer = await api.post(
@@ -115,10 +122,26 @@ def _error_message(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}"
 
 
+def _closed_message(closed: dict[str, Any], device: str) -> str:
+    if closed.get("reason") == "replaced":
+        return (
+            "Stopped listening: another `promptha-webhooks listen` on this account "
+            f"(device '{device}') took the stream over"
+        )
+    return f"Stopped listening: {closed.get('message') or 'the service ended the session'}"
+
+
 def _show_ready(output: Output, ready: dict[str, Any], forward_to: str) -> None:
     if output.json_mode:
         output.json({"ready": ready, "forwardTo": forward_to})
         return
+    if ready.get("replaced"):
+        output.console.print(
+            f"Took the stream over from another `promptha-webhooks listen` on this account "
+            f"(device '{ready['device']}'); that one has been told and stops.",
+            soft_wrap=True,
+            markup=False,
+        )
     output.console.print(
         Text.assemble(
             ("Ready! ", "bold green"),
@@ -185,6 +208,8 @@ def listen(
     The service streams each delivery to this command, which replays it to --forward-to and
     reports the answer back into the delivery log. A line per delivery shows event, status
     and time. Stop with Ctrl-C; the session's webhook is disabled when the stream closes.
+    One `listen` per account and --device at a time: a second one takes the stream over, and
+    this one says so and stops (exit code 1).
 
     Example:
       promptha-webhooks --api-key pwk_… listen --forward-to http://localhost:3000/webhooks/promptha

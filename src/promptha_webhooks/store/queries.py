@@ -406,6 +406,55 @@ class Store:
         row = (await conn.execute(query)).first()
         return row.id if row else None
 
+    async def hold_listen_stream(
+        self, conn: AsyncConnection, webhook_id: str, session: str
+    ) -> str | None:
+        """Make `session` the holder of the listen webhook's stream; return the session that
+        held it (None when none did)."""
+        held = (
+            await conn.execute(
+                select(webhooks.c.listen_session)
+                .where(webhooks.c.id == webhook_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        await conn.execute(
+            update(webhooks).where(webhooks.c.id == webhook_id).values(listen_session=session)
+        )
+        return held
+
+    async def listen_stream_holder(self, conn: AsyncConnection, webhook_id: str) -> str | None:
+        query = select(webhooks.c.listen_session).where(webhooks.c.id == webhook_id)
+        held: str | None = (await conn.execute(query)).scalar_one_or_none()
+        return held
+
+    async def close_listen_stream(
+        self, conn: AsyncConnection, webhook_id: str, session: str, reason: str, now: int
+    ) -> bool:
+        """If `session` still holds the stream: disable the listen webhook with `reason`
+        (nothing piles up for it) and let go. False when another session took it over."""
+        result = await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.listen_session == session)
+            .values(enabled=False, disabled_reason=reason, listen_session=None, updated_at=now)
+        )
+        return result.rowcount > 0
+
+    async def release_listen_claims(
+        self, conn: AsyncConnection, webhook_id: str, session: str, now: int
+    ) -> int:
+        """A replaced session: what it took but never reported waits for the next one."""
+        result = await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.claim_token == session,
+                deliveries.c.status == "pending",
+            )
+            .values(claim_token=None, updated_at=now)
+        )
+        return result.rowcount
+
     async def claim_listen_deliveries(
         self, conn: AsyncConnection, webhook_id: str, token: str, limit: int
     ) -> list[ClaimedDelivery]:

@@ -76,6 +76,9 @@ webhooks = Table(
     Column("warned_level", Integer, nullable=False, server_default="0"),
     Column("alerted", Boolean, nullable=False, server_default=false()),
     Column("disabled_at", BigInteger, nullable=True),
+    # kind listen: the session (its claim token) holding the stream; a second `listen` on the
+    # same device takes it over (listen.py). Not a fan-out column: no webhooks_version bump.
+    Column("listen_session", String(64), nullable=True),
     Index("ix_webhooks_account_id_id", "account_id", "id"),
 )
 
