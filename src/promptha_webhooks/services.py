@@ -14,7 +14,9 @@ from typing import Any
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import (
     EVENT_TYPES,
+    declared_fields,
     get_event_type,
+    payload_fields,
     sample_payload,
 )
 from promptha_webhooks.clock import Clock, SystemClock, ms
@@ -132,6 +134,44 @@ def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[
     except canonical_json.CanonicalJSONError as exc:
         raise InvalidRequestError(f"filters: {exc}", field=field) from None
     return cleaned
+
+
+def check_filters_fit_events(
+    filters: dict[str, list[Any]] | None, events: list[str], *, field: str | None = None
+) -> None:
+    """A 400 for a filter that would drop every event of a subscribed type.
+
+    A filter key must be in the payload for the event to match (matching.filters_match), so a
+    key the catalogue gives to some event types (`fabricId`: fabric.*) on a webhook that also
+    subscribes to types without it (credits.*) silently drops all of those: the JSON Schemas
+    of the event types (catalog.py) say which carry which fields. Keys no event type declares
+    are fields the platform adds to its payloads (payloads keep extra fields), and pass.
+    `events` are valid type names; `field`: where to point the error (default: the filter).
+    """
+    for key in filters or {}:
+        if key == "eventId":
+            raise InvalidRequestError(
+                "filters.eventId: every event has its own eventId, assigned when it is "
+                "published; a filter on it would never match",
+                field=field or "filters.eventId",
+            )
+        if key not in declared_fields():
+            continue
+        lacking = [name for name in events if key not in payload_fields(name)]
+        if not lacking:
+            continue
+        carriers = sorted(t.name for t in EVENT_TYPES if key in payload_fields(t.name))
+        raise InvalidRequestError(
+            f"filters.{key}: {_names(lacking)} {'has' if len(lacking) == 1 else 'have'} no "
+            f"{key} (only {_names(carriers)} {'does' if len(carriers) == 1 else 'do'}), so "
+            f"the filter would drop every one of them: subscribe to "
+            f"{'it' if len(lacking) == 1 else 'them'} on another webhook, or remove the filter",
+            field=field or f"filters.{key}",
+        )
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def validate_events(events: Any, *, field: str = "events") -> list[str]:
@@ -336,6 +376,7 @@ class Services:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_events(events)
         clean_filters = validate_filters(filters)
+        check_filters_fit_events(clean_filters, event_names)
         secret_value = validate_secret(secret) if secret is not None else generate_secret()
         description = validate_description(description)
         webhook_id = ids.new_id(ids.WEBHOOK)
@@ -399,6 +440,17 @@ class Services:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"
         async with self.db.transaction() as conn:
+            if "events" in values or "filters" in values:
+                # The two together must fit, whichever changes: new events can leave the
+                # stored filters dropping every event of a type, as new filters can.
+                current = await self.store.get_webhook(conn, account_id, webhook_id)
+                if current is None:
+                    raise NotFoundError(f"No webhook {webhook_id}")
+                check_filters_fit_events(
+                    values.get("filters", current.filters),
+                    values.get("events", current.events),
+                    field=None if "filters" in values else "events",
+                )
             if not await self.store.update_webhook(
                 conn, account_id, webhook_id, values, self._now()
             ):
