@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from promptha_webhooks.config import ConfigError, Settings
+from promptha_webhooks.errors import ServiceUnavailableError
 
 SESSION_SECRET_FILE = "session-secret"
 SESSION_SECRET_BYTES = 32
@@ -46,9 +47,22 @@ def install_uvloop() -> None:
 
 
 def migrate_database(settings: Settings) -> None:
+    """Bring the schema up to date: the first thing every command that works on the database
+    does, so a database it cannot reach is reported here, naming it (one line: cli/errors.py)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
     from promptha_webhooks.store.database import migrate_sync
 
-    migrate_sync(settings.database_url)
+    try:
+        migrate_sync(settings.database_url)
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        first_line = (str(reason).strip() or type(reason).__name__).splitlines()[0]
+        raise ServiceUnavailableError(
+            f"Cannot use the database {where} (PROMPTHA_WEBHOOKS_DATABASE_URL): {first_line}"
+        ) from exc
 
 
 def _secret_dir(settings: Settings) -> Path:
