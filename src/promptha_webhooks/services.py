@@ -49,7 +49,7 @@ from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row
 from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
-from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store import Database, Store, session_queries
 from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
@@ -359,6 +359,19 @@ class Services:
             if not await self.store.delete_api_key(conn, account_id, key_id):
                 raise NotFoundError(f"No API key {key_id} on account {account_id}")
         self._key_cache.clear()
+
+    # -- dashboard sessions --------------------------------------------------------------
+
+    async def revoke_dashboard_session(self, session_hash: str, expires_at_s: int) -> None:
+        """Signed out: the session's cookie, and every copy of it, is refused from now on."""
+        async with self.db.transaction() as conn:
+            await session_queries.revoke_session(
+                conn, self.db.backend, session_hash, expires_at_s * 1000, self._now()
+            )
+
+    async def dashboard_session_revoked(self, session_hash: str) -> bool:
+        async with self.db.transaction() as conn:
+            return await session_queries.session_revoked(conn, session_hash)
 
     # -- webhooks ------------------------------------------------------------------------
 
