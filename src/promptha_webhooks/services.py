@@ -50,6 +50,7 @@ from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store, session_queries
+from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener, notify_keys_revoked
 from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
 LISTEN_URL_PREFIX = "listen://"
+# How long a key looked up once is trusted without the database. On PostgreSQL a revocation
+# through any API process reaches every other one at once (NOTIFY, KEYS_CHANNEL); this bounds
+# how long a revoked key still works on a process whose LISTEN connection is down.
 KEY_CACHE_TTL_S = 5.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 
@@ -251,14 +255,54 @@ class Services:
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)
         self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
-        # Valid keys seen recently: saves a query per request. Revocation clears it here;
-        # other API nodes notice within KEY_CACHE_TTL_S.
+        # Valid keys seen recently: saves a query per request. A revocation drops its keys here
+        # and, on PostgreSQL, on every other API process (listen_for_revocations).
         self._key_cache: dict[str, tuple[Principal, float]] = {}
+        self._revocations: ChannelListener | None = None
 
     def _now(self) -> int:
         return ms(self.clock.now())
 
     # -- keys and accounts ---------------------------------------------------------------
+
+    def listen_for_revocations(self) -> None:
+        """PostgreSQL: LISTEN for keys revoked through any API process and drop them from this
+        one's cache as the notice arrives (milliseconds after the revocation commits). While the
+        LISTEN connection is down, KEY_CACHE_TTL_S bounds how long a revoked key still works;
+        on reconnecting, the whole cache is dropped (notices may have been missed). SQLite is
+        one process: its revocations drop the keys from its own cache."""
+        if self.db.backend != "postgresql" or self._revocations is not None:
+            return
+        self._revocations = ChannelListener(
+            self.db.url,
+            KEYS_CHANNEL,
+            self._forget_keys,
+            f"API keys stay cached for up to {KEY_CACHE_TTL_S:g} s",
+        )
+        self._revocations.start()
+
+    async def stop_listening(self) -> None:
+        if self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
+
+    def _forget_keys(self, revoked: str | None) -> None:
+        """Drop the revoked keys from the cache: `key:<id>`, `account:<id>`, None (any)."""
+        kind, _, revoked_id = (revoked or "").partition(":")
+        if kind == "key":
+            stale = [h for h, (p, _) in self._key_cache.items() if p.key_id == revoked_id]
+        elif kind == "account":
+            stale = [h for h, (p, _) in self._key_cache.items() if p.account_id == revoked_id]
+        else:
+            self._key_cache.clear()
+            return
+        for key_hash in stale:
+            del self._key_cache[key_hash]
+
+    async def _revoked(self, conn: Any, revoked: str) -> None:
+        """In the revoking transaction: every API process forgets the keys once it commits."""
+        if self.db.backend == "postgresql":
+            await notify_keys_revoked(conn, revoked)
 
     def known_principal(self, raw_key: str) -> Principal | None:
         """The caller of a key answered without the database: the configured admin key, or a
@@ -336,7 +380,8 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_account(conn, account_id):
                 raise NotFoundError(f"No account {account_id}")
-        self._key_cache.clear()
+            await self._revoked(conn, f"account:{account_id}")
+        self._forget_keys(f"account:{account_id}")
 
     async def create_api_key(self, account_id: str) -> ApiKey:
         async with self.db.transaction() as conn:
@@ -358,7 +403,8 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_api_key(conn, account_id, key_id):
                 raise NotFoundError(f"No API key {key_id} on account {account_id}")
-        self._key_cache.clear()
+            await self._revoked(conn, f"key:{key_id}")
+        self._forget_keys(f"key:{key_id}")
 
     # -- dashboard sessions --------------------------------------------------------------
 
