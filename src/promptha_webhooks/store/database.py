@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from promptha_webhooks.errors import ConstraintViolationError
+from promptha_webhooks.private_files import prepare_sqlite
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -48,9 +49,11 @@ def backend_of(url: str) -> Backend:
 
 
 def _prepare_sqlite_path(url: str) -> None:
+    """The database file and its directory, private (private_files.py), before SQLite opens
+    them: it holds the webhooks' signing secrets and the API keys' hashes."""
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite(Path(database).expanduser())
 
 
 class Database:
