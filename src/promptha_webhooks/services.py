@@ -259,6 +259,7 @@ class Services:
         # and, on PostgreSQL, on every other API process (listen_for_revocations).
         self._key_cache: dict[str, tuple[Principal, float]] = {}
         self._revocations: ChannelListener | None = None
+        self._revocations_seen = 0
 
     def _now(self) -> int:
         return ms(self.clock.now())
@@ -288,6 +289,7 @@ class Services:
 
     def _forget_keys(self, revoked: str | None) -> None:
         """Drop the revoked keys from the cache: `key:<id>`, `account:<id>`, None (any)."""
+        self._revocations_seen += 1
         kind, _, revoked_id = (revoked or "").partition(":")
         if kind == "key":
             stale = [h for h, (p, _) in self._key_cache.items() if p.key_id == revoked_id]
@@ -324,6 +326,7 @@ class Services:
             return known
         key_hash = hash_key(raw_key)
         now = self.clock.now()
+        revocations_seen = self._revocations_seen
         async with self.db.transaction() as conn:
             owner = await self.store.find_key_owner(conn, key_hash)
         if owner is None:
@@ -331,7 +334,9 @@ class Services:
         principal = Principal(owner.key_id, owner.account_id)
         if len(self._key_cache) >= KEY_CACHE_MAX_ENTRIES:
             self._key_cache.clear()
-        self._key_cache[key_hash] = (principal, now + KEY_CACHE_TTL_S)
+        # Not if a revocation was noticed meanwhile: the row read may predate it.
+        if revocations_seen == self._revocations_seen:
+            self._key_cache[key_hash] = (principal, now + KEY_CACHE_TTL_S)
         return principal
 
     async def ensure_admin_key(self) -> str | None:
