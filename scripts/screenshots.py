@@ -82,7 +82,8 @@ async def seed(api: httpx.AsyncClient, receiver: str) -> tuple[str, str, str]:
     )
     main = await webhook(
         url=receiver + "/webhooks/promptha",
-        events=["fabric.completed", "fabric.failed", "ask.message", "credits.low"],
+        # fabricId is in fabric events only: a filter on it takes fabric events only
+        events=["fabric.started", "fabric.completed", "fabric.failed"],
         filters={"fabricId": ["product-description", "seo-optimizer"]},
         description="Production completions",
     )

@@ -10,6 +10,7 @@ published and the receiver SDK hands handlers typed objects; their JSON Schemas 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, ValidationError
@@ -292,6 +293,19 @@ def get_event_type(name: object, *, field: str = "event") -> EventType:
         known = ", ".join(sorted(EVENT_NAMES))
         raise InvalidRequestError(f"Unknown event type {name!r}; known types: {known}", field=field)
     return event_type
+
+
+@cache
+def payload_fields(name: str) -> frozenset[str]:
+    """The payload fields the event type's JSON Schema declares (`eventId` aside: the service
+    adds it to every delivery)."""
+    return frozenset(EVENT_TYPES_BY_NAME[name].json_schema()["properties"])
+
+
+@cache
+def declared_fields() -> frozenset[str]:
+    """Every payload field some event type declares."""
+    return frozenset().union(*(payload_fields(name) for name in EVENT_TYPES_BY_NAME))
 
 
 def validate_payload(event_type: EventType, data: dict[str, Any], *, field: str = "data") -> None:

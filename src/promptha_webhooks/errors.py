@@ -6,6 +6,7 @@ PrompthaError
 ├── PermissionDeniedError    403 permission_denied
 ├── NotFoundError            404 not_found (also for another account's objects)
 ├── ConflictError            409 conflict
+│   └── ConstraintViolationError  409 conflict (a row the request refers to changed under it)
 ├── PayloadTooLargeError     413 payload_too_large
 └── ServiceUnavailableError  503 service_unavailable (database unreachable, shutting down)
 """
@@ -58,6 +59,10 @@ class ConflictError(PrompthaError):
 
     status_code = 409
     error_type = "conflict"
+
+
+class ConstraintViolationError(ConflictError):
+    """The request conflicts with a concurrent change; retry it."""
 
 
 class PayloadTooLargeError(PrompthaError):

@@ -79,6 +79,9 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic names each of its plugins at INFO when it is first imported: seven lines of noise
+    # at every `worker` start, and before the one line of an error that ends it.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
     _AttemptLines.handler = handler
     _AttemptLines.as_json = log_format is LogFormat.JSON
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy.exc import IntegrityError
 
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import get_event_type, validate_payload
@@ -32,6 +31,7 @@ from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.errors import (
     ConflictError,
+    ConstraintViolationError,
     InvalidRequestError,
     NotFoundError,
     PrompthaError,
@@ -213,18 +213,27 @@ class Publisher:
         request = _Request(prepared, now_s, trace)
         try:
             stored = await self._in_group(account_id, request)
-        except IntegrityError:
+        except ConstraintViolationError:
             stored = None  # (SQLite, alone in its group) decided below, as any fallback
         if stored is None:
             try:
                 [stored] = await self._store_in_transaction(account_id, [request])
-            except IntegrityError:
-                if not any(p.idempotency_key for p in prepared):
-                    # The only other constraint an insert can break: the account is gone.
+            except ConstraintViolationError:
+                # Two constraints an insert can break: the foreign keys to the account (it does
+                # not exist, or was deleted meanwhile), and an idempotency key another request
+                # stored meanwhile. Which one is asked of the database, not guessed from the
+                # request: a key sent to a missing account is a 404 like any other publish.
+                if not await self._account_exists(account_id):
                     raise NotFoundError(f"No account {account_id}", field="account") from None
+                if not any(p.idempotency_key for p in prepared):
+                    raise
                 # A concurrent request with the same key won the race: answer with its event.
                 [stored] = await self._store_in_transaction(account_id, [request])
         return stored
+
+    async def _account_exists(self, account_id: str) -> bool:
+        async with self.db.transaction() as conn:
+            return await self.store.get_account(conn, account_id) is not None
 
     def _prepare(self, request: PublishRequest, now_s: float) -> PreparedEvent:
         event_type = get_event_type(request.event)
@@ -344,7 +353,7 @@ class Publisher:
         was alone, whose error is its answer."""
         try:
             return await self._store_in_transaction(account_id, requests)
-        except (PrompthaError, IntegrityError):
+        except PrompthaError:
             if len(requests) == 1:
                 raise
             return None

@@ -14,7 +14,9 @@ from typing import Any
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import (
     EVENT_TYPES,
+    declared_fields,
     get_event_type,
+    payload_fields,
     sample_payload,
 )
 from promptha_webhooks.clock import Clock, SystemClock, ms
@@ -47,7 +49,8 @@ from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row
 from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
-from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store import Database, Store, session_queries
+from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener, notify_keys_revoked
 from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,9 @@ MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
 LISTEN_URL_PREFIX = "listen://"
+# How long a key looked up once is trusted without the database. On PostgreSQL a revocation
+# through any API process reaches every other one at once (NOTIFY, KEYS_CHANNEL); this bounds
+# how long a revoked key still works on a process whose LISTEN connection is down.
 KEY_CACHE_TTL_S = 5.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 
@@ -132,6 +138,44 @@ def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[
     except canonical_json.CanonicalJSONError as exc:
         raise InvalidRequestError(f"filters: {exc}", field=field) from None
     return cleaned
+
+
+def check_filters_fit_events(
+    filters: dict[str, list[Any]] | None, events: list[str], *, field: str | None = None
+) -> None:
+    """A 400 for a filter that would drop every event of a subscribed type.
+
+    A filter key must be in the payload for the event to match (matching.filters_match), so a
+    key the catalogue gives to some event types (`fabricId`: fabric.*) on a webhook that also
+    subscribes to types without it (credits.*) silently drops all of those: the JSON Schemas
+    of the event types (catalog.py) say which carry which fields. Keys no event type declares
+    are fields the platform adds to its payloads (payloads keep extra fields), and pass.
+    `events` are valid type names; `field`: where to point the error (default: the filter).
+    """
+    for key in filters or {}:
+        if key == "eventId":
+            raise InvalidRequestError(
+                "filters.eventId: every event has its own eventId, assigned when it is "
+                "published; a filter on it would never match",
+                field=field or "filters.eventId",
+            )
+        if key not in declared_fields():
+            continue
+        lacking = [name for name in events if key not in payload_fields(name)]
+        if not lacking:
+            continue
+        carriers = sorted(t.name for t in EVENT_TYPES if key in payload_fields(t.name))
+        raise InvalidRequestError(
+            f"filters.{key}: {_names(lacking)} {'has' if len(lacking) == 1 else 'have'} no "
+            f"{key} (only {_names(carriers)} {'does' if len(carriers) == 1 else 'do'}), so "
+            f"the filter would drop every one of them: subscribe to "
+            f"{'it' if len(lacking) == 1 else 'them'} on another webhook, or remove the filter",
+            field=field or f"filters.{key}",
+        )
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def validate_events(events: Any, *, field: str = "events") -> list[str]:
@@ -211,14 +255,56 @@ class Services:
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)
         self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
-        # Valid keys seen recently: saves a query per request. Revocation clears it here;
-        # other API nodes notice within KEY_CACHE_TTL_S.
+        # Valid keys seen recently: saves a query per request. A revocation drops its keys here
+        # and, on PostgreSQL, on every other API process (listen_for_revocations).
         self._key_cache: dict[str, tuple[Principal, float]] = {}
+        self._revocations: ChannelListener | None = None
+        self._revocations_seen = 0
 
     def _now(self) -> int:
         return ms(self.clock.now())
 
     # -- keys and accounts ---------------------------------------------------------------
+
+    def listen_for_revocations(self) -> None:
+        """PostgreSQL: LISTEN for keys revoked through any API process and drop them from this
+        one's cache as the notice arrives (milliseconds after the revocation commits). While the
+        LISTEN connection is down, KEY_CACHE_TTL_S bounds how long a revoked key still works;
+        on reconnecting, the whole cache is dropped (notices may have been missed). SQLite is
+        one process: its revocations drop the keys from its own cache."""
+        if self.db.backend != "postgresql" or self._revocations is not None:
+            return
+        self._revocations = ChannelListener(
+            self.db.url,
+            KEYS_CHANNEL,
+            self._forget_keys,
+            f"API keys stay cached for up to {KEY_CACHE_TTL_S:g} s",
+        )
+        self._revocations.start()
+
+    async def stop_listening(self) -> None:
+        if self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
+
+    def _forget_keys(self, revoked: str | None) -> None:
+        """Drop the revoked keys from the cache: `key:<id>`, `account:<id>`, None (any)."""
+        self._revocations_seen += 1
+        kind, _, revoked_id = (revoked or "").partition(":")
+        if kind == "key":
+            stale = [h for h, (p, _) in self._key_cache.items() if p.key_id == revoked_id]
+        elif kind == "account":
+            stale = [h for h, (p, _) in self._key_cache.items() if p.account_id == revoked_id]
+        else:
+            self._key_cache.clear()
+            return
+        for key_hash in stale:
+            del self._key_cache[key_hash]
+
+    async def _revoked(self, conn: Any, revoked: str) -> None:
+        """In the revoking transaction: every API process forgets the keys once it commits."""
+        if self.db.backend == "postgresql":
+            await notify_keys_revoked(conn, revoked)
 
     def known_principal(self, raw_key: str) -> Principal | None:
         """The caller of a key answered without the database: the configured admin key, or a
@@ -240,6 +326,7 @@ class Services:
             return known
         key_hash = hash_key(raw_key)
         now = self.clock.now()
+        revocations_seen = self._revocations_seen
         async with self.db.transaction() as conn:
             owner = await self.store.find_key_owner(conn, key_hash)
         if owner is None:
@@ -247,7 +334,9 @@ class Services:
         principal = Principal(owner.key_id, owner.account_id)
         if len(self._key_cache) >= KEY_CACHE_MAX_ENTRIES:
             self._key_cache.clear()
-        self._key_cache[key_hash] = (principal, now + KEY_CACHE_TTL_S)
+        # Not if a revocation was noticed meanwhile: the row read may predate it.
+        if revocations_seen == self._revocations_seen:
+            self._key_cache[key_hash] = (principal, now + KEY_CACHE_TTL_S)
         return principal
 
     async def ensure_admin_key(self) -> str | None:
@@ -296,7 +385,8 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_account(conn, account_id):
                 raise NotFoundError(f"No account {account_id}")
-        self._key_cache.clear()
+            await self._revoked(conn, f"account:{account_id}")
+        self._forget_keys(f"account:{account_id}")
 
     async def create_api_key(self, account_id: str) -> ApiKey:
         async with self.db.transaction() as conn:
@@ -318,7 +408,21 @@ class Services:
         async with self.db.transaction() as conn:
             if not await self.store.delete_api_key(conn, account_id, key_id):
                 raise NotFoundError(f"No API key {key_id} on account {account_id}")
-        self._key_cache.clear()
+            await self._revoked(conn, f"key:{key_id}")
+        self._forget_keys(f"key:{key_id}")
+
+    # -- dashboard sessions --------------------------------------------------------------
+
+    async def revoke_dashboard_session(self, session_hash: str, expires_at_s: int) -> None:
+        """Signed out: the session's cookie, and every copy of it, is refused from now on."""
+        async with self.db.transaction() as conn:
+            await session_queries.revoke_session(
+                conn, self.db.backend, session_hash, expires_at_s * 1000, self._now()
+            )
+
+    async def dashboard_session_revoked(self, session_hash: str) -> bool:
+        async with self.db.transaction() as conn:
+            return await session_queries.session_revoked(conn, session_hash)
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -336,6 +440,7 @@ class Services:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_events(events)
         clean_filters = validate_filters(filters)
+        check_filters_fit_events(clean_filters, event_names)
         secret_value = validate_secret(secret) if secret is not None else generate_secret()
         description = validate_description(description)
         webhook_id = ids.new_id(ids.WEBHOOK)
@@ -399,6 +504,17 @@ class Services:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"
         async with self.db.transaction() as conn:
+            if "events" in values or "filters" in values:
+                # The two together must fit, whichever changes: new events can leave the
+                # stored filters dropping every event of a type, as new filters can.
+                current = await self.store.get_webhook(conn, account_id, webhook_id)
+                if current is None:
+                    raise NotFoundError(f"No webhook {webhook_id}")
+                check_filters_fit_events(
+                    values.get("filters", current.filters),
+                    values.get("events", current.events),
+                    field=None if "filters" in values else "events",
+                )
             if not await self.store.update_webhook(
                 conn, account_id, webhook_id, values, self._now()
             ):

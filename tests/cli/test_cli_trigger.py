@@ -10,10 +10,16 @@ import pytest
 from cli_support import Cli, new_cli
 
 from promptha_webhooks import signing
-from promptha_webhooks.catalog import EVENT_NAMES, EVENT_TYPES, EventType, validate_payload
+from promptha_webhooks.catalog import (
+    EVENT_NAMES,
+    EVENT_TYPES,
+    OPERATIONAL_EVENT_NAMES,
+    EventType,
+    validate_payload,
+)
 from promptha_webhooks.cli.samples import random_payload
 
-from support import Receiver
+from support import ADMIN_KEY, Receiver
 
 SECRET = "whsec_cli_trigger_test_secret"
 
@@ -53,8 +59,20 @@ async def test_trigger_publishes_every_type_to_a_real_receiver(
 ) -> None:
     with cli.client() as client:
         client.webhooks.create(receiver.url("/all"), sorted(EVENT_NAMES), secret=SECRET)
-    for name in sorted(EVENT_NAMES):
-        result = await cli.run("trigger", name)
+    account_id = ""
+    for name in sorted(EVENT_NAMES - OPERATIONAL_EVENT_NAMES):
+        result = await cli.run("--json", "trigger", name)
+        assert result.exit_code == 0, result.output
+        published = json.loads(result.stdout)
+        assert published["event"] == name and published["deliveryCount"] == 1
+        account_id = published["accountId"]
+    # The operational alerts are the platform's: the account key is refused, the admin key
+    # publishes them to the account.
+    platform = Cli(cli.url, ADMIN_KEY)
+    for name in sorted(OPERATIONAL_EVENT_NAMES):
+        refused = await cli.run("trigger", name)
+        assert refused.exit_code == 1 and "operational alert" in refused.stderr
+        result = await platform.run("trigger", name, "--account", account_id)
         assert result.exit_code == 0, result.output
         assert f"Published {name} evt_" in result.stdout and "to 1 webhook" in result.stdout
     requests = await receiver.wait_for(len(EVENT_NAMES), path="/all")

@@ -27,7 +27,7 @@ def test_create_list_show_update_delete(cli: Cli) -> None:
         "-e",
         "fabric.completed,fabric.failed",
         "-e",
-        "credits.low",
+        "fabric.started",
         "--filter",
         "fabricId=product-description,seo-optimizer",
         "--description",
@@ -35,7 +35,7 @@ def test_create_list_show_update_delete(cli: Cli) -> None:
     )
     assert created.exit_code == 0, created.output
     hook = json.loads(created.stdout)
-    assert hook["events"] == ["fabric.completed", "fabric.failed", "credits.low"]
+    assert hook["events"] == ["fabric.completed", "fabric.failed", "fabric.started"]
     assert hook["filters"] == {"fabricId": ["product-description", "seo-optimizer"]}
     assert hook["secret"].startswith("whsec_")
 
@@ -83,12 +83,12 @@ def test_all_events_and_json_filter_values(cli: Cli) -> None:
         "-e",
         "all",
         "--filter",
-        "amount=[5000, 10000]",
+        "tier=[5000, 10000]",
     )
     assert result.exit_code == 0, result.output
     hook = json.loads(result.stdout)
     assert set(hook["events"]) == EVENT_NAMES
-    assert hook["filters"] == {"amount": [5000, 10000]}
+    assert hook["filters"] == {"tier": [5000, 10000]}
 
 
 def test_usage_errors_exit_2_and_api_errors_exit_1(cli: Cli) -> None:

@@ -44,11 +44,11 @@ def test_create_get_update_delete(api: RunningApi) -> None:
         assert client.webhooks.secret(created.id).secret == "your_webhook_secret"
 
         updated = client.webhooks.update(
-            created.id, url="http://127.0.0.1:9/v2", events=["credits.low"], enabled=False
+            created.id, url="http://127.0.0.1:9/v2", events=["fabric.started"], enabled=False
         )
         assert (updated.url, updated.events, updated.enabled) == (
             "http://127.0.0.1:9/v2",
-            ["credits.low"],
+            ["fabric.started"],
             False,
         )
         assert updated.description == "orders"  # untouched fields stay

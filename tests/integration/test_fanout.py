@@ -53,8 +53,9 @@ async def test_filter_without_key_in_payload_does_not_match(
     service: Service, receiver: Receiver
 ) -> None:
     account_id, auth = await service.create_account()
+    # tier: a field the platform may add to payloads (no event type declares it)
     await service.create_webhook(
-        auth, url=receiver.url("/f"), events=["credits.low"], filters={"fabricId": ["x"]}
+        auth, url=receiver.url("/f"), events=["credits.low"], filters={"tier": ["pro"]}
     )
     event = await service.publish(
         account_id, "credits.low", {"remaining": 1, "threshold": 10, "userId": "u"}

@@ -35,13 +35,13 @@ async def test_guide_create_call_and_crud(service: Service, receiver: Receiver) 
 
     patched = await service.client.patch(
         f"/v1/webhooks/{created['id']}",
-        json={"enabled": False, "description": "paused", "filters": {"fabricId": ["a"]}},
+        json={"enabled": False, "description": "paused", "filters": {"tier": ["a"]}},
         headers=auth,
     )
     assert patched.status_code == 200
     assert patched.json()["enabled"] is False
     assert patched.json()["disabledReason"] == "manual"
-    assert patched.json()["filters"] == {"fabricId": ["a"]}
+    assert patched.json()["filters"] == {"tier": ["a"]}
     reenabled = await service.client.patch(
         f"/v1/webhooks/{created['id']}", json={"enabled": True, "filters": None}, headers=auth
     )

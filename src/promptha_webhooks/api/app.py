@@ -99,6 +99,7 @@ def create_app(
             handoff=dispatcher if settings.handoff else None,
         )
         app.state.services = services
+        services.listen_for_revocations()  # PostgreSQL: revoked keys stop at once everywhere
         app.state.dispatcher = dispatcher
         app.state.retention = retention
         app.state.metrics = metrics
@@ -114,6 +115,7 @@ def create_app(
                 await retention.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
+            await services.stop_listening()
             await observer.sink.drain()
             await sender.close()
             await database.dispose()

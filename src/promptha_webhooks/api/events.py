@@ -11,7 +11,8 @@ from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, PrincipalDep, ServicesDep
 from promptha_webhooks.api.responses import model_response
 from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
-from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from promptha_webhooks.models import Event, EventTypeInfo, Page, PublishedBatch
 from promptha_webhooks.publishing import PublishRequest
 from promptha_webhooks.services import Principal
@@ -34,10 +35,11 @@ async def publish_event(
 ) -> Response:
     """Publish an event: stored with one delivery per matching webhook before the answer.
 
-    The admin key names the `account`; an account key publishes to its own account. The same
+    The admin key names the `account`; an account key publishes to its own account, any type
+    but the operational ones (`webhook.*`, `delivery.failed`: the platform's, 403). The same
     `Idempotency-Key` within 24 h returns the first event and sends nothing again.
     """
-    account_id = target_account(principal, body.account)
+    account_id = publish_target(principal, body.account, [body.event])
     event, replayed = await services.publish(
         account_id, body.event, body.data, idempotency_key=idempotency_key
     )
@@ -51,7 +53,9 @@ async def publish_events(
 ) -> Response:
     """Publish up to 1,000 events in one transaction (all stored, or none and a 400 naming
     the first bad event). Each event may carry its own `idempotencyKey`."""
-    account_id = target_account(principal, body.account)
+    account_id = publish_target(
+        principal, body.account, [item.event for item in body.events], batch=True
+    )
     results = await services.publish_batch(
         account_id,
         [PublishRequest(item.event, item.data, item.idempotencyKey) for item in body.events],
@@ -60,6 +64,29 @@ async def publish_events(
         data=[event for event, _ in results], replayed=sum(1 for _, r in results if r)
     )
     return model_response(batch, 201)
+
+
+def publish_target(
+    principal: Principal, account: str | None, events: list[str], *, batch: bool = False
+) -> str:
+    """The account a publish goes to, once the key may publish these event types there.
+
+    The operational types (`webhook.failing`, `webhook.disabled`, `webhook.recovered`,
+    `delivery.failed`) are the platform's alerts about an account's endpoints: an account key
+    that could publish them could forge alerts to whatever consumes them (an alert endpoint, a
+    pager). The admin key may (the platform replaying or testing an alert); test events to the
+    account's own webhook (`POST /v1/webhooks/test`) may carry them too, marked as tests.
+    """
+    account_id = target_account(principal, account)
+    if not principal.is_admin:
+        for index, name in enumerate(events):
+            if name in OPERATIONAL_EVENT_NAMES:
+                raise PermissionDeniedError(
+                    f"{name} is an operational alert the platform publishes; an account key "
+                    "may publish the other event types",
+                    field=f"events[{index}].event" if batch else "event",
+                )
+    return account_id
 
 
 def target_account(principal: Principal, account: str | None) -> str:

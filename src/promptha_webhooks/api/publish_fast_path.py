@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promptha_webhooks import canonical_json
 from promptha_webhooks.api.body_limit import replay_receive
 from promptha_webhooks.api.errors import exception_response
-from promptha_webhooks.api.events import target_account
+from promptha_webhooks.api.events import publish_target
 from promptha_webhooks.api.schemas import PublishEvent
 from promptha_webhooks.services import Services
 
@@ -97,7 +97,7 @@ class PublishFastPath:
         except (canonical_json.CanonicalJSONError, ValidationError):
             return None
         try:
-            account_id = target_account(principal, request.account)
+            account_id = publish_target(principal, request.account, [request.event])
             event, replayed = await services.publish(
                 account_id,
                 request.event,

@@ -22,6 +22,7 @@ from promptha_webhooks.cli import (
     webhooks,
 )
 from promptha_webhooks.cli.context import API_KEY_ENV, API_URL_ENV, CliState
+from promptha_webhooks.cli.errors import CommandGroup
 from promptha_webhooks.cli.output import Output
 from promptha_webhooks.client import DEFAULT_BASE_URL
 
@@ -45,6 +46,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    # Every command's API, service and connection errors: one line and exit code 1.
+    cls=CommandGroup,
 )
 
 

@@ -1,7 +1,7 @@
 """The global options (`--api-url`, `--api-key`, `--json`) and the API client they configure.
 
-`open_client(ctx)` is how every API command gets its client: it turns the client's errors into
-the API's message on stderr and a non-zero exit, never a traceback.
+`open_client(ctx)` is how every API command gets its client; the client's errors are reported
+by the root command (cli/errors.py), as every command's are.
 """
 
 from __future__ import annotations
@@ -12,16 +12,27 @@ from dataclasses import dataclass
 
 import typer
 
+from promptha_webhooks.cli.errors import EXIT_FAILURE, EXIT_USAGE
 from promptha_webhooks.cli.output import Output
-from promptha_webhooks.client import DEFAULT_BASE_URL, ApiError, Client, RetryPolicy
+from promptha_webhooks.client import DEFAULT_BASE_URL, Client, RetryPolicy
 
 API_URL_ENV = "PROMPTHA_WEBHOOKS_API_URL"
 API_KEY_ENV = "PROMPTHA_WEBHOOKS_API_KEY"
-# Exit codes: 1 the API refused or the outcome is negative, 2 the command line is wrong.
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 # Someone is waiting at the terminal: a couple of quick retries, then the error.
 CLI_RETRIES = RetryPolicy(max_retries=2, initial_delay_s=0.25, max_delay_s=2.0)
+
+
+__all__ = [
+    "API_KEY_ENV",
+    "API_URL_ENV",
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "CliState",
+    "fail",
+    "open_client",
+    "output_of",
+    "state_of",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ def output_of(ctx: typer.Context) -> Output:
 
 @contextmanager
 def open_client(ctx: typer.Context) -> Iterator[Client]:
-    """A client for the global options; API errors end the command with exit code 1."""
+    """A client for the global options (its errors end the command: cli/errors.py)."""
     state = state_of(ctx)
     if not state.api_key:
         state.output.error(f"No API key: pass --api-key or set {API_KEY_ENV}")
@@ -55,12 +66,8 @@ def open_client(ctx: typer.Context) -> Iterator[Client]:
     except ValueError as exc:
         state.output.error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    try:
-        with client:
-            yield client
-    except ApiError as exc:
-        state.output.api_error(exc)
-        raise typer.Exit(EXIT_FAILURE) from None
+    with client:
+        yield client
 
 
 def fail(ctx: typer.Context, message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -7,7 +7,6 @@ accounts create, keys create) use this; this is where the process environment is
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import typer
 from rich.console import Console
 
 from promptha_webhooks.config import ConfigError, Settings
+from promptha_webhooks.errors import ServiceUnavailableError
+from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
 
 SESSION_SECRET_FILE = "session-secret"
 SESSION_SECRET_BYTES = 32
@@ -46,9 +47,22 @@ def install_uvloop() -> None:
 
 
 def migrate_database(settings: Settings) -> None:
+    """Bring the schema up to date: the first thing every command that works on the database
+    does, so a database it cannot reach is reported here, naming it (one line: cli/errors.py)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
     from promptha_webhooks.store.database import migrate_sync
 
-    migrate_sync(settings.database_url)
+    try:
+        migrate_sync(settings.database_url)
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        first_line = (str(reason).strip() or type(reason).__name__).splitlines()[0]
+        raise ServiceUnavailableError(
+            f"Cannot use the database {where} (PROMPTHA_WEBHOOKS_DATABASE_URL): {first_line}"
+        ) from exc
 
 
 def _secret_dir(settings: Settings) -> Path:
@@ -62,18 +76,14 @@ def _secret_dir(settings: Settings) -> Path:
 
 def ensure_session_secret(settings: Settings) -> Settings:
     """Settings with a dashboard session secret: PROMPTHA_WEBHOOKS_SESSION_SECRET, else one
-    generated on first start and kept (mode 0600) so sessions survive restarts."""
+    generated on first start and kept (0600, in a 0700 directory: private_files.py) so
+    sessions survive restarts."""
     if settings.session_secret is not None:
         return settings
     path = _secret_dir(settings) / SESSION_SECRET_FILE
-    try:
-        secret = path.read_text().strip()
-    except FileNotFoundError:
-        secret = ""
+    private_directory(path.parent)
+    secret = (read_private_file(path) or "").strip()
     if len(secret) < 32:
-        path.parent.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(SESSION_SECRET_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secret + "\n")
+        write_private_file(path, secret + "\n")
     return settings.replace(session_secret=secret)

@@ -29,8 +29,8 @@ MAX_REPORTED_BODY = 64 * 1024
 
 
 class ListenError(Exception):
-    """The service refused the session (bad key, bad events), or ended it for good (another
-    `listen` took the stream over): reconnecting will not help."""
+    """The service refused the session (bad key, bad events), could not be reached at all, or
+    ended it for good (another `listen` took the stream over): reconnecting will not help."""
 
 
 async def forward_one(
@@ -77,6 +77,7 @@ async def run_listen(
     session: str | None = None
     auth = {"Authorization": f"Bearer {api_key}"}
     forwarded = 0
+    connected = False  # once: later failures are reconnected, a first one is reported
     delay = RECONNECT_DELAY_S
     timeout = httpx.Timeout(30.0, read=None)
     async with (
@@ -90,6 +91,7 @@ async def run_listen(
                     if source.response.status_code != 200:
                         await source.response.aread()
                         raise ListenError(_error_message(source.response))
+                    connected = True
                     delay = RECONNECT_DELAY_S
                     async for sse in source.aiter_sse():
                         payload = json.loads(sse.data) if sse.data else {}
@@ -108,6 +110,8 @@ async def run_listen(
                             if max_deliveries is not None and forwarded >= max_deliveries:
                                 return forwarded
             except httpx.HTTPError as exc:
+                if not connected:
+                    raise ListenError(f"Cannot reach the API at {api_url}: {exc}") from None
                 output.note(f"Connection to {api_url} lost ({exc}); reconnecting in {delay:g} s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_DELAY_MAX_S)

@@ -18,7 +18,7 @@ from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from promptha_webhooks.client import ApiError
+from promptha_webhooks.cli.errors import Failure
 
 PIPED_WIDTH = 240
 
@@ -63,22 +63,23 @@ class Output:
     def error(self, message: str) -> None:
         self.err.print(Text.assemble(("Error:", "red"), " ", message), soft_wrap=True)
 
-    def api_error(self, exc: ApiError) -> None:
+    def failure(self, failure: Failure) -> None:
+        """Why a command failed, on one line of stderr (a JSON object in JSON mode)."""
         if self.json_mode:
             error = {
-                "type": exc.error_type,
-                "message": exc.message,
-                "field": exc.field,
-                "status": exc.status_code,
+                "type": failure.error_type,
+                "message": failure.message,
+                "field": failure.field,
+                "status": failure.status,
             }
             typer.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
             return
-        details = [exc.error_type]
-        if exc.status_code is not None:
-            details.append(f"HTTP {exc.status_code}")
-        if exc.field:
-            details.insert(0, f"field {exc.field}")
-        self.error(f"{exc.message} ({', '.join(details)})")
+        details = [failure.error_type]
+        if failure.status is not None:
+            details.append(f"HTTP {failure.status}")
+        if failure.field:
+            details.insert(0, f"field {failure.field}")
+        self.error(f"{failure.message} ({', '.join(details)})")
 
     def spinner(self, message: str) -> AbstractContextManager[Any]:
         """A spinner on stderr while a slow call runs (only drawn on a terminal)."""

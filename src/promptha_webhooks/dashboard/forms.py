@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from promptha_webhooks import services as service_rules
-from promptha_webhooks.catalog import EVENT_TYPES
+from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.services import Services
@@ -98,7 +98,7 @@ class WebhookForm:
         checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("url", self._check_url(services)),
             ("events", self._sync(lambda: service_rules.validate_events(self.events))),
-            ("filters", self._sync(lambda: service_rules.validate_filters(self.filters()))),
+            ("filters", self._sync(self._check_filters)),
             (
                 "description",
                 self._sync(lambda: service_rules.validate_description(self.description)),
@@ -112,6 +112,11 @@ class WebhookForm:
         if not self.events:
             self.errors["events"] = "Select at least one event"
         return not self.errors
+
+    def _check_filters(self) -> None:
+        filters = service_rules.validate_filters(self.filters())
+        known = [name for name in self.events if name in EVENT_TYPES_BY_NAME]
+        service_rules.check_filters_fit_events(filters, known)
 
     def _check_url(self, services: Services) -> Callable[[], Awaitable[object]]:
         async def check() -> object:

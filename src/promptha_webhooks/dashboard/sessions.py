@@ -1,10 +1,13 @@
-"""Dashboard sessions and CSRF tokens: HMAC-signed cookies (stdlib only), no server-side store.
+"""Dashboard sessions and CSRF tokens: HMAC-signed cookies (stdlib only).
 
 The cookie holds the account id, the id of the API key that signed in (never the key itself),
 a random nonce and an expiry, signed with the server's session secret. Every request checks
 the signature and expiry, and the views check that the key still exists, so revoking the key
-ends its sessions. The CSRF token is an HMAC of the session nonce: forms carry it in a hidden
-field and htmx sends it as the `X-CSRF-Token` header.
+ends its sessions. A signed cookie stays valid wherever it is copied until it expires, so
+signing out records the session as revoked in the database (`session_hash`: the SHA-256 of
+its nonce, kept until the cookie expires) and the views refuse a revoked session on every
+request, on every API process. The CSRF token is an HMAC of the session nonce: forms carry it
+in a hidden field and htmx sends it as the `X-CSRF-Token` header.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class DashboardSession:
     key_id: str
     nonce: str
     expires_at: int
+
+    @property
+    def session_hash(self) -> str:
+        """What a sign-out records (not the nonce: the CSRF token is derived from it)."""
+        return hashlib.sha256(self.nonce.encode()).hexdigest()
 
 
 def _b64encode(data: bytes) -> str:

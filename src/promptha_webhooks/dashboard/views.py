@@ -146,9 +146,17 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
         } | context
         return renderer.render(name, full, status_code=status_code)
 
-    async def signed_in(request: Request) -> tuple[DashboardSession, Account]:
-        """The session, checked: signature, expiry, the key still exists; and CSRF on POST."""
+    async def current_session(request: Request) -> DashboardSession | None:
+        """The cookie's session, if its signature and expiry hold and it was not signed out."""
         session = codec.load(request.cookies.get(SESSION_COOKIE))
+        if session is None or await get_services().dashboard_session_revoked(session.session_hash):
+            return None
+        return session
+
+    async def signed_in(request: Request) -> tuple[DashboardSession, Account]:
+        """The session, checked: signature, expiry, not signed out, the key still exists; and
+        CSRF on POST."""
+        session = await current_session(request)
         if session is None:
             raise SignInRequired()
         services = get_services()
@@ -267,7 +275,7 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
-        if codec.load(request.cookies.get(SESSION_COOKIE)) is not None:
+        if await current_session(request) is not None:
             return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
         return login_page(request)
 
@@ -301,7 +309,8 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        await signed_in(request)
+        session, _account = await signed_in(request)
+        await get_services().revoke_dashboard_session(session.session_hash, session.expires_at)
         response = redirect("/login", done="signed-out")
         response.delete_cookie(SESSION_COOKIE, path=MOUNT_PATH)
         return response

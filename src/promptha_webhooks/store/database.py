@@ -14,7 +14,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from promptha_webhooks.errors import ConstraintViolationError
+from promptha_webhooks.private_files import prepare_sqlite
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -45,9 +49,11 @@ def backend_of(url: str) -> Backend:
 
 
 def _prepare_sqlite_path(url: str) -> None:
+    """The database file and its directory, private (private_files.py), before SQLite opens
+    them: it holds the webhooks' signing secrets and the API keys' hashes."""
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite(Path(database).expanduser())
 
 
 class Database:
@@ -91,9 +97,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block exits normally, rolled back otherwise."""
-        async with self.engine.begin() as connection:
-            yield connection
+        """One transaction: committed when the block exits normally, rolled back otherwise.
+
+        A constraint the database enforces and a write breaks (a foreign key to a row deleted
+        meanwhile, a unique key taken meanwhile) is the request's conflict with the current
+        state, not an unavailable database: ConstraintViolationError (409), which a caller that
+        can tell the cause better (publishing: the account is gone, 404) refines."""
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError as exc:
+            raise ConstraintViolationError() from exc
 
     @asynccontextmanager
     async def driver_connection(self, *, replan: bool = False) -> AsyncIterator[asyncpg.Connection]:

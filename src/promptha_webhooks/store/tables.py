@@ -187,3 +187,13 @@ attempts = Table(
     Index("ix_attempts_delivery_id", "delivery_id", "number"),
     Index("ix_attempts_webhook_id_started_at", "webhook_id", "started_at"),
 )
+
+# Dashboard sessions ended by sign-out before their cookie expires (dashboard/sessions.py): the
+# SHA-256 of each one's nonce, until the cookie would have expired (then purged at a sign-out).
+dashboard_session_revocations = Table(
+    "dashboard_session_revocations",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_dashboard_session_revocations_expires_at", "expires_at"),
+)
