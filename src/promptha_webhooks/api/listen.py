@@ -7,28 +7,41 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
 from promptha_webhooks.api.schemas import RequestModel
-from promptha_webhooks.listen import ListenService, LocalAnswer
+from promptha_webhooks.listen import ListenRequest, ListenService, LocalAnswer
 from promptha_webhooks.models import DeliveryDetail
 
 router = APIRouter(prefix="/v1/listen", tags=["listen"], route_class=StrictJSONRoute)
 
 POLL_INTERVAL_S = 0.1
+# A local answer reported as taking longer than a day is no answer this stream waited for.
+MAX_REPORTED_DURATION_MS = 24 * 3600 * 1000
 
 
 class ReportedAnswer(RequestModel):
     status: int | None = Field(default=None, ge=100, le=599)
     headers: dict[str, str] | None = None
     body: str | None = None
-    durationMs: float = Field(ge=0)
+    durationMs: float = Field(ge=0, le=MAX_REPORTED_DURATION_MS)
     error: str | None = Field(default=None, max_length=1000)
     requestHeaders: dict[str, str] = Field(default_factory=dict)
+
+
+async def listen_request(
+    device: Annotated[str, Query(description="Names this machine's session")] = "default",
+    events: Annotated[
+        str | None, Query(description="Comma-separated event types (default: all)")
+    ] = None,
+) -> ListenRequest:
+    """The parameters, checked as a dependency: before the stream's 200 is sent."""
+    names = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    return ListenRequest.parse(device, names)
 
 
 @router.get("", response_class=EventSourceResponse)
@@ -36,17 +49,13 @@ async def listen(
     request: Request,
     services: ServicesDep,
     account_id: AccountIdDep,
-    device: Annotated[str, Query(description="Names this machine's session")] = "default",
-    events: Annotated[
-        str | None, Query(description="Comma-separated event types (default: all)")
-    ] = None,
+    parameters: Annotated[ListenRequest, Depends(listen_request)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Open a listen session: the account's events stream here as signed attempts (event
     `delivery`) until the connection closes. The first event (`ready`) carries the session's
     webhook id and signing secret."""
     listen_service = ListenService(services)
-    names = [e.strip() for e in events.split(",") if e.strip()] if events else None
-    session = await listen_service.open(account_id, device, names)
+    session = await listen_service.open(account_id, parameters)
     yield ServerSentEvent(
         event="ready",
         data={
