@@ -287,7 +287,7 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
         ),
         field="filters.fabricId",
     )
-    for status, duration in ((99, 1), (600, 1), (200, -1), (200, 1e12)):
+    for status, duration in ((99, 1), (600, 1), (200, -1), (200, 1e12), (200, 1e308)):
         yield Hostile(
             f"reported status {status}, duration {duration}",
             "POST",
