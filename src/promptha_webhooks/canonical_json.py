@@ -619,7 +619,13 @@ def loads_stored(text: str | bytes) -> Any:
             value = json.loads(_deep_containers_as_strings(text))
         except json.JSONDecodeError as exc:
             raise CanonicalJSONError(f"invalid JSON: {exc.msg}") from None
+    if _SURROGATE_ESCAPE_RE.search(text) is None:  # nearly always: nothing to replace
+        return value
     return _without_lone_surrogates(value)
+
+
+# How a stored document holds a surrogate: text from the database holds no surrogate itself.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
