@@ -31,7 +31,7 @@ from promptha_webhooks.store.database import migrate_sync
 
 from support import ADMIN_KEY, FAST_SCHEDULE, PG_HOST, pg_admin, require_postgres
 
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 100
 SEED = 18
 REQUEST_TIMEOUT_S = 10
 COMPLETED = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
