@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
+import httpx
 import pytest
-from hostile_requests import COMPLETED as PAYLOAD
 from hostile_requests import Hostile, Seeded, cases
+from sqlalchemy import text
 
 from promptha_webhooks.listen import ListenRequest, ListenService
 
@@ -48,8 +50,6 @@ _STATE_QUERIES = (
 
 async def database_state(service: Service) -> list[Any]:
     async with service.app.state.services.db.transaction() as conn:
-        from sqlalchemy import text
-
         return [
             sorted(tuple(row) for row in await conn.execute(text(query)))
             for query in _STATE_QUERIES
@@ -65,8 +65,8 @@ async def seed(service: Service, receiver: Receiver) -> Seeded:
     await ListenService(services).open(account, ListenRequest.parse("laptop", None))
     webhook = await service.create_webhook(auth, url=receiver.url("/mine"))
     other_webhook = await service.create_webhook(other_auth, url=receiver.url("/theirs"))
-    event = await service.publish(account, "fabric.completed", PAYLOAD)
-    other_event = await service.publish(other, "fabric.completed", PAYLOAD)
+    event = await service.publish(account, "fabric.completed", COMPLETED)
+    other_event = await service.publish(other, "fabric.completed", COMPLETED)
     [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
     [other_delivery] = await service.wait_delivery(
         other_auth, other_webhook["id"], status="delivered"
@@ -333,7 +333,7 @@ async def test_values_postgresql_refuses_are_400_not_5xx(
     answers = [
         await service.client.post(
             "/v1/events",
-            json={"account": account_id + "\u0000", "event": "fabric.completed", "data": PAYLOAD},
+            json={"account": account_id + "\u0000", "event": "fabric.completed", "data": COMPLETED},
             headers=service.admin(),
         ),
         await service.client.get("/v1/webhooks/wh_%00", headers=auth),
@@ -374,10 +374,6 @@ async def test_dashboard_test_form_refuses_what_the_api_refuses(
 ) -> None:
     """The test-event form's payload is parsed as the API parses a body: deep nesting, integers
     beyond ±(2^53−1), NaN and lone surrogates are an error on the form (400), nothing sent."""
-    import re
-
-    import httpx
-
     _account_id, auth = await service.create_account()
     webhook = await service.create_webhook(auth, url=receiver.url("/never"))
     browser = httpx.AsyncClient(
