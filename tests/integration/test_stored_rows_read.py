@@ -213,16 +213,17 @@ async def test_every_dashboard_page_renders_odd_stored_rows(
                     browser, f"/dashboard/deliveries/{delivery_id}", headers=headers
                 )
                 html = page.text
+                context = (name, htmx, html[:300])
                 # Deeply nested answers are shown as the text they were, not indented.
-                assert DEEP_ANSWER in html
-                assert "[" * OLD_DEPTH in html
-                assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-                assert "<script>alert(1)" not in html
-                assert "a\ufffdb" in html
+                assert DEEP_ANSWER in html, context
+                assert "[" * OLD_DEPTH in html, context
+                assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, context
+                assert "<script>alert(1)" not in html, context
+                assert "a\ufffdb" in html, context
                 if name == "surrogate":
-                    assert "e\ufffdx" in html
+                    assert "e\ufffdx" in html, context
                 elif name == "big":
-                    assert str(BIG) in html
+                    assert str(BIG) in html, context
     finally:
         await browser.aclose()
 
