@@ -415,3 +415,94 @@ async def test_dashboard_test_form_refuses_what_the_api_refuses(
     await asyncio.sleep(0.1)
     assert receiver.on("/never") == []
     assert await _state(service, auth, webhook["id"]) == (1, 0)
+
+
+async def test_hostile_dashboard_requests_change_nothing(
+    service: Service, receiver: Receiver
+) -> None:
+    """The dashboard's forms and pages with hostile values: the page answers (a 4xx with the
+    error next to the field, or the page with the filter's error), never a 5xx, and the
+    database is as before."""
+    seeded = await seed(service, receiver)
+    browser = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=service.app), base_url="http://testserver", timeout=60
+    )
+    token_re = re.compile(r'name="csrf_token" value="([^"]+)"')
+    problems: list[str] = []
+    try:
+        for api_key in (
+            "pwk_\x00",
+            "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+            seeded.key,
+        ):
+            login = await browser.get("/dashboard/login")
+            token = token_re.search(login.text)
+            assert token
+            signed = await browser.post(
+                "/dashboard/login", data={"csrf_token": token.group(1), "api_key": api_key}
+            )
+            if signed.status_code != (303 if api_key == seeded.key else 401):
+                problems.append(f"sign-in with {api_key!r}: {signed.status_code}")
+        page = await browser.get(f"/dashboard/webhooks/{seeded.webhook}")
+        csrf = token_re.search(page.text)
+        assert csrf
+        before = await database_state(service)
+        webhook = f"/dashboard/webhooks/{seeded.webhook}"
+        form = {"csrf_token": csrf.group(1), "url": "http://127.0.0.1:9/x"}
+        form |= {"events": "fabric.completed"}
+        posts: list[tuple[str, dict[str, str]]] = [
+            ("/dashboard/webhooks/new", form | {"description": "d\x00"}),
+            ("/dashboard/webhooks/new", form | {"description": "d" * 501}),
+            ("/dashboard/webhooks/new", form | {"url": "http://x/\x00"}),
+            ("/dashboard/webhooks/new", form | {"url": "http://" + "h" * 3000}),
+            ("/dashboard/webhooks/new", form | {"events": "fabric.exploded"}),
+            (
+                "/dashboard/webhooks/new",
+                form | {"fabric_ids": ",".join(str(i) for i in range(101))},
+            ),
+            (webhook, form | {"description": "\x00"}),
+            (webhook, form | {"url": "gopher://x"}),
+            (f"{webhook}/test", {"csrf_token": csrf.group(1), "event": "x", "payload": "{}"}),
+            (
+                f"{webhook}/test",
+                {
+                    "csrf_token": csrf.group(1),
+                    "event": "fabric.completed",
+                    "payload": '{"a": "\\udc00"}',
+                },
+            ),
+            ("/dashboard/webhooks/wh_%00", form),
+            ("/dashboard/webhooks/wh_nope/test", {"csrf_token": csrf.group(1), "payload": "{}"}),
+            (f"/dashboard/webhooks/{seeded.other_webhook}/delete", {"csrf_token": csrf.group(1)}),
+            (
+                f"/dashboard/deliveries/{seeded.other_delivery}/resend",
+                {"csrf_token": csrf.group(1)},
+            ),
+            ("/dashboard/deliveries/dlv_%00/resend", {"csrf_token": csrf.group(1)}),
+        ]
+        for path, data in posts:
+            response = await browser.post(path, data=data)
+            if not 400 <= response.status_code < 500:
+                problems.append(f"POST {path} {data}: {response.status_code}")
+            elif await database_state(service) != before:
+                problems.append(f"POST {path} {data}: the database changed")
+                before = await database_state(service)
+        deliveries = f"{webhook}/deliveries"
+        gets = [
+            (f"{deliveries}?status=%00&event=%ED%A0%80&before=%00&cursor=%00", {200}),
+            (f"{deliveries}?before=99999-01-01T00:00", {200}),
+            (f"{deliveries}?cursor=dlv_{'z' * 5000}", {200}),
+            (f"{webhook}/test-sample?event=%00", {400}),
+            ("/dashboard/webhooks?cursor=%00", {200, 303}),
+            ("/dashboard/webhooks/wh_%00", {400, 404}),
+            ("/dashboard/deliveries/dlv_%ED%A0%80", {404}),
+            (f"/dashboard/deliveries/{seeded.other_delivery}", {404}),
+        ]
+        for path, statuses in gets:
+            response = await browser.get(path)
+            if response.status_code not in statuses:
+                problems.append(f"GET {path[:80]}: {response.status_code}")
+    finally:
+        await browser.aclose()
+    assert await database_state(service) == before
+    assert problems == []
