@@ -5,6 +5,7 @@ Receivers that re-serialise a parsed body (e.g. Express ``JSON.stringify(req.bod
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
@@ -14,17 +15,27 @@ from typing import Any, NoReturn
 import orjson
 
 __all__ = [
+    "MAX_NESTING_DEPTH",
     "MAX_SAFE_INTEGER",
     "CanonicalJSONError",
     "dumps",
     "format_number",
     "loads",
+    "loads_input",
+    "loads_stored",
+    "shows_whole",
 ]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer that a JavaScript Number holds exactly (``Number.MAX_SAFE_INTEGER``)."""
 
 _TWO_53 = float(2**53)
+
+MAX_NESTING_DEPTH = 64
+"""Deepest nesting of objects and arrays a client may send (``loads_input``), and the depth
+beyond which ``loads_stored`` keeps a stored container as its JSON text. The root object is
+level 1. (System.Text.Json's default; every API answer that embeds a payload stays well
+within the 255 levels its serialiser handles.)"""
 
 _MAX_ARRAY_INDEX = 2**32 - 2
 _MAX_SAFE_INTEGER_DIGITS = len(str(MAX_SAFE_INTEGER))  # 16
@@ -475,3 +486,201 @@ def _strict_loads(data: bytes | bytearray | memoryview | str) -> Any:
         ) from None
     except RecursionError:
         raise CanonicalJSONError("invalid JSON: document is nested too deeply") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The two policies: what a client may send, and how what was stored is read back
+
+
+def loads_input(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse a document a client sent (API bodies, the dashboard's JSON fields).
+
+    ``loads``, and moreover: no string or key holding a lone surrogate (``"\\ud800"``: not
+    text, and no UTF-8 encoder, PostgreSQL or strict JSON parser takes it), no nesting deeper
+    than MAX_NESTING_DEPTH. The error's ``path`` names the offending value, e.g.
+    ``data.items[3].name``.
+    """
+    # As in loads: orjson first, which refuses lone surrogates itself; one walk then checks
+    # the numbers and the depth. Only a refused document has its path worked out.
+    if isinstance(data, bytes | bytearray | memoryview | str):
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            verdict = _input_verdict(value)
+            if verdict is _Verdict.PLAIN:
+                return value
+            if verdict is _Verdict.TOO_DEEP:
+                _raise_input_problem(value)
+    value = _strict_loads(data)
+    _raise_input_problem(value)
+    return value
+
+
+class _Verdict(enum.Enum):
+    PLAIN = enum.auto()
+    UNSAFE_NUMBER = enum.auto()  # the strict parser words the error
+    TOO_DEEP = enum.auto()
+
+
+def _input_verdict(value: Any) -> _Verdict:
+    """Numbers as _numbers_plainly_safe, and the depth: one level of containers at a time."""
+    level = [value]
+    depth = 0
+    while level:
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                if depth >= MAX_NESTING_DEPTH:
+                    return _Verdict.TOO_DEEP
+                below.extend(item.values())
+            elif kind is list:
+                if depth >= MAX_NESTING_DEPTH:
+                    return _Verdict.TOO_DEEP
+                below.extend(item)
+            elif kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return _Verdict.UNSAFE_NUMBER
+            elif kind is float and not -_TWO_53 < item < _TWO_53:
+                return _Verdict.UNSAFE_NUMBER
+        level = below
+        depth += 1
+    return _Verdict.PLAIN
+
+
+def _raise_input_problem(value: Any) -> None:
+    problem = _input_problem(value)
+    if problem is not None:
+        reason, segments = problem
+        raise CanonicalJSONError(reason, _format_path(segments[::-1]))
+
+
+def _input_problem(value: Any) -> tuple[str, list[str | int]] | None:
+    """(reason, path segments outermost first) of the first value ``loads_input`` refuses."""
+    pending: list[tuple[Any, list[str | int]]] = [(value, [])]
+    while pending:
+        item, path = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if _LONE_SURROGATE_RE.search(item):
+                return _lone_surrogate_reason(item), path
+        elif kind is dict or kind is list:
+            if len(path) >= MAX_NESTING_DEPTH:
+                return f"nested deeper than {MAX_NESTING_DEPTH} levels of objects and arrays", path
+            if kind is dict:
+                for key, member in item.items():
+                    if _LONE_SURROGATE_RE.search(key):
+                        return _lone_surrogate_reason(key), [*path, key]
+                    pending.append((member, [*path, key]))
+            else:
+                pending.extend((member, [*path, index]) for index, member in enumerate(item))
+    return None
+
+
+def shows_whole(value: Any) -> bool:
+    """No lone surrogate and no nesting deeper than MAX_NESTING_DEPTH: ``value`` renders as
+    JSON text or in a page as it is (what ``loads_input`` admits, numbers aside)."""
+    return _input_problem(value) is None
+
+
+def _lone_surrogate_reason(text: str) -> str:
+    found = _LONE_SURROGATE_RE.search(text)
+    assert found is not None
+    return (
+        f"holds a lone surrogate \\u{ord(found.group()):04x}, which is not text: send each "
+        "character outside the Basic Multilingual Plane as a surrogate pair"
+    )
+
+
+def loads_stored(text: str | bytes) -> Any:
+    """Read back a document this service stored, as any version of it wrote it, for an answer
+    or a page: never fails on what was once accepted.
+
+    Integers of any size are kept; a lone surrogate (which older versions stored escaped)
+    becomes U+FFFD, the replacement character; a container nested deeper than
+    MAX_NESTING_DEPTH (older versions accepted more) is kept as its JSON text, a string.
+    Raises CanonicalJSONError only for a document no version wrote (not JSON at all).
+    """
+    if not isinstance(text, str):
+        text = text.decode("utf-8", "replace")
+    # Stored documents are canonical JSON: no NaN, no 1e400. json, not orjson: it keeps the
+    # integers beyond 64 bits that JSON.stringify writes for large whole floats (1e20).
+    try:
+        value = json.loads(text)
+        deep = _deeper_than(value, MAX_NESTING_DEPTH)
+    except json.JSONDecodeError as exc:
+        raise CanonicalJSONError(f"invalid JSON: {exc.msg}") from None
+    except RecursionError:  # deeper than the parser goes
+        deep = True
+    if deep:
+        try:
+            value = json.loads(_deep_containers_as_strings(text))
+        except json.JSONDecodeError as exc:
+            raise CanonicalJSONError(f"invalid JSON: {exc.msg}") from None
+    if _SURROGATE_ESCAPE_RE.search(text) is None:  # nearly always: nothing to replace
+        return value
+    return _without_lone_surrogates(value)
+
+
+# How a stored document holds a surrogate: text from the database holds no surrogate itself.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    level = [value]
+    for _ in range(limit):
+        level = [
+            member
+            for item in level
+            if type(item) is dict or type(item) is list
+            for member in (item.values() if type(item) is dict else item)
+        ]
+        if not level:
+            return False
+    return any(type(item) is dict or type(item) is list for item in level)
+
+
+# A JSON string (whose brackets do not count) or a bracket.
+_STRING_OR_BRACKET_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _deep_containers_as_strings(text: str) -> str:
+    """`text` with every container that opens below MAX_NESTING_DEPTH levels written as a
+    JSON string of its own text: a document the parser then reads without going deeper."""
+    parts: list[str] = []
+    depth = 0
+    copied = 0  # text[:copied] is in parts
+    span_start = -1
+    for token in _STRING_OR_BRACKET_RE.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            if depth == MAX_NESTING_DEPTH:
+                span_start = token.start()
+            depth += 1
+        elif bracket in "]}":
+            depth -= 1
+            if depth == MAX_NESTING_DEPTH and span_start >= 0:
+                parts.append(text[copied:span_start])
+                parts.append(json.dumps(text[span_start : token.end()], ensure_ascii=False))
+                copied = token.end()
+                span_start = -1
+    parts.append(text[copied:])
+    return "".join(parts)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with each lone surrogate replaced by U+FFFD (recursion: at most
+    MAX_NESTING_DEPTH levels, as loads_stored leaves it)."""
+    kind = type(value)
+    if kind is str:
+        return _LONE_SURROGATE_RE.sub("\ufffd", value)
+    if kind is dict:
+        return {
+            _LONE_SURROGATE_RE.sub("\ufffd", key): _without_lone_surrogates(member)
+            for key, member in value.items()
+        }
+    if kind is list:
+        return [_without_lone_surrogates(member) for member in value]
+    return value

@@ -27,7 +27,7 @@ from promptha_webhooks.clock import ms
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import DeliveryDetail
 from promptha_webhooks.retry import Outcome, classify_status
-from promptha_webhooks.sender import delivery_headers
+from promptha_webhooks.sender import delivery_headers, receiver_text
 from promptha_webhooks.services import (
     LISTEN_URL_PREFIX,
     Services,
@@ -41,6 +41,38 @@ CLAIM_BATCH = 50
 MAX_REPORTED_BODY_BYTES = 64 * 1024
 SESSION_CLOSED_ERROR = "listen session closed before the local answer was reported"
 CLOSED_REASON = "listen_closed"  # the webhook's disabledReason once its last session ended
+
+
+@dataclass(frozen=True, slots=True)
+class ListenRequest:
+    """What a session is opened with, checked before the stream opens: a bad parameter is a
+    400, not a stream that breaks after its 200."""
+
+    device: str
+    events: list[str]
+    # The session this caller held before it reconnected (taking the stream back from itself
+    # replaces nobody).
+    resume: str | None = None
+
+    @classmethod
+    def parse(
+        cls, device: str, events: list[str] | None, resume: str | None = None
+    ) -> ListenRequest:
+        """`events` None or empty: every event type. Raises InvalidRequestError."""
+        if resume is not None and len(resume) > MAX_SESSION_LENGTH:
+            raise InvalidRequestError(
+                f"resume must be at most {MAX_SESSION_LENGTH} characters", field="resume"
+            )
+        device = device.strip() or "default"
+        if (
+            len(device) > MAX_DEVICE_LENGTH
+            or not device.replace("-", "").replace("_", "").isalnum()
+        ):
+            raise InvalidRequestError(
+                "device must be 1-64 letters, digits, '-' or '_'", field="device"
+            )
+        names = validate_events(events) if events else [t.name for t in EVENT_TYPES]
+        return cls(device, names, resume)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,29 +149,10 @@ class ListenService:
     def _now(self) -> int:
         return ms(self.services.clock.now())
 
-    async def open(
-        self,
-        account_id: str,
-        device: str,
-        events: list[str] | None,
-        resume: str | None = None,
-    ) -> ListenSession:
-        """Find or create the account's listen webhook for `device`, enabled, with `events`,
-        and hold its stream. `resume`: the session this caller held before it reconnected
-        (taking the stream back from itself replaces nobody)."""
-        if resume is not None and len(resume) > MAX_SESSION_LENGTH:
-            raise InvalidRequestError(
-                f"resume must be at most {MAX_SESSION_LENGTH} characters", field="resume"
-            )
-        device = device.strip() or "default"
-        if (
-            len(device) > MAX_DEVICE_LENGTH
-            or not device.replace("-", "").replace("_", "").isalnum()
-        ):
-            raise InvalidRequestError(
-                "device must be 1-64 letters, digits, '-' or '_'", field="device"
-            )
-        names = validate_events(events) if events else [t.name for t in EVENT_TYPES]
+    async def open(self, account_id: str, request: ListenRequest) -> ListenSession:
+        """Find or create the account's listen webhook for the device, enabled, with the
+        request's events."""
+        device, names, resume = request.device, request.events, request.resume
         url = f"{LISTEN_URL_PREFIX}{device}"
         store, now = self.services.store, self._now()
         token = f"listen-{secrets.token_hex(8)}"
@@ -244,7 +257,9 @@ class ListenService:
             now = self._now()
             outcome = classify_status(answer.status) if answer.status is not None else Outcome.RETRY
             delivered = outcome is Outcome.DELIVERED
-            error = answer.error or (None if delivered else f"HTTP {answer.status}")
+            error = receiver_text(answer.error or "") or (
+                None if delivered else f"HTTP {answer.status}"
+            )
             attempt_row = {
                 "id": ids.new_id(ids.ATTEMPT, now_ms=now),
                 "delivery_id": delivery_id,
@@ -253,12 +268,16 @@ class ListenService:
                 "url": target[0],
                 "request_headers": _json(request_headers),
                 "response_status": answer.status,
-                "response_headers": _json(answer.headers) if answer.headers else None,
-                "response_body": (answer.body or "")[:MAX_REPORTED_BODY_BYTES]
+                "response_headers": _json(
+                    {receiver_text(k): receiver_text(v) for k, v in answer.headers.items()}
+                )
+                if answer.headers
+                else None,
+                "response_body": receiver_text(answer.body[:MAX_REPORTED_BODY_BYTES])
                 if answer.body is not None
                 else None,
                 "duration_ms": max(0.0, answer.duration_ms),
-                "error": answer.error,
+                "error": receiver_text(answer.error) if answer.error else None,
                 "outcome": outcome.value,
                 "started_at": now - int(max(0.0, answer.duration_ms)),
                 "finished_at": now,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import WithJsonSchema
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
@@ -79,7 +80,10 @@ class Webhook(ApiModel):
 class WebhookWithSecret(Webhook):
     """Returned once, by create: the only time the API shows the secret uninvited."""
 
-    secret: SecretStr = Field(exclude=False)
+    # Documented as the plain string it is sent as (SecretStr's own schema says write-only).
+    secret: Annotated[
+        SecretStr, WithJsonSchema({"type": "string", "description": "The signing secret"})
+    ] = Field(exclude=False)
 
     @field_serializer("secret")
     def _reveal(self, secret: SecretStr | None) -> str | None:

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
@@ -40,6 +38,7 @@ from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, u
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.errors import refuses_value
 from promptha_webhooks.store.notify import notify_due
 from promptha_webhooks.store.publish_statement import (
     FanoutSnapshot,
@@ -66,8 +65,9 @@ FANOUT_RELOADS = 3
 PUBLISH_STATEMENTS = {"postgresql": 4, "sqlite": 1}
 FEW_EVENTS_STATEMENTS = {"postgresql": 2, "sqlite": 1}
 LARGE_GROUP_EVENTS = 100
-# Not in an idempotency key (a header value cannot hold them; PostgreSQL text cannot hold NUL).
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# An idempotency key is printable ASCII, as the IETF draft's sf-string: a header's other bytes
+# are not text (they arrive as Latin-1 look-alikes), and the batch field follows the header.
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +247,11 @@ class Publisher:
         validate_payload(event_type, data)
         key = request.idempotency_key
         if key is not None and (
-            not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or _CONTROL_CHARACTER.search(key)
+            not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or _NOT_PRINTABLE_ASCII.search(key)
         ):
             raise InvalidRequestError(
-                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters, "
-                "none of them a control character",
+                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
+                "characters",
                 field="Idempotency-Key",
             )
         event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
@@ -308,7 +308,7 @@ class Publisher:
                     # A value the database refused (nothing was stored): each publish of a
                     # group is decided alone. Anything else (the connection lost, perhaps after
                     # the commit) is every member's answer, as it would be alone.
-                    alone = isinstance(exc, asyncpg.DataError) and len(group) > 1
+                    alone = refuses_value(exc) and len(group) > 1
                     for waiting in group:
                         if not waiting.future.done():
                             if alone:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import re
 import socket
 import time
 from typing import Any
@@ -40,6 +41,16 @@ CONTROL_HEADER = "x-promptha-delivery"
 CONTROL_ABORT = "abort"
 CONTROL_DISABLE = "disable"
 MAX_ERROR_LENGTH = 1000
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def receiver_text(text: str) -> str:
+    """Text a receiver controls, as the log can store and show it: U+FFFD for U+0000
+    (PostgreSQL text cannot hold it) and for surrogates (aiohttp keeps header bytes that are
+    not UTF-8 as surrogate escapes, which no UTF-8 encoder takes)."""
+    if text.isascii() and "\x00" not in text:  # nearly always: skips the regular expression
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 class BlockedDestinationError(OSError):
@@ -184,7 +195,7 @@ class Sender:
         finally:
             self._deadlines.finish(task)
         duration = (time.perf_counter() - t0) * 1000
-        error = error[:MAX_ERROR_LENGTH].replace("\x00", "\ufffd")
+        error = receiver_text(error[:MAX_ERROR_LENGTH])
         return HttpResult(None, None, None, error, None, started, duration)
 
     async def _exchange(
@@ -209,8 +220,8 @@ class Sender:
                     break  # the whole answer is in (no read that returns nothing)
             duration = (time.perf_counter() - t0) * 1000
             response_headers: dict[str, str] = {}
-            for name, value in response.headers.items():
-                key = name.lower()
+            for raw_name, raw_value in response.headers.items():
+                key, value = receiver_text(raw_name.lower()), receiver_text(raw_value)
                 response_headers[key] = (
                     f"{response_headers[key]}, {value}" if key in response_headers else value
                 )

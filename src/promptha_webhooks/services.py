@@ -4,7 +4,6 @@ publishing (event + its deliveries, atomically), test events, delivery logs and 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -203,7 +202,15 @@ def validate_description(description: Any, *, field: str = "description") -> str
             f"description must be a string of at most {MAX_DESCRIPTION_LENGTH} characters",
             field=field,
         )
-    return description
+    return check_storable_text(description, field=field)
+
+
+def check_storable_text(text: str, *, field: str) -> str:
+    """Free text both backends store alike: no U+0000 (PostgreSQL text cannot hold it, so
+    SQLite does not take it either)."""
+    if "\x00" in text:
+        raise InvalidRequestError(f"{field} must not contain the NUL character", field=field)
+    return text
 
 
 def page_limit(limit: int | None) -> int:
@@ -358,7 +365,7 @@ class Services:
         return key.model_copy(update={"key": raw})
 
     async def create_account(self, name: str) -> AccountCreated:
-        name = name.strip()
+        name = check_storable_text(name.strip(), field="name")
         if not name or len(name) > 200:
             raise InvalidRequestError("name must be 1-200 characters", field="name")
         async with self.db.transaction() as conn:
@@ -742,7 +749,7 @@ class Services:
             attempts = await self.store.list_attempts(conn, delivery_id, body)
         return DeliveryDetail(
             **delivery.model_dump(by_alias=False, exclude={"object"}),
-            payload=json.loads(body),  # our own canonical body: trusted, may hold 1e20 as int
+            payload=canonical_json.loads_stored(body),  # as any version stored it
             attempts=attempts,
         )
 

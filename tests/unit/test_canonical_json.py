@@ -17,11 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promptha_webhooks.canonical_json import (
+    MAX_NESTING_DEPTH,
     MAX_SAFE_INTEGER,
     CanonicalJSONError,
     dumps,
     format_number,
     loads,
+    loads_input,
+    loads_stored,
+    shows_whole,
 )
 from promptha_webhooks.canonical_json import _dumps as _dumps
 from promptha_webhooks.canonical_json import _number_text_from_repr as _number_text_from_repr
@@ -556,3 +560,121 @@ def test_known_cases_match_v8(v8: Any) -> None:
     ]
     for sample in samples:
         assert v8_restringify(v8, json.dumps(sample)) == dumps(sample).decode("utf-8")
+
+
+# -- what a client may send (loads_input) and how stored documents read back (loads_stored) ----
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    """`depth` levels of arrays around `leaf`: [[…[leaf]…]]."""
+    return "[" * depth + leaf + "]" * depth
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "fragment"),
+    [
+        ('{"data": {"executionId": "e\\ud800"}}', "data.executionId", "lone surrogate \\ud800"),
+        ('{"data": {"items": [1, {"k": "\\udfff"}]}}', "data.items[1].k", "\\udfff"),
+        ('{"filters": {"fabricId": ["a", "\\udc00b"]}}', "filters.fabricId[1]", "\\udc00"),
+        ('{"a\\ud800": 1}', '["a\\ud800"]', "lone surrogate"),  # the key itself
+        ('"\\ud800"', "$", "lone surrogate"),
+        ('{"\\ud83d\\ude00": "\\ud83d\\ude00x", "ok": 1, "x": "\\ude00"}', "x", "\\ude00"),
+        (
+            '{"a": ' + _nested(MAX_NESTING_DEPTH) + "}",
+            "a" + "[0]" * (MAX_NESTING_DEPTH - 1),
+            f"deeper than {MAX_NESTING_DEPTH}",
+        ),
+        (_nested(MAX_NESTING_DEPTH + 1), "[0]" * MAX_NESTING_DEPTH, "nested deeper"),
+    ],
+)
+def test_loads_input_refuses_lone_surrogates_and_deep_nesting_naming_where(
+    text: str, path: str, fragment: str
+) -> None:
+    assert loads(text) is not None or True  # the plain parser takes it (or says why not)
+    with pytest.raises(CanonicalJSONError) as caught:
+        loads_input(text)
+    assert caught.value.path == path
+    assert fragment in caught.value.reason
+
+
+def test_loads_input_takes_surrogate_pairs_and_the_deepest_allowed_nesting() -> None:
+    assert loads_input('{"s": "\\ud83d\\ude00"}') == {"s": "\U0001f600"}
+    deepest = _nested(MAX_NESTING_DEPTH)
+    assert loads_input(deepest) == loads(deepest)
+    assert loads_input(deepest.encode()) == loads(deepest)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{"x": NaN}', b'{"x": 9007199254740993}', b'{"x": 1e400}', b'{"x": "\xff"}', b"{", b""],
+)
+def test_loads_input_refuses_what_loads_refuses(text: bytes) -> None:
+    with pytest.raises(CanonicalJSONError) as plain:
+        loads(text)
+    with pytest.raises(CanonicalJSONError) as strict:
+        loads_input(text)
+    assert strict.value.reason == plain.value.reason
+
+
+@given(ROUND_TRIP_VALUES)
+def test_loads_input_is_loads_without_lone_surrogates(value: Any) -> None:
+    """Any document dumps writes: loads_input gives loads' value, or refuses it exactly when
+    that value holds a lone surrogate (these values are shallower than the limit)."""
+    body = dumps(value)
+    parsed = loads(body)
+    if _has_lone_surrogate(parsed):
+        with pytest.raises(CanonicalJSONError, match="lone surrogate"):
+            loads_input(body)
+        assert not shows_whole(parsed)
+    else:
+        assert _json_equal(loads_input(body), parsed)
+        assert shows_whole(parsed)
+
+
+def test_loads_stored_reads_what_older_versions_stored() -> None:
+    big = 123456789012345678901234567890
+    stored = (
+        '{"event":"x","data":{"s":"a\\ud800b","\\udc00":1,"n":'
+        + str(big)
+        + ',"d":'
+        + _nested(300)
+        + "}}"
+    )
+    with pytest.raises(CanonicalJSONError):
+        loads_input(stored)
+    value = loads_stored(stored)
+    data = value["data"]
+    assert data["s"] == "a\ufffdb" and data["\ufffd"] == 1 and data["n"] == big
+    deep = data["d"]
+    levels = 0
+    while isinstance(deep, list):
+        deep, levels = deep[0], levels + 1
+    # root → data → d → …: containers past MAX_NESTING_DEPTH are kept as their JSON text
+    assert levels == MAX_NESTING_DEPTH - 2
+    assert deep == _nested(300 - levels)
+    assert shows_whole(value)
+    assert json.loads(json.dumps(value)) == value  # renders as JSON, whole
+
+
+@given(VALUES)
+def test_loads_stored_shows_every_stored_document_whole(value: Any) -> None:
+    shown = loads_stored(dumps(value))
+    assert shows_whole(shown)
+    assert not _has_lone_surrogate(shown)
+    assert json.dumps(shown, ensure_ascii=False).encode("utf-8")  # no lone surrogate left
+
+
+def test_loads_stored_refuses_only_what_is_not_json() -> None:
+    with pytest.raises(CanonicalJSONError):
+        loads_stored("not json")
+    assert loads_stored(_nested(900)) is not None  # any depth the parser reads

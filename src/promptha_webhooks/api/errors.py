@@ -1,7 +1,8 @@
 """Error responses: every failure is `{"error": {"type", "message", "field"?}}` with a 4xx/503.
 
-Internal errors are logged with a trace id and answered with that id only; driver errors that
-mean the database is unreachable become 503 so clients retry.
+Internal errors are logged with a trace id and answered with that id only; database driver
+errors are answered as `store.errors.translate_driver_error` says (400 for a value the
+database refuses, 409, 503 for an unreachable database so clients retry).
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ import logging
 import secrets
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from promptha_webhooks.errors import InvalidRequestError, PrompthaError, ServiceUnavailableError
+from promptha_webhooks.api.body import BodyJSONError
+from promptha_webhooks.errors import PrompthaError, ServiceUnavailableError
+from promptha_webhooks.store.errors import DRIVER_ERRORS, translate_driver_error
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,11 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     if first.get("type") == "json_invalid":
         ctx = first.get("ctx")
         reason = ctx.get("error", "") if isinstance(ctx, dict) else ""
-        return JSONResponse(error_body("invalid_request", f"Malformed JSON body: {reason}"), 400)
+        # A body the strict parser refused names the culprit's path (api/body.py).
+        cause = exc.__cause__
+        located = cause.field if isinstance(cause, BodyJSONError) else None
+        message = f"Malformed JSON body: {reason}" if located is None else str(reason)
+        return JSONResponse(error_body("invalid_request", message, located), 400)
     field = _field_of(tuple(first.get("loc", ())))
     message = str(first.get("msg", "Invalid request"))
     if first.get("type") == "missing":
@@ -95,25 +99,14 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unstorable_value(exc: Exception) -> JSONResponse | None:
-    """A value PostgreSQL cannot store (SQLSTATE class 22: a NUL character in text, a number
-    out of range): the client's to fix, so 400, not the 503 of an unreachable database, which
-    clients retry. None for any other error."""
-    seen: BaseException | None = exc
-    for _ in range(5):  # the driver's error, as SQLAlchemy wraps it
-        if seen is None or isinstance(seen, asyncpg.PostgresError):
-            break
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    if not isinstance(seen, asyncpg.DataError):
-        return None
-    return error_response(
-        InvalidRequestError(f"The request holds a value that cannot be stored: {seen}")
-    )
-
-
-def _database_unavailable(exc: Exception) -> JSONResponse:
-    logger.warning("database unavailable: %s", exc)
-    return error_response(ServiceUnavailableError("The database is unavailable; retry shortly"))
+def _database_error(exc: Exception) -> JSONResponse:
+    """A driver's exception, as store.errors translates it; untranslated, it is a bug (500)."""
+    translated = translate_driver_error(exc)
+    if translated is None:
+        return _internal_error(exc)
+    if isinstance(translated, ServiceUnavailableError):
+        logger.warning("database unavailable: %s", exc)
+    return error_response(translated)
 
 
 def _internal_error(exc: Exception) -> JSONResponse:
@@ -128,13 +121,9 @@ def exception_response(exc: Exception) -> JSONResponse:
     """The answer the installed handlers give for an exception raised by a service call."""
     if isinstance(exc, PrompthaError):
         return error_response(exc)
-    if isinstance(exc, _DATABASE_ERRORS):
+    if isinstance(exc, DRIVER_ERRORS):
         return _database_error(exc)
     return _internal_error(exc)
-
-
-def _database_error(exc: Exception) -> JSONResponse:
-    return _unstorable_value(exc) or _database_unavailable(exc)
 
 
 async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -145,15 +134,10 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _internal_error(exc)
 
 
-# Through SQLAlchemy, or from asyncpg directly (the hot statements run on asyncpg's own
-# connections, whose lost connections surface as ConnectionError).
-_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, ConnectionError, asyncpg.DataError)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PrompthaError, _on_promptha_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for database_error in _DATABASE_ERRORS:
+    for database_error in DRIVER_ERRORS:
         app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

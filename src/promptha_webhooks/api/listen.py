@@ -14,19 +14,27 @@ from pydantic import Field
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
 from promptha_webhooks.api.schemas import RequestModel
-from promptha_webhooks.listen import ListenService, ListenSession, LocalAnswer, SessionEnded
+from promptha_webhooks.listen import (
+    ListenRequest,
+    ListenService,
+    ListenSession,
+    LocalAnswer,
+    SessionEnded,
+)
 from promptha_webhooks.models import DeliveryDetail
 
 router = APIRouter(prefix="/v1/listen", tags=["listen"], route_class=StrictJSONRoute)
 
 POLL_INTERVAL_S = 0.1
+# A local answer reported as taking longer than a day is no answer this stream waited for.
+MAX_REPORTED_DURATION_MS = 24 * 3600 * 1000
 
 
 class ReportedAnswer(RequestModel):
     status: int | None = Field(default=None, ge=100, le=599)
     headers: dict[str, str] | None = None
     body: str | None = None
-    durationMs: float = Field(ge=0)
+    durationMs: float = Field(ge=0, le=MAX_REPORTED_DURATION_MS)
     error: str | None = Field(default=None, max_length=1000)
     requestHeaders: dict[str, str] = Field(default_factory=dict)
 
@@ -47,7 +55,7 @@ async def listen_session(
     broken stream) and closed when the stream ends, however it ends."""
     listen_service = ListenService(services)
     names = [e.strip() for e in events.split(",") if e.strip()] if events else None
-    session = await listen_service.open(account_id, device, names, resume)
+    session = await listen_service.open(account_id, ListenRequest.parse(device, names, resume))
     try:
         yield session
     finally:

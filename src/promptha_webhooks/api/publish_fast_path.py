@@ -4,7 +4,7 @@ Publishing is the call a platform makes per event, and FastAPI's per-request mac
 (routing through the included routers, dependency solving, the exception middleware, the body
 and response plumbing) was about half of its CPU (docs/performance.md). This middleware
 answers the common request itself with the same pieces the route uses:
-- the strict JSON parser (`canonical_json.loads`) and the route's own body model
+- the parser of client JSON (`canonical_json.loads_input`) and the route's own body model
   (`PublishEvent`), so what is accepted and how it is read is unchanged;
 - a key the process already knows (`Services.known_principal`: the configured admin key, or
   one looked up within the key cache's lifetime);
@@ -93,7 +93,7 @@ class PublishFastPath:
         if principal is None:
             return None
         try:
-            request = PublishEvent.model_validate(canonical_json.loads(body))
+            request = PublishEvent.model_validate(canonical_json.loads_input(body))
         except (canonical_json.CanonicalJSONError, ValidationError):
             return None
         try:

@@ -6,7 +6,6 @@ the page can show each error next to its field; the service then checks again wh
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from promptha_webhooks import canonical_json
 from promptha_webhooks import services as service_rules
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.destinations import validate_webhook_url
@@ -139,13 +139,16 @@ class WebhookForm:
 
 
 def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The test form's JSON payload: (object, None) or (None, why it is not one)."""
+    """The test form's JSON payload: (object, None) or (None, why it is not one). Parsed as
+    the API parses a body (canonical_json.loads_input), so it refuses what the API refuses."""
     if not text.strip():
         return {}, None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        value = canonical_json.loads_input(text)
+    except canonical_json.CanonicalJSONError as exc:
+        where = "" if exc.path == "$" else f" at {exc.path}"
+        reason = exc.reason.removeprefix("invalid JSON: ")
+        return None, f"Not valid JSON{where}: {reason}"
     if not isinstance(value, dict):
         return None, "The payload must be a JSON object"
     return value, None

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.dashboard.forms import EVENT_GROUPS
 from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
@@ -42,17 +43,21 @@ def format_ms(value: float | None) -> str:
 
 
 def pretty_json(value: Any) -> str:
+    """A value the services read back (canonical_json.loads_stored: text only, at most
+    MAX_NESTING_DEPTH deep), indented."""
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def pretty_body(text: str | None) -> str:
-    """A response or request body, pretty-printed when it is JSON."""
+    """A response or request body, indented when it is JSON that shows whole; anything else
+    (not JSON, nested deeper than MAX_NESTING_DEPTH, lone surrogates) as it came."""
     if not text:
         return ""
     try:
-        return pretty_json(json.loads(text))
-    except ValueError:
+        value = json.loads(text)  # as a receiver's own parser reads it: big integers kept
+    except (ValueError, RecursionError):  # not JSON, or deeper than the parser goes
         return text
+    return pretty_json(value) if canonical_json.shows_whole(value) else text
 
 
 def webhook_status(webhook: Webhook) -> tuple[str, str]:

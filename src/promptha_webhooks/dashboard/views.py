@@ -17,8 +17,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -51,9 +49,11 @@ from promptha_webhooks.errors import (
     InvalidRequestError,
     NotFoundError,
     PrompthaError,
+    ServiceUnavailableError,
 )
 from promptha_webhooks.models import Account, DeliveryStatus, TestResult
 from promptha_webhooks.services import Services
+from promptha_webhooks.store.errors import DRIVER_ERRORS, translate_driver_error
 
 logger = logging.getLogger(__name__)
 
@@ -225,13 +225,18 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
         )
 
     async def on_database_error(request: Request, exc: Exception) -> Response:
-        logger.warning("database unavailable: %s", exc)
-        return page(
-            request,
-            "error.html",
-            {"title": "Unavailable", "message": "The database is unavailable; retry shortly."},
-            status_code=503,
-        )
+        translated = translate_driver_error(exc)
+        if translated is None:
+            return await on_unexpected(request, exc)
+        if isinstance(translated, ServiceUnavailableError):
+            logger.warning("database unavailable: %s", exc)
+            return page(
+                request,
+                "error.html",
+                {"title": "Unavailable", "message": "The database is unavailable; retry shortly."},
+                status_code=503,
+            )
+        return await on_promptha_error(request, translated)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         trace_id = secrets.token_hex(8)
@@ -247,9 +252,8 @@ def create_dashboard(settings: Settings, get_services: ServicesProvider) -> Fast
     app.add_exception_handler(CsrfRejected, on_csrf)
     app.add_exception_handler(PrompthaError, on_promptha_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(DBAPIError, on_database_error)
-    app.add_exception_handler(PoolTimeoutError, on_database_error)
-    app.add_exception_handler(ConnectionError, on_database_error)
+    for driver_error in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
 
     # -- sign in / out ---------------------------------------------------------------------

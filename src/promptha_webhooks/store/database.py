@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from promptha_webhooks.errors import ConstraintViolationError
 from promptha_webhooks.private_files import prepare_sqlite
+from promptha_webhooks.store.errors import translate_driver_error
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -107,7 +108,8 @@ class Database:
             async with self.engine.begin() as connection:
                 yield connection
         except IntegrityError as exc:
-            raise ConstraintViolationError() from exc
+            translated = translate_driver_error(exc)
+            raise (translated or ConstraintViolationError()) from exc
 
     @asynccontextmanager
     async def driver_connection(self, *, replan: bool = False) -> AsyncIterator[asyncpg.Connection]:

@@ -3,7 +3,6 @@ transaction (services open one per use-case; the dispatcher one per batch)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks import canonical_json
 from promptha_webhooks.models import (
     HEALTH_DISABLE_REASONS,
     Account,
@@ -124,9 +124,8 @@ def webhook_health(row: Row[Any]) -> WebhookHealth:
 
 
 def event_from_row(row: Row[Any]) -> Event:
-    # Stored bodies are canonical JSON written by us; json (not orjson) reads the integers
-    # beyond 64 bits that JSON.stringify writes for large whole floats (1e20).
-    body = json.loads(row.body)
+    # As any version stored it: lone surrogates, deep nesting and big integers included.
+    body = canonical_json.loads_stored(row.body)
     return Event(
         id=row.id,
         account_id=row.account_id,
@@ -162,16 +161,28 @@ def _attempt(row: Row[Any], request_body: str) -> Attempt:
         trigger=row.trigger,
         outcome=row.outcome,
         url=row.url,
-        request_headers=orjson.loads(row.request_headers),
+        request_headers=stored_headers(row.request_headers) or {},
         request_body=request_body,
         response_status=row.response_status,
-        response_headers=orjson.loads(row.response_headers) if row.response_headers else None,
+        response_headers=stored_headers(row.response_headers),
         response_body=row.response_body,
         duration_ms=row.duration_ms,
         error=row.error,
         started_at=from_ms(row.started_at),
         finished_at=from_ms(row.finished_at),
     )
+
+
+def stored_headers(text: str | None) -> dict[str, str] | None:
+    """A stored header object as the answer's `{name: value}` strings, whatever wrote it."""
+    if not text:
+        return None
+    headers = canonical_json.loads_stored(text)
+    if not isinstance(headers, dict):
+        return {"": str(headers)}
+    return {
+        name: value if isinstance(value, str) else str(value) for name, value in headers.items()
+    }
 
 
 def _claimed(r: Any) -> ClaimedDelivery:
