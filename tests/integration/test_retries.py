@@ -78,9 +78,9 @@ async def test_schedule_delays_are_respected(
     times = [r.received_at for r in receiver.on("/slowretry")]
     assert len(times) == 3
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Each gap is at least its scheduled delay (the poll interval may add a little).
+    # Each gap is at least its scheduled delay (the poll interval, or a loaded host, may add
+    # to it: comparing the two gaps with each other failed once in CI under load).
     assert gaps[0] >= 0.4 and gaps[1] >= 0.8
-    assert gaps[1] > gaps[0]
 
 
 async def test_timeout_and_refused_connection_retry(
