@@ -8,21 +8,24 @@ account it creates.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from promptha_webhooks.client import Client, RetryPolicy
+from promptha_webhooks.client import AsyncClient, Client, RetryPolicy
 
 from support import ADMIN_KEY, PG_HOST, ServiceProcess, pg_admin, require_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
+CLIENTS = ["blocking", "async"]
 # Tests expect answers, not patience: retries stay fast.
 FAST_RETRIES = RetryPolicy(max_retries=2, initial_delay_s=0.05, max_delay_s=0.2)
 
@@ -102,3 +105,30 @@ def shared_api(request: pytest.FixtureRequest, backend: str) -> RunningApi:
         request.session.addfinalizer(stack.close)
         request.session.addfinalizer(lambda: _shared.pop(backend, None))
     return _shared[backend]
+
+
+# Runs one use of a client (`lambda client: client.events.publish(...)`) and gives its result.
+Run = Callable[[Callable[[Any], Any]], Awaitable[Any]]
+
+
+@asynccontextmanager
+async def either_client(
+    kind: str, api_key: str, base_url: str, retry: RetryPolicy | None = None
+) -> AsyncIterator[Run]:
+    """A `Client` or an `AsyncClient` behind one awaitable `run`, so that one test checks both:
+    the blocking client runs in a thread (the test's own servers keep serving meanwhile), the
+    async one is awaited."""
+    if kind == "blocking":
+        with Client(api_key, base_url, retry=retry) as blocking:
+
+            async def run_blocking(use: Callable[[Any], Any]) -> Any:
+                return await asyncio.to_thread(use, blocking)
+
+            yield run_blocking
+    else:
+        async with AsyncClient(api_key, base_url, retry=retry) as awaited:
+
+            async def run_awaited(use: Callable[[Any], Any]) -> Any:
+                return await use(awaited)
+
+            yield run_awaited

@@ -1,17 +1,19 @@
 """How the client reports failures and when it retries: the real service for the API's own
 errors, and a real HTTP server on 127.0.0.1 standing in for failures the service cannot be
-made to produce on demand (503s, a proxy's HTML page, a Retry-After)."""
+made to produce on demand (503s, a proxy's HTML page, a Retry-After, a dropped connection).
+The failures and retries are checked on both clients (`kind`): they share one definition."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 
 import pytest
 from aiohttp import web
-from client_support import FAST_RETRIES, RunningApi, shared_api
+from client_support import CLIENTS, FAST_RETRIES, RunningApi, either_client, shared_api
 
 from promptha_webhooks.client import (
     ApiConnectionError,
@@ -45,6 +47,13 @@ LOW = {"remaining": 1, "threshold": 5, "userId": "u_1"}
 @pytest.fixture
 def api(request: pytest.FixtureRequest) -> RunningApi:
     return shared_api(request, "sqlite")
+
+
+@pytest.fixture(params=CLIENTS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """`Client` or `AsyncClient`."""
+    kind: str = request.param
+    return kind
 
 
 def answers(receiver: Receiver, path: str, replies: list[tuple[int, Any, dict[str, str]]]) -> None:
@@ -83,25 +92,27 @@ def test_api_errors_carry_type_message_field_and_status(api: RunningApi) -> None
     assert isinstance(denied.value, ApiError)
 
 
-def test_empty_ids_are_refused_before_sending(api: RunningApi) -> None:
-    with api.client() as client, pytest.raises(ValueError, match="webhook_id"):
-        client.webhooks.get("")
+async def test_empty_ids_are_refused_before_sending(kind: str, receiver: Receiver) -> None:
+    async with either_client(kind, "pwk_x", receiver.base_url) as run:
+        with pytest.raises(ValueError, match="webhook_id"):
+            await run(lambda client: client.webhooks.get(""))
+        with pytest.raises(ValueError, match="delivery_id"):
+            await run(lambda client: client.deliveries.retry(""))
+    assert receiver.requests == []
 
 
-def test_unreachable_api_raises_a_connection_error() -> None:
+async def test_unreachable_api_raises_a_connection_error(kind: str) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    with (
-        Client("pwk_x", url, retry=FAST_RETRIES) as client,
-        pytest.raises(ApiConnectionError) as raised,
-    ):
-        client.event_types.list()
+    async with either_client(kind, "pwk_x", url, FAST_RETRIES) as run:
+        with pytest.raises(ApiConnectionError) as raised:
+            await run(lambda client: client.event_types.list())
     assert raised.value.status_code is None
     assert url in raised.value.message
     assert time.monotonic() - started < 5
 
 
-async def test_a_refused_connection_is_retried_until_the_api_listens() -> None:
+async def test_a_refused_connection_is_retried_until_the_api_listens(kind: str) -> None:
     port = free_port()
     created = {
         "account": {"id": "acct_1", "name": "Late", "createdAt": "2024-01-01T00:00:00Z"},
@@ -131,9 +142,9 @@ async def test_a_refused_connection_is_retried_until_the_api_listens() -> None:
     patient = RetryPolicy(max_retries=100, initial_delay_s=0.02, max_delay_s=0.05)
     late = asyncio.create_task(listen_later())
     try:
-        with Client(ADMIN_KEY, f"http://127.0.0.1:{port}", retry=patient) as client:
+        async with either_client(kind, ADMIN_KEY, f"http://127.0.0.1:{port}", patient) as run:
             # Even a call that is not idempotent: a refused connection never reached the API.
-            account = await asyncio.to_thread(client.accounts.create, "Late")
+            account = await run(lambda client: client.accounts.create("Late"))
         assert account.account.name == "Late"
         assert len(arrived) == 1
     finally:
@@ -141,7 +152,7 @@ async def test_a_refused_connection_is_retried_until_the_api_listens() -> None:
         await runner.cleanup()
 
 
-async def test_reads_are_retried_on_503_then_succeed(receiver: Receiver) -> None:
+async def test_reads_are_retried_on_503_then_succeed(kind: str, receiver: Receiver) -> None:
     answers(
         receiver,
         "/v1/event-types",
@@ -151,20 +162,20 @@ async def test_reads_are_retried_on_503_then_succeed(receiver: Receiver) -> None
             (200, [], {}),
         ],
     )
-    with Client("pwk_x", receiver.base_url, retry=FAST_RETRIES) as client:
-        assert await asyncio.to_thread(client.event_types.list) == []
+    async with either_client(kind, "pwk_x", receiver.base_url, FAST_RETRIES) as run:
+        assert await run(lambda client: client.event_types.list()) == []
     assert len(receiver.on("/v1/event-types")) == 3
 
 
-async def test_publish_retries_under_one_idempotency_key(receiver: Receiver) -> None:
+async def test_publish_retries_under_one_idempotency_key(kind: str, receiver: Receiver) -> None:
     unavailable = {"error": {"type": "service_unavailable", "message": "db down"}}
     answers(
         receiver,
         "/v1/events",
         [(503, unavailable, {}), (503, unavailable, {}), (201, EVENT_JSON, {})],
     )
-    with Client("pwk_x", receiver.base_url, retry=FAST_RETRIES) as client:
-        event = await asyncio.to_thread(client.events.publish, "credits.low", LOW)
+    async with either_client(kind, "pwk_x", receiver.base_url, FAST_RETRIES) as run:
+        event = await run(lambda client: client.events.publish("credits.low", LOW))
     assert event.id == "evt_1"
     tries = receiver.on("/v1/events")
     assert len(tries) == 3
@@ -173,32 +184,61 @@ async def test_publish_retries_under_one_idempotency_key(receiver: Receiver) -> 
     assert all(json.loads(r.body) == {"event": "credits.low", "data": LOW} for r in tries)
 
 
-async def test_retries_give_up_with_the_last_error(receiver: Receiver) -> None:
+async def test_retries_give_up_with_the_last_error(kind: str, receiver: Receiver) -> None:
     unavailable = {"error": {"type": "service_unavailable", "message": "db down"}}
     answers(receiver, "/v1/webhooks", [(503, unavailable, {})])
-    with Client("pwk_x", receiver.base_url, retry=FAST_RETRIES) as client:
+    async with either_client(kind, "pwk_x", receiver.base_url, FAST_RETRIES) as run:
         with pytest.raises(ServiceUnavailableError) as raised:
-            await asyncio.to_thread(client.webhooks.list)
+            await run(lambda client: client.webhooks.list())
         assert raised.value.message == "db down"
         assert len(receiver.on("/v1/webhooks")) == 1 + FAST_RETRIES.max_retries
         # Creating a webhook is not idempotent: one try only.
         with pytest.raises(ServiceUnavailableError):
-            await asyncio.to_thread(client.webhooks.create, "https://a.example", ["credits.low"])
+            await run(lambda client: client.webhooks.create("https://a.example", ["credits.low"]))
         assert len(receiver.on("/v1/webhooks")) == 2 + FAST_RETRIES.max_retries
 
 
-async def test_retry_after_is_honoured(receiver: Receiver) -> None:
+async def test_retry_after_is_honoured(kind: str, receiver: Receiver) -> None:
     answers(receiver, "/v1/event-types", [(503, "busy", {"Retry-After": "1"}), (200, [], {})])
-    with Client("pwk_x", receiver.base_url, retry=RetryPolicy(2, 0.01, 2.0)) as client:
-        await asyncio.to_thread(client.event_types.list)
+    async with either_client(kind, "pwk_x", receiver.base_url, RetryPolicy(2, 0.01, 2.0)) as run:
+        await run(lambda client: client.event_types.list())
     first, second = receiver.on("/v1/event-types")
     assert second.received_at - first.received_at >= 0.9
 
 
-async def test_non_json_errors_quote_the_body(receiver: Receiver) -> None:
+async def test_non_json_errors_quote_the_body(kind: str, receiver: Receiver) -> None:
     answers(receiver, "/v1/webhooks/test", [(502, "<html>Bad gateway</html>", {})])
-    with Client("pwk_x", receiver.base_url) as client, pytest.raises(InternalServerError) as raised:
-        await asyncio.to_thread(client.webhooks.test, "wh_1", "credits.low")
+    async with either_client(kind, "pwk_x", receiver.base_url) as run:
+        with pytest.raises(InternalServerError) as raised:
+            await run(lambda client: client.webhooks.test("wh_1", "credits.low"))
     assert raised.value.status_code == 502
     assert "Bad gateway" in raised.value.message
     assert len(receiver.on("/v1/webhooks/test")) == 1
+
+
+async def test_a_connection_dropped_after_the_request_is_retried_only_when_safe(kind: str) -> None:
+    """The API may have acted on a request whose answer never came: a read is tried again, a
+    webhook creation is not (it could create two); both end in an ApiConnectionError."""
+    arrived: list[bytes] = []
+
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *(\d+)", head)
+        await reader.readexactly(int(length.group(1)) if length else 0)
+        arrived.append(head.split(b" ", 2)[1])
+        writer.close()  # the request was read whole; no answer
+
+    server = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with either_client(kind, "pwk_x", f"http://127.0.0.1:{port}", FAST_RETRIES) as run:
+            with pytest.raises(ApiConnectionError, match="GET /v1/webhooks"):
+                await run(lambda client: client.webhooks.list())
+            assert arrived == [b"/v1/webhooks"] * (1 + FAST_RETRIES.max_retries)
+            arrived.clear()
+            with pytest.raises(ApiConnectionError, match="POST /v1/webhooks"):
+                await run(lambda client: client.webhooks.create("https://a.example", ["x"]))
+            assert arrived == [b"/v1/webhooks"]
+    finally:
+        server.close()
+        await server.wait_closed()

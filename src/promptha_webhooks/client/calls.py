@@ -1,7 +1,8 @@
 """Every /v1 call as data: method, path, query, body, and how to read the answer.
 
-Shared by the sync and the async client, which only differ in how they send a `Call`. Nothing
-here does I/O.
+This is the one definition of the client's API: each function here has the signature and the
+docstring of the client method it becomes (`resources.py` names them per resource), and the
+blocking and the async client only differ in how they send a `Call`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -74,6 +75,23 @@ class Call(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Pages(Generic[T]):
+    """Every item of a paginated list: `page(cursor)` is the call for the page after `cursor`
+    (None: the first). The pages are asked for as the iteration goes."""
+
+    page: Callable[[str | None], Call[Page[T]]]
+
+    def first(self) -> Call[Page[T]]:
+        return self.page(None)
+
+    def after(self, page: Page[T]) -> Call[Page[T]] | None:
+        """The call for the next page, or None after the last."""
+        if not page.has_more or page.next_cursor is None:
+            return None
+        return self.page(page.next_cursor)
+
+
+@dataclass(frozen=True, slots=True)
 class BatchEvent:
     """One event of `events.publish_batch`; a key is generated when `idempotency_key` is None."""
 
@@ -126,11 +144,12 @@ def create_webhook(
     url: str,
     events: Sequence[str],
     *,
-    secret: str | None,
-    filters: Mapping[str, Sequence[Any]] | None,
-    description: str,
-    enabled: bool,
+    secret: str | None = None,
+    filters: Mapping[str, Sequence[Any]] | None = None,
+    description: str = "",
+    enabled: bool = True,
 ) -> Call[WebhookWithSecret]:
+    """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted)."""
     body: dict[str, Any] = {
         "url": url,
         "events": list(events),
@@ -144,24 +163,32 @@ def create_webhook(
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
-def list_webhooks(limit: int | None, cursor: str | None) -> Call[Page[Webhook]]:
+def list_webhooks(*, limit: int | None = None, cursor: str | None = None) -> Call[Page[Webhook]]:
+    """One page, newest first; pass `page.next_cursor` as `cursor` for the next."""
     return _get("/v1/webhooks", _webhook_page, limit=limit, cursor=cursor)
 
 
+def all_webhooks(*, page_size: int = MAX_PAGE_SIZE) -> Pages[Webhook]:
+    """Every webhook, newest first, fetching pages as the iteration goes."""
+    return Pages(lambda cursor: list_webhooks(limit=page_size, cursor=cursor))
+
+
 def get_webhook(webhook_id: str) -> Call[Webhook]:
+    """The webhook, without its secret (see `secret`)."""
     return _get(f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}", _webhook)
 
 
 def update_webhook(
     webhook_id: str,
     *,
-    url: str | NotGiven,
-    events: Sequence[str] | NotGiven,
-    secret: str | NotGiven | None,
-    filters: Mapping[str, Sequence[Any]] | NotGiven | None,
-    description: str | NotGiven,
-    enabled: bool | NotGiven,
+    url: str | NotGiven = NOT_GIVEN,
+    events: Sequence[str] | NotGiven = NOT_GIVEN,
+    secret: str | NotGiven | None = NOT_GIVEN,
+    filters: Mapping[str, Sequence[Any]] | NotGiven | None = NOT_GIVEN,
+    description: str | NotGiven = NOT_GIVEN,
+    enabled: bool | NotGiven = NOT_GIVEN,
 ) -> Call[Webhook]:
+    """Change the given fields only; `secret=None` rotates it, `filters=None` clears."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -182,18 +209,22 @@ def update_webhook(
 
 
 def delete_webhook(webhook_id: str) -> Call[None]:
+    """Delete the webhook."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
 
 
 def get_webhook_secret(webhook_id: str) -> Call[WebhookSecret]:
+    """Reveal the signing secret."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/secret"
     return _get(path, WebhookSecret.model_validate)
 
 
 def send_test_event(
-    webhook_id: str, event: str, data: Mapping[str, Any] | None
+    webhook_id: str, event: str, data: Mapping[str, Any] | None = None
 ) -> Call[TestResult]:
+    """Send a test event to this webhook now; fields left out of `data` come from the
+    event type's sample. Answers once the receiver did, with the attempt."""
     body: dict[str, Any] = {"webhookId": webhook_id, "event": event}
     if data is not None:
         body["data"] = dict(data)
@@ -206,11 +237,12 @@ def send_test_event(
 def list_deliveries(
     webhook_id: str,
     *,
-    status: DeliveryStatus | None,
-    event: str | None,
-    limit: int | None,
-    cursor: str | None,
+    status: DeliveryStatus | None = None,
+    event: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> Call[Page[Delivery]]:
+    """One page of the webhook's deliveries, newest first, optionally filtered."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/deliveries"
     return _get(
         path,
@@ -222,12 +254,30 @@ def list_deliveries(
     )
 
 
+def all_deliveries(
+    webhook_id: str,
+    *,
+    status: DeliveryStatus | None = None,
+    event: str | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+) -> Pages[Delivery]:
+    """Every delivery of the webhook, newest first, optionally filtered, fetching pages as
+    the iteration goes."""
+    return Pages(
+        lambda cursor: list_deliveries(
+            webhook_id, status=status, event=event, limit=page_size, cursor=cursor
+        )
+    )
+
+
 def get_delivery(delivery_id: str) -> Call[DeliveryDetail]:
+    """The delivery with its payload and every attempt."""
     path = f"/v1/deliveries/{_segment(delivery_id, 'delivery_id')}"
     return _get(path, DeliveryDetail.model_validate)
 
 
 def retry_delivery(delivery_id: str) -> Call[DeliveryDetail]:
+    """Resend now, whatever the state; the answer includes the new attempt."""
     path = f"/v1/deliveries/{_segment(delivery_id, 'delivery_id')}/retry"
     return Call("POST", path, DeliveryDetail.model_validate)
 
@@ -236,6 +286,7 @@ def retry_delivery(delivery_id: str) -> Call[DeliveryDetail]:
 
 
 def list_event_types() -> Call[list[EventTypeInfo]]:
+    """The catalogue: every event type with its description, JSON schema and sample."""
     return _get("/v1/event-types", _list_of(EventTypeInfo))
 
 
@@ -243,9 +294,11 @@ def publish_event(
     event: str,
     data: Mapping[str, Any],
     *,
-    account: str | None,
-    idempotency_key: str | None,
+    account: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Call[Event]:
+    """Publish an event. `account` is needed with the admin key. Without an
+    `idempotency_key` one is generated, so a retried publish is never sent twice."""
     body: dict[str, Any] = {"event": event, "data": dict(data)}
     if account is not None:
         body["account"] = account
@@ -260,7 +313,10 @@ def publish_event(
     )
 
 
-def publish_events(events: Sequence[BatchEvent], *, account: str | None) -> Call[PublishedBatch]:
+def publish_events(
+    events: Sequence[BatchEvent], *, account: str | None = None
+) -> Call[PublishedBatch]:
+    """Publish up to 1,000 events in one transaction (all or none)."""
     items = [
         {
             "event": item.event,
@@ -279,6 +335,7 @@ def publish_events(events: Sequence[BatchEvent], *, account: str | None) -> Call
 
 
 def get_event(event_id: str) -> Call[Event]:
+    """The event as published, with the number of its deliveries."""
     return _get(f"/v1/events/{_segment(event_id, 'event_id')}", Event.model_validate)
 
 
@@ -286,31 +343,43 @@ def get_event(event_id: str) -> Call[Event]:
 
 
 def create_account(name: str) -> Call[AccountCreated]:
+    """A new account and its first API key (shown only in this answer)."""
     return Call("POST", "/v1/accounts", AccountCreated.model_validate, body={"name": name})
 
 
-def list_accounts(limit: int | None, cursor: str | None) -> Call[Page[Account]]:
+def list_accounts(*, limit: int | None = None, cursor: str | None = None) -> Call[Page[Account]]:
+    """One page of accounts; pass `page.next_cursor` as `cursor` for the next."""
     return _get("/v1/accounts", Page[Account].model_validate, limit=limit, cursor=cursor)
 
 
+def all_accounts(*, page_size: int = MAX_PAGE_SIZE) -> Pages[Account]:
+    """Every account, fetching pages as the iteration goes."""
+    return Pages(lambda cursor: list_accounts(limit=page_size, cursor=cursor))
+
+
 def get_account(account_id: str) -> Call[Account]:
+    """The account."""
     return _get(f"/v1/accounts/{_segment(account_id, 'account_id')}", Account.model_validate)
 
 
 def delete_account(account_id: str) -> Call[None]:
+    """Delete the account with its keys, webhooks, events and delivery logs."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
 
 
 def create_key(account_id: str) -> Call[ApiKey]:
+    """A new API key for the account (`key` is shown only in this answer)."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/keys"
     return Call("POST", path, ApiKey.model_validate)
 
 
 def list_keys(account_id: str) -> Call[list[ApiKey]]:
+    """The account's keys; `key` is empty (only `create` shows it)."""
     return _get(f"/v1/accounts/{_segment(account_id, 'account_id')}/keys", _list_of(ApiKey))
 
 
 def delete_key(account_id: str, key_id: str) -> Call[None]:
+    """Revoke the key."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/keys/{_segment(key_id, 'key_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
