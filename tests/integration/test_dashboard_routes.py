@@ -9,6 +9,8 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi.routing import APIRoute
@@ -32,6 +34,24 @@ def page_routes() -> Iterator[tuple[str, str]]:
                 yield method, route.path
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """An account's API key header, its webhook (delivered to once) and the ids the routes'
+    paths take."""
+
+    auth: dict[str, str]
+    webhook: dict[str, Any]
+    ids: dict[str, str]
+
+
+async def seed(service: Service, receiver: Receiver) -> Seeded:
+    account, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/r"))
+    await service.publish(account, "fabric.completed", PAYLOAD)
+    [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
+    return Seeded(auth, webhook, {"webhook_id": webhook["id"], "delivery_id": delivery["id"]})
+
+
 def browser(service: Service) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=service.app), base_url="http://testserver", timeout=60
@@ -52,11 +72,8 @@ def test_every_page_module_has_its_router_listed() -> None:
 async def test_every_route_but_sign_in_needs_a_session(
     service: Service, receiver: Receiver
 ) -> None:
-    account, auth = await service.create_account()
-    webhook = await service.create_webhook(auth, url=receiver.url("/r"))
-    await service.publish(account, "fabric.completed", PAYLOAD)
-    [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
-    ids = {"webhook_id": webhook["id"], "delivery_id": delivery["id"]}
+    seeded = await seed(service, receiver)
+    auth, webhook, ids = seeded.auth, seeded.webhook, seeded.ids
     routes = list(page_routes())
     assert set(routes) >= PUBLIC
     async with browser(service) as visitor:
@@ -80,11 +97,8 @@ async def test_every_route_but_sign_in_needs_a_session(
 async def test_every_signed_in_form_needs_the_csrf_token(
     service: Service, receiver: Receiver
 ) -> None:
-    account, auth = await service.create_account()
-    webhook = await service.create_webhook(auth, url=receiver.url("/r"))
-    await service.publish(account, "fabric.completed", PAYLOAD)
-    [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
-    ids = {"webhook_id": webhook["id"], "delivery_id": delivery["id"]}
+    seeded = await seed(service, receiver)
+    auth, webhook, ids = seeded.auth, seeded.webhook, seeded.ids
     posts = [path for method, path in page_routes() if method == "POST"]
     posts = [path for path in posts if ("POST", path) not in PUBLIC]
     assert "/logout" in posts and "/webhooks/{webhook_id}/delete" in posts

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
@@ -84,11 +85,19 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return error_page(request, "Internal error", f"Internal error (trace id {trace_id}).", 500)
 
 
+ErrorPage = Callable[[Request, Exception], Awaitable[Response]]
+# Starlette picks the handler of the nearest class in the exception's MRO; `Exception` is
+# answered by its outermost middleware, after everything else failed.
+ERROR_PAGES: tuple[tuple[type[Exception], ErrorPage], ...] = (
+    (SignInRequired, on_sign_in_required),
+    (CsrfRejected, on_csrf),
+    (PrompthaError, on_promptha_error),
+    (StarletteHTTPException, on_http_error),
+    *((driver_error, on_database_error) for driver_error in DRIVER_ERRORS),
+    (Exception, on_unexpected),
+)
+
+
 def add_error_pages(app: FastAPI) -> None:
-    app.add_exception_handler(SignInRequired, on_sign_in_required)
-    app.add_exception_handler(CsrfRejected, on_csrf)
-    app.add_exception_handler(PrompthaError, on_promptha_error)
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for driver_error in DRIVER_ERRORS:
-        app.add_exception_handler(driver_error, on_database_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    for exception_class, handler in ERROR_PAGES:
+        app.add_exception_handler(exception_class, handler)
