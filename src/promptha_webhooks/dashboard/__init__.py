@@ -4,7 +4,7 @@ the API process at /dashboard (server-rendered Jinja2 templates, htmx shipped as
 
 from __future__ import annotations
 
+from promptha_webhooks.dashboard.app import create_dashboard
 from promptha_webhooks.dashboard.rendering import MOUNT_PATH
-from promptha_webhooks.dashboard.views import create_dashboard
 
 __all__ = ["MOUNT_PATH", "create_dashboard"]

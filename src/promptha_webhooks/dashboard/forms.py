@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -22,6 +22,7 @@ from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.services import Services
 
 MAX_FORM_BYTES = 256 * 1024
+T = TypeVar("T")
 EVENT_GROUPS: tuple[tuple[str, list[tuple[str, str]]], ...] = tuple(
     (group, [(t.name, t.description) for t in EVENT_TYPES if t.group == group])
     for group in dict.fromkeys(t.group for t in EVENT_TYPES)
@@ -136,6 +137,26 @@ class WebhookForm:
 
     def add_error(self, exc: InvalidRequestError) -> None:
         self.errors[form_field(exc.field)] = exc.message
+
+    async def submit(self, services: Services, save: Callable[[], Awaitable[T]]) -> T | None:
+        """Check every field, then `save`: what it returns, or None with `errors` filled in
+        (a refusal of the service when saving lands next to its field too)."""
+        if not await self.validate(services):
+            return None
+        try:
+            return await save()
+        except InvalidRequestError as exc:
+            self.add_error(exc)
+            return None
+
+    def changes(self) -> dict[str, Any]:
+        """The form's fields as the changes `Services.update_webhook` takes."""
+        return {
+            "url": self.url,
+            "events": self.events,
+            "filters": self.filters(),
+            "description": self.description,
+        }
 
 
 def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -2,12 +2,12 @@
 
 The cookie holds the account id, the id of the API key that signed in (never the key itself),
 a random nonce and an expiry, signed with the server's session secret. Every request checks
-the signature and expiry, and the views check that the key still exists, so revoking the key
-ends its sessions. A signed cookie stays valid wherever it is copied until it expires, so
-signing out records the session as revoked in the database (`session_hash`: the SHA-256 of
-its nonce, kept until the cookie expires) and the views refuse a revoked session on every
-request, on every API process. The CSRF token is an HMAC of the session nonce: forms carry it
-in a hidden field and htmx sends it as the `X-CSRF-Token` header.
+the signature and expiry, and `dependencies.signed_in` checks that the key still exists, so
+revoking the key ends its sessions. A signed cookie stays valid wherever it is copied until it
+expires, so signing out records the session as revoked in the database (`session_hash`: the
+SHA-256 of its nonce, kept until the cookie expires) and `dependencies.signed_in` refuses a
+revoked session on every request, on every API process. The CSRF token is an HMAC of the
+session nonce: forms carry it in a hidden field and htmx sends it as the `X-CSRF-Token` header.
 """
 
 from __future__ import annotations

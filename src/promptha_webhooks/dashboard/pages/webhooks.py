@@ -1,0 +1,250 @@
+"""Settings > Webhooks: the list, Add Webhook (and Save and test), the detail page with its
+edit form, enable/disable, delete, the signing secret (revealed or rotated only in a POST
+answer) and the test-event panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME, sample_payload
+from promptha_webhooks.dashboard import stats_view
+from promptha_webhooks.dashboard.dependencies import (
+    SIGNED_IN_ONLY,
+    CurrentServices,
+    CurrentUser,
+    SignedIn,
+    current_services,
+)
+from promptha_webhooks.dashboard.forms import WebhookForm, parse_payload, read_form
+from promptha_webhooks.dashboard.rendering import pretty_json
+from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.models import TestResult
+
+router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
+
+WEBHOOKS_PAGE_SIZE = 50
+RECENT_DELIVERIES = 5  # the detail page's "Recent deliveries"
+NEW_WEBHOOK_EVENTS = ("fabric.completed",)  # ticked when the Add Webhook form opens
+
+
+@dataclass(frozen=True, slots=True)
+class DetailPanels:
+    """What an action on the detail page shows in it again: the edit form as typed (with its
+    errors), a revealed secret, and the test panel as the last test left it."""
+
+    form: WebhookForm | None = None
+    secret: str | None = None
+    test: TestResult | None = None
+    test_event: str | None = None
+    test_payload: str | None = None
+    test_error: str = ""
+
+
+NO_PANELS = DetailPanels()
+
+
+def sample_text(event: str) -> str:
+    """The editable sample payload of an event type, pretty-printed."""
+    event_type = EVENT_TYPES_BY_NAME.get(event)
+    return pretty_json(sample_payload(event_type)) if event_type else "{}"
+
+
+async def detail_page(
+    request: Request,
+    user: SignedIn,
+    webhook_id: str,
+    panels: DetailPanels = NO_PANELS,
+    *,
+    status_code: int = 200,
+) -> Response:
+    services = current_services(request)
+    webhook = await services.get_webhook(user.account_id, webhook_id)
+    form = panels.form
+    if form is None:
+        form = WebhookForm.from_webhook(
+            webhook.url, webhook.events, webhook.filters, webhook.description
+        )
+    event = panels.test_event or webhook.events[0]
+    test_payload = sample_text(event) if panels.test_payload is None else panels.test_payload
+    recent = await services.list_deliveries(
+        user.account_id,
+        webhook_id,
+        status=None,
+        event_type=None,
+        limit=RECENT_DELIVERIES,
+        cursor=None,
+    )
+    return page(
+        request,
+        "webhook_detail.html",
+        {
+            "webhook": webhook,
+            "form": form,
+            "secret": panels.secret,
+            "test": panels.test,
+            "test_event": event,
+            "test_payload": test_payload,
+            "test_error": panels.test_error,
+            "recent": recent.data,
+        },
+        user=user,
+        status_code=status_code,
+    )
+
+
+@router.get("/webhooks")
+async def webhook_list(request: Request, user: CurrentUser, services: CurrentServices) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    try:
+        listing = await services.list_webhooks(user.account_id, WEBHOOKS_PAGE_SIZE, cursor)
+    except InvalidRequestError:
+        return redirect("/webhooks")
+    stats = await stats_view.webhook_stats(services, user.account_id, listing.data)
+    return page(
+        request,
+        "webhooks.html",
+        {"webhooks": listing, "stats": stats, "cursor": cursor},
+        user=user,
+    )
+
+
+@router.get("/webhooks/new")
+async def new_webhook(request: Request, user: CurrentUser) -> Response:
+    form = WebhookForm(events=list(NEW_WEBHOOK_EVENTS))
+    return page(request, "webhook_new.html", {"form": form}, user=user)
+
+
+@router.post("/webhooks/new")
+async def create_webhook(
+    request: Request, user: CurrentUser, services: CurrentServices
+) -> Response:
+    form_data = await read_form(request)
+    form = WebhookForm.from_form(form_data)
+    created = await form.submit(
+        services,
+        lambda: services.create_webhook(
+            user.account_id,
+            url=form.url,
+            events=form.events,
+            secret=None,
+            filters=form.filters(),
+            description=form.description,
+        ),
+    )
+    if created is None:
+        return page(request, "webhook_new.html", {"form": form}, user=user, status_code=400)
+    test: TestResult | None = None
+    if form_data.get("action") == "save_test":
+        test = await services.send_test(user.account_id, created.id, created.events[0], {})
+    return page(
+        request,
+        "webhook_created.html",
+        {"webhook": created, "secret": created.secret_value(), "test": test},
+        user=user,
+        status_code=201,
+    )
+
+
+@router.get("/webhooks/{webhook_id}")
+async def webhook_detail(request: Request, webhook_id: str, user: CurrentUser) -> Response:
+    return await detail_page(request, user, webhook_id)
+
+
+@router.post("/webhooks/{webhook_id}")
+async def update_webhook(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    await services.get_webhook(user.account_id, webhook_id)  # 404 before validating
+    form = WebhookForm.from_form(await read_form(request))
+    saved = await form.submit(
+        services, lambda: services.update_webhook(user.account_id, webhook_id, form.changes())
+    )
+    if saved is None:
+        return await detail_page(
+            request, user, webhook_id, DetailPanels(form=form), status_code=400
+        )
+    return redirect(f"/webhooks/{webhook_id}", done="saved")
+
+
+@router.post("/webhooks/{webhook_id}/enabled")
+async def set_enabled(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    enable = (await read_form(request)).get("enabled") == "true"
+    await services.update_webhook(user.account_id, webhook_id, {"enabled": enable})
+    return redirect(f"/webhooks/{webhook_id}", done="enabled" if enable else "disabled")
+
+
+@router.post("/webhooks/{webhook_id}/delete")
+async def delete_webhook(webhook_id: str, user: CurrentUser, services: CurrentServices) -> Response:
+    await services.delete_webhook(user.account_id, webhook_id)
+    return redirect("/webhooks", done="deleted")
+
+
+@router.post("/webhooks/{webhook_id}/secret")
+async def reveal_secret(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Reveal (or rotate, then reveal) the signing secret: only ever in a POST answer."""
+    rotate = (await read_form(request)).get("action") == "rotate"
+    if rotate:
+        await services.update_webhook(user.account_id, webhook_id, {"secret": None})
+    revealed = await services.get_webhook_secret(user.account_id, webhook_id)
+    if is_htmx(request):
+        return page(
+            request,
+            "_secret.html",
+            {"webhook_id": webhook_id, "secret": revealed.secret, "rotated": rotate},
+            user=user,
+        )
+    return await detail_page(request, user, webhook_id, DetailPanels(secret=revealed.secret))
+
+
+@router.get("/webhooks/{webhook_id}/test-sample")
+async def test_sample(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """The test panel's payload box, refilled with the sample of the chosen event type."""
+    await services.get_webhook(user.account_id, webhook_id)
+    event = request.query_params.get("event", "")
+    if event not in EVENT_TYPES_BY_NAME:
+        raise InvalidRequestError(f"Unknown event type {event!r}", field="event")
+    return page(
+        request,
+        "_test_payload.html",
+        {"test_payload": sample_text(event), "test_error": ""},
+        user=user,
+    )
+
+
+@router.post("/webhooks/{webhook_id}/test")
+async def send_test(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    form = await read_form(request)
+    event, text = form.get("event"), form.get("payload")
+    payload, error = parse_payload(text)
+    result: TestResult | None = None
+    if payload is not None:
+        try:
+            result = await services.send_test(user.account_id, webhook_id, event, payload)
+        except InvalidRequestError as exc:
+            error = exc.message
+    if is_htmx(request):
+        return page(
+            request, "_test_result.html", {"test": result, "test_error": error or ""}, user=user
+        )
+    panels = DetailPanels(
+        test=result,
+        test_event=event if event in EVENT_TYPES_BY_NAME else None,
+        test_payload=text,
+        test_error=error or "",
+    )
+    return await detail_page(
+        request, user, webhook_id, panels, status_code=200 if error is None else 400
+    )

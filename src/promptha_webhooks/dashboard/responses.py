@@ -1,0 +1,88 @@
+"""How the dashboard answers: a page rendered with the session's CSRF token and the notice of
+the action just done, the redirect after a form, cookies, and where sign-in may lead."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from promptha_webhooks.dashboard.dependencies import SignedIn, dashboard_state
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH
+from promptha_webhooks.dashboard.sessions import CSRF_FIELD
+
+# `?done=…` after a redirect: what the next page says was done.
+NOTICES = {
+    "enabled": "Webhook enabled.",
+    "disabled": "Webhook disabled: no new deliveries are made to it.",
+    "saved": "Changes saved.",
+    "deleted": "Webhook deleted.",
+    "signed-out": "You are signed out.",
+}
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after sign-in: only a path inside the dashboard (no open redirect)."""
+    if (
+        value
+        and value.startswith(MOUNT_PATH + "/")
+        and "\\" not in value
+        and "://" not in value
+        and "//" not in value
+    ):
+        return value
+    return f"{MOUNT_PATH}/webhooks"
+
+
+def redirect(path: str, **query: str) -> RedirectResponse:
+    """303 to a dashboard path (after a form, so reloading does not post it again)."""
+    url = MOUNT_PATH + path + (f"?{urlencode(query)}" if query else "")
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    user: SignedIn | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A template rendered with what every page shows: the account, the CSRF token of its
+    forms, the notice of the action just done, and whether htmx asked for a fragment."""
+    state = dashboard_state(request)
+    session = user.session if user else None
+    full = {
+        "request_path": request.url.path,
+        "session": session,
+        "account": user.account if user else None,
+        "csrf": state.codec.csrf_token(session) if session else "",
+        "csrf_field": CSRF_FIELD,
+        "notice": NOTICES.get(request.query_params.get("done", ""), ""),
+        "htmx": is_htmx(request),
+    } | context
+    return state.renderer.render(name, full, status_code=status_code)
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age_s: int) -> None:
+    """A dashboard cookie: HttpOnly, SameSite=Lax, only under the mount path, Secure in
+    production mode."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=dashboard_state(request).secure_cookies,
+        path=MOUNT_PATH,
+    )
+
+
+def delete_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(name, path=MOUNT_PATH)
