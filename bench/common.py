@@ -63,6 +63,18 @@ class Target:
             return f"{symbol} {self.value:.2f}×"
         return f"{symbol} {format_number(self.value)}{self.unit}"
 
+    def miss(self, figure: float, ratio: float | None) -> str:
+        """How far a figure that does not meet the target is from it."""
+        value = ratio if self.of_baseline else figure
+        if value is None or math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "never arrived"
+        gap = abs(self.value - value)
+        if self.of_baseline:
+            return f"by {gap:.2f}× (needs {self.value / value - 1:+.0%})"
+        return f"by {format_number(gap)}{self.unit} ({gap / self.value:.0%} of the target)"
+
     def met(self, figure: float, ratio: float | None) -> bool | None:
         value = ratio if self.of_baseline else figure
         if value is None or math.isnan(value):

@@ -2,7 +2,7 @@
 database and time the deliveries arriving at the receiver, first to last, within a deadline.
 
 The dispatcher is the `worker` command (dispatch only, no API in the process), or several of
-them sharing the same total in flight (scale-out on PostgreSQL). The figure is
+them (scale-out on PostgreSQL), each at the service's default configuration. The figure is
 arrivals / (last arrival − first arrival) of the counted group, so process start-up is not in
 it; then it waits (≤ 30 s) until the table shows the deliveries delivered, the attempt log and
 outcomes written, and reports how long that took after the last arrival.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bench.common import Context, log
 from bench.database import ScratchDatabase
 from bench.receiver import OK, Receiver, Stats
-from bench.service import MAX_IN_FLIGHT, ServiceProcess
+from bench.service import ServiceProcess
 
 SETTLE_TIMEOUT_S = 30.0
 
@@ -65,12 +65,11 @@ class Drain:
 
 
 class _Workers:
-    """`count` worker processes sharing MAX_IN_FLIGHT (the baseline's concurrency) evenly."""
+    """`count` worker processes, each with the service's default configuration."""
 
     def __init__(self, ctx: Context, name: str, url: str, count: int) -> None:
-        env = {} if count == 1 else {"MAX_IN_FLIGHT": str(MAX_IN_FLIGHT // count)}
         self.processes = [
-            ServiceProcess(ctx, name if count == 1 else f"{name}-{i}", url, "worker", env=env)
+            ServiceProcess(ctx, name if count == 1 else f"{name}-{i}", url, "worker")
             for i in range(count)
         ]
 

@@ -1,16 +1,20 @@
-"""Benchmark 3, latency: publish → arrival at the receiver at a steady 1,000 events/s for 30 s
-(--quick: 5 s), API and dispatcher in one `serve` process on PostgreSQL, one webhook (on this
-2-core machine, measured lower than an API process plus a worker process, which add a NOTIFY
-hop and compete with the load generator, receiver and PostgreSQL for the two cores).
+"""Benchmark 3, latency: publish → arrival at the receiver at a steady 500 single publishes/s
+for 30 s (--quick: 5 s), API and dispatcher in one `serve` process at the default
+configuration, one webhook, typical 1.3 KB events (bench/events.py), on PostgreSQL and on
+SQLite (the embedded default). On this 2-core machine one process measured lower than an API
+process plus a worker process, which add a NOTIFY hop and compete with the load generator,
+receiver and PostgreSQL for the two cores.
 
 Latency = the receiver's arrival time − the time taken just before the publish request was
 handed to the client library (both CLOCK_MONOTONIC, one machine). The load is an open loop, so
 a slow service makes requests wait in the client, and that wait counts. A warm-up (2 s; --quick:
 1 s) before the measured window is not counted. Events that never arrive count as infinitely
 late, and so do events the client could not send because 2,000 requests were already waiting
-(so an overloaded service ends the run in bounded time). Targets: p50 ≤ 5 ms, p99 ≤ 25 ms.
-Before it, the same at 50 events/s for 10 s (rows `@50/s`, no target), which shows the
-pipeline's own latency when the API is not saturated.
+(so an overloaded service ends the run in bounded time). Target: p99 ≤ 5 ms on both backends
+(p50 is shown beside it). Before it, the same at 50 events/s for 10 s (rows `@50/s`, no
+target), which shows the pipeline's own latency when the API is far from busy.
+
+The account and the webhook are made through the API of the `serve` process under test.
 """
 
 from __future__ import annotations
@@ -18,25 +22,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench.api import Api
 from bench.common import Context, Result, Target, log
 from bench.database import ScratchDatabase
 from bench.loadgen import run_loadgen
 from bench.receiver import OK, Receiver
-from bench.seed import seed_account, seed_webhooks
 from bench.service import ServiceProcess
 from bench.timing import percentile
 
 NAME = "latency"
-RATE = 1000.0
+RATE = 500.0
 DURATION_S = 30.0
 QUICK_DURATION_S = 5.0
 WARMUP_S = 2.0
 QUICK_WARMUP_S = 1.0
 GRACE_S = 10.0  # after the last send, how long late answers and deliveries may still come
-MAX_OUTSTANDING = 2000  # publish requests waiting at once in the client (2 s at the rate)
+MAX_OUTSTANDING = 2000  # publish requests waiting at once in the client (4 s at the rate)
 INF = float("inf")
-P50_TARGET_MS = 5.0
-P99_TARGET_MS = 25.0
+P99_TARGET_MS = 5.0
 # A second, lighter phase run first (no target): the latency of the pipeline itself when the
 # API is not saturated, to tell queueing from the publish → dispatch path.
 LOW_RATE = 50.0
@@ -57,23 +60,25 @@ async def run(ctx: Context) -> list[Result]:
         ),
     ]
     results: list[Result] = []
-    for backend in ctx.backends(("postgresql",)):
+    for backend in ctx.backends(("postgresql", "sqlite")):
         async with Receiver(record=True) as receiver, ScratchDatabase(ctx, backend) as db:
-            account = await seed_account(db)
-            await seed_webhooks(db, [receiver.url(f"/{OK}/latency")])
             service = ServiceProcess(ctx, f"latency-{backend}", db.url, "serve")
             await service.start()
             try:
+                async with Api(service.url) as api:
+                    account = await api.create_account()
+                    await api.create_webhook(account, receiver.url(f"/{OK}/latency"))
                 for rate, duration, warmup, targeted in phases:
                     await receiver.reset()
                     records_path = ctx.work_dir / f"latency-{backend}-{rate:g}.json"
                     log(f"latency/{backend}: {rate:g} events/s for {warmup:g} + {duration:g} s")
                     cpu_before = service.cpu_seconds()
                     outcome = await run_loadgen(
-                        "rate", "--base", service.url, "--account", account,
+                        "rate", "--base", service.url, "--account", account.id,
                         "--rate", str(rate), "--duration", str(duration),
                         "--warmup", str(warmup), "--out", str(records_path),
                         "--drain", str(GRACE_S), "--max-outstanding", str(MAX_OUTSTANDING),
+                        "--typical",
                         timeout=warmup + duration + GRACE_S + 120,
                     )  # fmt: skip
                     await receiver.wait(int(outcome["ok"]), group=OK, timeout=GRACE_S)
@@ -146,13 +151,7 @@ def _results(
     if not targeted:
         notes.append("no target: a lighter load, to show the latency without API overload")
     return [
-        Result(
-            f"{name}/p50",
-            p50,
-            "ms",
-            target=Target("<=", P50_TARGET_MS, unit=" ms") if targeted else None,
-            notes=notes,
-        ),
+        Result(f"{name}/p50", p50, "ms", notes=notes),
         Result(
             f"{name}/p99",
             p99,

@@ -4,7 +4,8 @@ share the API's core: aiohttp on uvloop, keep-alive connections.
 Two modes, each printing one JSON line of results on stdout:
 - `closed`: N clients, each sending its next request when the previous one is answered, for a
   fixed time; one event per request (POST /v1/events) or `--batch K` events per request
-  (POST /v1/events/batch).
+  (POST /v1/events/batch). Events are small `credits.low` ones, or with `--typical` the
+  typical 1.3 KB `fabric.completed` of bench/events.py.
 - `rate`: an open loop at a fixed rate (one event per request, each sent at its scheduled time
   whatever the earlier ones are doing); writes (eventId, send time, answer time, warm-up?) to
   `--out` for latency. Send times are taken just before the request is handed to aiohttp, on
@@ -26,17 +27,23 @@ from typing import Any
 
 import aiohttp
 
+from bench import events
 from bench.common import ADMIN_KEY, PYTHON, ROOT
 from bench.seed import EVENT_TYPE, PAYLOAD
 
 
-def _single_body(account: str) -> bytes:
-    return json.dumps({"account": account, "event": EVENT_TYPE, "data": PAYLOAD}).encode()
+def _item(number: int, typical: bool) -> dict[str, Any]:
+    """A small `credits.low` event, or the typical 1.3 KB `fabric.completed` (bench/events.py)."""
+    return events.batch_item(number, 1) if typical else {"event": EVENT_TYPE, "data": PAYLOAD}
 
 
-def _batch_body(account: str, size: int) -> bytes:
-    events = [{"event": EVENT_TYPE, "data": PAYLOAD} for _ in range(size)]
-    return json.dumps({"account": account, "events": events}).encode()
+def _single_body(account: str, typical: bool = False) -> bytes:
+    return json.dumps({"account": account, **_item(0, typical)}).encode()
+
+
+def _batch_body(account: str, size: int, typical: bool = False) -> bytes:
+    items = [_item(number, typical) for number in range(size)]
+    return json.dumps({"account": account, "events": items}).encode()
 
 
 def _headers() -> dict[str, str]:
@@ -44,10 +51,10 @@ def _headers() -> dict[str, str]:
 
 
 async def closed_loop(
-    base: str, account: str, clients: int, duration: float, batch: int
+    base: str, account: str, clients: int, duration: float, batch: int, typical: bool
 ) -> dict[str, Any]:
     url = f"{base}/v1/events/batch" if batch else f"{base}/v1/events"
-    body = _batch_body(account, batch) if batch else _single_body(account)
+    body = _batch_body(account, batch, typical) if batch else _single_body(account, typical)
     headers = _headers()
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
@@ -90,9 +97,10 @@ async def open_loop(
     out: Path,
     max_outstanding: int,
     drain: float,
+    typical: bool,
 ) -> dict[str, Any]:
     url = f"{base}/v1/events"
-    body = _single_body(account)
+    body = _single_body(account, typical)
     headers = _headers()
     records: list[tuple[str, float, float, bool]] = []
     statuses: Counter[int] = Counter()
@@ -167,11 +175,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="records file (rate mode)")
     parser.add_argument("--max-outstanding", type=int, default=2000, help="rate mode")
     parser.add_argument("--drain", type=float, default=10, help="seconds (rate mode)")
+    parser.add_argument(
+        "--typical", action="store_true", help="typical 1.3 KB fabric.completed events"
+    )
     args = parser.parse_args()
     import uvloop
 
     if args.mode == "closed":
-        coro = closed_loop(args.base, args.account, args.clients, args.duration, args.batch)
+        coro = closed_loop(
+            args.base, args.account, args.clients, args.duration, args.batch, args.typical
+        )
     else:
         if args.out is None:
             parser.error("rate mode needs --out")
@@ -184,6 +197,7 @@ def main() -> None:
             args.out,
             args.max_outstanding,
             args.drain,
+            args.typical,
         )
     print(json.dumps(uvloop.run(coro)), flush=True)
 

@@ -26,6 +26,8 @@ def _row(result: Result) -> tuple[str, ...]:
     ratio = f"{math.floor(result.ratio * 100) / 100:.2f}×" if result.ratio is not None else "—"
     target = result.target.describe() if result.target else "—"
     passed = {True: "PASS", False: "FAIL", None: "—"}[result.passed]
+    if result.passed is False and result.target is not None and result.figure is not None:
+        passed += " " + result.target.miss(result.figure, result.ratio)
     return (result.name, _figure(result), result.unit, baseline, ratio, target, passed)
 
 
@@ -65,6 +67,9 @@ def write_json(path: Path, results: list[Result], meta: dict[str, Any]) -> None:
             "ratio": clean(r.ratio),
             "target": r.target.describe() if r.target else None,
             "passed": r.passed,
+            "miss": r.target.miss(r.figure, r.ratio)
+            if r.passed is False and r.target is not None and r.figure is not None
+            else None,
             "notes": r.notes,
         }
         for r in results

@@ -16,7 +16,11 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/promptha-webhooks.db"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DELIVERY_TIMEOUT_S = 30.0
+# A request body, and each event of a batch (its body as delivered), at most this many bytes.
 MAX_REQUEST_BODY_BYTES = 256 * 1024
+# A batch publish's whole body (up to 1,000 events, each within MAX_REQUEST_BODY_BYTES): room
+# for 1,000 events of 16 KiB, ten times a typical event, while a request stays bounded.
+MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024
 RESPONSE_BODY_LIMIT_BYTES = 64 * 1024
 IDEMPOTENCY_TTL_S = 24 * 3600
 POLL_INTERVAL_S = 0.2
@@ -67,6 +71,7 @@ class Settings:
     retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_timeout_s: float = DELIVERY_TIMEOUT_S
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
+    max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES
     response_body_limit_bytes: int = RESPONSE_BODY_LIMIT_BYTES
     idempotency_ttl_s: float = IDEMPOTENCY_TTL_S
     poll_interval_s: float = POLL_INTERVAL_S
@@ -144,6 +149,8 @@ class Settings:
                 values["max_in_flight"] = int(v)
             if (v := get("PER_WEBHOOK_CONCURRENCY")) is not None:
                 values["per_webhook_concurrency"] = int(v)
+            if (v := get("MAX_BATCH_BODY_BYTES")) is not None:
+                values["max_batch_body_bytes"] = int(v)
             if (v := get("LEASE")) is not None:
                 values["lease_s"] = float(v)
             if (v := get("AUTO_DISABLE_AFTER")) is not None:
@@ -194,6 +201,11 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}LEASE must exceed the delivery timeout")
         if self.max_in_flight < 1 or self.per_webhook_concurrency < 1:
             raise ConfigError("concurrency limits must be at least 1")
+        if self.max_batch_body_bytes < self.max_request_body_bytes:
+            raise ConfigError(
+                f"{ENV_PREFIX}MAX_BATCH_BODY_BYTES must be at least {self.max_request_body_bytes} "
+                "(a batch must hold one event of the largest size)"
+            )
         if self.admin_key is not None and len(self.admin_key) < 16:
             raise ConfigError(f"{ENV_PREFIX}ADMIN_KEY must be at least 16 characters")
         if self.session_secret is not None and len(self.session_secret) < 32:

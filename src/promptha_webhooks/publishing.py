@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
@@ -32,6 +34,7 @@ from promptha_webhooks.errors import (
     ConstraintViolationError,
     InvalidRequestError,
     NotFoundError,
+    PayloadTooLargeError,
     PrompthaError,
 )
 from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, unmark, wakes_claims
@@ -191,6 +194,8 @@ class Publisher:
         now_s = self.clock.now()
         prepared: list[PreparedEvent] = []
         for index, request in enumerate(requests):
+            if batch:
+                self._check_event_size(index, request)
             try:
                 prepared.append(self._prepare(request, now_s))
             except InvalidRequestError as exc:
@@ -234,6 +239,22 @@ class Publisher:
     async def _account_exists(self, account_id: str) -> bool:
         async with self.db.transaction() as conn:
             return await self.store.get_account(conn, account_id) is not None
+
+    def _check_event_size(self, index: int, request: PublishRequest) -> None:
+        """A batch's events are held to the limit a single publish's body has: the whole batch
+        may be larger (Settings.max_batch_body_bytes), each event may not. Measured as compact
+        JSON with orjson before any other work on the event, so an oversize one costs little."""
+        limit = self.settings.max_request_body_bytes
+        try:
+            size = len(orjson.dumps({"event": request.event, "data": request.data}))
+        except (TypeError, orjson.JSONEncodeError):
+            return  # not JSON at all: _prepare words the 400
+        if size > limit:
+            raise PayloadTooLargeError(
+                f"events[{index}] is {size} bytes as JSON; each event of a batch may be at "
+                f"most {limit} bytes",
+                field=f"events[{index}]",
+            )
 
     def _prepare(self, request: PublishRequest, now_s: float) -> PreparedEvent:
         event_type = get_event_type(request.event)

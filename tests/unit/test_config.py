@@ -47,3 +47,14 @@ def test_from_env() -> None:
 def test_refusals(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env)
+
+
+def test_batch_body_limit() -> None:
+    assert Settings.from_env({}).max_batch_body_bytes == 16 * 1024 * 1024
+    settings = Settings.from_env({"PROMPTHA_WEBHOOKS_MAX_BATCH_BODY_BYTES": "1048576"})
+    assert settings.max_batch_body_bytes == 1024 * 1024
+    # A batch must hold at least one event of the largest size (256 KiB).
+    with pytest.raises(ConfigError, match="MAX_BATCH_BODY_BYTES"):
+        Settings.from_env({"PROMPTHA_WEBHOOKS_MAX_BATCH_BODY_BYTES": "1000"})
+    with pytest.raises(ConfigError):
+        Settings.from_env({"PROMPTHA_WEBHOOKS_MAX_BATCH_BODY_BYTES": "16M"})

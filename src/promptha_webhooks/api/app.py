@@ -146,7 +146,11 @@ def create_app(
     # and the metrics; with telemetry on, FastAPI's route-level spans need the route itself.
     if not telemetry:
         app.add_middleware(PublishFastPath, services=services, route=_publish_route(events.router))
-    app.add_middleware(BodySizeLimit, limit=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_request_body_bytes,
+        path_limits={events.BATCH_PATH: settings.max_batch_body_bytes},
+    )
     app.add_middleware(operations.HttpMetrics, metrics=metrics)
     app.mount(MOUNT_PATH, create_dashboard(settings, services))
     return app

@@ -1,10 +1,16 @@
-"""Request body size limit as pure ASGI middleware: 413 in the API's JSON error shape.
+"""Request body size limits as pure ASGI middleware: 413 in the API's JSON error shape.
+
+One limit for every request (256 KiB), and larger ones for named paths: a batch publish
+carries up to 1,000 events, each held to the per-event limit by the publisher, so its whole
+body has a limit of its own (`MAX_BATCH_BODY_BYTES`).
 
 Starlette's own RequestBodyLimitMiddleware (which FastAPI's `max_body_size` uses) answers a
 declared oversize body with a plain-text 413; the contract wants every error as JSON.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,19 +19,24 @@ from promptha_webhooks.api.errors import error_body
 
 
 class BodySizeLimit:
-    """413 for a body over `limit` bytes, whether declared (Content-Length) or streamed."""
+    """413 for a body over `limit` bytes (or over `path_limits[path]` on those paths), whether
+    declared (Content-Length) or streamed."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.limit)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._reject(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._reject(send, limit)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -36,8 +47,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._reject(send)
+            if size > limit:
+                await self._reject(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -49,9 +60,9 @@ class BodySizeLimit:
             send,
         )
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         payload = orjson.dumps(
-            error_body("payload_too_large", f"The request body is larger than {self.limit} bytes")
+            error_body("payload_too_large", f"The request body is larger than {limit} bytes")
         )
         await send(
             {

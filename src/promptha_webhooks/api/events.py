@@ -19,6 +19,9 @@ from promptha_webhooks.services import Principal
 
 router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
 
+# Its body has a limit of its own (Settings.max_batch_body_bytes), each event the usual one.
+BATCH_PATH = "/v1/events/batch"
+
 
 @router.get("/v1/event-types", response_model=list[EventTypeInfo])
 async def list_event_types(services: ServicesDep, _: PrincipalDep) -> list[EventTypeInfo]:
@@ -47,12 +50,13 @@ async def publish_event(
     return model_response(event, 201, headers)
 
 
-@router.post("/v1/events/batch", status_code=201, response_model=PublishedBatch)
+@router.post(BATCH_PATH, status_code=201, response_model=PublishedBatch)
 async def publish_events(
     body: PublishBatch, services: ServicesDep, principal: PrincipalDep
 ) -> Response:
     """Publish up to 1,000 events in one transaction (all stored, or none and a 400 naming
-    the first bad event). Each event may carry its own `idempotencyKey`."""
+    the first bad event). Each event may carry its own `idempotencyKey`. Each event's body
+    may be up to 256 KiB (413 naming `events[i]`), the whole request up to 16 MiB (413)."""
     account_id = publish_target(
         principal, body.account, [item.event for item in body.events], batch=True
     )

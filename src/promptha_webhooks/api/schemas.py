@@ -71,7 +71,10 @@ class PublishBatch(RequestModel):
     account: str | None = Field(
         default=None, description="Target account (admin key); defaults to the key's account"
     )
-    events: list[BatchItem] = Field(description="1-1000 events, stored all or none")
+    events: list[BatchItem] = Field(
+        description="1-1000 events, stored all or none; each event's body at most 256 KiB, "
+        "the whole request at most 16 MiB"
+    )
 
 
 class RecoverWebhook(RequestModel):
