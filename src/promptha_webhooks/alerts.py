@@ -25,7 +25,6 @@ from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.config import SMTP_TIMEOUT_S, Settings
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.store import Store
-from promptha_webhooks.store.notify import notify_due
 
 logger = logging.getLogger("promptha_webhooks.alerts")
 
@@ -66,7 +65,7 @@ async def publish_notices(
     delivery_rows: list[dict[str, Any]] = []
     published: dict[int, Notice] = {}
     for account_id, items in by_account.items():
-        targets = await store.fanout_targets(conn, account_id)
+        targets = await store.webhooks.fanout_targets(conn, account_id)
         for notice in items:
             event_id = ids.new_id(ids.EVENT, now_ms=now)
             body = canonical_json.dumps(
@@ -104,10 +103,10 @@ async def publish_notices(
                 notice.at,
                 event_id,
             )
-    await store.insert_events(conn, event_rows)
-    await store.insert_deliveries(conn, delivery_rows)
-    if delivery_rows and store.backend == "postgresql":
-        await notify_due(conn)
+    await store.events.insert(conn, event_rows)
+    await store.deliveries.insert(conn, delivery_rows)
+    if delivery_rows:
+        await store.dialect.notify_due(conn)
     return [published.get(id(n), n) for n in notices]
 
 

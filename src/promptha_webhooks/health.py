@@ -23,7 +23,7 @@ from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.config import Settings
 from promptha_webhooks.records import record
 from promptha_webhooks.sender import CONTROL_DISABLE, AttemptRecord
-from promptha_webhooks.store.health_queries import HealthQueries, HealthRow
+from promptha_webhooks.store.health import HealthQueries, HealthRow
 
 logger = logging.getLogger(__name__)
 

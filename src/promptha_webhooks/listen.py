@@ -34,6 +34,7 @@ from promptha_webhooks.services import (
     generate_secret,
     validate_events,
 )
+from promptha_webhooks.store.webhooks import NewWebhook
 
 MAX_DEVICE_LENGTH = 64
 MAX_SESSION_LENGTH = 64
@@ -157,32 +158,31 @@ class ListenService:
         store, now = self.services.store, self._now()
         token = f"listen-{secrets.token_hex(8)}"
         async with self.services.db.transaction() as conn:
-            webhook_id = await store.find_listen_webhook(conn, account_id, url)
+            webhook_id = await store.listen.find_webhook(conn, account_id, url)
             if webhook_id is None:
                 webhook_id = ids.new_id(ids.WEBHOOK, now_ms=now)
-                await store.insert_webhook(
-                    conn,
+                new = NewWebhook(
                     id=webhook_id,
                     account_id=account_id,
                     url=url,
-                    events_=names,
+                    events=names,
                     filters=None,
                     secret=generate_secret(),
                     description=f"promptha-webhooks listen ({device})",
                     enabled=True,
-                    now=now,
                     kind="listen",
                 )
+                await store.webhooks.insert(conn, new, now)
             else:
-                await store.update_webhook(
+                await store.webhooks.update(
                     conn,
                     account_id,
                     webhook_id,
                     {"events": names, "enabled": True, "disabled_reason": None},
                     now,
                 )
-            held = await store.hold_listen_stream(conn, webhook_id, token)
-            webhook = await store.get_webhook(conn, account_id, webhook_id)
+            held = await store.listen.hold_stream(conn, webhook_id, token)
+            webhook = await store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return ListenSession(
             account_id,
@@ -199,14 +199,12 @@ class ListenService:
         when another session holds the stream now, or the webhook is gone."""
         store = self.services.store
         async with self.services.db.transaction() as conn:
-            if await store.listen_stream_holder(conn, session.webhook_id) != session.token:
-                webhook = await store.get_webhook(conn, session.account_id, session.webhook_id)
+            if await store.listen.stream_holder(conn, session.webhook_id) != session.token:
+                webhook = await store.webhooks.get(conn, session.account_id, session.webhook_id)
                 raise SessionEnded(
                     EndReason.WEBHOOK_DELETED if webhook is None else EndReason.REPLACED
                 )
-            claimed = await store.claim_listen_deliveries(
-                conn, session.webhook_id, session.token, CLAIM_BATCH
-            )
+            claimed = await store.listen.claim(conn, session.webhook_id, session.token, CLAIM_BATCH)
         streamed = []
         for delivery in claimed:
             timestamp = int(self.services.clock.now())
@@ -243,11 +241,11 @@ class ListenService:
         (listen sessions do not retry: resend from the log instead)."""
         services = self.services
         async with services.db.transaction() as conn:
-            found = await services.store.get_delivery_row(conn, account_id, delivery_id)
+            found = await services.store.deliveries.get(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
             delivery, _body, _traceparent = found
-            target = await services.store.get_webhook_secret_url(conn, delivery.webhook_id)
+            target = await services.store.webhooks.endpoint(conn, delivery.webhook_id)
             if target is None or not target[0].startswith(LISTEN_URL_PREFIX):
                 raise NotFoundError(f"No listen delivery {delivery_id}")
             if delivery.status != "pending":
@@ -302,14 +300,14 @@ class ListenService:
         to the new session, and hand it what this one took but never answered."""
         store, now = self.services.store, self._now()
         async with self.services.db.transaction() as conn:
-            if await store.close_listen_stream(
+            if await store.listen.close_stream(
                 conn, session.webhook_id, session.token, CLOSED_REASON, now
             ):
-                await store.fail_listen_claims(
+                await store.listen.fail_claims(
                     conn, session.webhook_id, session.token, SESSION_CLOSED_ERROR, now
                 )
             else:
-                await store.release_listen_claims(conn, session.webhook_id, session.token, now)
+                await store.listen.release_claims(conn, session.webhook_id, session.token, now)
 
 
 def _json(value: Any) -> str:

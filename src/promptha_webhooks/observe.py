@@ -17,7 +17,6 @@ from promptha_webhooks.logs import log_attempts
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.store import Store
 from promptha_webhooks.store.database import Backend
-from promptha_webhooks.store.health_queries import HealthQueries
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ class Observer:
     ) -> None:
         self.settings = settings
         self.store = Store(backend)
-        self.queries = HealthQueries(backend)
+        self.queries = self.store.health
         self.health = HealthRecorder(settings, self.queries)
         self.sink = AlertSink(settings)
         self.metrics = metrics if metrics is not None else Metrics()

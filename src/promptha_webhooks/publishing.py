@@ -42,14 +42,13 @@ from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.errors import refuses_value
-from promptha_webhooks.store.notify import notify_due
 from promptha_webhooks.store.publish_statement import (
     FanoutSnapshot,
     PublishRows,
     load_fanout,
     store_publish,
 )
-from promptha_webhooks.store.queries import FanoutTarget
+from promptha_webhooks.store.webhooks import FanoutTarget
 from promptha_webhooks.tracing import Tracing
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -58,15 +57,10 @@ MAX_BATCH_EVENTS = 1000
 FANOUT_CACHE_MAX_ACCOUNTS = 10_000
 # How often the statement may find the cache stale in a row before the transactional path.
 FANOUT_RELOADS = 3
-# Publish statements (PostgreSQL) or transactions (SQLite, one writer) a process runs at once;
-# more publishes wait and share the next one (group commit, see Publisher._in_group). While
-# fewer than LARGE_GROUP_EVENTS events wait, fewer statements run (FEW_EVENTS_STATEMENTS):
-# single publishes then share statements more, which costs the database less (at 1,000
-# publishes/s, runs with 2 gave publish → arrival p50 4.7–5.5 ms where runs with 4 minutes
-# earlier gave 5.5–8.4 ms; a later same-hour A/B was within the noise: docs/performance.md);
-# batches of many events still use every statement.
-PUBLISH_STATEMENTS = {"postgresql": 4, "sqlite": 1}
-FEW_EVENTS_STATEMENTS = {"postgresql": 2, "sqlite": 1}
+# Publish statements (PostgreSQL) or transactions (SQLite, one writer) a process runs at once
+# are the backend's (`Dialect.publish_statements`, store/backends/); more publishes wait and
+# share the next one (group commit, see Publisher._in_group). While fewer than
+# LARGE_GROUP_EVENTS events wait, fewer run (`Dialect.few_events_statements`).
 LARGE_GROUP_EVENTS = 100
 # An idempotency key is printable ASCII, as the IETF draft's sf-string: a header's other bytes
 # are not text (they arrive as Latin-1 look-alikes), and the batch field follows the header.
@@ -178,8 +172,8 @@ class Publisher:
         # Group commit (see _in_group).
         self._waiting: dict[str, deque[_Waiting]] = {}
         self._statements = 0
-        self._max_statements = PUBLISH_STATEMENTS[database.backend]
-        self._few_events_statements = FEW_EVENTS_STATEMENTS[database.backend]
+        self._max_statements = database.dialect.publish_statements
+        self._few_events_statements = database.dialect.few_events_statements
         self._waiting_events = 0
         self._group_tasks: set[asyncio.Task[None]] = set()
 
@@ -238,7 +232,7 @@ class Publisher:
 
     async def _account_exists(self, account_id: str) -> bool:
         async with self.db.transaction() as conn:
-            return await self.store.get_account(conn, account_id) is not None
+            return await self.store.accounts.get(conn, account_id) is not None
 
     def _check_event_size(self, index: int, request: PublishRequest) -> None:
         """A batch's events are held to the limit a single publish's body has: the whole batch
@@ -291,7 +285,7 @@ class Publisher:
         path must decide it alone (an idempotency conflict or replay in a shared statement,
         the fan-out changing under us again and again, the account gone).
 
-        Group commit: while PUBLISH_STATEMENTS statements (PostgreSQL) or transactions
+        Group commit: while the dialect's publish_statements statements (PostgreSQL) or transactions
         (SQLite) are running, publishes wait, and the next one to start takes every waiting
         publish of one account (up to MAX_BATCH_EVENTS events, no idempotency key twice). A
         publish that arrives when one is free starts it at once, so a lone publish waits for
@@ -321,7 +315,7 @@ class Publisher:
                 account_id, group = self._take_group()
                 requests = [waiting.request for waiting in group]
                 try:
-                    if self.db.backend == "postgresql":
+                    if self.db.dialect.publishes_in_one_statement:
                         stored = await self._store_in_one_statement(account_id, requests)
                     else:
                         stored = await self._store_group_in_transaction(account_id, requests)
@@ -473,15 +467,13 @@ class Publisher:
                 stored = await self._store_requests(conn, account_id, requests, rows)
                 if rows.events:
                     handed = self._mark(rows)
-                    await self.store.insert_events(conn, rows.events)
-                    await self.store.insert_deliveries(conn, rows.deliveries)
-                    await self.store.insert_idempotency_keys(conn, rows.keys)
-                    if self.db.backend == "postgresql" and any(
-                        row["claim_token"] is None for row in rows.deliveries
-                    ):
-                        await notify_due(conn)
+                    await self.store.events.insert(conn, rows.events)
+                    await self.store.deliveries.insert(conn, rows.deliveries)
+                    await self.store.idempotency.insert(conn, rows.keys)
+                    if any(row["claim_token"] is None for row in rows.deliveries):
+                        await self.db.dialect.notify_due(conn)
                     if handed:
-                        endpoints = await self.store.webhook_endpoints(
+                        endpoints = await self.store.webhooks.endpoints(
                             conn, list({row["webhook_id"] for row in handed})
                         )
         except BaseException:
@@ -511,7 +503,7 @@ class Publisher:
             due = 0
             if fresh:
                 if targets is None:
-                    targets = await self.store.fanout_targets(conn, account_id)
+                    targets = await self.store.webhooks.fanout_targets(conn, account_id)
                 own_rows, events, due = _fan_out(
                     account_id, [p for _, p in fresh], targets, request.now_s, request.trace
                 )
@@ -524,18 +516,18 @@ class Publisher:
     async def _idempotent_replay(
         self, conn: Any, account_id: str, key: str, request_hash: str
     ) -> Event | None:
-        record = await self.store.find_idempotency_key(conn, account_id, key)
+        record = await self.store.idempotency.find(conn, account_id, key)
         if record is None:
             return None
         if record.created_at < ms(self.clock.now()) - ms(self.settings.idempotency_ttl_s):
-            await self.store.delete_idempotency_key(conn, account_id, key)
+            await self.store.idempotency.delete(conn, account_id, key)
             return None
         if record.request_hash != request_hash:
             raise ConflictError(
                 "Idempotency-Key was already used with a different event or payload",
                 field="Idempotency-Key",
             )
-        return await self.store.get_event(conn, account_id, record.event_id)
+        return await self.store.events.get(conn, account_id, record.event_id)
 
 
 def _check_batch(requests: list[PublishRequest]) -> None:

@@ -13,8 +13,6 @@ from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.errors import ConflictError, InvalidRequestError, NotFoundError
 from promptha_webhooks.models import Event, Page, RecoveryResult
 from promptha_webhooks.store import Database, Store
-from promptha_webhooks.store.notify import notify_due
-from promptha_webhooks.store.recovery_queries import RecoveryQueries
 
 DEFAULT_EVENTS_WINDOW_S = 24 * 3600
 DEFAULT_PAGE_SIZE = 20
@@ -28,7 +26,7 @@ class Recovery:
         self.db = database
         self.clock = clock
         self.store = Store(database.backend)
-        self.queries = RecoveryQueries()
+        self.queries = self.store.recovery
         self.on_requeue = on_requeue
 
     async def recover(
@@ -50,7 +48,7 @@ class Recovery:
         if start > now:
             raise InvalidRequestError("since is in the future", field="since")
         async with self.db.transaction() as conn:
-            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
             if webhook is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
             if dry_run:
@@ -62,8 +60,8 @@ class Recovery:
                         'enable it first (PATCH {"enabled": true}), then recover'
                     )
                 count = await self.queries.requeue(conn, webhook_id, start, end, now)
-                if count and self.db.backend == "postgresql":
-                    await notify_due(conn)
+                if count:
+                    await self.db.dialect.notify_due(conn)
         if count and not dry_run and self.on_requeue is not None:
             self.on_requeue()
         return RecoveryResult(

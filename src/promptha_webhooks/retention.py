@@ -14,7 +14,7 @@ from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.store import Database
-from promptha_webhooks.store.retention_queries import RetentionQueries
+from promptha_webhooks.store.retention import RetentionQueries
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class RetentionJob:
         self.db = database
         self.clock = clock or SystemClock()
         self.metrics = metrics
-        self.queries = RetentionQueries(database.backend)
+        self.queries = RetentionQueries(database.dialect)
         self.batches = 0  # transactions run so far (tests, logs)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()

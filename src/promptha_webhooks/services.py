@@ -48,8 +48,9 @@ from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row
 from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
-from promptha_webhooks.store import Database, Store, session_queries
-from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener, notify_keys_revoked
+from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener
+from promptha_webhooks.store.webhooks import NewWebhook
 from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ class Services:
         LISTEN connection is down, KEY_CACHE_TTL_S bounds how long a revoked key still works;
         on reconnecting, the whole cache is dropped (notices may have been missed). SQLite is
         one process: its revocations drop the keys from its own cache."""
-        if self.db.backend != "postgresql" or self._revocations is not None:
+        if not self.db.dialect.notifies or self._revocations is not None:
             return
         self._revocations = ChannelListener(
             self.db.url,
@@ -310,8 +311,7 @@ class Services:
 
     async def _revoked(self, conn: Any, revoked: str) -> None:
         """In the revoking transaction: every API process forgets the keys once it commits."""
-        if self.db.backend == "postgresql":
-            await notify_keys_revoked(conn, revoked)
+        await self.db.dialect.notify_keys_revoked(conn, revoked)
 
     def known_principal(self, raw_key: str) -> Principal | None:
         """The caller of a key answered without the database: the configured admin key, or a
@@ -335,7 +335,7 @@ class Services:
         now = self.clock.now()
         revocations_seen = self._revocations_seen
         async with self.db.transaction() as conn:
-            owner = await self.store.find_key_owner(conn, key_hash)
+            owner = await self.store.keys.find_owner(conn, key_hash)
         if owner is None:
             raise AuthenticationError("Invalid API key")
         principal = Principal(owner.key_id, owner.account_id)
@@ -351,7 +351,7 @@ class Services:
         if self.settings.admin_key is not None:
             return None
         async with self.db.transaction() as conn:
-            if await self.store.count_admin_keys(conn):
+            if await self.store.keys.count_admin(conn):
                 return None
             created = await self._insert_key(conn, None)
         return created.key
@@ -359,7 +359,7 @@ class Services:
     async def _insert_key(self, conn: Any, account_id: str | None) -> ApiKey:
         prefix = ADMIN_KEY_PREFIX if account_id is None else ACCOUNT_KEY_PREFIX
         raw = prefix + secrets.token_urlsafe(32)
-        key = await self.store.insert_api_key(
+        key = await self.store.keys.insert(
             conn, ids.new_id(ids.API_KEY), account_id, hash_key(raw), raw[:12], self._now()
         )
         return key.model_copy(update={"key": raw})
@@ -369,7 +369,7 @@ class Services:
         if not name or len(name) > 200:
             raise InvalidRequestError("name must be 1-200 characters", field="name")
         async with self.db.transaction() as conn:
-            account = await self.store.insert_account(
+            account = await self.store.accounts.insert(
                 conn, ids.new_id(ids.ACCOUNT), name, self._now()
             )
             key = await self._insert_key(conn, account.id)
@@ -377,7 +377,7 @@ class Services:
 
     async def get_account(self, account_id: str) -> Account:
         async with self.db.transaction() as conn:
-            account = await self.store.get_account(conn, account_id)
+            account = await self.store.accounts.get(conn, account_id)
         if account is None:
             raise NotFoundError(f"No account {account_id}")
         return account
@@ -385,19 +385,19 @@ class Services:
     async def list_accounts(self, limit: int | None, cursor: str | None) -> Page[Account]:
         size = page_limit(limit)
         async with self.db.transaction() as conn:
-            rows = await self.store.list_accounts(conn, size + 1, check_cursor(cursor, ids.ACCOUNT))
+            rows = await self.store.accounts.list(conn, size + 1, check_cursor(cursor, ids.ACCOUNT))
         return _page(rows, size)
 
     async def delete_account(self, account_id: str) -> None:
         async with self.db.transaction() as conn:
-            if not await self.store.delete_account(conn, account_id):
+            if not await self.store.accounts.delete(conn, account_id):
                 raise NotFoundError(f"No account {account_id}")
             await self._revoked(conn, f"account:{account_id}")
         self._forget_keys(f"account:{account_id}")
 
     async def create_api_key(self, account_id: str) -> ApiKey:
         async with self.db.transaction() as conn:
-            if await self.store.get_account(conn, account_id) is None:
+            if await self.store.accounts.get(conn, account_id) is None:
                 raise NotFoundError(f"No account {account_id}")
             return await self._insert_key(conn, account_id)
 
@@ -407,13 +407,13 @@ class Services:
 
     async def list_api_keys(self, account_id: str) -> list[ApiKey]:
         async with self.db.transaction() as conn:
-            if await self.store.get_account(conn, account_id) is None:
+            if await self.store.accounts.get(conn, account_id) is None:
                 raise NotFoundError(f"No account {account_id}")
-            return await self.store.list_api_keys(conn, account_id)
+            return await self.store.keys.list(conn, account_id)
 
     async def delete_api_key(self, account_id: str, key_id: str) -> None:
         async with self.db.transaction() as conn:
-            if not await self.store.delete_api_key(conn, account_id, key_id):
+            if not await self.store.keys.delete(conn, account_id, key_id):
                 raise NotFoundError(f"No API key {key_id} on account {account_id}")
             await self._revoked(conn, f"key:{key_id}")
         self._forget_keys(f"key:{key_id}")
@@ -423,13 +423,11 @@ class Services:
     async def revoke_dashboard_session(self, session_hash: str, expires_at_s: int) -> None:
         """Signed out: the session's cookie, and every copy of it, is refused from now on."""
         async with self.db.transaction() as conn:
-            await session_queries.revoke_session(
-                conn, self.db.backend, session_hash, expires_at_s * 1000, self._now()
-            )
+            await self.store.sessions.revoke(conn, session_hash, expires_at_s * 1000, self._now())
 
     async def dashboard_session_revoked(self, session_hash: str) -> bool:
         async with self.db.transaction() as conn:
-            return await session_queries.session_revoked(conn, session_hash)
+            return await self.store.sessions.revoked(conn, session_hash)
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -452,19 +450,18 @@ class Services:
         description = validate_description(description)
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
-            await self.store.insert_webhook(
-                conn,
+            new = NewWebhook(
                 id=webhook_id,
                 account_id=account_id,
                 url=url,
-                events_=event_names,
+                events=event_names,
                 filters=clean_filters,
                 secret=secret_value,
                 description=description,
                 enabled=enabled,
-                now=self._now(),
             )
-            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+            await self.store.webhooks.insert(conn, new, self._now())
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return WebhookWithSecret.model_validate(
             webhook.model_dump(by_alias=False) | {"secret": webhook.secret}
@@ -472,7 +469,7 @@ class Services:
 
     async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook:
         async with self.db.transaction() as conn:
-            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         if webhook is None:
             raise NotFoundError(f"No webhook {webhook_id}")
         return webhook
@@ -486,7 +483,7 @@ class Services:
     ) -> Page[Webhook]:
         size = page_limit(limit)
         async with self.db.transaction() as conn:
-            rows = await self.store.list_webhooks(
+            rows = await self.store.webhooks.list(
                 conn, account_id, size + 1, check_cursor(cursor, ids.WEBHOOK)
             )
         return _page(rows, size)
@@ -514,7 +511,7 @@ class Services:
             if "events" in values or "filters" in values:
                 # The two together must fit, whichever changes: new events can leave the
                 # stored filters dropping every event of a type, as new filters can.
-                current = await self.store.get_webhook(conn, account_id, webhook_id)
+                current = await self.store.webhooks.get(conn, account_id, webhook_id)
                 if current is None:
                     raise NotFoundError(f"No webhook {webhook_id}")
                 check_filters_fit_events(
@@ -522,20 +519,20 @@ class Services:
                     values.get("events", current.events),
                     field=None if "filters" in values else "events",
                 )
-            if not await self.store.update_webhook(
+            if not await self.store.webhooks.update(
                 conn, account_id, webhook_id, values, self._now()
             ):
                 raise NotFoundError(f"No webhook {webhook_id}")
             if values.get("enabled"):
                 # Enabled (again): a fresh failing streak, so it is not disabled at once.
                 await self.observer.queries.reset_health(conn, webhook_id)
-            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return webhook
 
     async def delete_webhook(self, account_id: str, webhook_id: str) -> None:
         async with self.db.transaction() as conn:
-            if not await self.store.delete_webhook(conn, account_id, webhook_id):
+            if not await self.store.webhooks.delete(conn, account_id, webhook_id):
                 raise NotFoundError(f"No webhook {webhook_id}")
 
     # -- events --------------------------------------------------------------------------
@@ -563,7 +560,7 @@ class Services:
     ) -> str:
         """Store a test event with its one delivery; returns the delivery id."""
         now = self._now()
-        await self.store.insert_events(
+        await self.store.events.insert(
             conn,
             [
                 {
@@ -581,7 +578,7 @@ class Services:
         row = delivery_row(
             event_id, webhook_id, account_id, event_name, now, is_test=True, due=False
         )
-        await self.store.insert_deliveries(conn, [row])
+        await self.store.deliveries.insert(conn, [row])
         delivery_id: str = row["id"]
         return delivery_id
 
@@ -610,7 +607,7 @@ class Services:
 
     async def get_event(self, account_id: str, event_id: str) -> Event:
         async with self.db.transaction() as conn:
-            event = await self.store.get_event(conn, account_id, event_id)
+            event = await self.store.events.get(conn, account_id, event_id)
         if event is None:
             raise NotFoundError(f"No event {event_id}")
         return event
@@ -630,12 +627,12 @@ class Services:
         event_id = ids.new_id(ids.EVENT, now_ms=ms(now_s))
         body = encode_event(event_id, event_type.name, payload, int(now_s))
         async with self.db.transaction() as conn:
-            if await self.store.get_webhook(conn, account_id, webhook_id) is None:
+            if await self.store.webhooks.get(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}", field="webhookId")
             delivery_id = await self._insert_test_event(
                 conn, account_id, event_id, event_type.name, body, webhook_id
             )
-            event = await self.store.get_event(conn, account_id, event_id)
+            event = await self.store.events.get(conn, account_id, event_id)
         assert event is not None
         detail = await self._attempt_now(account_id, delivery_id, trigger="test")
         return TestResult(success=detail.status == "delivered", event=event, delivery=detail)
@@ -648,17 +645,17 @@ class Services:
         self, account_id: str, delivery_id: str, *, trigger: str
     ) -> DeliveryDetail:
         async with self.db.transaction() as conn:
-            found = await self.store.get_delivery_row(conn, account_id, delivery_id)
+            found = await self.store.deliveries.get(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
             delivery, body, traceparent = found
-            target = await self.store.get_webhook_secret_url(conn, delivery.webhook_id)
+            target = await self.store.webhooks.endpoint(conn, delivery.webhook_id)
         assert target is not None
         url, secret, _enabled = target
         if url.startswith(LISTEN_URL_PREFIX):
             # A listen session sends it: queue it for the session (or the next one).
             async with self.db.transaction() as conn:
-                await self.store.requeue_for_listen(conn, delivery_id, self._now())
+                await self.store.listen.requeue(conn, delivery_id, self._now())
             return await self.get_delivery(account_id, delivery_id)
 
         async def send() -> AttemptRecord:
@@ -727,9 +724,9 @@ class Services:
         if event_type is not None:
             get_event_type(event_type, field="event")
         async with self.db.transaction() as conn:
-            if await self.store.get_webhook(conn, account_id, webhook_id) is None:
+            if await self.store.webhooks.get(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
-            rows = await self.store.list_deliveries(
+            rows = await self.store.deliveries.list(
                 conn,
                 account_id=account_id,
                 webhook_id=webhook_id,
@@ -742,11 +739,11 @@ class Services:
 
     async def get_delivery(self, account_id: str, delivery_id: str) -> DeliveryDetail:
         async with self.db.transaction() as conn:
-            found = await self.store.get_delivery_row(conn, account_id, delivery_id)
+            found = await self.store.deliveries.get(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
             delivery, body, _traceparent = found
-            attempts = await self.store.list_attempts(conn, delivery_id, body)
+            attempts = await self.store.deliveries.attempts(conn, delivery_id, body)
         return DeliveryDetail(
             **delivery.model_dump(by_alias=False, exclude={"object"}),
             payload=canonical_json.loads_stored(body),  # as any version stored it

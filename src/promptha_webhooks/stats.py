@@ -26,11 +26,9 @@ from promptha_webhooks.models import (
     from_ms,
 )
 from promptha_webhooks.store import Database, Store
-from promptha_webhooks.store.health_queries import HealthQueries
-from promptha_webhooks.store.stats_queries import (
+from promptha_webhooks.store.stats import (
     HOUR_MS,
     HistogramCell,
-    StatsQueries,
 )
 
 MAX_HOURLY_HOURS = 7 * 24
@@ -84,8 +82,8 @@ class Stats:
         self.db = database
         self.clock = clock
         self.store = Store(database.backend)
-        self.queries = StatsQueries()
-        self.health_queries = HealthQueries(database.backend)
+        self.queries = self.store.stats
+        self.health_queries = self.store.health
 
     async def webhook_stats(self, account_id: str, webhook_id: str) -> WebhookStats:
         """Health counters and 1 h / 24 h / 7 d windows of one webhook (one histogram query)."""
@@ -108,7 +106,7 @@ class Stats:
         now = ms(self.clock.now())
         since = {name: now - seconds * 1000 for name, seconds in STATS_WINDOWS_S.items()}
         async with self.db.transaction() as conn:
-            webhook = await self.store.get_webhook(conn, account_id, webhook_id)
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
             if webhook is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
             cells = await self.queries.webhook_histogram(
@@ -182,7 +180,7 @@ class Stats:
         current = now // HOUR_MS
         first = current - hours + 1
         async with self.db.transaction() as conn:
-            if await self.store.get_webhook(conn, account_id, webhook_id) is None:
+            if await self.store.webhooks.get(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
             rows = await self.queries.hourly(conn, webhook_id, first * HOUR_MS)
         found = {hour: (ok, bad) for hour, ok, bad in rows}

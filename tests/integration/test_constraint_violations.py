@@ -16,7 +16,7 @@ async def test_a_foreign_key_violation_is_a_conflict_not_an_outage(service: Serv
     services = service.app.state.services
     with pytest.raises(ConstraintViolationError) as raised:
         async with services.db.transaction() as conn:
-            await services.store.insert_webhook(
+            await services.store.webhooks.insert(
                 conn,
                 id="wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC",
                 account_id="acct_01JDQ3W6Z5K1V8R4T2N9M0B7XC",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from promptha_webhooks.health import AttemptResult, HealthPolicy, advance
-from promptha_webhooks.store.health_queries import HealthRow
+from promptha_webhooks.store.health import HealthRow
 
 POLICY = HealthPolicy(disable_after_ms=100_000, min_failed_deliveries=2)
 HEALTHY = HealthRow(

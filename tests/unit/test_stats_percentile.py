@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promptha_webhooks.stats import percentile
-from promptha_webhooks.store.stats_queries import LATENCY_EDGES_MS, HistogramCell
+from promptha_webhooks.store.stats import LATENCY_EDGES_MS, HistogramCell
 
 
 def cells_of(durations: list[float]) -> list[HistogramCell]:

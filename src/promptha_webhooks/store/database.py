@@ -1,4 +1,5 @@
-"""Engines for both backends (SQLite via aiosqlite, PostgreSQL via asyncpg) and migrations."""
+"""The database: an engine, the backend's `Dialect` (chosen once, from the URL), the drivers'
+own connections for the hot statements, and migrations."""
 
 from __future__ import annotations
 
@@ -6,27 +7,35 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
 
 import aiosqlite
 import asyncpg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from promptha_webhooks.errors import ConstraintViolationError
-from promptha_webhooks.private_files import prepare_sqlite
+from promptha_webhooks.store.backends import BackendName, Dialect, dialect_named
+from promptha_webhooks.store.backends.postgresql import asyncpg_dsn
 from promptha_webhooks.store.errors import translate_driver_error
 
-Backend = Literal["sqlite", "postgresql"]
+Backend = BackendName
+
+__all__ = [
+    "Backend",
+    "Database",
+    "Dialect",
+    "asyncpg_dsn",
+    "create_database",
+    "dialect_of",
+    "migrate",
+    "migrate_sync",
+    "schema_head",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-POSTGRES_POOL_SIZE = 10
-POSTGRES_POOL_OVERFLOW = 5
 # asyncpg's own pool for the hot statements (publish, claim, record); see driver_connection.
 DRIVER_POOL_SIZE = 10
 DRIVER_POOL_IDLE_S = 60.0
@@ -49,52 +58,25 @@ def backend_of(url: str) -> Backend:
     return "sqlite" if make_url(url).get_backend_name() == "sqlite" else "postgresql"
 
 
-def _prepare_sqlite_path(url: str) -> None:
-    """The database file and its directory, private (private_files.py), before SQLite opens
-    them: it holds the webhooks' signing secrets and the API keys' hashes."""
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        prepare_sqlite(Path(database).expanduser())
+def dialect_of(url: str) -> Dialect:
+    """The backend object of a database URL: every difference between the backends."""
+    return dialect_named(backend_of(url))
 
 
 class Database:
-    """An async engine plus what the store needs to know about its backend."""
+    """An async engine plus its backend's `Dialect` (which the store's queries ask)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.backend: Backend = backend_of(url)
-        kwargs: dict[str, Any] = {}
-        if self.backend == "sqlite":
-            _prepare_sqlite_path(url)
-            # One connection: SQLite has one writer; queueing in the pool beats busy-waiting.
-            kwargs.update(pool_size=1, max_overflow=0)
-        else:
-            # No pre-ping: with asyncpg it costs BEGIN, a query and ROLLBACK on every checkout.
-            # A connection found dead fails its statement (503, the client retries) and the
-            # pool replaces it and every connection older than the failure.
-            kwargs.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_POOL_OVERFLOW)
-        self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
+        self.dialect: Dialect = dialect_of(url)
+        self.backend: Backend = self.dialect.name
+        self.dialect.prepare(url)
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url), **self.dialect.engine_options()
+        )
         self._driver_pools: dict[bool, asyncpg.Pool] = {}
         self._driver_pool_lock = asyncio.Lock()
-        if self.backend == "sqlite":
-            self._install_sqlite_hooks()
-
-    def _install_sqlite_hooks(self) -> None:
-        @event.listens_for(self.engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Take transaction control from the driver so BEGIN IMMEDIATE is ours to emit.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.close()
-
-        @event.listens_for(self.engine.sync_engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            # IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        self.dialect.install_hooks(self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -173,10 +155,6 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     statements run one at a time in autocommit and leave no session state behind."""
 
 
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def create_database(url: str) -> Database:
     return Database(url)
 
@@ -190,8 +168,7 @@ def alembic_config(url: str) -> Config:
 
 def migrate_sync(url: str, revision: str = "head") -> None:
     """Upgrade the schema (blocking; runs its own event loop, so call it outside one)."""
-    if backend_of(url) == "sqlite":
-        _prepare_sqlite_path(url)
+    dialect_of(url).prepare(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -1,5 +1,6 @@
 """Cross-process notices on PostgreSQL, sent with NOTIFY in the transaction that causes them
-(delivered on commit) and received by a LISTEN connection per process:
+(delivered on commit, by the PostgreSQL `Dialect`: backends/postgresql.py) and received here
+by a LISTEN connection per process:
 - deliveries became due: workers claim at once instead of waiting for their next poll;
 - API keys were revoked (a key deleted, an account deleted): every API process drops them from
   its key cache at once instead of trusting it until the entry expires (services.py)."""
@@ -13,30 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from promptha_webhooks.store.database import asyncpg_dsn
+from promptha_webhooks.store.backends.postgresql import CHANNEL, KEYS_CHANNEL, asyncpg_dsn
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "promptha_webhooks_due"
-KEYS_CHANNEL = "promptha_webhooks_keys"
+__all__ = ["CHANNEL", "KEYS_CHANNEL", "ChannelListener", "DueListener"]
+
 RECONNECT_DELAY_S = 1.0
-
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
-_NOTIFY_KEYS = text(f"SELECT pg_notify('{KEYS_CHANNEL}', :revoked)")
-
-
-async def notify_due(conn: AsyncConnection) -> None:
-    """Tell listening workers that deliveries became due (sent when the transaction commits)."""
-    await conn.execute(_NOTIFY)
-
-
-async def notify_keys_revoked(conn: AsyncConnection, revoked: str) -> None:
-    """Tell every API process that keys were revoked (sent when the transaction commits):
-    `key:<key id>` or `account:<account id>` (all of the account's keys)."""
-    await conn.execute(_NOTIFY_KEYS, {"revoked": revoked})
 
 
 class ChannelListener:

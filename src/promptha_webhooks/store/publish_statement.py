@@ -19,8 +19,8 @@ import asyncpg
 import orjson
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS
-from promptha_webhooks.store.notify import CHANNEL
-from promptha_webhooks.store.queries import FanoutTarget
+from promptha_webhooks.store.backends.postgresql import CHANNEL
+from promptha_webhooks.store.webhooks import FanoutTarget
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, exists, func, literal_column, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import Event
-from promptha_webhooks.store.queries import event_from_row
+from promptha_webhooks.store.events import event_from_row
 from promptha_webhooks.store.tables import deliveries, events
 
 RECOVERABLE = ("failed", "skipped")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from promptha_webhooks.store.database import Backend
+from promptha_webhooks.store.backends import Dialect
 from promptha_webhooks.store.tables import deliveries, webhooks
 
 HEALTH_COLUMNS = (
@@ -50,8 +50,8 @@ class HealthRow:
 
 
 class HealthQueries:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
 
     async def lock_health(
         self, conn: AsyncConnection, webhook_ids: Sequence[str]
@@ -74,8 +74,7 @@ class HealthQueries:
             .where(webhooks.c.id.in_(sorted(set(webhook_ids))))
             .order_by(webhooks.c.id)
         )
-        if self.backend == "postgresql":
-            query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE
+        query = self.dialect.for_no_key_update(query)
         rows = await conn.execute(query)
         return {row.id: HealthRow(**row._asdict()) for row in rows}
 

@@ -3,16 +3,16 @@ batch per transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from promptha_webhooks.store.database import Backend
+from promptha_webhooks.store.backends import Dialect
 from promptha_webhooks.store.tables import attempts, deliveries, events, idempotency_keys
 
 
 class RetentionQueries:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
 
     async def purge_batch(self, conn: AsyncConnection, cutoff: int, limit: int) -> int:
         """Delete up to `limit` events created before `cutoff` (none with a pending delivery:
@@ -28,18 +28,16 @@ class RetentionQueries:
             .order_by(events.c.created_at)
             .limit(limit)
         )
-        if self.backend == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = self.dialect.skip_locked(query)
         ids = [row.id for row in await conn.execute(query)]
         if not ids:
             return 0
         doomed = select(deliveries.c.id).where(deliveries.c.event_id.in_(ids))
-        if self.backend == "postgresql":
-            # Attempts have no foreign key (migration 0006): an attempt being recorded holds
-            # its delivery locked, so lock the deliveries first and then find every attempt
-            # committed before; a later one finds its delivery gone and is not recorded.
-            locked = doomed.with_for_update().subquery()
-            await conn.execute(select(func.count()).select_from(locked))
+        # Attempts have no foreign key (migration 0006): an attempt being recorded holds its
+        # delivery locked, so lock the deliveries first (where the backend locks rows) and then
+        # find every attempt committed before; a later one finds its delivery gone and is not
+        # recorded.
+        await self.dialect.lock_rows(conn, doomed)
         await conn.execute(
             delete(attempts).where(attempts.c.delivery_id.in_(doomed.scalar_subquery()))
         )

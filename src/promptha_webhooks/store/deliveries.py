@@ -1,0 +1,121 @@
+"""Queries of deliveries (one per event and webhook) and the listing of their attempts."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks import canonical_json
+from promptha_webhooks.models import Attempt, Delivery, from_ms
+from promptha_webhooks.store.tables import attempts, deliveries, events
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        event_id=row.event_id,
+        webhook_id=row.webhook_id,
+        event=row.event_type,
+        status=row.status,
+        attempt_count=row.attempt_count,
+        next_attempt_at=from_ms(row.next_attempt_at) if row.status == "pending" else None,
+        last_response_status=row.last_status_code,
+        last_error=row.last_error,
+        is_test=row.is_test,
+        created_at=from_ms(row.created_at),
+        updated_at=from_ms(row.updated_at),
+    )
+
+
+def _attempt(row: Row[Any], request_body: str) -> Attempt:
+    return Attempt(
+        id=row.id,
+        number=row.number,
+        trigger=row.trigger,
+        outcome=row.outcome,
+        url=row.url,
+        request_headers=stored_headers(row.request_headers) or {},
+        request_body=request_body,
+        response_status=row.response_status,
+        response_headers=stored_headers(row.response_headers),
+        response_body=row.response_body,
+        duration_ms=row.duration_ms,
+        error=row.error,
+        started_at=from_ms(row.started_at),
+        finished_at=from_ms(row.finished_at),
+    )
+
+
+def stored_headers(text: str | None) -> dict[str, str] | None:
+    """A stored header object as the answer's `{name: value}` strings, whatever wrote it."""
+    if not text:
+        return None
+    headers = canonical_json.loads_stored(text)
+    if not isinstance(headers, dict):
+        return {"": str(headers)}
+    return {
+        name: value if isinstance(value, str) else str(value) for name, value in headers.items()
+    }
+
+
+class DeliveryQueries:
+    async def insert(self, conn: AsyncConnection, rows: builtins.list[dict[str, Any]]) -> None:
+        if rows:
+            await conn.execute(insert(deliveries), rows)
+
+    async def get(
+        self, conn: AsyncConnection, account_id: str, id: str
+    ) -> tuple[Delivery, str, str | None] | None:
+        """The delivery, its event's body and traceparent, or None if absent or another
+        account's."""
+        query = (
+            select(deliveries, events.c.body, events.c.traceparent)
+            .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+            .where(deliveries.c.id == id, deliveries.c.account_id == account_id)
+        )
+        row = (await conn.execute(query)).first()
+        return (_delivery(row), row.body, row.traceparent) if row else None
+
+    async def attempts(
+        self, conn: AsyncConnection, delivery_id: str, request_body: str
+    ) -> builtins.list[Attempt]:
+        query = (
+            select(attempts)
+            .where(attempts.c.delivery_id == delivery_id)
+            # by time: a recovered delivery starts its attempt numbers again at 1
+            .order_by(attempts.c.started_at, attempts.c.id)
+        )
+        return [_attempt(row, request_body) for row in await conn.execute(query)]
+
+    async def list(
+        self,
+        conn: AsyncConnection,
+        *,
+        account_id: str,
+        webhook_id: str,
+        status: str | None,
+        event_type: str | None,
+        limit: int,
+        before: str | None,
+    ) -> builtins.list[Delivery]:
+        query = (
+            select(deliveries)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.account_id == account_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        if status:
+            query = query.where(deliveries.c.status == status)
+        if event_type:
+            query = query.where(deliveries.c.event_type == event_type)
+        if before:
+            query = query.where(deliveries.c.id < before)
+        return [_delivery(row) for row in await conn.execute(query)]
+
+    async def count_pending(self, conn: AsyncConnection) -> int:
+        query = select(func.count()).select_from(deliveries).where(deliveries.c.status == "pending")
+        return int((await conn.execute(query)).scalar_one())

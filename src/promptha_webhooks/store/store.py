@@ -1,0 +1,42 @@
+"""`Store`: the queries of every aggregate for one backend, composed in one object
+(`store.webhooks.get(conn, account_id, id)`). Every query takes an open connection: the
+caller owns the transaction (services open one per use case; the dispatcher one per batch)."""
+
+from __future__ import annotations
+
+from promptha_webhooks.store.accounts import AccountQueries, KeyQueries, SessionQueries
+from promptha_webhooks.store.backends import BackendName, Dialect, dialect_named
+from promptha_webhooks.store.deliveries import DeliveryQueries
+from promptha_webhooks.store.events import EventQueries, IdempotencyQueries
+from promptha_webhooks.store.health import HealthQueries
+from promptha_webhooks.store.listen import ListenQueries
+from promptha_webhooks.store.queries import DispatchQueries
+from promptha_webhooks.store.recovery import RecoveryQueries
+from promptha_webhooks.store.retention import RetentionQueries
+from promptha_webhooks.store.stats import StatsQueries
+from promptha_webhooks.store.webhooks import WebhookQueries
+
+
+class Store:
+    """The queries of one backend, by aggregate."""
+
+    def __init__(self, backend: BackendName) -> None:
+        self.backend = backend
+        self.dialect: Dialect = dialect_named(backend)
+        self.accounts = AccountQueries()
+        self.keys = KeyQueries()
+        self.sessions = SessionQueries(self.dialect)
+        self.webhooks = WebhookQueries()
+        self.events = EventQueries()
+        self.idempotency = IdempotencyQueries()
+        self.deliveries = DeliveryQueries()
+        self.dispatch = DispatchQueries()
+        self.listen = ListenQueries(self.dialect, self.dispatch)
+        self.recovery = RecoveryQueries()
+        self.retention = RetentionQueries(self.dialect)
+        self.stats = StatsQueries()
+        self.health = HealthQueries(self.dialect)
+        # The dispatcher's calls, as it makes them today (dispatcher/worker.py).
+        self.extend_leases = self.dispatch.extend_leases
+        self.record_attempts = self.dispatch.record_attempts
+        self.release_claims = self.dispatch.release_claims

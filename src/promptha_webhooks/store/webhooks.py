@@ -1,0 +1,191 @@
+"""Queries of webhooks: their definitions, the fan-out targets of an account's events, and
+the endpoints (url and secret) deliveries are sent to."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import SecretStr
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
+from promptha_webhooks.store.tables import attempts, webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutTarget:
+    id: str
+    events: frozenset[str]
+    filters: dict[str, builtins.list[Any]] | None
+    kind: str = "http"
+    enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook:
+    """A webhook to insert."""
+
+    id: str
+    account_id: str
+    url: str
+    events: builtins.list[str]
+    filters: dict[str, builtins.list[Any]] | None
+    secret: str
+    description: str
+    enabled: bool
+    kind: str = "http"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _webhook(row: Row[Any]) -> Webhook:
+    return Webhook(
+        id=row.id,
+        url=row.url,
+        events=orjson.loads(row.events),
+        filters=orjson.loads(row.filters) if row.filters else None,
+        description=row.description,
+        enabled=row.enabled,
+        disabled_reason=row.disabled_reason,
+        created_at=from_ms(row.created_at),
+        updated_at=from_ms(row.updated_at),
+        health=webhook_health(row),
+        secret=SecretStr(row.secret),
+    )
+
+
+def webhook_health(row: Row[Any]) -> WebhookHealth:
+    return WebhookHealth(
+        consecutive_failures=row.consecutive_failures,
+        failed_deliveries=row.failed_deliveries,
+        failing_since=from_ms(row.failing_since),
+        last_success_at=from_ms(row.last_success_at),
+        last_failure_at=from_ms(row.last_failure_at),
+        last_failure_reason=row.last_failure_reason,
+        disabled_at=from_ms(row.disabled_at),
+    )
+
+
+class WebhookQueries:
+    async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
+        await conn.execute(
+            insert(webhooks).values(
+                id=new.id,
+                account_id=new.account_id,
+                url=new.url,
+                kind=new.kind,
+                events=_json(new.events),
+                filters=_json(new.filters) if new.filters is not None else None,
+                secret=new.secret,
+                description=new.description,
+                enabled=new.enabled,
+                disabled_reason=None if new.enabled else "manual",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def get(self, conn: AsyncConnection, account_id: str, id: str) -> Webhook | None:
+        query = select(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+        row = (await conn.execute(query)).first()
+        return _webhook(row) if row else None
+
+    async def list(
+        self, conn: AsyncConnection, account_id: str, limit: int, before: str | None
+    ) -> builtins.list[Webhook]:
+        query = (
+            select(webhooks)
+            .where(webhooks.c.account_id == account_id)
+            .order_by(webhooks.c.id.desc())
+            .limit(limit)
+        )
+        if before:
+            query = query.where(webhooks.c.id < before)
+        return [_webhook(row) for row in await conn.execute(query)]
+
+    async def update(
+        self, conn: AsyncConnection, account_id: str, id: str, values: dict[str, Any], now: int
+    ) -> bool:
+        columns: dict[str, Any] = {"updated_at": now}
+        for key, value in values.items():
+            if key == "events":
+                columns["events"] = _json(value)
+            elif key == "filters":
+                columns["filters"] = _json(value) if value is not None else None
+            else:
+                columns[key] = value
+        result = await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+            .values(**columns)
+        )
+        return result.rowcount > 0
+
+    async def delete(self, conn: AsyncConnection, account_id: str, id: str) -> bool:
+        """The webhook, its deliveries (foreign key cascade), then their attempts: attempts
+        have no foreign key (migration 0006). In this order an attempt being recorded cannot
+        be left behind: its writer holds its delivery locked, so the cascade waits for that
+        commit, and the attempts' delete, a later statement, sees the attempt."""
+        result = await conn.execute(
+            delete(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+        )
+        if result.rowcount == 0:
+            return False
+        await conn.execute(delete(attempts).where(attempts.c.webhook_id == id))
+        return True
+
+    async def endpoint(
+        self, conn: AsyncConnection, webhook_id: str
+    ) -> tuple[str, str, bool] | None:
+        """(url, secret, enabled) of the webhook, or None if there is none."""
+        query = select(webhooks.c.url, webhooks.c.secret, webhooks.c.enabled).where(
+            webhooks.c.id == webhook_id
+        )
+        row = (await conn.execute(query)).first()
+        return (row.url, row.secret, row.enabled) if row else None
+
+    async def endpoints(
+        self, conn: AsyncConnection, webhook_ids: builtins.list[str]
+    ) -> dict[str, tuple[str, str]]:
+        """url and secret of each webhook, by id (the ones that exist)."""
+        query = select(webhooks.c.id, webhooks.c.url, webhooks.c.secret).where(
+            webhooks.c.id.in_(webhook_ids)
+        )
+        return {row.id: (row.url, row.secret) for row in await conn.execute(query)}
+
+    async def fanout_targets(
+        self, conn: AsyncConnection, account_id: str
+    ) -> builtins.list[FanoutTarget]:
+        """Every enabled webhook of the account, and those its health disabled (their
+        deliveries are kept as skipped for recovery); a manual disable gets nothing.
+        Event and filter matching is the caller's."""
+        query = select(
+            webhooks.c.id,
+            webhooks.c.events,
+            webhooks.c.filters,
+            webhooks.c.kind,
+            webhooks.c.enabled,
+        ).where(
+            webhooks.c.account_id == account_id,
+            or_(
+                webhooks.c.enabled.is_(True),
+                webhooks.c.disabled_reason.in_(HEALTH_DISABLE_REASONS),
+            ),
+        )
+        return [
+            FanoutTarget(
+                row.id,
+                frozenset(orjson.loads(row.events)),
+                orjson.loads(row.filters) if row.filters else None,
+                row.kind,
+                bool(row.enabled),
+            )
+            for row in await conn.execute(query)
+        ]
