@@ -8,12 +8,11 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy.exc import DBAPIError
-
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.store import Database
+from promptha_webhooks.store.errors import StoreFailure, store_failures
 from promptha_webhooks.store.retention import RetentionQueries
 
 logger = logging.getLogger(__name__)
@@ -82,8 +81,9 @@ class RetentionJob:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.run_once()
-            except (DBAPIError, OSError) as exc:
+                with store_failures():
+                    await self.run_once()
+            except (StoreFailure, OSError) as exc:
                 logger.warning(
                     "retention run failed (%s); next run in %.0f s",
                     exc,

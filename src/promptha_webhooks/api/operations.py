@@ -8,14 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promptha_webhooks.clock import ms
 from promptha_webhooks.dispatcher import Dispatcher
 from promptha_webhooks.metrics import CONTENT_TYPE_LATEST, Metrics
 from promptha_webhooks.services import Services
+from promptha_webhooks.store.errors import StoreFailure, store_failures
 
 router = APIRouter(tags=["operations"])
 
@@ -40,14 +39,18 @@ async def readyz(request: Request) -> JSONResponse:
     head: str | None = request.app.state.schema_head
     checks: dict[str, Any] = {}
     try:
-        async with services.db.transaction() as conn:
-            await services.observer.queries.ping(conn)
-            version = await services.observer.queries.schema_version(conn)
+        with store_failures():
+            async with services.db.transaction() as conn:
+                await services.observer.queries.ping(conn)
+                version = await services.observer.queries.schema_version(conn)
         checks["database"] = "ok"
         checks["migrations"] = (
             "ok" if version == head else f"schema at {version}, code expects {head}"
         )
-    except (DBAPIError, PoolTimeoutError, OSError) as exc:
+    except StoreFailure as exc:
+        checks["database"] = f"unreachable: {exc.kind}"
+        checks["migrations"] = "unknown"
+    except OSError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
     if dispatcher is None:
@@ -74,15 +77,16 @@ async def metrics(request: Request) -> Response:
     registry: Metrics = request.app.state.metrics
     now = services.clock.now()
     try:
-        async with services.db.transaction() as conn:
-            depth, oldest = await services.observer.queries.queue_gauges(conn, ms(now))
-            disabled = await services.observer.queries.disabled_webhooks(conn)
+        with store_failures():
+            async with services.db.transaction() as conn:
+                depth, oldest = await services.observer.queries.queue_gauges(conn, ms(now))
+                disabled = await services.observer.queries.disabled_webhooks(conn)
         registry.queue_depth.set(depth)
         registry.oldest_due_age.set(max(0.0, now - oldest / 1000) if oldest is not None else 0)
         registry.disabled_webhooks.clear()
         for reason, count in disabled.items():
             registry.disabled_webhooks.labels(reason).set(count)
-    except (DBAPIError, PoolTimeoutError, OSError):
+    except (StoreFailure, OSError):
         pass  # the process's own counters are still worth scraping
     if dispatcher is not None:
         registry.dispatcher_up.set(time.monotonic() - dispatcher.last_loop_monotonic)

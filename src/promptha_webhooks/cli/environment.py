@@ -50,14 +50,15 @@ def migrate_database(settings: Settings) -> None:
     """Bring the schema up to date: the first thing every command that works on the database
     does, so a database it cannot reach is reported here, naming it (one line: cli/errors.py)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DBAPIError
 
     from promptha_webhooks.store.database import migrate_sync
+    from promptha_webhooks.store.errors import StoreFailure, store_failures
 
     try:
-        migrate_sync(settings.database_url)
-    except (OSError, DBAPIError) as exc:
-        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        with store_failures():
+            migrate_sync(settings.database_url)
+    except (OSError, StoreFailure) as exc:
+        reason = exc.reason if isinstance(exc, StoreFailure) else exc
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         first_line = (str(reason).strip() or type(reason).__name__).splitlines()[0]
         raise ServiceUnavailableError(

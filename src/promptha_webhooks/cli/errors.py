@@ -8,7 +8,6 @@ in one place. Any other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +52,9 @@ def describe(exc: BaseException) -> Failure | None:
 def _database_error(exc: BaseException) -> str | None:
     """The driver's reason, when `exc` comes from the database (imported only now: commands
     that only call the API do not load SQLAlchemy)."""
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from promptha_webhooks.store.errors import database_error_reason
 
-    if isinstance(exc, DBAPIError):
-        return _first_line(exc.orig if exc.orig is not None else exc)
-    if isinstance(exc, SQLAlchemyError | asyncpg.PostgresError | sqlite3.Error):
-        return _first_line(exc)
-    return None
+    return database_error_reason(exc)
 
 
 def _first_line(exc: BaseException) -> str:

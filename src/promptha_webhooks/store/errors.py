@@ -9,14 +9,21 @@ connection) and on either backend, what went wrong is one of:
   exhausted, shutting down, SQLite locked past its busy timeout, I/O errors): 503, retry;
 - anything else (a statement the database does not understand): our bug, not translated, so
   it is logged with a trace id and answered 500.
+
+Callers outside store/ name none of the drivers' exceptions: they catch `DRIVER_ERRORS` (the
+API's and the dashboard's handlers, which translate), or `StoreFailure`, which
+`store_failures()` raises for any driver error (background loops, probes, the CLI), or the
+service's own errors.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from promptha_webhooks.errors import (
@@ -119,3 +126,49 @@ def _from_sqlite(error: sqlite3.Error) -> PrompthaError | None:
 def _refused_value(error: BaseException) -> InvalidRequestError:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     return InvalidRequestError(f"The request holds a value that cannot be stored: {reason}")
+
+
+class StoreFailure(Exception):
+    """A database statement failed: any driver's or SQLAlchemy's error, wrapped (the cause is
+    kept as `__cause__`)."""
+
+    def __init__(self, driver_error: BaseException, reason: BaseException) -> None:
+        super().__init__(str(reason))
+        # The exception SQLAlchemy or the driver raised, and the driver's own inside it.
+        self.driver_error = driver_error
+        self.reason = reason
+
+    @property
+    def kind(self) -> str:
+        """The driver error's class name, for a one-line report."""
+        return type(self.driver_error).__name__
+
+
+@contextmanager
+def store_failures() -> Iterator[None]:
+    """Any database driver error raised inside as `StoreFailure` (from the driver's)."""
+    try:
+        yield
+    except DRIVER_ERRORS as exc:
+        raise StoreFailure(exc, _reason(exc)) from exc
+
+
+def _reason(exc: BaseException) -> BaseException:
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return exc.orig
+    return exc
+
+
+def database_error_reason(exc: BaseException) -> str | None:
+    """The first line of the driver's reason when `exc` comes from the database, else None."""
+    if isinstance(exc, StoreFailure):
+        return _first_line(exc.reason)
+    # Not ConnectionError: the CLI reports a connection it cannot make as such.
+    if isinstance(exc, SQLAlchemyError | asyncpg.PostgresError | sqlite3.Error):
+        return _first_line(_reason(exc))
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
