@@ -25,6 +25,8 @@ from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.config import SMTP_TIMEOUT_S, Settings
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.store import Store
+from promptha_webhooks.store.deliveries import DeliveryRow
+from promptha_webhooks.store.events import EventRow
 
 logger = logging.getLogger("promptha_webhooks.alerts")
 
@@ -61,8 +63,8 @@ async def publish_notices(
             by_account[notice.account_id].append(notice)
     if not by_account:
         return list(notices)
-    event_rows: list[dict[str, Any]] = []
-    delivery_rows: list[dict[str, Any]] = []
+    event_rows: list[EventRow] = []
+    delivery_rows: list[DeliveryRow] = []
     published: dict[int, Notice] = {}
     for account_id, items in by_account.items():
         targets = await store.webhooks.fanout_targets(conn, account_id)
@@ -76,14 +78,14 @@ async def publish_notices(
                 }
             )
             event_rows.append(
-                {
-                    "id": event_id,
-                    "account_id": account_id,
-                    "type": notice.event,
-                    "body": body.decode(),
-                    "is_test": False,
-                    "created_at": now,
-                }
+                EventRow(
+                    id=event_id,
+                    account_id=account_id,
+                    type=notice.event,
+                    body=body.decode(),
+                    is_test=False,
+                    created_at=now,
+                )
             )
             for target in targets:
                 if (
@@ -110,21 +112,19 @@ async def publish_notices(
     return [published.get(id(n), n) for n in notices]
 
 
-def _delivery_row(event_id: str, webhook_id: str, notice: Notice, now: int) -> dict[str, Any]:
-    return {
-        "id": ids.new_id(ids.DELIVERY, now_ms=now),
-        "event_id": event_id,
-        "webhook_id": webhook_id,
-        "account_id": notice.account_id,
-        "event_type": notice.event,
-        "status": "pending",
-        "attempt_count": 0,
-        "next_attempt_at": now,
-        "claim_token": None,
-        "is_test": False,
-        "created_at": now,
-        "updated_at": now,
-    }
+def _delivery_row(event_id: str, webhook_id: str, notice: Notice, now: int) -> DeliveryRow:
+    return DeliveryRow(
+        id=ids.new_id(ids.DELIVERY, now_ms=now),
+        event_id=event_id,
+        webhook_id=webhook_id,
+        account_id=notice.account_id,
+        event_type=notice.event,
+        status="pending",
+        next_attempt_at=now,
+        claim_token=None,
+        is_test=False,
+        created_at=now,
+    )
 
 
 class AlertSink:

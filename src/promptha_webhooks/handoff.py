@@ -14,8 +14,9 @@ delivery handed over to a process that dies is due again when its lease runs out
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
+from promptha_webhooks.store.deliveries import DeliveryRow
 from promptha_webhooks.store.queries import ClaimedDelivery
 
 
@@ -33,29 +34,28 @@ class DeliveryHandOff(Protocol):
     def take(self, deliveries: list[ClaimedDelivery]) -> None: ...
 
 
-def mark_handed(
-    handoff: DeliveryHandOff, delivery_rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Mark the due rows the dispatcher takes (stored claimed by it, leased) and return them;
-    every one holds a reservation until `take` or `release`."""
-    handed: list[dict[str, Any]] = []
-    for row in delivery_rows:
-        if row["next_attempt_at"] is not None and handoff.reserve(row["webhook_id"]):
-            row["claim_token"] = handoff.token
-            row["next_attempt_at"] = handoff.lease_until(row["created_at"])
+def mark_handed(handoff: DeliveryHandOff, delivery_rows: list[DeliveryRow]) -> list[DeliveryRow]:
+    """Mark the due rows the dispatcher takes (stored claimed by it, leased: replaced in
+    `delivery_rows`) and return them; every one holds a reservation until `take` or
+    `release`."""
+    handed: list[DeliveryRow] = []
+    for index, row in enumerate(delivery_rows):
+        if row.next_attempt_at is not None and handoff.reserve(row.webhook_id):
+            row = row.claimed(handoff.token, handoff.lease_until(row.created_at))
+            delivery_rows[index] = row
             handed.append(row)
     return handed
 
 
-def unmark(handoff: DeliveryHandOff, handed: list[dict[str, Any]]) -> None:
+def unmark(handoff: DeliveryHandOff, handed: list[DeliveryRow]) -> None:
     """The statement did not store the rows as marked: give the reservations back."""
     if handed:
-        handoff.release([row["webhook_id"] for row in handed])
+        handoff.release([row.webhook_id for row in handed])
 
 
 def hand_over(
     handoff: DeliveryHandOff,
-    handed: list[dict[str, Any]],
+    handed: list[DeliveryRow],
     events: Mapping[str, tuple[bytes, str | None]],
     endpoints: Mapping[str, tuple[str, str]],
 ) -> None:
@@ -65,32 +65,30 @@ def hand_over(
     the statement stores nothing if the webhooks changed) is left to its lease."""
     if not handed:
         return
-    missing = [row for row in handed if row["webhook_id"] not in endpoints]
+    missing = [row for row in handed if row.webhook_id not in endpoints]
     if missing:
         unmark(handoff, missing)
-        handed = [row for row in handed if row["webhook_id"] in endpoints]
+        handed = [row for row in handed if row.webhook_id in endpoints]
     handoff.take(
         [
             ClaimedDelivery(
-                id=row["id"],
-                event_id=row["event_id"],
-                event_type=row["event_type"],
-                webhook_id=row["webhook_id"],
+                id=row.id,
+                event_id=row.event_id,
+                event_type=row.event_type,
+                webhook_id=row.webhook_id,
                 attempt_count=0,
                 is_test=False,
-                body=events[row["event_id"]][0],
-                url=endpoints[row["webhook_id"]][0],
-                secret=endpoints[row["webhook_id"]][1],
+                body=events[row.event_id][0],
+                url=endpoints[row.webhook_id][0],
+                secret=endpoints[row.webhook_id][1],
                 webhook_enabled=True,
-                traceparent=events[row["event_id"]][1],
+                traceparent=events[row.event_id][1],
             )
             for row in handed
         ]
     )
 
 
-def wakes_claims(delivery_rows: list[dict[str, Any]]) -> bool:
+def wakes_claims(delivery_rows: list[DeliveryRow]) -> bool:
     """Whether stored rows need a claim: some are due and not handed over."""
-    return any(
-        row["next_attempt_at"] is not None and row["claim_token"] is None for row in delivery_rows
-    )
+    return any(row.next_attempt_at is not None and row.claim_token is None for row in delivery_rows)

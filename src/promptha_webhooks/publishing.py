@@ -41,7 +41,9 @@ from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, u
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.deliveries import DeliveryRow
 from promptha_webhooks.store.errors import refuses_value
+from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow
 from promptha_webhooks.store.publish_statement import (
     FanoutSnapshot,
     PublishRows,
@@ -128,22 +130,20 @@ def delivery_row(
     is_test: bool,
     due: bool,
     status: str = "pending",
-) -> dict[str, Any]:
-    return {
-        "id": ids.new_id(ids.DELIVERY, now_ms=now),
-        "event_id": event_id,
-        "webhook_id": webhook_id,
-        "account_id": account_id,
-        "event_type": event_name,
-        "status": status,
-        "attempt_count": 0,
+) -> DeliveryRow:
+    return DeliveryRow(
+        id=ids.new_id(ids.DELIVERY, now_ms=now),
+        event_id=event_id,
+        webhook_id=webhook_id,
+        account_id=account_id,
+        event_type=event_name,
+        status=status,
         # Not due (NULL): attempted by the API call itself (tests) or by a listen session.
-        "next_attempt_at": now if due else None,
-        "claim_token": None,
-        "is_test": is_test,
-        "created_at": now,
-        "updated_at": now,
-    }
+        next_attempt_at=now if due else None,
+        claim_token=None,
+        is_test=is_test,
+        created_at=now,
+    )
 
 
 class Publisher:
@@ -401,7 +401,7 @@ class Publisher:
                         account_id,
                         snapshot.version,
                         rows,
-                        list({row["webhook_id"] for row in handed}),
+                        list({row.webhook_id for row in handed}),
                     )
                 except BaseException:
                     self._unmark(handed)  # (stored after all? then its lease runs out)
@@ -417,13 +417,13 @@ class Publisher:
 
     # -- after the commit: the dispatcher --------------------------------------------------
 
-    def _mark(self, rows: PublishRows) -> list[dict[str, Any]]:
+    def _mark(self, rows: PublishRows) -> list[DeliveryRow]:
         """Due delivery rows to store claimed by this process's dispatcher (handoff.py)."""
         if self.handoff is None:
             return []
         return mark_handed(self.handoff, rows.deliveries)
 
-    def _unmark(self, handed: list[dict[str, Any]]) -> None:
+    def _unmark(self, handed: list[DeliveryRow]) -> None:
         if self.handoff is not None:
             unmark(self.handoff, handed)
 
@@ -431,7 +431,7 @@ class Publisher:
         self,
         requests: list[_Request],
         rows: PublishRows,
-        handed: list[dict[str, Any]],
+        handed: list[DeliveryRow],
         endpoints: dict[str, tuple[str, str]],
     ) -> None:
         """The rows are committed: hand over what was marked, wake claims for the rest."""
@@ -460,7 +460,7 @@ class Publisher:
         handed over to it once committed)."""
         stored: list[Stored] = []
         rows = PublishRows()
-        handed: list[dict[str, Any]] = []
+        handed: list[DeliveryRow] = []
         endpoints: dict[str, tuple[str, str]] = {}
         try:
             async with self.db.transaction() as conn:
@@ -470,11 +470,11 @@ class Publisher:
                     await self.store.events.insert(conn, rows.events)
                     await self.store.deliveries.insert(conn, rows.deliveries)
                     await self.store.idempotency.insert(conn, rows.keys)
-                    if any(row["claim_token"] is None for row in rows.deliveries):
+                    if any(row.claim_token is None for row in rows.deliveries):
                         await self.db.dialect.notify_due(conn)
                     if handed:
                         endpoints = await self.store.webhooks.endpoints(
-                            conn, list({row["webhook_id"] for row in handed})
+                            conn, list({row.webhook_id for row in handed})
                         )
         except BaseException:
             self._unmark(handed)
@@ -558,15 +558,15 @@ def _fan_out(
             t for t in targets if item.name in t.events and filters_match(t.filters, item.data)
         ]
         rows.events.append(
-            {
-                "id": item.event_id,
-                "account_id": account_id,
-                "type": item.name,
-                "body": item.body.decode(),
-                "is_test": False,
-                "created_at": now,
-                "traceparent": traceparent,
-            }
+            EventRow(
+                id=item.event_id,
+                account_id=account_id,
+                type=item.name,
+                body=item.body.decode(),
+                is_test=False,
+                created_at=now,
+                traceparent=traceparent,
+            )
         )
         due += len(matching)
         rows.deliveries += [
@@ -584,15 +584,15 @@ def _fan_out(
             )
             for target in matching
         ]
-        if item.idempotency_key is not None:
+        if item.idempotency_key is not None and item.request_hash is not None:
             rows.keys.append(
-                {
-                    "account_id": account_id,
-                    "key": item.idempotency_key,
-                    "event_id": item.event_id,
-                    "request_hash": item.request_hash,
-                    "created_at": now,
-                }
+                IdempotencyKeyRow(
+                    account_id=account_id,
+                    key=item.idempotency_key,
+                    event_id=item.event_id,
+                    request_hash=item.request_hash,
+                    created_at=now,
+                )
             )
         answers.append(
             Event(

@@ -49,6 +49,7 @@ from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.events import EventRow
 from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener
 from promptha_webhooks.store.webhooks import NewWebhook
 from promptha_webhooks.tracing import Tracing
@@ -560,27 +561,22 @@ class Services:
     ) -> str:
         """Store a test event with its one delivery; returns the delivery id."""
         now = self._now()
-        await self.store.events.insert(
-            conn,
-            [
-                {
-                    "id": event_id,
-                    "account_id": account_id,
-                    "type": event_name,
-                    "body": body.decode(),
-                    "is_test": True,
-                    "created_at": now,
-                    # the caller's span (an instrumented API), parent of the attempt's span
-                    "traceparent": self.tracing.current_traceparent(),
-                }
-            ],
+        event = EventRow(
+            id=event_id,
+            account_id=account_id,
+            type=event_name,
+            body=body.decode(),
+            is_test=True,
+            created_at=now,
+            # the caller's span (an instrumented API), parent of the attempt's span
+            traceparent=self.tracing.current_traceparent(),
         )
+        await self.store.events.insert(conn, [event])
         row = delivery_row(
             event_id, webhook_id, account_id, event_name, now, is_test=True, due=False
         )
         await self.store.deliveries.insert(conn, [row])
-        delivery_id: str = row["id"]
-        return delivery_id
+        return row.id
 
     async def publish(
         self,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -12,6 +14,56 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks import canonical_json
 from promptha_webhooks.models import Attempt, Delivery, from_ms
 from promptha_webhooks.store.tables import attempts, deliveries, events
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A delivery to insert (its attempt count 0, updated when created). orjson writes it as
+    the JSON object publish_statement.py reads."""
+
+    id: str
+    event_id: str
+    webhook_id: str
+    account_id: str
+    event_type: str
+    status: str
+    # None: not due (attempted by the API call itself, or taken by a listen session)
+    next_attempt_at: int | None
+    claim_token: str | None
+    is_test: bool
+    created_at: int  # Unix ms
+
+    def claimed(self, token: str, lease_until: int) -> DeliveryRow:
+        """The row stored as claimed by `token` until `lease_until` (handoff.py)."""
+        return DeliveryRow(
+            self.id,
+            self.event_id,
+            self.webhook_id,
+            self.account_id,
+            self.event_type,
+            self.status,
+            lease_until,
+            token,
+            self.is_test,
+            self.created_at,
+        )
+
+
+def _delivery_binds(row: DeliveryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "webhook_id": row.webhook_id,
+        "account_id": row.account_id,
+        "event_type": row.event_type,
+        "status": row.status,
+        "attempt_count": 0,
+        "next_attempt_at": row.next_attempt_at,
+        "claim_token": row.claim_token,
+        "is_test": row.is_test,
+        "created_at": row.created_at,
+        "updated_at": row.created_at,
+    }
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -63,9 +115,9 @@ def stored_headers(text: str | None) -> dict[str, str] | None:
 
 
 class DeliveryQueries:
-    async def insert(self, conn: AsyncConnection, rows: builtins.list[dict[str, Any]]) -> None:
+    async def insert(self, conn: AsyncConnection, rows: Sequence[DeliveryRow]) -> None:
         if rows:
-            await conn.execute(insert(deliveries), rows)
+            await conn.execute(insert(deliveries), [_delivery_binds(row) for row in rows])
 
     async def get(
         self, conn: AsyncConnection, account_id: str, id: str

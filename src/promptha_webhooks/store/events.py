@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,52 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks import canonical_json
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store.tables import deliveries, events, idempotency_keys
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """An event to insert. (orjson writes it as the JSON object publish_statement.py reads.)"""
+
+    id: str
+    account_id: str
+    type: str
+    body: str  # the canonical JSON envelope
+    is_test: bool
+    created_at: int  # Unix ms
+    traceparent: str | None = None  # the publish span (tracing on)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKeyRow:
+    """An idempotency key to insert, naming the event it stored."""
+
+    account_id: str
+    key: str
+    event_id: str
+    request_hash: str
+    created_at: int  # Unix ms
+
+
+def _event_binds(row: EventRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "account_id": row.account_id,
+        "type": row.type,
+        "body": row.body,
+        "is_test": row.is_test,
+        "created_at": row.created_at,
+        "traceparent": row.traceparent,
+    }
+
+
+def _key_binds(row: IdempotencyKeyRow) -> dict[str, Any]:
+    return {
+        "account_id": row.account_id,
+        "key": row.key,
+        "event_id": row.event_id,
+        "request_hash": row.request_hash,
+        "created_at": row.created_at,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +83,9 @@ def event_from_row(row: Row[Any]) -> Event:
 
 
 class EventQueries:
-    async def insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    async def insert(self, conn: AsyncConnection, rows: Sequence[EventRow]) -> None:
         if rows:
-            await conn.execute(insert(events), rows)
+            await conn.execute(insert(events), [_event_binds(row) for row in rows])
 
     async def get(self, conn: AsyncConnection, account_id: str, id: str) -> Event | None:
         query = select(events).where(events.c.id == id, events.c.account_id == account_id)
@@ -67,6 +114,6 @@ class IdempotencyQueries:
             )
         )
 
-    async def insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    async def insert(self, conn: AsyncConnection, rows: Sequence[IdempotencyKeyRow]) -> None:
         if rows:
-            await conn.execute(insert(idempotency_keys), rows)
+            await conn.execute(insert(idempotency_keys), [_key_binds(row) for row in rows])

@@ -13,13 +13,14 @@ same snapshot, and the NOTIFY it sends is delivered when it commits. It stores n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import orjson
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.store.backends.postgresql import CHANNEL
+from promptha_webhooks.store.deliveries import DeliveryRow
+from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow
 from promptha_webhooks.store.webhooks import FanoutTarget
 
 
@@ -33,11 +34,12 @@ class FanoutSnapshot:
 
 @dataclass(slots=True)
 class PublishRows:
-    """Rows to insert (column name → value), as the Core inserts take them too."""
+    """Rows to insert: by this statement (orjson writes each row as the JSON object that
+    json_to_recordset reads) or by the Core inserts (store/events.py, deliveries.py)."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
-    keys: list[dict[str, Any]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    deliveries: list[DeliveryRow] = field(default_factory=list)
+    keys: list[IdempotencyKeyRow] = field(default_factory=list)
 
     def extend(self, other: PublishRows) -> None:
         self.events += other.events
