@@ -49,6 +49,7 @@ from promptha_webhooks.recovery import Recovery
 from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store
+from promptha_webhooks.store.deliveries import DeliveryFilter
 from promptha_webhooks.store.events import EventRow
 from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener
 from promptha_webhooks.store.webhooks import NewWebhook
@@ -722,15 +723,9 @@ class Services:
         async with self.db.transaction() as conn:
             if await self.store.webhooks.get(conn, account_id, webhook_id) is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
-            rows = await self.store.deliveries.list(
-                conn,
-                account_id=account_id,
-                webhook_id=webhook_id,
-                status=status,
-                event_type=event_type,
-                limit=size + 1,
-                before=check_cursor(cursor, ids.DELIVERY),
-            )
+            wanted = DeliveryFilter(account_id, webhook_id, status, event_type)
+            before = check_cursor(cursor, ids.DELIVERY)
+            rows = await self.store.deliveries.list(conn, wanted, size + 1, before)
         return _page(rows, size)
 
     async def get_delivery(self, account_id: str, delivery_id: str) -> DeliveryDetail:

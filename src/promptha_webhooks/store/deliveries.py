@@ -49,6 +49,16 @@ class DeliveryRow:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    """Which of a webhook's deliveries a listing shows (None: any status, any event type)."""
+
+    account_id: str
+    webhook_id: str
+    status: str | None = None
+    event_type: str | None = None
+
+
 def _delivery_binds(row: DeliveryRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -144,26 +154,22 @@ class DeliveryQueries:
         return [_attempt(row, request_body) for row in await conn.execute(query)]
 
     async def list(
-        self,
-        conn: AsyncConnection,
-        *,
-        account_id: str,
-        webhook_id: str,
-        status: str | None,
-        event_type: str | None,
-        limit: int,
-        before: str | None,
+        self, conn: AsyncConnection, wanted: DeliveryFilter, limit: int, before: str | None
     ) -> builtins.list[Delivery]:
+        """A page of a webhook's deliveries, newest first, those before `before` (an id)."""
         query = (
             select(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.account_id == account_id)
+            .where(
+                deliveries.c.webhook_id == wanted.webhook_id,
+                deliveries.c.account_id == wanted.account_id,
+            )
             .order_by(deliveries.c.id.desc())
             .limit(limit)
         )
-        if status:
-            query = query.where(deliveries.c.status == status)
-        if event_type:
-            query = query.where(deliveries.c.event_type == event_type)
+        if wanted.status:
+            query = query.where(deliveries.c.status == wanted.status)
+        if wanted.event_type:
+            query = query.where(deliveries.c.event_type == wanted.event_type)
         if before:
             query = query.where(deliveries.c.id < before)
         return [_delivery(row) for row in await conn.execute(query)]
