@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from promptha_webhooks.errors import ConstraintViolationError
-from promptha_webhooks.store.backends import BackendName, Dialect, dialect_named
+from promptha_webhooks.store.backends import DIALECTS, BackendName, Dialect, dialect_named
 from promptha_webhooks.store.backends.postgresql import asyncpg_dsn
 from promptha_webhooks.store.errors import translate_driver_error
 
@@ -44,14 +44,12 @@ DRIVER_POOL_IDLE_S = 60.0
 def async_url(url: str) -> str:
     """`sqlite:///path` / `postgresql://…` → the async-driver form SQLAlchemy needs."""
     parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
-    elif backend in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    else:
-        raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
-    return parsed.render_as_string(hide_password=False)
+    name = parsed.get_backend_name()
+    name = "postgresql" if name == "postgres" else name
+    for dialect in DIALECTS.values():
+        if dialect.name == name:
+            return parsed.set(drivername=dialect.async_driver).render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
 def backend_of(url: str) -> Backend:

@@ -21,6 +21,10 @@ class Dialect(Protocol):
     def name(self) -> BackendName: ...
 
     @property
+    def async_driver(self) -> str:
+        """SQLAlchemy's driver name for the async engine (`sqlite+aiosqlite`, …)."""
+
+    @property
     def notifies(self) -> bool:
         """Whether other processes can be told of changes (PostgreSQL's NOTIFY)."""
 

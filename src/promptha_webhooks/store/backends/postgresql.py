@@ -29,6 +29,7 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class PostgresqlDialect:
+    async_driver = "postgresql+asyncpg"
     name: BackendName = "postgresql"
     notifies = True
     # Publish statements a process runs at once; more publishes wait and share the next one

@@ -29,6 +29,7 @@ def sqlite_file(url: str) -> Path | None:
 
 
 class SqliteDialect:
+    async_driver = "sqlite+aiosqlite"
     name: BackendName = "sqlite"
     # One process: nobody else to tell; its own dispatcher and key cache are called directly.
     notifies = False
