@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Row
@@ -16,10 +16,10 @@ from promptha_webhooks.models import Attempt, Delivery, from_ms
 from promptha_webhooks.store.tables import attempts, deliveries, events
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    """A delivery to insert (its attempt count 0, updated when created). orjson writes it as
-    the JSON object publish_statement.py reads."""
+class DeliveryRow(NamedTuple):
+    """A delivery to insert (its attempt count 0, updated when created). Immutable and
+    tuple-like, as EventRow (store/events.py) says why; bind values only here
+    (`delivery_binds`)."""
 
     id: str
     event_id: str
@@ -59,7 +59,7 @@ class DeliveryFilter:
     event_type: str | None = None
 
 
-def _delivery_binds(row: DeliveryRow) -> dict[str, Any]:
+def delivery_binds(row: DeliveryRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "event_id": row.event_id,
@@ -127,7 +127,7 @@ def stored_headers(text: str | None) -> dict[str, str] | None:
 class DeliveryQueries:
     async def insert(self, conn: AsyncConnection, rows: Sequence[DeliveryRow]) -> None:
         if rows:
-            await conn.execute(insert(deliveries), [_delivery_binds(row) for row in rows])
+            await conn.execute(insert(deliveries), [delivery_binds(row) for row in rows])
 
     async def get(
         self, conn: AsyncConnection, account_id: str, id: str

@@ -19,8 +19,8 @@ import orjson
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.store.backends.postgresql import CHANNEL
-from promptha_webhooks.store.deliveries import DeliveryRow
-from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow
+from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
+from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
 from promptha_webhooks.store.webhooks import FanoutTarget
 
 
@@ -34,8 +34,9 @@ class FanoutSnapshot:
 
 @dataclass(slots=True)
 class PublishRows:
-    """Rows to insert: by this statement (orjson writes each row as the JSON object that
-    json_to_recordset reads) or by the Core inserts (store/events.py, deliveries.py)."""
+    """Rows to insert: by this statement (as the JSON objects json_to_recordset reads, which
+    ignores the keys it does not name) or by the Core inserts (store/events.py,
+    deliveries.py)."""
 
     events: list[EventRow] = field(default_factory=list)
     deliveries: list[DeliveryRow] = field(default_factory=list)
@@ -148,9 +149,9 @@ async def store_publish(
             _PUBLISH,
             account_id,
             version,
-            orjson.dumps(rows.keys).decode(),
-            orjson.dumps(rows.events).decode(),
-            orjson.dumps(rows.deliveries).decode(),
+            orjson.dumps([key_binds(row) for row in rows.keys]).decode(),
+            orjson.dumps([event_binds(row) for row in rows.events]).decode(),
+            orjson.dumps([delivery_binds(row) for row in rows.deliveries]).decode(),
             endpoints_of or [],
         )
     except asyncpg.IntegrityConstraintViolationError:
