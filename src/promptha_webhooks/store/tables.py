@@ -141,7 +141,7 @@ deliveries = Table(
     Index("ix_deliveries_event_id", "event_id"),
     # Recovery: a webhook's failed/skipped deliveries in a time window. Partial, so that a
     # delivery's three writes (stored, claimed, delivered) never touch it. Queries must spell
-    # the condition with literals (recovery_queries.RECOVERABLE_CONDITION) for the planners
+    # the condition with literals (store/recovery.py: RECOVERABLE_CONDITION) for the planners
     # to use it.
     Index(
         "ix_deliveries_recoverable",
