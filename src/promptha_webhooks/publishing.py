@@ -29,6 +29,13 @@ from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.catalog import get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.handoff import (
+    DeliveryHandOff,
+    hand_over,
+    mark_handed,
+    unmark,
+    wakes_claims,
+)
 from promptha_webhooks.errors import (
     ConflictError,
     ConstraintViolationError,
@@ -37,7 +44,6 @@ from promptha_webhooks.errors import (
     PayloadTooLargeError,
     PrompthaError,
 )
-from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, unmark, wakes_claims
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, from_ms
 from promptha_webhooks.store import Database, Store
@@ -424,7 +430,7 @@ class Publisher:
     # -- after the commit: the dispatcher --------------------------------------------------
 
     def _mark(self, rows: PublishRows) -> list[dict[str, Any]]:
-        """Due delivery rows to store claimed by this process's dispatcher (handoff.py)."""
+        """Due delivery rows to store claimed by this process's dispatcher (delivery/handoff.py)."""
         if self.handoff is None:
             return []
         return mark_handed(self.handoff, rows.deliveries)

@@ -20,6 +20,18 @@ from promptha_webhooks.catalog import (
 )
 from promptha_webhooks.clock import Clock, SystemClock, ms
 from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.attempt import (
+    AttemptMode,
+    DeliveryContext,
+    Trigger,
+    attempt,
+    keep_schedule,
+)
+from promptha_webhooks.delivery.claim import as_claimed
+from promptha_webhooks.delivery.handoff import DeliveryHandOff
+from promptha_webhooks.delivery.observe import Observer
+from promptha_webhooks.delivery.record import Recorder
+from promptha_webhooks.delivery.transport import Transport
 from promptha_webhooks.destinations import ResolveFunc, system_resolve, validate_webhook_url
 from promptha_webhooks.errors import (
     AuthenticationError,
@@ -27,8 +39,6 @@ from promptha_webhooks.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from promptha_webhooks.handoff import DeliveryHandOff
-from promptha_webhooks.health import AttemptResult
 from promptha_webhooks.models import (
     Account,
     AccountCreated,
@@ -43,10 +53,8 @@ from promptha_webhooks.models import (
     WebhookSecret,
     WebhookWithSecret,
 )
-from promptha_webhooks.observe import Observer
 from promptha_webhooks.publishing import Publisher, PublishRequest, delivery_row, encode_event
 from promptha_webhooks.recovery import Recovery
-from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
 from promptha_webhooks.stats import Stats
 from promptha_webhooks.store import Database, Store, session_queries
 from promptha_webhooks.store.notify import KEYS_CHANNEL, ChannelListener, notify_keys_revoked
@@ -234,7 +242,7 @@ class Services:
         self,
         settings: Settings,
         database: Database,
-        sender: Sender,
+        transport: Transport,
         *,
         clock: Clock | None = None,
         resolve: ResolveFunc = system_resolve,
@@ -245,10 +253,10 @@ class Services:
         self.settings = settings
         self.db = database
         self.store = Store(database.backend)
-        self.sender = sender
         self.clock = clock or SystemClock()
         self.resolve = resolve
         self.tracing = Tracing(settings.tracing)
+        self.context = DeliveryContext.build(settings, transport, self.clock, self.tracing)
         self.publisher = Publisher(
             settings,
             database,
@@ -259,6 +267,7 @@ class Services:
             handoff=handoff,
         )
         self.observer = observer or Observer(settings, database.backend)
+        self.recorder = Recorder(database, self.observer, self.clock)
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)
         self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
@@ -637,16 +646,18 @@ class Services:
             )
             event = await self.store.get_event(conn, account_id, event_id)
         assert event is not None
-        detail = await self._attempt_now(account_id, delivery_id, trigger="test")
+        detail = await self._attempt_now(account_id, delivery_id, trigger=Trigger.TEST)
         return TestResult(success=detail.status == "delivered", event=event, delivery=detail)
 
     async def resend(self, account_id: str, delivery_id: str) -> DeliveryDetail:
         """Attempt the delivery again now, whatever its state; the answer shows the attempt."""
-        return await self._attempt_now(account_id, delivery_id, trigger="manual")
+        return await self._attempt_now(account_id, delivery_id, trigger=Trigger.MANUAL)
 
     async def _attempt_now(
-        self, account_id: str, delivery_id: str, *, trigger: str
+        self, account_id: str, delivery_id: str, *, trigger: Trigger
     ) -> DeliveryDetail:
+        """One attempt of the delivery now, without retries, through the delivery path's
+        attempt and record stages (a listen webhook's delivery is queued for its session)."""
         async with self.db.transaction() as conn:
             found = await self.store.get_delivery_row(conn, account_id, delivery_id)
             if found is None:
@@ -654,61 +665,18 @@ class Services:
             delivery, body, traceparent = found
             target = await self.store.get_webhook_secret_url(conn, delivery.webhook_id)
         assert target is not None
-        url, secret, _enabled = target
-        if url.startswith(LISTEN_URL_PREFIX):
+        if target[0].startswith(LISTEN_URL_PREFIX):
             # A listen session sends it: queue it for the session (or the next one).
             async with self.db.transaction() as conn:
                 await self.store.requeue_for_listen(conn, delivery_id, self._now())
             return await self.get_delivery(account_id, delivery_id)
-
-        async def send() -> AttemptRecord:
-            return await attempt_delivery(
-                self.sender,
-                self.clock,
-                self.settings.retry_schedule_s,
-                delivery_id=delivery.id,
-                event_id=delivery.event_id,
-                event_type=delivery.event,
-                url=url,
-                secret=secret,
-                body=body.encode(),
-                number=delivery.attempt_count + 1,
-                trigger=trigger,
-                is_test=delivery.is_test,
-                retries=False,
-                webhook_id=delivery.webhook_id,
-            )
-
-        if self.tracing.enabled:
-            with self.tracing.attempt(
-                traceparent,
-                delivery_id=delivery.id,
-                event_id=delivery.event_id,
-                webhook_id=delivery.webhook_id,
-                number=delivery.attempt_count + 1,
-                trigger=trigger,
-            ) as span:
-                record = await send()
-                self.tracing.record_attempt(span, record)
-        else:
-            record = await send()
-        update = dict(record.delivery_update)
-        if record.status == "failed" and delivery.status == "pending" and not delivery.is_test:
+        claimed = as_claimed(delivery, body, target, traceparent)
+        outcome = await attempt(self.context, claimed, AttemptMode(trigger, retries=False))
+        if outcome.status == "failed" and delivery.status == "pending" and not delivery.is_test:
             # A failed manual attempt leaves a scheduled retry in place.
-            update["b_status"] = "pending"
-            update["b_next"] = (
-                ms(delivery.next_attempt_at.timestamp())
-                if delivery.next_attempt_at
-                else self._now()
-            )
-        health = AttemptResult.from_record(record, update)
-        async with self.db.transaction() as conn:
-            await self.store.record_attempts(conn, [record.attempt_row], [update], fenced=False)
-            notices = await self.observer.record(conn, [health], self._now())
-        self.observer.recorded(
-            [{"attempt": record.attempt_row, "update": update, "event_type": delivery.event}],
-            notices,
-        )
+            due = delivery.next_attempt_at
+            outcome = keep_schedule(outcome, ms(due.timestamp()) if due else self._now())
+        await self.recorder.record([outcome])
         return await self.get_delivery(account_id, delivery_id)
 
     # -- delivery logs -------------------------------------------------------------------

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.delivery.claim import ClaimedDelivery
 
 
 class DeliveryHandOff(Protocol):
-    """The dispatcher's side (dispatcher.worker.Dispatcher)."""
+    """The worker's side (delivery.worker.Dispatcher)."""
 
     token: str
 
