@@ -33,12 +33,10 @@ from promptha_webhooks.delivery.claim import as_claimed
 from promptha_webhooks.delivery.transport import TransportResponse, receiver_text
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import DeliveryDetail
-from promptha_webhooks.services import (
-    LISTEN_URL_PREFIX,
-    Services,
-    generate_secret,
-    validate_events,
-)
+from promptha_webhooks.services import Services
+from promptha_webhooks.services.deliveries import LISTEN_URL_PREFIX
+from promptha_webhooks.services.validation import validate_events
+from promptha_webhooks.services.webhooks import generate_secret
 
 MAX_DEVICE_LENGTH = 64
 MAX_SESSION_LENGTH = 64
