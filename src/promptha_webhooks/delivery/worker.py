@@ -19,7 +19,7 @@ import time
 from collections import defaultdict, deque
 
 from promptha_webhooks.clock import Clock, SystemClock, ms
-from promptha_webhooks.config import CLAIM_BATCH_SIZE, Settings
+from promptha_webhooks.config import Settings
 from promptha_webhooks.delivery.attempt import (
     AttemptMode,
     AttemptOutcome,
@@ -86,7 +86,7 @@ class Dispatcher:
         self._unsent = 0
         self._attempting = 0
         self._ready: deque[ClaimedDelivery] = deque()  # waiting for a sending slot
-        self._claim_batch = settings.claim_batch_size or CLAIM_BATCH_SIZE[database.backend]
+        self._claim_batch = settings.claim_batch_size or self.traits.claim_batch
         self._waiting_results_factor = self.traits.waiting_results_factor
         self._low_water = min(
             self._claim_batch, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)

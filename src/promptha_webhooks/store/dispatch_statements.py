@@ -32,6 +32,7 @@ import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.config import CLAIM_BATCH_SIZE
 from promptha_webhooks.records import record
 from promptha_webhooks.store.database import Backend, Database
 from promptha_webhooks.store.notify import DueListener
@@ -85,12 +86,16 @@ class DispatchTraits:
     # bounds memory when the database is slow, and what a killed worker leaves to be sent
     # again. SQLite's writes share the one connection with claims and take longer.
     waiting_results_factor: int
+    # Deliveries per claim statement (unless configured otherwise).
+    claim_batch: int
 
 
 WAITING_RESULTS_FACTOR: dict[Backend, int] = {"postgresql": 2, "sqlite": 4}
 _TRAITS: dict[Backend, DispatchTraits] = {
-    "postgresql": DispatchTraits(2, WAITING_RESULTS_FACTOR["postgresql"]),
-    "sqlite": DispatchTraits(1, WAITING_RESULTS_FACTOR["sqlite"]),
+    "postgresql": DispatchTraits(
+        2, WAITING_RESULTS_FACTOR["postgresql"], CLAIM_BATCH_SIZE["postgresql"]
+    ),
+    "sqlite": DispatchTraits(1, WAITING_RESULTS_FACTOR["sqlite"], CLAIM_BATCH_SIZE["sqlite"]),
 }
 
 
