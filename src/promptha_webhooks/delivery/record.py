@@ -23,6 +23,7 @@ class Recorder:
         self.db = database
         self.observer = observer
         self.clock = clock
+        self._successes_alone = dispatch_statements.traits(database.backend).successes_alone
 
     async def write(self, batch: Sequence[AttemptOutcome]) -> list[Notice]:
         """Write a batch: attempts, outcomes (fenced by their claim token, if any) and endpoint
@@ -31,8 +32,9 @@ class Recorder:
         attempts = [item.attempt for item in batch if item.attempt is not None]
         updates = [item.update for item in batch]
         results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
-        if all(
-            result.delivered and result.control is None for result in results
+        if (
+            self._successes_alone
+            and all(result.delivered and result.control is None for result in results)
         ) and await dispatch_statements.record_successes(
             self.db, attempts, updates, latest_success(results), self._now()
         ):

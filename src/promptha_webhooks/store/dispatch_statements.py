@@ -88,14 +88,19 @@ class DispatchTraits:
     waiting_results_factor: int
     # Deliveries per claim statement (unless configured otherwise).
     claim_batch: int
+    # A batch of nothing but successes on healthy webhooks is written by one statement in
+    # autocommit (record_successes); elsewhere a transaction is as cheap.
+    successes_alone: bool
 
 
 WAITING_RESULTS_FACTOR: dict[Backend, int] = {"postgresql": 2, "sqlite": 4}
 _TRAITS: dict[Backend, DispatchTraits] = {
     "postgresql": DispatchTraits(
-        2, WAITING_RESULTS_FACTOR["postgresql"], CLAIM_BATCH_SIZE["postgresql"]
+        2, WAITING_RESULTS_FACTOR["postgresql"], CLAIM_BATCH_SIZE["postgresql"], True
     ),
-    "sqlite": DispatchTraits(1, WAITING_RESULTS_FACTOR["sqlite"], CLAIM_BATCH_SIZE["sqlite"]),
+    "sqlite": DispatchTraits(
+        1, WAITING_RESULTS_FACTOR["sqlite"], CLAIM_BATCH_SIZE["sqlite"], False
+    ),
 }
 
 
