@@ -3,7 +3,7 @@
 
 The real code runs from a claim's rows to the logged attempt: `claim_due` decodes the rows of a
 claim (a stub driver returns them), `Dispatcher._attempt` signs, builds the headers and the
-attempt row, classifies the answer (a stub sender returns a 200 at once, as the benchmark's
+attempt row, classifies the answer (a stub transport returns a 200 at once, as the benchmark's
 receiver does) and queues the result; then, as the writer does for a batch of successes,
 `record_results` encodes the batch (a stub driver takes it) and `Observer.recorded` counts it
 and writes the attempt lines (to /dev/null). What this leaves out is aiohttp's request and
@@ -25,10 +25,11 @@ import uvloop
 from bench.seed import EVENT_TYPE, SECRET, event_body, event_id, webhook_id
 from promptha_webhooks import logs
 from promptha_webhooks.config import LogFormat, Settings
-from promptha_webhooks.dispatcher import Dispatcher
-from promptha_webhooks.dispatcher.worker import latest_success, split_results
+from promptha_webhooks.delivery import AiohttpTransport, Dispatcher
+from promptha_webhooks.delivery.health import AttemptResult
+from promptha_webhooks.delivery.record import latest_success
+from promptha_webhooks.delivery.transport import OutboundRequest, TransportResponse
 from promptha_webhooks.gc_tuning import tune_for_service
-from promptha_webhooks.sender import HttpResult, Sender
 from promptha_webhooks.store import Database, dispatch_statements
 
 BATCH = 2048
@@ -43,17 +44,18 @@ ANSWER_HEADERS = {
 }
 
 
-class _AnsweringSender(Sender):
-    """Answers every POST with a 200 at once, building the result as Sender.post does."""
+class _AnsweringTransport(AiohttpTransport):
+    """Answers every POST with a 200 at once, building the result as AiohttpTransport.send
+    does."""
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+    async def send(self, request: OutboundRequest) -> TransportResponse:
         started = time.time()
         t0 = time.perf_counter()
         answer: dict[str, str] = {}
         for name, value in ANSWER_HEADERS.items():
             answer[name.lower()] = value
         duration = (time.perf_counter() - t0) * 1000
-        return HttpResult(200, answer, b"ok".decode(), None, None, started, duration)
+        return TransportResponse(200, answer, b"ok".decode(), None, None, started, duration)
 
 
 class _Driver:
@@ -98,7 +100,10 @@ async def _per_delivery_us(dispatcher: Dispatcher) -> float:
         await dispatcher._attempt(delivery)
     queue = dispatcher._results
     batch = [queue.get_nowait() for _ in range(queue.qsize())]
-    attempt_rows, updates, results = split_results(batch)
+    # As Recorder.write does for a batch of successes.
+    attempt_rows = [item.attempt for item in batch if item.attempt is not None]
+    updates = [item.update for item in batch]
+    results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
     await dispatch_statements.record_results(
         _Driver([]),  # type: ignore[arg-type]
         attempt_rows,
@@ -115,7 +120,7 @@ async def _measure(log_format: LogFormat) -> list[float]:
         logs.configure(log_format, stream=devnull)
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'unused.db'}")
         database = Database(settings.database_url)
-        dispatcher = Dispatcher(settings, database, _AnsweringSender(settings))
+        dispatcher = Dispatcher(settings, database, _AnsweringTransport(settings))
         tune_for_service()
         try:
             return [await _per_delivery_us(dispatcher) for _ in range(ROUNDS)][WARM_UP:]

@@ -29,6 +29,8 @@ from promptha_webhooks.api import create_app
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
+from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
+from promptha_webhooks.store.health import HealthRow
 
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
 
@@ -302,41 +304,41 @@ def sync_connection(url: str) -> Iterator[Connection]:
 
 def attempt_row(
     delivery_id: str, webhook_id: str, url: str, *, now: int, number: int = 1
-) -> dict[str, Any]:
+) -> AttemptRow:
     """An attempt log row as the dispatcher writes it: answered 200."""
-    return {
-        "id": ids.new_id(ids.ATTEMPT),
-        "delivery_id": delivery_id,
-        "number": number,
-        "trigger": "scheduled",
-        "url": url,
-        "request_headers": "{}",
-        "response_status": 200,
-        "response_headers": None,
-        "response_body": "ok",
-        "duration_ms": 1.0,
-        "error": None,
-        "outcome": "delivered",
-        "started_at": now,
-        "finished_at": now,
-        "webhook_id": webhook_id,
-    }
+    return AttemptRow(
+        id=ids.new_id(ids.ATTEMPT),
+        delivery_id=delivery_id,
+        number=number,
+        trigger="scheduled",
+        url=url,
+        request_headers="{}",
+        response_status=200,
+        response_headers=None,
+        response_body="ok",
+        duration_ms=1.0,
+        error=None,
+        outcome="delivered",
+        started_at=now,
+        finished_at=now,
+        webhook_id=webhook_id,
+    )
 
 
 def delivered_update(
     delivery_id: str, token: str | None, *, now: int, count: int = 1
-) -> dict[str, Any]:
+) -> DeliveryUpdate:
     """A claimed delivery's outcome as the dispatcher writes it: delivered."""
-    return {
-        "b_id": delivery_id,
-        "b_token": token,
-        "b_status": "delivered",
-        "b_count": count,
-        "b_next": None,
-        "b_code": 200,
-        "b_error": None,
-        "b_now": now,
-    }
+    return DeliveryUpdate(
+        delivery_id=delivery_id,
+        token=token,
+        status="delivered",
+        attempt_count=count,
+        next_attempt_at=None,
+        last_status_code=200,
+        last_error=None,
+        updated_at=now,
+    )
 
 
 def free_port() -> int:
@@ -409,3 +411,24 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+def healthy_row(webhook_id: str) -> HealthRow:
+    """An HTTP webhook's health counters with nothing failed or warned."""
+    return HealthRow(
+        id=webhook_id,
+        account_id="acct_1",
+        url="https://example.com/hook",
+        kind="http",
+        enabled=True,
+        disabled_reason=None,
+        consecutive_failures=0,
+        failed_deliveries=0,
+        failing_since=None,
+        last_success_at=None,
+        last_failure_at=None,
+        last_failure_reason=None,
+        warned_level=0,
+        alerted=False,
+        disabled_at=None,
+    )

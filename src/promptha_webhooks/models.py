@@ -184,7 +184,7 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
-# -- endpoint health and statistics (health.py, stats.py) ----------------------------------
+# -- endpoint health and statistics (delivery/health.py, services/monitoring.py) ------------
 
 StatsWindow = Literal["1h", "24h", "7d"]
 STATS_WINDOWS_S: dict[str, int] = {"1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600}

@@ -20,7 +20,7 @@ from promptha_webhooks import __version__
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-    from promptha_webhooks.sender import AttemptRecord
+    from promptha_webhooks.delivery.attempt import AttemptOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +125,9 @@ class Tracing:
         ) as span:
             yield span
 
-    def record_attempt(self, span: Span, record: AttemptRecord) -> None:
+    def record_attempt(self, span: Span, record: AttemptOutcome) -> None:
         """The attempt's HTTP status and outcome on its span; error status unless delivered."""
-        code = record.attempt_row["response_status"]
+        code = record.attempt.response_status if record.attempt is not None else None
         if code is not None:
             span.set_attribute("http.response.status_code", code)
         span.set_attribute("promptha.outcome", record.outcome.value)
@@ -136,7 +136,7 @@ class Tracing:
         if record.outcome.value == "delivered":
             span.set_status(status(status_code.OK))
         else:
-            error = record.delivery_update["b_error"] or record.outcome.value
+            error = record.update.last_error or record.outcome.value
             span.set_status(status(status_code.ERROR, error))
 
 

@@ -1,6 +1,6 @@
 """Two real `serve --no-dispatcher` processes on one PostgreSQL database: a key revoked through
 one is refused by the other within 1 s, though the other had just looked it up and cached it
-(services.py: LISTEN/NOTIFY on revocation)."""
+(services/accounts.py: LISTEN/NOTIFY on revocation)."""
 
 from __future__ import annotations
 

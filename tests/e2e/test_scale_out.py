@@ -20,8 +20,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from promptha_webhooks.dispatcher.worker import WAITING_RESULTS_FACTOR
 from promptha_webhooks.store.database import migrate_sync
+from promptha_webhooks.store.dispatch_statements import WAITING_RESULTS_FACTOR
 
 from support import ADMIN_KEY, ServiceProcess, free_port, require_postgres
 

@@ -16,7 +16,7 @@ import pytest
 from hostile_requests import Hostile, Seeded, cases
 from sqlalchemy import text
 
-from promptha_webhooks.listen import ListenRequest, ListenService
+from promptha_webhooks.services.listen import ListenRequest, ListenService
 
 from support import ADMIN_KEY, Receiver, Service
 

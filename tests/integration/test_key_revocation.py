@@ -1,9 +1,10 @@
 """A revoked API key stops working on every API process within 1 s (PostgreSQL).
 
-Each API process caches the keys it has looked up (services.py, KEY_CACHE_TTL_S). Revoking a
-key, or deleting its account, sends a NOTIFY in the same transaction; every process LISTENs
-and drops the keys from its cache. Two independently created apps (each its own connections,
-its own cache) on one database: revoke through one, the other refuses the key within 1 s.
+Each API process caches the keys it has looked up (services/accounts.py, KEY_CACHE_TTL_S).
+Revoking a key, or deleting its account, sends a NOTIFY in the same transaction; every process
+LISTENs and drops the keys from its cache. Two independently created apps (each its own
+connections, its own cache) on one database: revoke through one, the other refuses the key
+within 1 s.
 SQLite is one process: its revocations drop the key from its own cache (checked on both).
 """
 

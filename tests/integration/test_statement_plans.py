@@ -9,17 +9,17 @@ each execution for the tables as they are (pg_prepared_statements counts the pla
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.database import Database, migrate
+from promptha_webhooks.store.dispatch_statements import DeliveryUpdate
 
 from support import delivered_update
 
 RUNS = 8  # more than the five custom plans PostgreSQL makes before it may cache a generic one
 
 
-def _update(now: int) -> dict[str, Any]:
+def _update(now: int) -> DeliveryUpdate:
     return delivered_update("dlv_none", "token", now=now)
 
 

@@ -11,7 +11,7 @@ from promptha_webhooks.deadlines import Deadlines
 
 
 async def attempt(deadlines: Deadlines, work_s: float) -> str:
-    """Work for `work_s` under the deadline: 'done' or 'timeout' (as Sender.post does)."""
+    """Work for `work_s` under the deadline: 'done' or 'timeout' (as AiohttpTransport.send does)."""
     task = deadlines.start()
     try:
         await asyncio.sleep(work_s)

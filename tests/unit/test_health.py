@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from promptha_webhooks.health import AttemptResult, HealthPolicy, advance
-from promptha_webhooks.store.health import HealthRow
+from promptha_webhooks.delivery.health import AttemptResult, HealthPolicy, advance
+
+from support import healthy_row
 
 POLICY = HealthPolicy(disable_after_ms=100_000, min_failed_deliveries=2)
-HEALTHY = HealthRow(
-    id="wh_1",
-    account_id="acct_1",
-    url="https://example.com/hook",
-    kind="http",
-    enabled=True,
-    disabled_reason=None,
-    consecutive_failures=0,
-    failed_deliveries=0,
-    failing_since=None,
-    last_success_at=None,
-    last_failure_at=None,
-    last_failure_reason=None,
-    warned_level=0,
-    alerted=False,
-    disabled_at=None,
-)
+HEALTHY = healthy_row("wh_1")
 
 
 def result(at: int, *, ok: bool = False, final: bool = True, **changes: object) -> AttemptResult:

@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from promptha_webhooks.config import Mode
+from promptha_webhooks.delivery.transport import _PINNED, BlockedDestinationError, _PinnedResolver
 from promptha_webhooks.destinations import Purpose, decide
-from promptha_webhooks.sender import _PINNED, BlockedDestinationError, _PinnedResolver
 
 from destination_tricks import resolve
 

@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promptha_webhooks.stats import percentile
+from promptha_webhooks.services.monitoring import percentile
 from promptha_webhooks.store.stats import LATENCY_EDGES_MS, HistogramCell
 
 

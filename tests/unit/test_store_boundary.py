@@ -13,14 +13,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "promptha_webhooks"
 
-# Not covered yet: the dispatcher and the sender move to the delivery package (issue 19's
-# delivery part), which brings them behind the store's errors and dialect.
-NOT_YET = ("dispatcher/", "sender.py")
 # The receiver (for the applications that receive webhooks: its idempotency stores, its queue
 # adapters) talks to the application's own databases: a library of its own, not the service's
 # store.
 OWN_DRIVERS = ("receiver/",)
-# config.py's per-backend default claim batch, read by the dispatcher (moves with it).
+# config.py's per-backend default claim batch (the settings' default, read by the claim stage).
 ALLOWED_BACKEND_KEYS = {"config.py"}
 
 DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlite3", "sqlalchemy.exc", "psycopg")
@@ -102,7 +99,7 @@ def backend_branches(relative: str, tree: ast.Module) -> list[Finding]:
 def test_no_driver_is_imported_or_caught_outside_the_store() -> None:
     findings = [
         finding
-        for relative, tree in _modules(NOT_YET + OWN_DRIVERS)
+        for relative, tree in _modules(OWN_DRIVERS)
         for finding in driver_uses(relative, tree)
     ]
     assert not findings, "\n".join(map(str, findings))
@@ -111,7 +108,7 @@ def test_no_driver_is_imported_or_caught_outside_the_store() -> None:
 def test_no_branch_on_the_backend_outside_the_store() -> None:
     findings = [
         finding
-        for relative, tree in _modules(NOT_YET)
+        for relative, tree in _modules(())
         for finding in backend_branches(relative, tree)
     ]
     assert not findings, "\n".join(map(str, findings))

@@ -30,12 +30,10 @@ from promptha_webhooks.api.publish_fast_path import PublishFastPath
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Settings
 from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
+from promptha_webhooks.delivery import AiohttpTransport, Dispatcher, Observer
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
-from promptha_webhooks.dispatcher import Dispatcher
 from promptha_webhooks.metrics import Metrics
-from promptha_webhooks.observe import Observer
 from promptha_webhooks.retention import RetentionJob
-from promptha_webhooks.sender import Sender
 from promptha_webhooks.services import Services
 from promptha_webhooks.store import create_database
 from promptha_webhooks.store.database import schema_head
@@ -73,11 +71,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = create_database(settings.database_url)
-        sender = Sender(settings, resolve)
-        await sender.start()
+        transport = AiohttpTransport(settings, resolve)
+        await transport.start()
         observer = Observer(settings, database.backend, metrics)
         dispatcher = (
-            Dispatcher(settings, database, sender, clock=clock, observer=observer)
+            Dispatcher(settings, database, transport, clock=clock, observer=observer)
             if settings.run_dispatcher
             else None
         )
@@ -90,7 +88,7 @@ def create_app(
         services = Services(
             settings,
             database,
-            sender,
+            transport,
             clock=clock,
             resolve=resolve,
             on_publish=dispatcher.notify if dispatcher else None,
@@ -117,7 +115,7 @@ def create_app(
                 await dispatcher.stop()
             await services.stop_listening()
             await observer.sink.drain()
-            await sender.close()
+            await transport.close()
             await database.dispose()
 
     telemetry = settings.tracing or opentelemetry_configured()

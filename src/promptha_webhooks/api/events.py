@@ -14,8 +14,8 @@ from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from promptha_webhooks.models import Event, EventTypeInfo, Page, PublishedBatch
-from promptha_webhooks.publishing import PublishRequest
 from promptha_webhooks.services import Principal
+from promptha_webhooks.services.publishing import PublishRequest
 
 router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
 

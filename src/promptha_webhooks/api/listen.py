@@ -14,14 +14,14 @@ from pydantic import Field
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
 from promptha_webhooks.api.schemas import RequestModel
-from promptha_webhooks.listen import (
+from promptha_webhooks.models import DeliveryDetail
+from promptha_webhooks.services.listen import (
     ListenRequest,
     ListenService,
     ListenSession,
     LocalAnswer,
     SessionEnded,
 )
-from promptha_webhooks.models import DeliveryDetail
 
 router = APIRouter(prefix="/v1/listen", tags=["listen"], route_class=StrictJSONRoute)
 

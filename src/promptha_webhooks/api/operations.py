@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promptha_webhooks.clock import ms
-from promptha_webhooks.dispatcher import Dispatcher
+from promptha_webhooks.delivery import Dispatcher
 from promptha_webhooks.metrics import CONTENT_TYPE_LATEST, Metrics
 from promptha_webhooks.services import Services
 from promptha_webhooks.store.errors import StoreFailure, store_failures

@@ -34,13 +34,15 @@ def accounts_create(name: str) -> None:
     migrate_database(settings)
 
     async def run() -> None:
-        from promptha_webhooks.sender import Sender
+        from promptha_webhooks.delivery import AiohttpTransport
         from promptha_webhooks.services import Services
         from promptha_webhooks.store import create_database
 
         database = create_database(settings.database_url)
         try:
-            created = await Services(settings, database, Sender(settings)).create_account(name)
+            created = await Services(settings, database, AiohttpTransport(settings)).create_account(
+                name
+            )
         finally:
             await database.dispose()
         console.print(f"account {created.account.id}\napi key {created.api_key.key}")
@@ -64,13 +66,13 @@ def keys_create(
     migrate_database(settings)
 
     async def run() -> None:
-        from promptha_webhooks.sender import Sender
+        from promptha_webhooks.delivery import AiohttpTransport
         from promptha_webhooks.services import Services
         from promptha_webhooks.store import create_database
 
         database = create_database(settings.database_url)
         try:
-            services = Services(settings, database, Sender(settings))
+            services = Services(settings, database, AiohttpTransport(settings))
             key = (
                 await services.create_admin_key()
                 if admin

@@ -66,13 +66,13 @@ class Bootstrap:
 
 async def _bootstrap(settings: Settings) -> Bootstrap:
     """First-start set-up: an admin key, and in development a first account with its key."""
-    from promptha_webhooks.sender import Sender
+    from promptha_webhooks.delivery import AiohttpTransport
     from promptha_webhooks.services import Services
     from promptha_webhooks.store import create_database
 
     database = create_database(settings.database_url)
     try:
-        services = Services(settings, database, Sender(settings))
+        services = Services(settings, database, AiohttpTransport(settings))
         admin_key = await services.ensure_admin_key()
         if settings.mode is not Mode.DEVELOPMENT:
             return Bootstrap(admin_key, None, (), more_accounts=False)
@@ -280,19 +280,17 @@ def worker() -> None:
 async def _run_worker(settings: Settings) -> None:
     from prometheus_client import start_http_server
 
-    from promptha_webhooks.dispatcher import Dispatcher
+    from promptha_webhooks.delivery import AiohttpTransport, Dispatcher, Observer
     from promptha_webhooks.metrics import Metrics
-    from promptha_webhooks.observe import Observer
     from promptha_webhooks.retention import RetentionJob
-    from promptha_webhooks.sender import Sender
     from promptha_webhooks.store import create_database
 
     tune_for_service()
     database = create_database(settings.database_url)
-    sender = Sender(settings)
+    transport = AiohttpTransport(settings)
     metrics = Metrics()
     observer = Observer(settings, database.backend, metrics)
-    dispatcher = Dispatcher(settings, database, sender, observer=observer)
+    dispatcher = Dispatcher(settings, database, transport, observer=observer)
     retention = RetentionJob(settings, database, metrics=metrics)
     if settings.metrics_port:
         # The worker's own counters and histograms; database gauges are on the API's /metrics.
@@ -316,7 +314,7 @@ async def _run_worker(settings: Settings) -> None:
     await retention.stop()
     await dispatcher.stop()
     await observer.sink.drain()
-    await sender.close()
+    await transport.close()
     await database.dispose()
 
 

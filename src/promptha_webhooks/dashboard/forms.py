@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from promptha_webhooks import canonical_json
-from promptha_webhooks import services as service_rules
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.services import Services
+from promptha_webhooks.services import validation as service_rules
 
 MAX_FORM_BYTES = 256 * 1024
 T = TypeVar("T")

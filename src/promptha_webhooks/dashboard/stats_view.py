@@ -1,8 +1,9 @@
 """Statistics as the dashboard shows them: the one place that asks the services for figures.
 
 The figures (24 h success rates, hourly delivered/failed buckets, attempt-duration percentiles,
-failures by reason) come from the statistics service (`services.stats`, stats.py), the same one
-behind `GET /v1/stats` and `GET /v1/webhooks/{id}/stats`; they count attempts.
+failures by reason) come from the statistics service (`services.stats`,
+services/monitoring.py), the same one behind `GET /v1/stats` and `GET /v1/webhooks/{id}/stats`;
+they count attempts.
 
 `hourly_chart` is pure: it turns hourly buckets into the geometry of the SVG bar chart that
 the `hourly_chart` macro of templates/_macros.html draws.

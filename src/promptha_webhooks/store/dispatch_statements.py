@@ -14,11 +14,17 @@ statements themselves). Both keep the guarantees of the generic Store.record_att
 are taken under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL); results are fenced by the claim
 token, so a worker whose lease ran out never overwrites a newer claimer's outcome, and attempts
 of deliveries deleted meanwhile are dropped.
+
+The records crossing this boundary are typed (`AttemptRow`, `DeliveryUpdate`, `ClaimedDelivery`);
+their conversion to the statements' parameters happens here and nowhere else. Every difference
+between the backends that the delivery path must know of is here too (`DispatchTraits`,
+`claim_batch`, `record_in`, `record_successes`), so delivery/ holds no dialect test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -26,7 +32,106 @@ import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.config import CLAIM_BATCH_SIZE
+from promptha_webhooks.records import record
+from promptha_webhooks.store.database import Backend, Database
+from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
+
+
+@record
+class AttemptRow:
+    """One row of the attempt log, as the attempt stage describes it (the columns' names)."""
+
+    id: str
+    delivery_id: str
+    number: int
+    trigger: str
+    url: str
+    request_headers: str
+    response_status: int | None
+    response_headers: str | None
+    response_body: str | None
+    duration_ms: float
+    error: str | None
+    outcome: str
+    started_at: int
+    finished_at: int
+    webhook_id: str | None
+
+
+@record
+class DeliveryUpdate:
+    """A delivery's next state after an attempt (or a skip). `token`: the claim the write is
+    fenced by (a worker whose lease ran out never overwrites a newer claimer's outcome); None
+    for attempts made outside a claim (resends, test events, listen answers): unfenced."""
+
+    delivery_id: str
+    token: str | None
+    status: str
+    attempt_count: int
+    next_attempt_at: int | None
+    last_status_code: int | None
+    last_error: str | None
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchTraits:
+    """How a worker runs on a backend."""
+
+    # Claim loops: SQLite has one connection, so a second claim would only queue behind it.
+    claim_loops: int
+    # Results of ended attempts waiting for the writer, at most this many × max_in_flight. It
+    # bounds memory when the database is slow, and what a killed worker leaves to be sent
+    # again. SQLite's writes share the one connection with claims and take longer.
+    waiting_results_factor: int
+    # Deliveries per claim statement (unless configured otherwise).
+    claim_batch: int
+    # A batch of nothing but successes on healthy webhooks is written by one statement in
+    # autocommit (record_successes); elsewhere a transaction is as cheap.
+    successes_alone: bool
+
+
+WAITING_RESULTS_FACTOR: dict[Backend, int] = {"postgresql": 2, "sqlite": 4}
+_TRAITS: dict[Backend, DispatchTraits] = {
+    "postgresql": DispatchTraits(
+        2, WAITING_RESULTS_FACTOR["postgresql"], CLAIM_BATCH_SIZE["postgresql"], True
+    ),
+    "sqlite": DispatchTraits(
+        1, WAITING_RESULTS_FACTOR["sqlite"], CLAIM_BATCH_SIZE["sqlite"], False
+    ),
+}
+
+
+def traits(backend: Backend) -> DispatchTraits:
+    return _TRAITS[backend]
+
+
+def due_listener(database: Database, wake: Any) -> DueListener | None:
+    """PostgreSQL: a LISTEN for deliveries made due by other processes (`wake()` on each);
+    SQLite is one process and needs none."""
+    return DueListener(database.url, wake) if database.backend == "postgresql" else None
+
+
+async def claim_batch(
+    database: Database,
+    now: int,
+    lease_until: int,
+    token: str,
+    limit: int,
+    exclude_webhooks: Sequence[str] = (),
+) -> list[ClaimedDelivery]:
+    """`claim_due` on the backend's driver connection (planned at each execution on
+    PostgreSQL)."""
+    connection = (
+        database.driver_connection(replan=True)
+        if database.backend == "postgresql"
+        else database.sqlite_driver_connection()
+    )
+    async with connection as driver:
+        return await claim_due(driver, now, lease_until, token, limit, exclude_webhooks)
+
 
 _CLAIM = """
 WITH due AS (
@@ -80,13 +185,16 @@ WITH successes AS (
         finished_at bigint, webhook_id varchar) LIMIT $5
 ), outcomes AS (
     UPDATE deliveries AS d
-    SET status = u.b_status, attempt_count = u.b_count, next_attempt_at = u.b_next,
-        claim_token = NULL, last_status_code = u.b_code, last_error = u.b_error,
-        updated_at = u.b_now
+    SET status = u.status, attempt_count = u.attempt_count,
+        next_attempt_at = u.next_attempt_at, claim_token = NULL,
+        last_status_code = u.last_status_code, last_error = u.last_error,
+        updated_at = u.updated_at
     FROM (SELECT * FROM json_to_recordset($2::json) AS r(
-        b_id varchar, b_token varchar, b_status varchar, b_count int, b_next bigint,
-        b_code int, b_error text, b_now bigint) LIMIT $5) AS u
-    WHERE d.id = u.b_id AND d.claim_token = u.b_token AND EXISTS (SELECT 1 FROM go)
+        delivery_id varchar, token varchar, status varchar, attempt_count int,
+        next_attempt_at bigint, last_status_code int, last_error text, updated_at bigint)
+        LIMIT $5) AS u
+    WHERE d.id = u.delivery_id AND (u.token IS NULL OR d.claim_token = u.token)
+      AND EXISTS (SELECT 1 FROM go)
     RETURNING d.id
 ), taken_over AS (
     -- Deliveries whose outcome another claimer owns now: their attempt happened and is
@@ -203,8 +311,8 @@ async def claim_due(
 
 async def record_results(
     executor: AsyncConnection | asyncpg.Connection,
-    attempt_rows: list[dict[str, Any]],
-    delivery_updates: list[dict[str, Any]],
+    attempt_rows: Sequence[AttemptRow],
+    delivery_updates: Sequence[DeliveryUpdate],
     successes: dict[str, int] | None = None,
     now: int = 0,
 ) -> bool:
@@ -219,7 +327,8 @@ async def record_results(
     streak or an alert to end). Without `successes` it always writes (True)."""
     if not delivery_updates:
         return True
-    # No U+0000 reaches here (sender.py replaces it): PostgreSQL text cannot hold it.
+    # No U+0000 reaches here (delivery/transport.py replaces it): PostgreSQL text cannot hold
+    # it. orjson encodes the records (slotted dataclasses) in C, by their fields' names.
     arguments = (
         orjson.dumps(attempt_rows).decode(),
         orjson.dumps(delivery_updates).decode(),
@@ -248,35 +357,71 @@ _SQLITE_UPDATE_DELIVERIES = """
 UPDATE deliveries
 SET status = ?, attempt_count = ?, next_attempt_at = ?, claim_token = NULL,
     last_status_code = ?, last_error = ?, updated_at = ?
-WHERE id = ? AND claim_token = ?
+WHERE id = ? AND (? IS NULL OR claim_token = ?)
 """
 
 
 async def record_results_sqlite(
     conn: AsyncConnection,
-    attempt_rows: list[dict[str, Any]],
-    delivery_updates: list[dict[str, Any]],
+    attempt_rows: Sequence[AttemptRow],
+    delivery_updates: Sequence[DeliveryUpdate],
 ) -> None:
     """SQLite's record_results: the same rows and fencing, in the caller's transaction."""
     if attempt_rows:
         await conn.exec_driver_sql(
             _SQLITE_INSERT_ATTEMPTS,
-            [(*(row.get(c) for c in _ATTEMPT_COLUMNS), row["delivery_id"]) for row in attempt_rows],
+            [
+                (*(getattr(row, c) for c in _ATTEMPT_COLUMNS), row.delivery_id)
+                for row in attempt_rows
+            ],
         )
     if delivery_updates:
         await conn.exec_driver_sql(
             _SQLITE_UPDATE_DELIVERIES,
             [
                 (
-                    u["b_status"],
-                    u["b_count"],
-                    u["b_next"],
-                    u["b_code"],
-                    u["b_error"],
-                    u["b_now"],
-                    u["b_id"],
-                    u["b_token"],
+                    u.status,
+                    u.attempt_count,
+                    u.next_attempt_at,
+                    u.last_status_code,
+                    u.last_error,
+                    u.updated_at,
+                    u.delivery_id,
+                    u.token,
+                    u.token,
                 )
                 for u in delivery_updates
             ],
         )
+
+
+async def record_in(
+    conn: AsyncConnection,
+    attempt_rows: Sequence[AttemptRow],
+    delivery_updates: Sequence[DeliveryUpdate],
+) -> None:
+    """Insert the attempts and write the outcomes in the caller's transaction, on either
+    backend: one statement on PostgreSQL (not SQLAlchemy's per-row executemany), two
+    executemany statements in driver SQL on SQLite."""
+    if conn.dialect.name == "postgresql":
+        await record_results(conn, attempt_rows, delivery_updates)
+    else:
+        await record_results_sqlite(conn, attempt_rows, delivery_updates)
+
+
+async def record_successes(
+    database: Database,
+    attempt_rows: Sequence[AttemptRow],
+    delivery_updates: Sequence[DeliveryUpdate],
+    successes: dict[str, int],
+    now: int,
+) -> bool:
+    """PostgreSQL, a batch of nothing but successes (the common case): attempts, outcomes and
+    the webhooks' last success in one statement in autocommit on asyncpg (one round trip
+    instead of BEGIN, the health read, the statement, the health write and COMMIT through
+    SQLAlchemy), provided every webhook of the batch was healthy. False: nothing was written,
+    the batch needs the health recorder (always on SQLite, where a transaction is cheap)."""
+    if database.backend != "postgresql":
+        return False
+    async with database.driver_connection(replan=True) as driver:
+        return await record_results(driver, attempt_rows, delivery_updates, successes, now)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.records import record
-from promptha_webhooks.store.tables import attempts, deliveries, events, webhooks
+from promptha_webhooks.store.tables import deliveries, events, webhooks
 
 
 @record
@@ -92,55 +92,6 @@ class DispatchQueries:
             .values(next_attempt_at=lease_until)
         )
         return result.rowcount
-
-    async def record_attempts(
-        self,
-        conn: AsyncConnection,
-        attempt_rows: list[dict[str, Any]],
-        delivery_updates: list[dict[str, Any]],
-        *,
-        fenced: bool,
-    ) -> None:
-        """Insert attempt rows and write delivery outcomes, each as one batched statement.
-
-        delivery_updates: dicts with b_id, b_token, b_status, b_count, b_next, b_code, b_error,
-        b_now. With `fenced`, an update applies only while the delivery still carries the
-        claim token (a worker whose lease ran out must not overwrite a newer claimer).
-        """
-        if attempt_rows:
-            # Attempts of deliveries deleted meanwhile (webhook deleted) are dropped. The rest
-            # are key-share locked until the commit: attempts have no foreign key (migration
-            # 0006), and a delete of their delivery, which deletes its attempts after it,
-            # waits for them.
-            wanted = list({row["delivery_id"] for row in attempt_rows})
-            present = await conn.execute(
-                select(deliveries.c.id)
-                .where(deliveries.c.id.in_(wanted))
-                .with_for_update(read=True, key_share=True)
-            )
-            existing = {row.id for row in present}
-            attempt_rows = [row for row in attempt_rows if row["delivery_id"] in existing]
-        if attempt_rows:
-            await conn.execute(insert(attempts), attempt_rows)
-        if not delivery_updates:
-            return
-        condition = deliveries.c.id == bindparam("b_id")
-        if fenced:
-            condition = and_(condition, deliveries.c.claim_token == bindparam("b_token"))
-        await conn.execute(
-            update(deliveries)
-            .where(condition)
-            .values(
-                status=bindparam("b_status"),
-                attempt_count=bindparam("b_count"),
-                next_attempt_at=bindparam("b_next"),
-                claim_token=None,
-                last_status_code=bindparam("b_code"),
-                last_error=bindparam("b_error"),
-                updated_at=bindparam("b_now"),
-            ),
-            delivery_updates,
-        )
 
     async def release_claims(
         self, conn: AsyncConnection, ids: Sequence[str], token: str, now: int

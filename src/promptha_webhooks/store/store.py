@@ -36,7 +36,3 @@ class Store:
         self.retention = RetentionQueries(self.dialect)
         self.stats = StatsQueries()
         self.health = HealthQueries(self.dialect)
-        # The dispatcher's calls, as it makes them today (dispatcher/worker.py).
-        self.extend_leases = self.dispatch.extend_leases
-        self.record_attempts = self.dispatch.record_attempts
-        self.release_claims = self.dispatch.release_claims

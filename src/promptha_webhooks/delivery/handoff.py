@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from promptha_webhooks.delivery.claim import ClaimedDelivery
 from promptha_webhooks.store.deliveries import DeliveryRow
-from promptha_webhooks.store.queries import ClaimedDelivery
 
 
 class DeliveryHandOff(Protocol):
-    """The dispatcher's side (dispatcher.worker.Dispatcher)."""
+    """The worker's side (delivery.worker.Dispatcher)."""
 
     token: str
 

@@ -14,26 +14,29 @@ new session.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
-from promptha_webhooks import ids, signing
+from promptha_webhooks import ids
 from promptha_webhooks.catalog import EVENT_TYPES
 from promptha_webhooks.clock import ms
+from promptha_webhooks.delivery.attempt import (
+    AttemptMode,
+    Trigger,
+    delivery_headers,
+    outcome_of,
+)
+from promptha_webhooks.delivery.claim import as_claimed
+from promptha_webhooks.delivery.transport import TransportResponse, receiver_text
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import DeliveryDetail
-from promptha_webhooks.retry import Outcome, classify_status
-from promptha_webhooks.sender import delivery_headers, receiver_text
-from promptha_webhooks.services import (
-    LISTEN_URL_PREFIX,
-    Services,
-    generate_secret,
-    validate_events,
-)
+from promptha_webhooks.services import Services
+from promptha_webhooks.services.deliveries import LISTEN_URL_PREFIX
+from promptha_webhooks.services.validation import validate_events
+from promptha_webhooks.services.webhooks import generate_secret
 from promptha_webhooks.store.webhooks import NewWebhook
 
 MAX_DEVICE_LENGTH = 64
@@ -42,6 +45,8 @@ CLAIM_BATCH = 50
 MAX_REPORTED_BODY_BYTES = 64 * 1024
 SESSION_CLOSED_ERROR = "listen session closed before the local answer was reported"
 CLOSED_REASON = "listen_closed"  # the webhook's disabledReason once its last session ended
+# A listen session's attempt: the CLI sends it; no retries (resend from the log instead).
+LISTEN_MODE = AttemptMode(Trigger.LISTEN, retries=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,15 +214,9 @@ class ListenService:
         for delivery in claimed:
             timestamp = int(self.services.clock.now())
             number = delivery.attempt_count + 1
-            headers = delivery_headers(
-                event_type=delivery.event_type,
-                event_id=delivery.event_id,
-                delivery_id=delivery.id,
-                attempt=number,
-                timestamp=timestamp,
-                signature=signing.sign(session.secret, timestamp, delivery.body),
-                is_test=delivery.is_test,
-            )
+            # Signed with the secret the session was opened with (the one the CLI printed).
+            signed = dataclasses.replace(delivery, secret=session.secret)
+            headers = delivery_headers(signed, number, timestamp)
             streamed.append(
                 StreamedDelivery(
                     delivery.id,
@@ -244,7 +243,7 @@ class ListenService:
             found = await services.store.deliveries.get(conn, account_id, delivery_id)
             if found is None:
                 raise NotFoundError(f"No delivery {delivery_id}")
-            delivery, _body, _traceparent = found
+            delivery, body, _traceparent = found
             target = await services.store.webhooks.endpoint(conn, delivery.webhook_id)
             if target is None or not target[0].startswith(LISTEN_URL_PREFIX):
                 raise NotFoundError(f"No listen delivery {delivery_id}")
@@ -252,46 +251,15 @@ class ListenService:
                 raise InvalidRequestError(
                     f"delivery {delivery_id} is {delivery.status}, not waiting for an answer"
                 )
-            now = self._now()
-            outcome = classify_status(answer.status) if answer.status is not None else Outcome.RETRY
-            delivered = outcome is Outcome.DELIVERED
-            error = receiver_text(answer.error or "") or (
-                None if delivered else f"HTTP {answer.status}"
+            claimed = as_claimed(delivery, body, target, None)
+            outcome = outcome_of(
+                claimed,
+                LISTEN_MODE,
+                request_headers,
+                _response(answer, self._now()),
+                services.context,
             )
-            attempt_row = {
-                "id": ids.new_id(ids.ATTEMPT, now_ms=now),
-                "delivery_id": delivery_id,
-                "number": delivery.attempt_count + 1,
-                "trigger": "listen",
-                "url": target[0],
-                "request_headers": _json(request_headers),
-                "response_status": answer.status,
-                "response_headers": _json(
-                    {receiver_text(k): receiver_text(v) for k, v in answer.headers.items()}
-                )
-                if answer.headers
-                else None,
-                "response_body": receiver_text(answer.body[:MAX_REPORTED_BODY_BYTES])
-                if answer.body is not None
-                else None,
-                "duration_ms": max(0.0, answer.duration_ms),
-                "error": receiver_text(answer.error) if answer.error else None,
-                "outcome": outcome.value,
-                "started_at": now - int(max(0.0, answer.duration_ms)),
-                "finished_at": now,
-                "webhook_id": delivery.webhook_id,
-            }
-            update = {
-                "b_id": delivery_id,
-                "b_token": None,
-                "b_status": "delivered" if delivered else "failed",
-                "b_count": delivery.attempt_count + 1,
-                "b_next": None,
-                "b_code": answer.status,
-                "b_error": error,
-                "b_now": now,
-            }
-            await services.store.record_attempts(conn, [attempt_row], [update], fenced=False)
+            await services.recorder.write_in(conn, [outcome])
         return await services.get_delivery(account_id, delivery_id)
 
     async def close(self, session: ListenSession) -> None:
@@ -310,5 +278,17 @@ class ListenService:
                 await store.listen.release_claims(conn, session.webhook_id, session.token, now)
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _response(answer: LocalAnswer, now: int) -> TransportResponse:
+    """The local answer as the attempt stage classifies it, as the log can store it."""
+    duration = max(0.0, answer.duration_ms)
+    return TransportResponse(
+        answer.status,
+        {receiver_text(k): receiver_text(v) for k, v in answer.headers.items()}
+        if answer.headers
+        else None,
+        receiver_text(answer.body[:MAX_REPORTED_BODY_BYTES]) if answer.body is not None else None,
+        receiver_text(answer.error) if answer.error else None,
+        None,
+        (now - int(duration)) / 1000,
+        duration,
+    )

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.alerts import Notice
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.attempt import CONTROL_DISABLE, AttemptOutcome
 from promptha_webhooks.records import record
-from promptha_webhooks.sender import CONTROL_DISABLE, AttemptRecord
 from promptha_webhooks.store.health import HealthQueries, HealthRow
 
 logger = logging.getLogger(__name__)
@@ -52,27 +52,23 @@ class AttemptResult:
     is_test: bool = False
 
     @classmethod
-    def from_record(
-        cls, record: AttemptRecord, delivery_update: dict[str, Any] | None = None
-    ) -> AttemptResult:
-        """The attempt as health sees it; `delivery_update` when the caller changed the
-        delivery's next state (a failed manual attempt keeps its scheduled retry)."""
-        update = record.delivery_update if delivery_update is None else delivery_update
-        assert record.webhook_id is not None, "health needs the attempt's webhook"
-        delivered = update["b_status"] == "delivered"
+    def from_outcome(cls, outcome: AttemptOutcome) -> AttemptResult:
+        """The attempt as health sees it."""
+        update, delivery = outcome.update, outcome.delivery
+        delivered = update.status == "delivered"
         return cls(
-            webhook_id=record.webhook_id,
-            delivery_id=update["b_id"],
-            event_id=record.event_id,
-            event_type=record.event_type,
+            webhook_id=delivery.webhook_id,
+            delivery_id=update.delivery_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
             delivered=delivered,
-            at=update["b_now"],
-            final_failure=update["b_status"] == "failed",
-            status_code=record.attempt_row["response_status"],
-            reason=None if delivered else update["b_error"],
-            attempts=update["b_count"],
-            control=record.control,
-            is_test=record.is_test,
+            at=update.updated_at,
+            final_failure=update.status == "failed",
+            status_code=update.last_status_code,
+            reason=None if delivered else update.last_error,
+            attempts=update.attempt_count,
+            control=outcome.control,
+            is_test=delivery.is_test,
         )
 
 

@@ -1,9 +1,12 @@
-"""One delivery attempt over HTTP: sign, ask the destination guard (destinations.decide), POST
-to the addresses it checked (30 s, no redirects), read at most 64 KiB of the answer, classify
-it, and describe the attempt for the log.
+"""The HTTP client behind a two-method protocol (httpx's `_transports/base.py` shape):
+`send(OutboundRequest) -> TransportResponse` and `close()`.
 
-Used by the dispatcher for scheduled attempts and by the services for test events and
-resends, so every attempt is built, signed and recorded the same way.
+`AiohttpTransport` is the implementation: one uvloop-friendly aiohttp session per process, the
+destination guard (destinations.decide) asked for every request, connections only to the
+addresses it checked (a pinned resolver: no second lookup, no DNS-rebinding window), 30 s for
+the whole exchange, no redirects, at most the response body limit read. A proxy, a source
+address or another client plugs in here, as another Transport. The guard stays inside the
+transport because the addresses it checked are what the client must connect to.
 """
 
 from __future__ import annotations
@@ -13,15 +16,13 @@ import contextvars
 import re
 import socket
 import time
-from typing import Any
+from typing import Protocol
 
 import aiohttp
-import orjson
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from promptha_webhooks import __version__, ids, retry, signing
-from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks import retry
 from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
 from promptha_webhooks.destinations import (
@@ -34,12 +35,6 @@ from promptha_webhooks.destinations import (
 )
 from promptha_webhooks.records import record
 
-USER_AGENT = f"Promptha-Webhooks/{__version__}"
-# Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
-# disables the webhook (health.py acts on it when the result is recorded).
-CONTROL_HEADER = "x-promptha-delivery"
-CONTROL_ABORT = "abort"
-CONTROL_DISABLE = "disable"
 MAX_ERROR_LENGTH = 1000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -93,32 +88,38 @@ class _PinnedResolver(AbstractResolver):
 
 
 @record
-class HttpResult:
+class OutboundRequest:
+    """What an attempt sends: POST `body` with `headers` to `url`."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@record
+class TransportResponse:
+    """The receiver's answer (status, headers, at most the body limit of its body), or why
+    there is none (`error`: refused by the guard, timeout, connection error, ...)."""
+
     status: int | None
     headers: dict[str, str] | None
     body: str | None
     error: str | None
     retry_after: float | None
-    started_at: float
+    started_at: float  # Unix seconds
     duration_ms: float
 
 
-@record
-class AttemptRecord:
-    """An attempt made: the row for the attempt log and the delivery's next state."""
+class Transport(Protocol):
+    """Sends attempts. `send` never raises for what the receiver or the network did: it
+    answers with a TransportResponse whose `error` says what went wrong."""
 
-    attempt_row: dict[str, Any]
-    delivery_update: dict[str, Any]
-    outcome: retry.Outcome
-    status: str
-    event_id: str
-    event_type: str
-    webhook_id: str | None
-    is_test: bool
-    control: str | None = None  # the receiver's x-promptha-delivery answer (abort | disable)
+    async def send(self, request: OutboundRequest) -> TransportResponse: ...
+
+    async def close(self) -> None: ...
 
 
-class Sender:
+class AiohttpTransport:
     """An aiohttp session shared by every attempt of the process (keep-alive pooling).
 
     The delivery timeout bounds the whole attempt (connect, send, answer) and is kept by
@@ -154,7 +155,8 @@ class Sender:
             await self._session.close()
             self._session = None
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+    async def send(self, request: OutboundRequest) -> TransportResponse:
+        url, body, headers = request.url, request.body, request.headers
         if self._session is None:
             await self.start()
         assert self._session is not None
@@ -196,11 +198,11 @@ class Sender:
             self._deadlines.finish(task)
         duration = (time.perf_counter() - t0) * 1000
         error = receiver_text(error[:MAX_ERROR_LENGTH])
-        return HttpResult(None, None, None, error, None, started, duration)
+        return TransportResponse(None, None, None, error, None, started, duration)
 
     async def _exchange(
         self, url: URL, body: bytes, headers: dict[str, str], started: float, t0: float
-    ) -> HttpResult:
+    ) -> TransportResponse:
         """POST and read the answer (at most the response body limit)."""
         assert self._session is not None
         limit = self._settings.response_body_limit_bytes
@@ -226,7 +228,7 @@ class Sender:
                     f"{response_headers[key]}, {value}" if key in response_headers else value
                 )
             retry_after = retry.parse_retry_after(response.headers.get("Retry-After"), time.time())
-            return HttpResult(
+            return TransportResponse(
                 response.status,
                 response_headers,
                 # U+0000 cannot be stored in PostgreSQL text: logged as U+FFFD, like bytes
@@ -249,141 +251,3 @@ def _request_url(decision: Decision) -> URL | str:
     if (url.raw_host, url.port) != (target.host, target.port):
         return f"blocked: the HTTP client reads {target.url} as another host"
     return url
-
-
-def delivery_headers(
-    *,
-    event_type: str,
-    event_id: str,
-    delivery_id: str,
-    attempt: int,
-    timestamp: int,
-    signature: str,
-    is_test: bool,
-) -> dict[str, str]:
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "x-promptha-timestamp": str(timestamp),
-        "x-promptha-signature": signature,
-        "x-promptha-event": event_type,
-        "x-promptha-event-id": event_id,
-        "x-promptha-delivery-id": delivery_id,
-        "x-promptha-attempt": str(attempt),
-    }
-    if is_test:
-        headers["x-promptha-test"] = "true"
-    return headers
-
-
-async def attempt_delivery(
-    sender: Sender,
-    clock: Clock,
-    schedule: tuple[float, ...],
-    *,
-    delivery_id: str,
-    event_id: str,
-    event_type: str,
-    url: str,
-    secret: str,
-    body: bytes,
-    number: int,
-    trigger: str,
-    is_test: bool,
-    token: str | None = None,
-    retries: bool = True,
-    webhook_id: str | None = None,
-) -> AttemptRecord:
-    """Make attempt `number` of a delivery and work out the delivery's next state.
-
-    With `retries` False (tests, manual resends) a failure is final at once.
-    """
-    timestamp = int(clock.now())
-    headers = delivery_headers(
-        event_type=event_type,
-        event_id=event_id,
-        delivery_id=delivery_id,
-        attempt=number,
-        timestamp=timestamp,
-        signature=signing.sign(secret, timestamp, body),
-        is_test=is_test,
-    )
-    result = await sender.post(url, body, headers)
-    if result.status is not None:
-        outcome = retry.classify_status(result.status)
-    else:
-        outcome = retry.Outcome.RETRY
-    now = clock.now()
-    next_at: int | None = None
-    if outcome is retry.Outcome.DELIVERED:
-        status = "delivered"
-    elif outcome is retry.Outcome.RETRY and retries:
-        delay = retry.next_delay(schedule, number, result.retry_after)
-        if delay is None:
-            status = "failed"
-        else:
-            status = "pending"
-            next_at = ms(now + delay)
-    else:
-        status = "failed"
-    if outcome is retry.Outcome.RETRY and status == "failed":
-        recorded_outcome = retry.Outcome.RETRY
-    else:
-        recorded_outcome = outcome
-    error = result.error
-    if error is None and outcome is not retry.Outcome.DELIVERED:
-        error = f"HTTP {result.status}"
-    control = receiver_control(result.headers)
-    attempt_error = result.error
-    if control is not None:
-        note = f"receiver answered {CONTROL_HEADER}: {control}"
-        attempt_error = f"{attempt_error}; {note}" if attempt_error else note
-        if status == "pending":
-            status, next_at = "failed", None
-            error = f"{error}; {note}" if error else note
-    attempt_row = {
-        "id": ids.new_id(ids.ATTEMPT),
-        "delivery_id": delivery_id,
-        "number": number,
-        "trigger": trigger,
-        "url": url,
-        "request_headers": orjson.dumps(headers).decode(),
-        "response_status": result.status,
-        "response_headers": orjson.dumps(result.headers).decode() if result.headers else None,
-        "response_body": result.body,
-        "duration_ms": round(result.duration_ms, 3),
-        "error": attempt_error,
-        "outcome": recorded_outcome.value,
-        "started_at": ms(result.started_at),
-        "finished_at": ms(now),
-        "webhook_id": webhook_id,
-    }
-    delivery_update = {
-        "b_id": delivery_id,
-        "b_token": token,
-        "b_status": status,
-        "b_count": number,
-        "b_next": next_at,
-        "b_code": result.status,
-        "b_error": error,
-        "b_now": ms(now),
-    }
-    return AttemptRecord(
-        attempt_row,
-        delivery_update,
-        outcome,
-        status,
-        event_id,
-        event_type,
-        webhook_id,
-        is_test,
-        control,
-    )
-
-
-def receiver_control(headers: dict[str, str] | None) -> str | None:
-    """`abort` or `disable` when the receiver's answer asks for it, else None."""
-    if not headers:
-        return None
-    value = headers.get(CONTROL_HEADER, "").strip().lower()
-    return value if value in (CONTROL_ABORT, CONTROL_DISABLE) else None

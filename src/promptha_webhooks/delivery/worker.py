@@ -1,5 +1,6 @@
-"""The dispatch loop: claim due deliveries under a lease, attempt each (bounded in total and per
-webhook), and write attempts and outcomes back in batches, one transaction per batch.
+"""The worker's loop: claim (claim.py) due deliveries under a lease, attempt (attempt.py) each,
+bounded in total and per webhook, and record (record.py) the outcomes in batches, one
+transaction per batch.
 
 Crash safety comes from the lease: a claimed delivery is due again when its lease runs out, so a
 worker killed at any moment loses nothing (the receiver may see an in-flight attempt twice).
@@ -14,30 +15,32 @@ import contextlib
 import logging
 import os
 import secrets
-import sqlite3
 import time
 from collections import defaultdict, deque
-from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from promptha_webhooks.alerts import Notice
 from promptha_webhooks.clock import Clock, SystemClock, ms
-from promptha_webhooks.config import CLAIM_BATCH_SIZE, Settings
-from promptha_webhooks.health import AttemptResult
-from promptha_webhooks.observe import Observer
-from promptha_webhooks.sender import AttemptRecord, Sender, attempt_delivery
-from promptha_webhooks.store import Database, Store, dispatch_statements
-from promptha_webhooks.store.notify import DueListener
-from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.attempt import (
+    AttemptMode,
+    AttemptOutcome,
+    DeliveryContext,
+    Trigger,
+    attempt,
+    skipped,
+)
+from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims
+from promptha_webhooks.delivery.observe import Observer
+from promptha_webhooks.delivery.record import Recorder
+from promptha_webhooks.delivery.transport import Transport
+from promptha_webhooks.store import Database, dispatch_statements
+from promptha_webhooks.store.errors import DRIVER_ERRORS
 from promptha_webhooks.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
+# The database unreachable, busy or refusing: the loops log it and try again.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (*DRIVER_ERRORS, OSError)
 RESULT_BATCH_MAX = 2048  # results per write (a statement and its transaction)
-# Claim loops on PostgreSQL (SQLite has one connection: a second claim would only queue).
-CLAIM_LOOPS = 2
 # Claim again once a quarter of the sending slots are free (not one claim per freed slot).
 CLAIM_LOW_WATER_DIVISOR = 4
 RESULT_GATHER_S = 0.05
@@ -45,11 +48,6 @@ RESULT_GATHER_S = 0.05
 # the next write. (Gathering only when none waited wrote 100 small batches a second at 1,000
 # deliveries/s: those that ended during each write.)
 RESULT_TRICKLE = 64
-# Results of ended attempts waiting for the writer, at most this many × max_in_flight. It bounds
-# memory when the database is slow, and what a killed worker leaves to be sent again: the
-# deliveries it sent and had not recorded, at most (1 + factor) × max_in_flight. SQLite's
-# writes share the one connection with claims and take longer, so more may wait there.
-WAITING_RESULTS_FACTOR = {"postgresql": 2, "sqlite": 4}
 # On stop, how long to wait for publishes that reserved hand-offs to hand them over (their
 # deliveries are then released with the other unsent ones; later ones wait for their lease).
 HANDOFF_STOP_WAIT_S = 5.0
@@ -62,7 +60,7 @@ class Dispatcher:
         self,
         settings: Settings,
         database: Database,
-        sender: Sender,
+        transport: Transport,
         *,
         clock: Clock | None = None,
         observer: Observer | None = None,
@@ -70,15 +68,16 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.db = database
-        self.store = Store(database.backend)
-        self.sender = sender
+        self.transport = transport
         self.clock = clock or SystemClock()
         self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self.claims = Claims(database, self.token, settings.lease_s, self.clock)
+        self.traits = dispatch_statements.traits(database.backend)
         # Set by a publish in this process and after every written batch of results (slots
         # freed): either may make more deliveries claimable before the next poll.
         self._wake = asyncio.Event()
         self._stopping = False
-        self._results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._results: asyncio.Queue[AttemptOutcome] = asyncio.Queue()
         self._claimed: dict[str, ClaimedDelivery] = {}  # held by this worker, not yet recorded
         # Claimed and not yet sent: attempting (at most max_in_flight), waiting for a sending
         # slot (at most one claim batch ahead, so a slow claim never leaves the slots idle) or
@@ -87,8 +86,8 @@ class Dispatcher:
         self._unsent = 0
         self._attempting = 0
         self._ready: deque[ClaimedDelivery] = deque()  # waiting for a sending slot
-        self._claim_batch = settings.claim_batch_size or CLAIM_BATCH_SIZE[database.backend]
-        self._waiting_results_factor = WAITING_RESULTS_FACTOR[database.backend]
+        self._claim_batch = settings.claim_batch_size or self.traits.claim_batch
+        self._waiting_results_factor = self.traits.waiting_results_factor
         self._low_water = min(
             self._claim_batch, max(1, settings.max_in_flight // CLAIM_LOW_WATER_DIVISOR)
         )
@@ -115,14 +114,15 @@ class Dispatcher:
         self._reservations_done.set()
         self._writer_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
-        self._listener = (
-            DueListener(database.url, self.notify) if database.backend == "postgresql" else None
-        )
+        self._listener = dispatch_statements.due_listener(database, self.notify)
         self.last_loop_at = 0.0
         # Health, alerts, metrics and attempt logs around each recorded batch (observe.py).
         self.observer = observer or Observer(settings, database.backend)
         # Off: one attribute check per attempt (tracing.py).
         self.tracing = tracing or Tracing(settings.tracing)
+        self.context = DeliveryContext.build(settings, transport, self.clock, self.tracing)
+        self.mode = AttemptMode(Trigger.SCHEDULED, retries=True, token=self.token)
+        self.recorder = Recorder(database, self.observer, self.clock)
         self.last_loop_monotonic = time.monotonic()  # readiness: is the claim loop alive?
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -132,10 +132,9 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        await self.sender.start()
         self._running = True
         self._writer_task = asyncio.create_task(self._write_loop(), name="dispatcher-writer")
-        loops = CLAIM_LOOPS if self.db.backend == "postgresql" else 1
+        loops = self.traits.claim_loops
         self._loop_tasks = [
             asyncio.create_task(self._claim_loop(first=i == 0), name=f"dispatcher-claims-{i}")
             for i in range(loops)
@@ -187,10 +186,9 @@ class Dispatcher:
             return
         ids = list(self._claimed)
         try:
-            async with self.db.transaction() as conn:
-                released = await self.store.release_claims(conn, ids, self.token, self._now())
+            released = await self.claims.release(ids)
             logger.info("released %d claimed deliveries on shutdown", released)
-        except (DBAPIError, OSError) as exc:
+        except _DATABASE_ERRORS as exc:
             logger.warning(
                 "could not release %d claims (%s); their lease will expire", len(ids), exc
             )
@@ -234,7 +232,7 @@ class Dispatcher:
 
     def lease_until(self, now: int) -> int:
         """The lease a delivery handed over at `now` (ms) is stored with."""
-        return now + ms(self.settings.lease_s)
+        return self.claims.lease_until(now)
 
     def release(self, webhook_ids: list[str]) -> None:
         """Reservations whose deliveries were not stored (or not as handed over)."""
@@ -303,7 +301,7 @@ class Dispatcher:
             try:
                 claimed = await self._claim(limit)
                 delay = DB_RETRY_DELAY_S
-            except (DBAPIError, OSError, sqlite3.Error) as exc:
+            except _DATABASE_ERRORS as exc:
                 logger.warning("claim failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
@@ -330,18 +328,8 @@ class Dispatcher:
         cap = self.settings.per_webhook_concurrency
         saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
         self._excluded = frozenset(saturated)
-        now = self._now()
-        lease_until = now + ms(self.settings.lease_s)
         started = time.perf_counter()
-        connection = (
-            self.db.driver_connection(replan=True)
-            if self.db.backend == "postgresql"
-            else self.db.sqlite_driver_connection()
-        )
-        async with connection as driver:
-            claimed = await dispatch_statements.claim_due(
-                driver, now, lease_until, self.token, limit, saturated
-            )
+        claimed = await self.claims.claim(limit, saturated)
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed
 
@@ -374,11 +362,8 @@ class Dispatcher:
             if not held:
                 continue
             try:
-                async with self.db.transaction() as conn:
-                    await self.store.extend_leases(
-                        conn, held, self.token, self._now() + ms(self.settings.lease_s)
-                    )
-            except (DBAPIError, OSError) as exc:
+                await self.claims.extend(held)
+            except _DATABASE_ERRORS as exc:
                 logger.warning("lease renewal failed (%s); will retry", exc)
 
     # -- attempting ----------------------------------------------------------------------
@@ -394,75 +379,15 @@ class Dispatcher:
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         try:
-            if not delivery.webhook_enabled:
-                self._results.put_nowait(self._skipped(delivery))
-                return
-            if self.tracing.enabled:
-                record = await self._send_traced(delivery)
+            if delivery.webhook_enabled:
+                outcome = await attempt(self.context, delivery, self.mode)
             else:
-                record = await self._send(delivery)
-            health = AttemptResult.from_record(record)
-            self._results.put_nowait(
-                {
-                    "attempt": record.attempt_row,
-                    "update": record.delivery_update,
-                    "event_type": delivery.event_type,
-                    "health": health,
-                }
-            )
+                outcome = skipped(delivery, self.mode, self._now())
+            self._results.put_nowait(outcome)
         except Exception:
             # Stop renewing its lease: the delivery becomes due again when the lease lapses.
             logger.exception("attempt of %s failed unexpectedly", delivery.id)
             self._claimed.pop(delivery.id, None)
-
-    async def _send(self, delivery: ClaimedDelivery) -> AttemptRecord:
-        return await attempt_delivery(
-            self.sender,
-            self.clock,
-            self.settings.retry_schedule_s,
-            delivery_id=delivery.id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            url=delivery.url,
-            secret=delivery.secret,
-            body=delivery.body,
-            number=delivery.attempt_count + 1,
-            trigger="scheduled",
-            is_test=delivery.is_test,
-            token=self.token,
-            webhook_id=delivery.webhook_id,
-        )
-
-    async def _send_traced(self, delivery: ClaimedDelivery) -> AttemptRecord:
-        """The attempt in a span whose parent is the event's publish span."""
-        with self.tracing.attempt(
-            delivery.traceparent,
-            delivery_id=delivery.id,
-            event_id=delivery.event_id,
-            webhook_id=delivery.webhook_id,
-            number=delivery.attempt_count + 1,
-            trigger="scheduled",
-        ) as span:
-            record = await self._send(delivery)
-            self.tracing.record_attempt(span, record)
-        return record
-
-    def _skipped(self, delivery: ClaimedDelivery) -> dict[str, Any]:
-        now = self._now()
-        return {
-            "attempt": None,
-            "event_type": delivery.event_type,
-            "update": {
-                "b_id": delivery.id,
-                "b_token": self.token,
-                "b_status": "skipped",
-                "b_count": delivery.attempt_count,
-                "b_next": None,
-                "b_code": None,
-                "b_error": "webhook disabled",
-                "b_now": now,
-            },
-        }
 
     def _finish(self, webhook_id: str) -> ClaimedDelivery | None:
         """An attempt ended: its sending slot goes to the same webhook's next waiting delivery,
@@ -516,50 +441,11 @@ class Dispatcher:
             if self._starved:
                 self._wake.set()  # written results make room for claims
 
-    async def _record(
-        self,
-        conn: AsyncConnection,
-        attempt_rows: list[dict[str, Any]],
-        updates: list[dict[str, Any]],
-    ) -> None:
-        if self.db.backend == "postgresql":
-            # One statement for the batch, not SQLAlchemy's executemany (per-row work).
-            await dispatch_statements.record_results(conn, attempt_rows, updates)
-        else:
-            await dispatch_statements.record_results_sqlite(conn, attempt_rows, updates)
-
-    async def _write_successes(
-        self,
-        attempt_rows: list[dict[str, Any]],
-        updates: list[dict[str, Any]],
-        results: list[AttemptResult],
-    ) -> bool:
-        """PostgreSQL, a batch of nothing but successes (the common case): attempts, outcomes
-        and the webhooks' last success in one statement in autocommit on asyncpg (one round
-        trip instead of BEGIN, the health read, the statement, the health write and COMMIT
-        through SQLAlchemy), provided every webhook of the batch was healthy. False: nothing
-        was written, the batch needs the health recorder."""
-        async with self.db.driver_connection(replan=True) as driver:
-            return await dispatch_statements.record_results(
-                driver, attempt_rows, updates, latest_success(results), self._now()
-            )
-
-    async def _write(self, batch: list[dict[str, Any]]) -> None:
-        attempt_rows, updates, results = split_results(batch)
+    async def _write(self, batch: list[AttemptOutcome]) -> None:
         delay = DB_RETRY_DELAY_S
         while True:
             try:
-                notices: list[Notice] = []
-                if not (
-                    self.db.backend == "postgresql"
-                    and all(result.delivered and result.control is None for result in results)
-                    and await self._write_successes(attempt_rows, updates, results)
-                ):
-                    async with self.db.transaction() as conn:
-                        await self._record(conn, attempt_rows, updates)
-                        # Health last: it locks the batch's webhook rows (in id order) only
-                        # for the end of the transaction.
-                        notices = await self.observer.record(conn, results, self._now())
+                notices = await self.recorder.write(batch)
                 break
             except Exception as exc:  # any failure: keep the results and retry the batch
                 if self._stopping and delay >= DB_RETRY_DELAY_MAX_S:
@@ -568,27 +454,8 @@ class Dispatcher:
                 logger.warning("recording results failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
-        for update in updates:
-            self._claimed.pop(update["b_id"], None)
+        for outcome in batch:
+            self._claimed.pop(outcome.update.delivery_id, None)
         if notices:
             self._wake.set()  # alert events may have deliveries due now
         self.observer.recorded(batch, notices)
-
-
-def split_results(
-    batch: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AttemptResult]]:
-    """A batch of queued results as the writer records it: the attempt rows, the deliveries'
-    updates and the attempts' health views."""
-    attempt_rows = [item["attempt"] for item in batch if item["attempt"] is not None]
-    updates = [item["update"] for item in batch]
-    results = [item["health"] for item in batch if item.get("health") is not None]
-    return attempt_rows, updates, results
-
-
-def latest_success(results: list[AttemptResult]) -> dict[str, int]:
-    """Each webhook's latest attempt time in a batch of successes (its last success)."""
-    latest: dict[str, int] = {}
-    for result in results:
-        latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
-    return latest

@@ -1,6 +1,7 @@
-"""What happens around each recorded batch of delivery results: endpoint health and alert
-events (inside the batch's transaction), then metrics, one log line per attempt and alert
-side effects (after commit). Shared by the dispatcher and the services' manual sends."""
+"""Metrics, logs and traces of the delivery path: endpoint health and alert events around each
+recorded batch (inside the batch's transaction), then metrics, one log line per attempt and
+alert side effects (after commit); claim and hand-off counters. Used by record.py for every
+recorded attempt, whoever made it. (The attempt's span is opened by attempt.py, tracing.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.alerts import AlertSink, Notice, publish_notices
 from promptha_webhooks.config import Settings
-from promptha_webhooks.health import AttemptResult, HealthRecorder
+from promptha_webhooks.delivery.attempt import AttemptOutcome
+from promptha_webhooks.delivery.health import AttemptResult, HealthRecorder
 from promptha_webhooks.logs import log_attempts
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.store import Store
@@ -44,43 +46,43 @@ class Observer:
             return []
         return await publish_notices(self.store, conn, notices, now)
 
-    def recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
-        """After commit. items: {"attempt": row | None, "update": {...}, "event_type": str}.
-        Never raises: the dispatcher's writer calls it and must outlive any failure here."""
+    def recorded(self, items: Sequence[AttemptOutcome], notices: Sequence[Notice]) -> None:
+        """After commit. Never raises: the worker's writer calls it and must outlive any
+        failure here."""
         try:
             self._recorded(items, notices)
         except Exception:
             logger.exception("metrics, logs or alerts of a recorded batch failed")
 
-    def _recorded(self, items: Sequence[dict[str, Any]], notices: Sequence[Notice]) -> None:
+    def _recorded(self, items: Sequence[AttemptOutcome], notices: Sequence[Notice]) -> None:
         durations = self._duration_histograms
         lines: list[dict[str, Any]] = []
         counts: dict[tuple[str, str], int] = {}  # one inc per label pair and batch
         for item in items:
-            update = item["update"]
-            status = update["b_status"]
+            status = item.update.status
             outcome = "retry" if status == "pending" else status
-            key = (outcome, item.get("event_type", "unknown"))
+            event_type = item.delivery.event_type
+            key = (outcome, event_type)
             counts[key] = counts.get(key, 0) + 1
-            row = item["attempt"]
+            row = item.attempt
             if row is None:
                 continue
             histogram = durations.get(outcome)
             if histogram is None:
                 histogram = durations[outcome] = self.metrics.attempt_duration.labels(outcome)
-            histogram.observe(row["duration_ms"] / 1000)
+            histogram.observe(row.duration_ms / 1000)
             lines.append(
                 {
-                    "delivery_id": update["b_id"],
-                    "attempt_id": row["id"],
-                    "webhook_id": row.get("webhook_id"),
-                    "event_type": item.get("event_type"),
-                    "attempt": row["number"],
-                    "trigger": row["trigger"],
-                    "status": row["response_status"],
+                    "delivery_id": row.delivery_id,
+                    "attempt_id": row.id,
+                    "webhook_id": row.webhook_id,
+                    "event_type": event_type,
+                    "attempt": row.number,
+                    "trigger": row.trigger,
+                    "status": row.response_status,
                     "outcome": outcome,
-                    "ms": row["duration_ms"],
-                    "error": row["error"],
+                    "ms": row.duration_ms,
+                    "error": row.error,
                 }
             )
         deliveries = self._delivery_counters

@@ -26,9 +26,16 @@ from typing import Any
 import orjson
 
 from promptha_webhooks import canonical_json, ids
-from promptha_webhooks.catalog import get_event_type, validate_payload
+from promptha_webhooks.catalog import EVENT_TYPES, get_event_type, validate_payload
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.handoff import (
+    DeliveryHandOff,
+    hand_over,
+    mark_handed,
+    unmark,
+    wakes_claims,
+)
 from promptha_webhooks.errors import (
     ConflictError,
     ConstraintViolationError,
@@ -37,9 +44,9 @@ from promptha_webhooks.errors import (
     PayloadTooLargeError,
     PrompthaError,
 )
-from promptha_webhooks.handoff import DeliveryHandOff, hand_over, mark_handed, unmark, wakes_claims
 from promptha_webhooks.matching import filters_match
-from promptha_webhooks.models import Event, from_ms
+from promptha_webhooks.models import Event, EventTypeInfo, from_ms
+from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.deliveries import DeliveryRow
 from promptha_webhooks.store.errors import refuses_value
@@ -419,7 +426,8 @@ class Publisher:
     # -- after the commit: the dispatcher --------------------------------------------------
 
     def _mark(self, rows: PublishRows) -> list[DeliveryRow]:
-        """Due delivery rows to store claimed by this process's dispatcher (handoff.py)."""
+        """Due delivery rows to store claimed by this process's dispatcher
+        (delivery/handoff.py)."""
         if self.handoff is None:
             return []
         return mark_handed(self.handoff, rows.deliveries)
@@ -602,3 +610,49 @@ def _fan_out(
             )
         )
     return rows, answers, due
+
+
+class PublishingUseCases(UseCases):
+    publisher: Publisher
+
+    def event_types(self) -> list[EventTypeInfo]:
+        return [
+            EventTypeInfo(
+                name=t.name,
+                group=t.group,
+                description=t.description,
+                schema=t.json_schema(),
+                sample=t.sample,
+            )
+            for t in EVENT_TYPES
+        ]
+
+    async def publish(
+        self,
+        account_id: str,
+        event_name: str,
+        data: Any,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Event, bool]:
+        """Store the event and one delivery per matching webhook, atomically.
+
+        Returns (event, replayed): replayed is True when the idempotency key was seen within
+        its window and the earlier event is returned instead of a new one.
+        """
+        request = PublishRequest(event_name, data, idempotency_key)
+        [result] = await self.publisher.publish(account_id, [request], batch=False)
+        return result
+
+    async def publish_batch(
+        self, account_id: str, requests: list[PublishRequest]
+    ) -> list[tuple[Event, bool]]:
+        """Publish up to MAX_BATCH_EVENTS events in one transaction: all are stored or none."""
+        return await self.publisher.publish(account_id, requests, batch=True)
+
+    async def get_event(self, account_id: str, event_id: str) -> Event:
+        async with self.db.transaction() as conn:
+            event = await self.store.events.get(conn, account_id, event_id)
+        if event is None:
+            raise NotFoundError(f"No event {event_id}")
+        return event

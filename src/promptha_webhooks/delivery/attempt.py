@@ -1,0 +1,219 @@
+"""The attempt stage: build a delivery's request (headers, signature via signing.py), send it
+through a Transport, and classify the answer into an AttemptOutcome: the attempt log's row and
+the delivery's next state.
+
+One path for every attempt: the worker's scheduled ones, resends, test events and listen
+sessions (whose request the CLI replays and whose answer it reports: `outcome_of`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+from promptha_webhooks import __version__, ids, retry, signing
+from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.transport import (
+    OutboundRequest,
+    Transport,
+    TransportResponse,
+)
+from promptha_webhooks.records import record
+from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
+from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.tracing import Tracing
+
+USER_AGENT = f"Promptha-Webhooks/{__version__}"
+# Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
+# disables the webhook (health.py acts on it when the result is recorded).
+CONTROL_HEADER = "x-promptha-delivery"
+CONTROL_ABORT = "abort"
+CONTROL_DISABLE = "disable"
+SKIPPED_ERROR = "webhook disabled"
+
+
+class Trigger(StrEnum):
+    """Why an attempt was made (the attempt log's `trigger`)."""
+
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    TEST = "test"
+    LISTEN = "listen"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptMode:
+    """How attempts are made: `retries` False (resends, tests, listen) makes a failure final
+    at once; `token` fences the outcome's write by the claim (None: unfenced)."""
+
+    trigger: Trigger
+    retries: bool = True
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    """What every attempt of a process needs, built once (from Settings)."""
+
+    transport: Transport
+    clock: Clock
+    retry_schedule_s: tuple[float, ...]
+    tracing: Tracing
+
+    @classmethod
+    def build(
+        cls, settings: Settings, transport: Transport, clock: Clock, tracing: Tracing | None = None
+    ) -> DeliveryContext:
+        tracing = tracing or Tracing(settings.tracing)
+        return cls(transport, clock, settings.retry_schedule_s, tracing)
+
+
+@record
+class AttemptOutcome:
+    """An attempt made (or skipped): the row for the attempt log (None: skipped, no request),
+    the delivery's next state, how the answer classified and the receiver's control answer."""
+
+    delivery: ClaimedDelivery
+    attempt: AttemptRow | None
+    update: DeliveryUpdate
+    outcome: retry.Outcome
+    control: str | None = None  # the receiver's x-promptha-delivery answer (abort | disable)
+
+    @property
+    def status(self) -> str:
+        return self.update.status
+
+
+def delivery_headers(delivery: ClaimedDelivery, number: int, timestamp: int) -> dict[str, str]:
+    """The request headers of attempt `number`, signed at `timestamp` (Unix seconds)."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "x-promptha-timestamp": str(timestamp),
+        "x-promptha-signature": signing.sign(delivery.secret, timestamp, delivery.body),
+        "x-promptha-event": delivery.event_type,
+        "x-promptha-event-id": delivery.event_id,
+        "x-promptha-delivery-id": delivery.id,
+        "x-promptha-attempt": str(number),
+    }
+    if delivery.is_test:
+        headers["x-promptha-test"] = "true"
+    return headers
+
+
+async def attempt(
+    context: DeliveryContext, delivery: ClaimedDelivery, mode: AttemptMode
+) -> AttemptOutcome:
+    """Make the delivery's next attempt and work out its next state (in a span whose parent is
+    the event's publish span, when tracing is on)."""
+    if not context.tracing.enabled:
+        return await _attempt(context, delivery, mode)
+    tracing = context.tracing
+    with tracing.attempt(
+        delivery.traceparent,
+        delivery_id=delivery.id,
+        event_id=delivery.event_id,
+        webhook_id=delivery.webhook_id,
+        number=delivery.attempt_count + 1,
+        trigger=mode.trigger.value,
+    ) as span:
+        outcome = await _attempt(context, delivery, mode)
+        tracing.record_attempt(span, outcome)
+    return outcome
+
+
+async def _attempt(
+    context: DeliveryContext, delivery: ClaimedDelivery, mode: AttemptMode
+) -> AttemptOutcome:
+    headers = delivery_headers(delivery, delivery.attempt_count + 1, int(context.clock.now()))
+    response = await context.transport.send(OutboundRequest(delivery.url, delivery.body, headers))
+    return outcome_of(delivery, mode, headers, response, context)
+
+
+def outcome_of(
+    delivery: ClaimedDelivery,
+    mode: AttemptMode,
+    headers: dict[str, str],
+    response: TransportResponse,
+    context: DeliveryContext,
+) -> AttemptOutcome:
+    """Classify the answer to attempt `delivery.attempt_count + 1`, sent with `headers`."""
+    number = delivery.attempt_count + 1
+    outcome = (
+        retry.classify_status(response.status)
+        if response.status is not None
+        else retry.Outcome.RETRY
+    )
+    now = context.clock.now()
+    next_at: int | None = None
+    if outcome is retry.Outcome.DELIVERED:
+        status = "delivered"
+    elif outcome is retry.Outcome.RETRY and mode.retries:
+        delay = retry.next_delay(context.retry_schedule_s, number, response.retry_after)
+        if delay is None:
+            status = "failed"
+        else:
+            status = "pending"
+            next_at = ms(now + delay)
+    else:
+        status = "failed"
+    error = response.error
+    if error is None and outcome is not retry.Outcome.DELIVERED:
+        error = f"HTTP {response.status}"
+    control = receiver_control(response.headers)
+    attempt_error = response.error
+    if control is not None:
+        note = f"receiver answered {CONTROL_HEADER}: {control}"
+        attempt_error = f"{attempt_error}; {note}" if attempt_error else note
+        if status == "pending":
+            status, next_at = "failed", None
+            error = f"{error}; {note}" if error else note
+    finished = ms(now)
+    row = AttemptRow(
+        ids.new_id(ids.ATTEMPT),
+        delivery.id,
+        number,
+        mode.trigger.value,
+        delivery.url,
+        orjson.dumps(headers).decode(),
+        response.status,
+        orjson.dumps(response.headers).decode() if response.headers else None,
+        response.body,
+        round(response.duration_ms, 3),
+        attempt_error,
+        outcome.value,
+        ms(response.started_at),
+        finished,
+        delivery.webhook_id,
+    )
+    update = DeliveryUpdate(
+        delivery.id, mode.token, status, number, next_at, response.status, error, finished
+    )
+    return AttemptOutcome(delivery, row, update, outcome, control)
+
+
+def skipped(delivery: ClaimedDelivery, mode: AttemptMode, now: int) -> AttemptOutcome:
+    """No attempt: the webhook was disabled after the delivery was claimed."""
+    update = DeliveryUpdate(
+        delivery.id, mode.token, "skipped", delivery.attempt_count, None, None, SKIPPED_ERROR, now
+    )
+    return AttemptOutcome(delivery, None, update, retry.Outcome.PERMANENT)
+
+
+def keep_schedule(outcome: AttemptOutcome, next_attempt_at: int) -> AttemptOutcome:
+    """The outcome with the delivery left pending, due at `next_attempt_at` (a failed manual
+    attempt leaves a scheduled retry in place)."""
+    update = dataclasses.replace(outcome.update, status="pending", next_attempt_at=next_attempt_at)
+    return dataclasses.replace(outcome, update=update)
+
+
+def receiver_control(headers: dict[str, str] | None) -> str | None:
+    """`abort` or `disable` when the receiver's answer asks for it, else None."""
+    if not headers:
+        return None
+    value = headers.get(CONTROL_HEADER, "").strip().lower()
+    return value if value in (CONTROL_ABORT, CONTROL_DISABLE) else None

@@ -1,0 +1,72 @@
+"""The claim stage: due deliveries → ClaimedDelivery (frozen for the type checker), taken under
+a lease by one worker's token; the lease renewed while the worker holds them, and handed back
+on shutdown. A delivery whose lease runs out is due again (crash safety)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks.models import Delivery
+from promptha_webhooks.store import Database, Store, dispatch_statements
+from promptha_webhooks.store.queries import ClaimedDelivery
+
+__all__ = ["ClaimedDelivery", "Claims", "as_claimed"]
+
+
+def as_claimed(
+    delivery: Delivery, body: str, endpoint: tuple[str, str, bool], traceparent: str | None
+) -> ClaimedDelivery:
+    """A delivery read from the log (resends, test events, listen answers) as the attempt
+    stage takes it. `endpoint`: the webhook's url, secret and whether it is enabled."""
+    url, secret, enabled = endpoint
+    return ClaimedDelivery(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=delivery.event,
+        webhook_id=delivery.webhook_id,
+        attempt_count=delivery.attempt_count,
+        is_test=delivery.is_test,
+        body=body.encode(),
+        url=url,
+        secret=secret,
+        webhook_enabled=enabled,
+        traceparent=traceparent,
+    )
+
+
+class Claims:
+    """The claims of one worker (its `token`)."""
+
+    def __init__(self, database: Database, token: str, lease_s: float, clock: Clock) -> None:
+        self.db = database
+        self.store = Store(database.backend)
+        self.token = token
+        self.lease_ms = ms(lease_s)
+        self.clock = clock
+
+    async def claim(self, limit: int, exclude_webhooks: Sequence[str]) -> list[ClaimedDelivery]:
+        """Up to `limit` due deliveries, not of `exclude_webhooks` (at their concurrency cap),
+        leased to this worker, with what attempting them needs: one statement."""
+        now = ms(self.clock.now())
+        return await dispatch_statements.claim_batch(
+            self.db, now, now + self.lease_ms, self.token, limit, exclude_webhooks
+        )
+
+    def lease_until(self, now: int) -> int:
+        """The lease a delivery taken at `now` (ms) gets."""
+        return now + self.lease_ms
+
+    async def extend(self, held: Sequence[str]) -> int:
+        """Push the lease of deliveries this worker still holds (waiting for a slot)."""
+        async with self.db.transaction() as conn:
+            return await self.store.dispatch.extend_leases(
+                conn, held, self.token, ms(self.clock.now()) + self.lease_ms
+            )
+
+    async def release(self, held: Sequence[str]) -> int:
+        """Make the held deliveries due now again (graceful shutdown)."""
+        async with self.db.transaction() as conn:
+            return await self.store.dispatch.release_claims(
+                conn, held, self.token, ms(self.clock.now())
+            )

@@ -1,0 +1,79 @@
+"""The record stage: AttemptOutcomes → rows. The only writer of attempt results: the attempt
+log's rows, the deliveries' next states and endpoint health, in one transaction per batch
+(one autocommit statement for a PostgreSQL batch of nothing but successes). The worker's
+batched writer, resends, test events and listen answers all write through `Recorder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from promptha_webhooks.alerts import Notice
+from promptha_webhooks.clock import Clock, ms
+from promptha_webhooks.delivery.attempt import AttemptOutcome
+from promptha_webhooks.delivery.health import AttemptResult
+from promptha_webhooks.delivery.observe import Observer
+from promptha_webhooks.store import Database, dispatch_statements
+
+
+class Recorder:
+    def __init__(self, database: Database, observer: Observer, clock: Clock) -> None:
+        self.db = database
+        self.observer = observer
+        self.clock = clock
+        self._successes_alone = dispatch_statements.traits(database.backend).successes_alone
+
+    async def write(self, batch: Sequence[AttemptOutcome]) -> list[Notice]:
+        """Write a batch: attempts, outcomes (fenced by their claim token, if any) and endpoint
+        health; returns the alert notices stored with it. Raises what the database raised
+        (nothing written): the worker retries the batch."""
+        attempts = [item.attempt for item in batch if item.attempt is not None]
+        updates = [item.update for item in batch]
+        results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
+        if (
+            self._successes_alone
+            and all(result.delivered and result.control is None for result in results)
+        ) and await dispatch_statements.record_successes(
+            self.db, attempts, updates, latest_success(results), self._now()
+        ):
+            return []
+        async with self.db.transaction() as conn:
+            return await self._write_in(conn, attempts, updates, results)
+
+    async def write_in(
+        self, conn: AsyncConnection, batch: Sequence[AttemptOutcome]
+    ) -> list[Notice]:
+        """`write` in the caller's transaction (which checked what it records)."""
+        attempts = [item.attempt for item in batch if item.attempt is not None]
+        results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
+        return await self._write_in(conn, attempts, [item.update for item in batch], results)
+
+    async def record(self, batch: Sequence[AttemptOutcome]) -> None:
+        """Write a batch, then its metrics, logs and alerts (one call: resends, test events)."""
+        notices = await self.write(batch)
+        self.observer.recorded(batch, notices)
+
+    async def _write_in(
+        self,
+        conn: AsyncConnection,
+        attempts: Sequence[dispatch_statements.AttemptRow],
+        updates: Sequence[dispatch_statements.DeliveryUpdate],
+        results: Sequence[AttemptResult],
+    ) -> list[Notice]:
+        await dispatch_statements.record_in(conn, attempts, updates)
+        # Health last: it locks the batch's webhook rows (in id order) only for the end of the
+        # transaction.
+        return await self.observer.record(conn, results, self._now())
+
+    def _now(self) -> int:
+        return ms(self.clock.now())
+
+
+def latest_success(results: Sequence[AttemptResult]) -> dict[str, int]:
+    """Each webhook's latest attempt time in a batch of successes (its last success)."""
+    latest: dict[str, int] = {}
+    for result in results:
+        latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
+    return latest

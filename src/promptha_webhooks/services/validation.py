@@ -1,0 +1,151 @@
+"""Checks of what callers send, shared by the API and the dashboard's forms: filters, event
+types, secrets, descriptions, free text, page sizes and cursors; and the page of a list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptha_webhooks import canonical_json, ids
+from promptha_webhooks.catalog import (
+    EVENT_TYPES,
+    declared_fields,
+    get_event_type,
+    payload_fields,
+)
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.models import Page
+
+SECRET_MIN_LENGTH = 16
+SECRET_MAX_LENGTH = 256
+MAX_FILTER_KEYS = 20
+MAX_FILTER_VALUES = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_DESCRIPTION_LENGTH = 500
+
+
+def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:
+    if filters is None:
+        return None
+    if not isinstance(filters, dict):
+        raise InvalidRequestError("filters must be an object of {field: [values]}", field=field)
+    if len(filters) > MAX_FILTER_KEYS:
+        raise InvalidRequestError(f"at most {MAX_FILTER_KEYS} filter keys", field=field)
+    cleaned: dict[str, list[Any]] = {}
+    for key, values in filters.items():
+        if not key or len(key) > 100:
+            raise InvalidRequestError("filter keys must be 1-100 characters", field=field)
+        if not isinstance(values, list) or not values:
+            raise InvalidRequestError(
+                f"filters.{key} must be a non-empty list of values", field=f"{field}.{key}"
+            )
+        if len(values) > MAX_FILTER_VALUES:
+            raise InvalidRequestError(
+                f"filters.{key} has more than {MAX_FILTER_VALUES} values", field=f"{field}.{key}"
+            )
+        for value in values:
+            if value is None or not isinstance(value, str | int | float | bool):
+                raise InvalidRequestError(
+                    f"filters.{key} values must be strings, numbers or booleans",
+                    field=f"{field}.{key}",
+                )
+        cleaned[key] = list(values)
+    try:
+        canonical_json.dumps(cleaned)
+    except canonical_json.CanonicalJSONError as exc:
+        raise InvalidRequestError(f"filters: {exc}", field=field) from None
+    return cleaned
+
+
+def check_filters_fit_events(
+    filters: dict[str, list[Any]] | None, events: list[str], *, field: str | None = None
+) -> None:
+    """A 400 for a filter that would drop every event of a subscribed type.
+
+    A filter key must be in the payload for the event to match (matching.filters_match), so a
+    key the catalogue gives to some event types (`fabricId`: fabric.*) on a webhook that also
+    subscribes to types without it (credits.*) silently drops all of those: the JSON Schemas
+    of the event types (catalog.py) say which carry which fields. Keys no event type declares
+    are fields the platform adds to its payloads (payloads keep extra fields), and pass.
+    `events` are valid type names; `field`: where to point the error (default: the filter).
+    """
+    for key in filters or {}:
+        if key == "eventId":
+            raise InvalidRequestError(
+                "filters.eventId: every event has its own eventId, assigned when it is "
+                "published; a filter on it would never match",
+                field=field or "filters.eventId",
+            )
+        if key not in declared_fields():
+            continue
+        lacking = [name for name in events if key not in payload_fields(name)]
+        if not lacking:
+            continue
+        carriers = sorted(t.name for t in EVENT_TYPES if key in payload_fields(t.name))
+        raise InvalidRequestError(
+            f"filters.{key}: {_names(lacking)} {'has' if len(lacking) == 1 else 'have'} no "
+            f"{key} (only {_names(carriers)} {'does' if len(carriers) == 1 else 'do'}), so "
+            f"the filter would drop every one of them: subscribe to "
+            f"{'it' if len(lacking) == 1 else 'them'} on another webhook, or remove the filter",
+            field=field or f"filters.{key}",
+        )
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def validate_events(events: Any, *, field: str = "events") -> list[str]:
+    if not isinstance(events, list) or not events:
+        raise InvalidRequestError("events must be a non-empty list of event types", field=field)
+    for index, name in enumerate(events):
+        get_event_type(name, field=f"{field}[{index}]")
+    return list(dict.fromkeys(events))
+
+
+def validate_secret(secret: Any, *, field: str = "secret") -> str:
+    if not isinstance(secret, str) or not (SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH):
+        raise InvalidRequestError(
+            f"secret must be a string of {SECRET_MIN_LENGTH}-{SECRET_MAX_LENGTH} characters",
+            field=field,
+        )
+    if not secret.isprintable():
+        raise InvalidRequestError("secret must be printable text", field=field)
+    return secret
+
+
+def validate_description(description: Any, *, field: str = "description") -> str:
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidRequestError(
+            f"description must be a string of at most {MAX_DESCRIPTION_LENGTH} characters",
+            field=field,
+        )
+    return check_storable_text(description, field=field)
+
+
+def check_storable_text(text: str, *, field: str) -> str:
+    """Free text both backends store alike: no U+0000 (PostgreSQL text cannot hold it, so
+    SQLite does not take it either)."""
+    if "\x00" in text:
+        raise InvalidRequestError(f"{field} must not contain the NUL character", field=field)
+    return text
+
+
+def page_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequestError(f"limit must be 1-{MAX_PAGE_SIZE}", field="limit")
+    return limit
+
+
+def check_cursor(cursor: str | None, prefix: str) -> str | None:
+    if cursor is not None and not ids.has_prefix(cursor, prefix):
+        raise InvalidRequestError("cursor is not a cursor this list returned", field="cursor")
+    return cursor
+
+
+def page_of(rows: list[Any], size: int) -> Page[Any]:
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(data=rows, has_more=has_more, next_cursor=rows[-1].id if has_more else None)
