@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from promptha_webhooks import canonical_json, signing
+from promptha_webhooks import canonical_json, signature_headers, signing
 from promptha_webhooks.cli.context import EXIT_FAILURE, output_of
 from promptha_webhooks.cli.http_capture import CapturedRequest, CaptureError, parse_request
 from promptha_webhooks.cli.output import Output
@@ -21,11 +21,11 @@ SECRET_ENV = "PROMPTHA_WEBHOOKS_SECRET"
 # Accepting any age: used to tell "old but authentic" from "old and forged".
 _ANY_AGE = 10**12
 _DETAIL_HEADERS = (
-    "x-promptha-event",
-    "x-promptha-event-id",
-    "x-promptha-delivery-id",
-    "x-promptha-attempt",
-    "x-promptha-test",
+    signature_headers.EVENT_HEADER,
+    signature_headers.EVENT_ID_HEADER,
+    signature_headers.DELIVERY_ID_HEADER,
+    signature_headers.ATTEMPT_HEADER,
+    signature_headers.TEST_HEADER,
 )
 
 
