@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.signature_headers import (
@@ -145,7 +145,11 @@ def public_key(signing_key: str) -> str:
     key = parse_key(signing_key)
     if key.kind is not KeyKind.SIGNING:
         raise InvalidSecretError(f"expected a {SIGNING_KEY_PREFIX}… signing key")
-    raw = _private(key.material).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = (
+        _private(key.material)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
     return PUBLIC_KEY_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
