@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -229,6 +230,19 @@ def development_key_ring(value: str | None, data_dir: Path) -> KeyRing:
     text = read_private_file(path)
     if text is None:
         private_directory(data_dir)
-        text = generate_key_entry("dev1")
-        write_private_file(path, text + "\n")
+        _create_key_file(path, generate_key_entry("dev1"))
+        text = read_private_file(path) or ""
     return KeyRing.parse(text.strip(), source=str(path))
+
+
+def _create_key_file(path: Path, entry: str) -> None:
+    """Write the generated key beside `path` (0600), then link it into place only if no other
+    process got there first: two processes starting at once agree on one key."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    write_private_file(temporary, entry + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process's key won; it is read back by the caller
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -129,3 +129,13 @@ def test_generated_entries_parse() -> None:
     assert KeyRing.parse(generate_key_entry()).primary_key_id.startswith("k")
     with pytest.raises(KeyRingError):
         generate_key_entry("bad id")
+
+
+def test_an_existing_key_file_is_never_replaced(tmp_path: Path) -> None:
+    first = development_key_ring(None, tmp_path)
+    sealed = first.encrypt(SECRET, AAD)
+    from promptha_webhooks import secret_box
+
+    secret_box._create_key_file(tmp_path / "encryption-keys", entry("late", 7))
+    assert development_key_ring(None, tmp_path).decrypt(sealed, AAD) == SECRET
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption-keys"]
