@@ -28,6 +28,9 @@ from support import (
     require_postgres,
 )
 
+# The guide's Express receiver under Node (fixtures node_installed, node_receiver).
+pytest_plugins = ["node_receiver"]
+
 
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:

@@ -1,6 +1,8 @@
-"""Webhook signatures: HMAC-SHA256 over ``"{timestamp}." + body``, hex-encoded.
+"""Webhook signatures in the guide's (promptha) format: HMAC-SHA256 over
+``"{timestamp}." + body``, hex-encoded.
 
-Used by the dispatcher to sign deliveries and by the receiver SDK to verify them.
+Used by the dispatcher to sign deliveries and by the receiver SDK to verify them. The header
+names live in signature_headers.py; the Standard Webhooks format in signing_standard.py.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 
+from promptha_webhooks.signature_headers import (
+    PREVIOUS_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+)
+
 __all__ = [
     "DEFAULT_TOLERANCE_S",
+    "PREVIOUS_SIGNATURE_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "InvalidSignatureError",
@@ -21,13 +30,12 @@ __all__ = [
     "MissingHeaderError",
     "TimestampOutOfToleranceError",
     "VerificationError",
+    "header_value",
     "sign",
     "signed_message",
     "verify",
 ]
 
-SIGNATURE_HEADER = "x-promptha-signature"
-TIMESTAMP_HEADER = "x-promptha-timestamp"
 DEFAULT_TOLERANCE_S = 300
 
 # Secrets whose keyed HMAC state sign() keeps (one per webhook secret in use).
@@ -115,8 +123,9 @@ def _digest(key: bytes, message: bytes) -> bytes:
     return hmac.digest(key, message, "sha256")  # OpenSSL's one-shot HMAC, no HMAC object
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Case-insensitive lookup of ``name`` (lowercase) in any mapping, incl. multidicts."""
+def header_value(headers: Mapping[str, str], name: str) -> str:
+    """Case-insensitive lookup of ``name`` (lowercase) in any mapping, incl. multidicts;
+    MissingHeaderError when it is absent."""
     value: object = headers.get(name)  # exact match, or any casing for multidicts
     if value is None:
         for raw_key, candidate in headers.items():
@@ -130,6 +139,16 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return str(value)
+
+
+_header = header_value
+
+
+def _optional_header(headers: Mapping[str, str], name: str) -> str | None:
+    try:
+        return header_value(headers, name)
+    except MissingHeaderError:
+        return None
 
 
 def _parse_timestamp(raw: str) -> int:
@@ -153,7 +172,10 @@ def verify(
     """Verify a webhook request; return None if authentic, else raise a VerificationError.
 
     ``headers`` is any mapping (lookup is case-insensitive). ``secret`` may be a list of secrets
-    during rotation: the request is accepted if it was signed with any of them. ``body`` must be
+    during rotation: the request is accepted if it was signed with any of them, in
+    ``x-promptha-signature`` or, during the sender's rotation, in
+    ``x-promptha-signature-previous`` (consulted only when it is there and well-formed: the
+    primary header alone decides whether the request is malformed). ``body`` must be
     the raw request body; a str is encoded as UTF-8. ``now`` defaults to the current Unix time.
     """
     secrets = [secret] if isinstance(secret, str) else list(secret)
@@ -177,7 +199,10 @@ def verify(
             f"header {SIGNATURE_HEADER!r} must be 64 hex characters (HMAC-SHA256), "
             f"got {len(raw_signature)} characters"
         )
-    expected = bytes.fromhex(raw_signature)
+    candidates = [bytes.fromhex(raw_signature)]
+    raw_previous = _optional_header(headers, PREVIOUS_SIGNATURE_HEADER)
+    if raw_previous is not None and _SIGNATURE_RE.match(raw_previous) is not None:
+        candidates.append(bytes.fromhex(raw_previous))
 
     if isinstance(body, str):
         try:
@@ -189,8 +214,10 @@ def verify(
     message = signed_message(timestamp, payload)
 
     matched = False
-    for key in keys:  # no early exit: every secret is tried
-        matched |= hmac.compare_digest(_digest(key, message), expected)
+    for key in keys:  # no early exit: every secret is tried against every signature
+        digest = _digest(key, message)
+        for expected in candidates:
+            matched |= hmac.compare_digest(digest, expected)
     if not matched:
         raise InvalidSignatureError(
             f"signature does not match the body and timestamp under any of the {len(keys)} "

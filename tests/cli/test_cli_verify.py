@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_support import RawCapture, invoke, new_cli
 
-from promptha_webhooks import signing
+from promptha_webhooks import signing, signing_standard
 
 SECRET = "whsec_cli_verify_test_secret"
 
@@ -198,3 +198,60 @@ def test_unreadable_input(raw: bytes, reason: str) -> None:
 def test_a_secret_is_required() -> None:
     result = invoke(["verify"], input=b"POST / HTTP/1.1\r\n\r\n")
     assert result.exit_code == 2 and "--secret" in result.output
+
+
+def standard_capture(keys: list[str], timestamp: int, event_id: str = "evt_std1") -> bytes:
+    body = b'{"event":"credits.low","data":{"remaining":5,"eventId":"evt_std1"},"timestamp":1}'
+    signature = signing_standard.sign(keys, event_id, timestamp, body)
+    lines = [
+        "POST /hooks HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"webhook-id: {event_id}",
+        f"webhook-timestamp: {timestamp}",
+        f"webhook-signature: {signature}",
+        f"Content-Length: {len(body)}",
+    ]
+    return join(lines, body)
+
+
+def test_standard_webhooks_requests_are_detected_and_verified_with_several_secrets() -> None:
+    old, new = signing_standard.generate_secret(), signing_standard.generate_secret()
+    raw = standard_capture([new, old], int(time.time()))
+    for args in (["-s", old], ["-s", new], ["-s", SECRET, "-s", old, "--format", "standard"]):
+        result = invoke(["verify", *args], input=raw)
+        assert result.exit_code == 0, result.output
+        assert "valid" in result.output
+    result = invoke(["--json", "verify", "-s", SECRET, "-s", old], input=raw)
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["valid"] and verdict["secret"] == 2
+    assert any("not a Standard Webhooks key" in note for note in verdict["notes"])
+
+
+def test_standard_webhooks_failures_say_why() -> None:
+    secret = signing_standard.generate_secret()
+    now = int(time.time())
+    wrong = invoke(
+        ["--json", "verify", "-s", signing_standard.generate_secret()],
+        input=standard_capture([secret], now),
+    )
+    assert wrong.exit_code == 1 and json.loads(wrong.output)["error"] == "invalid_signature"
+    stale = invoke(["--json", "verify", "-s", secret], input=standard_capture([secret], now - 900))
+    assert json.loads(stale.output)["error"] == "stale_timestamp"
+    only_promptha = invoke(
+        ["--json", "verify", "-s", SECRET], input=standard_capture([secret], now)
+    )
+    assert json.loads(only_promptha.output)["error"] == "invalid_secret"
+    lines, body = split(standard_capture([secret], now))
+    no_id = join(set_header(lines, "webhook-id", None), body)
+    missing = invoke(["--json", "verify", "-s", secret], input=no_id)
+    assert json.loads(missing.output)["error"] == "missing_header"
+    forced = invoke(
+        ["--json", "verify", "-s", secret, "--format", "promptha"],
+        input=standard_capture([secret], now),
+    )
+    assert json.loads(forced.output)["error"] == "missing_header"
+    hostile = join(set_header(lines, "webhook-signature", "v1,AAAA " * 40), body)
+    junk = invoke(["--json", "verify", "-s", secret], input=hostile)
+    assert junk.exit_code == 1 and json.loads(junk.output)["error"] == "invalid_signature"

@@ -32,8 +32,10 @@ AWKWARD = {
 }
 
 
-def test_verify_is_the_signing_verify() -> None:
-    assert verify is signing.verify
+def test_verify_accepts_what_signing_verify_accepts(signed: Sign) -> None:
+    delivery = signed("fabric.completed", AWKWARD)
+    signing.verify(delivery.body, delivery.headers, SECRET)
+    verify(delivery.body, delivery.headers, SECRET)
 
 
 def test_verify_raw_bytes_and_str(signed: Sign) -> None:

@@ -350,3 +350,27 @@ def test_arbitrary_input_only_raises_verification_errors(
 @given(body=st.binary(max_size=256), secret=st.text(min_size=1), age=st.integers(-300, 300))
 def test_sign_then_verify(body: bytes, secret: str, age: int) -> None:
     verify(body, headers_for(sign(secret, TS, body)), [secret], now=TS + age)
+
+
+def test_the_previous_header_verifies_a_receiver_still_holding_the_old_secret() -> None:
+    from promptha_webhooks.signature_headers import PREVIOUS_SIGNATURE_HEADER
+
+    old, new, now = "whsec_old_secret", "whsec_new_secret", 1_700_000_000
+    body = b'{"event":"credits.low"}'
+    headers = {
+        TIMESTAMP_HEADER: str(now),
+        SIGNATURE_HEADER: sign(new, now, body),
+        PREVIOUS_SIGNATURE_HEADER: sign(old, now, body),
+    }
+    for holder in (old, new, [old, new]):
+        verify(body, headers, holder, now=now)
+    with pytest.raises(InvalidSignatureError):
+        verify(body, headers, "whsec_stranger", now=now)
+    # Without the header, only the primary counts; a malformed one is ignored, never trusted.
+    primary_only = {k: v for k, v in headers.items() if k != PREVIOUS_SIGNATURE_HEADER}
+    with pytest.raises(InvalidSignatureError):
+        verify(body, primary_only, old, now=now)
+    for junk in ("", "zz", "0" * 63, sign(old, now, body) + "0"):
+        with pytest.raises(InvalidSignatureError):
+            verify(body, {**primary_only, PREVIOUS_SIGNATURE_HEADER: junk}, old, now=now)
+        verify(body, {**primary_only, PREVIOUS_SIGNATURE_HEADER: junk}, new, now=now)

@@ -1,8 +1,11 @@
 """`verify --secret … < request`: check a captured delivery's signature and say exactly what is
-wrong with it: missing header, stale timestamp, or which change broke the signature."""
+wrong with it: missing header, stale timestamp, or which change broke the signature. Both
+formats: promptha (x-promptha-signature, and -previous during a rotation) and Standard
+Webhooks (webhook-signature), told by the headers or chosen with --format."""
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,22 +14,32 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from promptha_webhooks import canonical_json, signing
+from promptha_webhooks import canonical_json, signature_headers, signing, signing_standard
 from promptha_webhooks.cli.context import EXIT_FAILURE, output_of
 from promptha_webhooks.cli.http_capture import CapturedRequest, CaptureError, parse_request
 from promptha_webhooks.cli.output import Output
 
 PANEL = "Tools"
+STANDARD_ID = signature_headers.STANDARD_ID_HEADER
+STANDARD_TIMESTAMP = signature_headers.STANDARD_TIMESTAMP_HEADER
 SECRET_ENV = "PROMPTHA_WEBHOOKS_SECRET"
 # Accepting any age: used to tell "old but authentic" from "old and forged".
 _ANY_AGE = 10**12
 _DETAIL_HEADERS = (
-    "x-promptha-event",
-    "x-promptha-event-id",
-    "x-promptha-delivery-id",
-    "x-promptha-attempt",
-    "x-promptha-test",
+    signature_headers.EVENT_HEADER,
+    signature_headers.EVENT_ID_HEADER,
+    signature_headers.DELIVERY_ID_HEADER,
+    signature_headers.ATTEMPT_HEADER,
+    signature_headers.TEST_HEADER,
 )
+
+
+class FormatChoice(enum.StrEnum):
+    """--format: which signature format to check (auto: told by the headers)."""
+
+    AUTO = "auto"
+    PROMPTHA = "promptha"
+    STANDARD = "standard"
 
 
 @dataclass(frozen=True)
@@ -56,13 +69,23 @@ class Verdict:
 
 
 def check(
-    request: CapturedRequest, secrets: list[str], *, tolerance: int, now: int | None = None
+    request: CapturedRequest,
+    secrets: list[str],
+    *,
+    tolerance: int,
+    now: int | None = None,
+    choice: FormatChoice = FormatChoice.AUTO,
 ) -> Verdict:
-    """Verify `request` with `signing.verify` and explain a failure."""
+    """Verify `request` in the chosen (or detected) format and explain a failure."""
     current = int(time.time()) if now is None else now
     headers = request.header_map()
     details = {name: headers[name] for name in _DETAIL_HEADERS if name in headers}
     base: dict[str, Any] = {"notes": list(request.notes), "details": details}
+    detected = signature_headers.detect_format(set(headers))
+    if choice is FormatChoice.STANDARD or (
+        choice is FormatChoice.AUTO and detected is signature_headers.SignatureFormat.STANDARD
+    ):
+        return _check_standard(request, secrets, tolerance=tolerance, now=current, base=base)
     duplicated = [
         name
         for name in (signing.SIGNATURE_HEADER, signing.TIMESTAMP_HEADER)
@@ -100,6 +123,59 @@ def check(
         age_s=current - timestamp,
         **base,
     )
+
+
+def _check_standard(
+    request: CapturedRequest, secrets: list[str], *, tolerance: int, now: int, base: dict[str, Any]
+) -> Verdict:
+    """A Standard Webhooks request: webhook-id, webhook-timestamp, webhook-signature."""
+    headers = request.header_map()
+    for name in (STANDARD_ID, STANDARD_TIMESTAMP):
+        if name in headers:
+            base["details"][name] = headers[name]
+    usable: list[tuple[int, str]] = []
+    for index, secret in enumerate(secrets, start=1):
+        try:
+            signing_standard.parse_key(secret)
+        except signing_standard.InvalidSecretError as exc:
+            base["notes"].append(f"--secret #{index} is not a Standard Webhooks key: {exc}")
+            continue
+        usable.append((index, secret))
+    if not usable:
+        return Verdict(
+            False,
+            "no --secret is a Standard Webhooks key (whsec_<base64> or whpk_<base64>)",
+            "invalid_secret",
+            **base,
+        )
+    keys = [secret for _, secret in usable]
+    try:
+        signing_standard.verify(request.body, headers, keys, tolerance=tolerance, now=now)
+    except signing.MissingHeaderError as exc:
+        return Verdict(False, f"missing header {exc.header}", "missing_header", **base)
+    except signing.TimestampOutOfToleranceError as exc:
+        kind = "stale_timestamp" if exc.age_s > 0 else "future_timestamp"
+        return Verdict(False, str(exc), kind, age_s=exc.age_s, **base)
+    except signing.InvalidTimestampError as exc:
+        return Verdict(False, str(exc), "invalid_timestamp", **base)
+    except signing.InvalidSignatureError as exc:
+        hints = [
+            "the signed content is '<webhook-id>.<webhook-timestamp>.<body>' with the raw "
+            "body bytes; the secret is the webhook's whsec_ secret (base64-decoded as the key)"
+        ]
+        return Verdict(False, str(exc), "invalid_signature", hints, **base)
+    except signing.VerificationError as exc:
+        return Verdict(False, str(exc), "invalid_header", **base)
+    timestamp = int(headers[STANDARD_TIMESTAMP])
+    matched = None
+    for index, secret in usable:
+        try:
+            signing_standard.verify(request.body, headers, secret, tolerance=_ANY_AGE, now=now)
+        except signing.VerificationError:
+            continue
+        matched = index
+        break
+    return Verdict(True, "valid signature", secret_index=matched, age_s=now - timestamp, **base)
 
 
 def _missing_hints(header: str, headers: dict[str, str]) -> list[str]:
@@ -214,6 +290,13 @@ def verify(
     tolerance: Annotated[
         int, typer.Option(help="Maximum age of the timestamp, seconds", min=0)
     ] = signing.DEFAULT_TOLERANCE_S,
+    signature_format: Annotated[
+        FormatChoice,
+        typer.Option(
+            "--format",
+            help="Signature format: promptha, standard (Standard Webhooks), or auto (by headers)",
+        ),
+    ] = FormatChoice.AUTO,
 ) -> None:
     """Check a captured webhook request's signature; say exactly what is wrong.
 
@@ -222,13 +305,19 @@ def verify(
 
     Example:
       promptha-webhooks verify --secret whsec_… < request.http
+      promptha-webhooks verify -s whsec_new… -s whsec_old… --format standard req.http
     """
     output = output_of(ctx)
     secrets = [s for s in secret if s]
     if not secrets:
         raise typer.BadParameter("give the webhook's secret", param_hint="--secret")
     try:
-        verdict = check(parse_request(_read(request_file)), secrets, tolerance=tolerance)
+        verdict = check(
+            parse_request(_read(request_file)),
+            secrets,
+            tolerance=tolerance,
+            choice=signature_format,
+        )
     except CaptureError as exc:
         verdict = Verdict(False, f"cannot read the request: {exc}", "unreadable_request")
     _report(output, verdict, several_secrets=len(secrets) > 1)

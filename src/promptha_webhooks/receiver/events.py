@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME, EventPayload
 from promptha_webhooks.receiver.errors import InvalidPayloadError
+from promptha_webhooks.signature_headers import ATTEMPT_HEADER, DELIVERY_ID_HEADER, TEST_HEADER
 
 __all__ = [
     "ATTEMPT_HEADER",
@@ -31,9 +32,6 @@ __all__ = [
     "payload_model",
 ]
 
-DELIVERY_ID_HEADER = "x-promptha-delivery-id"
-ATTEMPT_HEADER = "x-promptha-attempt"
-TEST_HEADER = "x-promptha-test"
 
 P = TypeVar("P", bound=EventPayload)
 

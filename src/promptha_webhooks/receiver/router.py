@@ -48,7 +48,8 @@ from promptha_webhooks.receiver.events import (
 from promptha_webhooks.receiver.idempotency import ClaimState, IdempotencyStore
 from promptha_webhooks.receiver.queue import EventQueue, QueuedEvent
 from promptha_webhooks.receiver.sync import LoopThread
-from promptha_webhooks.signing import DEFAULT_TOLERANCE_S, VerificationError, verify
+from promptha_webhooks.receiver.verify import verify
+from promptha_webhooks.signing import DEFAULT_TOLERANCE_S, VerificationError
 
 __all__ = [
     "IN_PROGRESS_RETRY_AFTER_S",

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptha_webhooks import canonical_json, ids
-from promptha_webhooks.receiver.events import (
+from promptha_webhooks.signature_headers import (
     ATTEMPT_HEADER,
     DELIVERY_ID_HEADER,
+    EVENT_HEADER,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
     TEST_HEADER,
+    TIMESTAMP_HEADER,
 )
-from promptha_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from promptha_webhooks.signing import sign
 
 __all__ = ["SignedRequest", "signed_request"]
 
@@ -52,8 +56,8 @@ def signed_request(
         "content-type": "application/json",
         TIMESTAMP_HEADER: str(now),
         SIGNATURE_HEADER: sign(secret, now, body),
-        "x-promptha-event": event,
-        "x-promptha-event-id": evt,
+        EVENT_HEADER: event,
+        EVENT_ID_HEADER: evt,
         DELIVERY_ID_HEADER: ids.new_id(ids.DELIVERY),
         ATTEMPT_HEADER: str(attempt),
     }

@@ -1,7 +1,11 @@
 """Signature checks for receivers: raw bodies (``verify``) and bodies a framework already parsed.
 
-``verify`` is :func:`promptha_webhooks.signing.verify`; ``verify_parsed`` re-serialises a parsed
-body in the contract's canonical form (what ``JSON.stringify`` writes) and verifies that.
+``verify`` takes either format, told by the headers: the promptha one
+(:func:`promptha_webhooks.signing.verify`: ``x-promptha-signature`` and, during the sender's
+rotation, ``x-promptha-signature-previous``) or Standard Webhooks
+(:func:`promptha_webhooks.signing_standard.verify`: ``webhook-signature``). ``verify_parsed``
+re-serialises a parsed body in the contract's canonical form (what ``JSON.stringify`` writes)
+and verifies that.
 """
 
 from __future__ import annotations
@@ -9,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from promptha_webhooks import canonical_json
+from promptha_webhooks import canonical_json, signing, signing_standard
+from promptha_webhooks.signature_headers import (
+    SIGNATURE_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    SignatureFormat,
+)
 from promptha_webhooks.signing import (
     DEFAULT_TOLERANCE_S,
     InvalidSignatureError,
@@ -17,7 +26,6 @@ from promptha_webhooks.signing import (
     MissingHeaderError,
     TimestampOutOfToleranceError,
     VerificationError,
-    verify,
 )
 
 __all__ = [
@@ -25,11 +33,69 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidTimestampError",
     "MissingHeaderError",
+    "SignatureFormat",
     "TimestampOutOfToleranceError",
     "VerificationError",
+    "detect_format",
     "verify",
     "verify_parsed",
 ]
+
+
+def _has(headers: Mapping[str, str], name: str) -> bool:
+    try:
+        signing.header_value(headers, name)
+    except MissingHeaderError:
+        return False
+    return True
+
+
+def detect_format(headers: Mapping[str, str]) -> SignatureFormat:
+    """The format the request's headers show: standard when ``webhook-signature`` is there and
+    ``x-promptha-signature`` is not, else promptha (whose missing header is then reported)."""
+    if not _has(headers, SIGNATURE_HEADER) and _has(headers, STANDARD_SIGNATURE_HEADER):
+        return SignatureFormat.STANDARD
+    return SignatureFormat.PROMPTHA
+
+
+def verify(
+    body: bytes | str,
+    headers: Mapping[str, str],
+    secret: str | Sequence[str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE_S,
+    now: int | None = None,
+) -> None:
+    """Verify a delivery in either format; return None if authentic, else raise a
+    VerificationError. ``secret`` is one secret or a list (any one matching is enough).
+
+    For a Standard Webhooks request only the secrets that are Standard Webhooks keys
+    (``whsec_<base64>``, ``whpk_<base64>``) are tried; when none is, the request fails with
+    an InvalidSignatureError that says so.
+    """
+    if detect_format(headers) is SignatureFormat.PROMPTHA:
+        signing.verify(body, headers, secret, tolerance=tolerance, now=now)
+        return
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    if not secrets:
+        raise ValueError("at least one secret is required")
+    usable = [s for s in secrets if _standard_key(s)]
+    if not usable:
+        raise InvalidSignatureError(
+            f"this is a Standard Webhooks request ({STANDARD_SIGNATURE_HEADER}) but none of the "
+            f"{len(secrets)} configured secret(s) is a Standard Webhooks key "
+            f"({signing_standard.SECRET_PREFIX}<base64> or "
+            f"{signing_standard.PUBLIC_KEY_PREFIX}<base64>)"
+        )
+    signing_standard.verify(body, headers, usable, tolerance=tolerance, now=now)
+
+
+def _standard_key(secret: str) -> bool:
+    try:
+        signing_standard.parse_key(secret)
+    except signing_standard.InvalidSecretError:
+        return False
+    return True
 
 
 def verify_parsed(
