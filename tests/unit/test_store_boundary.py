@@ -107,9 +107,7 @@ def test_no_driver_is_imported_or_caught_outside_the_store() -> None:
 
 def test_no_branch_on_the_backend_outside_the_store() -> None:
     findings = [
-        finding
-        for relative, tree in _modules(())
-        for finding in backend_branches(relative, tree)
+        finding for relative, tree in _modules(()) for finding in backend_branches(relative, tree)
     ]
     assert not findings, "\n".join(map(str, findings))
 
