@@ -26,6 +26,7 @@ import enum
 
 __all__ = [
     "ATTEMPT_HEADER",
+    "CONTROL_HEADER",
     "DELIVERY_ID_HEADER",
     "EVENT_HEADER",
     "EVENT_ID_HEADER",
@@ -52,6 +53,9 @@ EVENT_ID_HEADER = "x-promptha-event-id"
 DELIVERY_ID_HEADER = "x-promptha-delivery-id"
 ATTEMPT_HEADER = "x-promptha-attempt"
 TEST_HEADER = "x-promptha-test"
+# A receiver's answer header asking for no retries ("abort") or to disable the webhook
+# ("disable"); read by the attempt stage.
+CONTROL_HEADER = "x-promptha-delivery"
 
 # Standard Webhooks.
 STANDARD_ID_HEADER = "webhook-id"

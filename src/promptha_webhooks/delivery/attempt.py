@@ -23,6 +23,16 @@ from promptha_webhooks.delivery.transport import (
     TransportResponse,
 )
 from promptha_webhooks.records import record
+from promptha_webhooks.signature_headers import (
+    ATTEMPT_HEADER,
+    CONTROL_HEADER,
+    DELIVERY_ID_HEADER,
+    EVENT_HEADER,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TEST_HEADER,
+    TIMESTAMP_HEADER,
+)
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.queries import ClaimedDelivery
 from promptha_webhooks.tracing import Tracing
@@ -30,7 +40,6 @@ from promptha_webhooks.tracing import Tracing
 USER_AGENT = f"Promptha-Webhooks/{__version__}"
 # Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
 # disables the webhook (health.py acts on it when the result is recorded).
-CONTROL_HEADER = "x-promptha-delivery"
 CONTROL_ABORT = "abort"
 CONTROL_DISABLE = "disable"
 SKIPPED_ERROR = "webhook disabled"
@@ -93,15 +102,15 @@ def delivery_headers(delivery: ClaimedDelivery, number: int, timestamp: int) -> 
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "x-promptha-timestamp": str(timestamp),
-        "x-promptha-signature": signing.sign(delivery.secret, timestamp, delivery.body),
-        "x-promptha-event": delivery.event_type,
-        "x-promptha-event-id": delivery.event_id,
-        "x-promptha-delivery-id": delivery.id,
-        "x-promptha-attempt": str(number),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signing.sign(delivery.secret, timestamp, delivery.body),
+        EVENT_HEADER: delivery.event_type,
+        EVENT_ID_HEADER: delivery.event_id,
+        DELIVERY_ID_HEADER: delivery.id,
+        ATTEMPT_HEADER: str(number),
     }
     if delivery.is_test:
-        headers["x-promptha-test"] = "true"
+        headers[TEST_HEADER] = "true"
     return headers
 
 
