@@ -176,14 +176,14 @@ class DeliveryUseCases(UseCases):
             )
             event = await self.store.events.get(conn, account_id, event_id)
         assert event is not None
-        detail = await self._attempt_now(account_id, delivery_id, trigger=Trigger.TEST)
+        detail = await self._send_once(account_id, delivery_id, trigger=Trigger.TEST)
         return TestResult(success=detail.status == "delivered", event=event, delivery=detail)
 
     async def resend(self, account_id: str, delivery_id: str) -> DeliveryDetail:
         """Attempt the delivery again now, whatever its state; the answer shows the attempt."""
-        return await self._attempt_now(account_id, delivery_id, trigger=Trigger.MANUAL)
+        return await self._send_once(account_id, delivery_id, trigger=Trigger.MANUAL)
 
-    async def _attempt_now(
+    async def _send_once(
         self, account_id: str, delivery_id: str, *, trigger: Trigger
     ) -> DeliveryDetail:
         """One attempt of the delivery now, without retries, through the delivery path's
