@@ -2,7 +2,9 @@
 both the signer (signing.py, the delivery path) and the verifiers (receiver SDK, verify CLI)
 import.
 
-Two formats, chosen per webhook:
+Two formats. The receiver SDK and the verify CLI verify both today; the delivery path
+signs in ``promptha`` only, until rotation and the per-webhook ``signatureFormat`` land
+(issue 20: the rotation and retry rules below describe that design, not yet the sender):
 
 * ``promptha`` (the guide's): ``x-promptha-timestamp`` is the attempt's unix seconds and
   ``x-promptha-signature`` is ONE lowercase hex HMAC-SHA256 of ``"<timestamp>.<body>"``,
