@@ -61,6 +61,8 @@ class Webhook(ApiModel):
     filters: dict[str, list[Any]] | None
     description: str
     enabled: bool
+    # Requests a worker sends the webhook at once; None: the server's default
+    max_concurrency: int | None = None
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime

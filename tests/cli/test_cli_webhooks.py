@@ -132,3 +132,27 @@ async def test_test_command_reports_the_receivers_answer(cli: Cli, receiver: Rec
     result = json.loads(failed.stdout)
     assert result["success"] is False
     assert result["delivery"]["attempts"][0]["responseStatus"] == 500
+
+
+def test_max_concurrency(cli: Cli) -> None:
+    created = cli(
+        "--json",
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/cap",
+        "-e",
+        "fabric.completed",
+        "--max-concurrency",
+        "2",
+    )
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert hook["maxConcurrency"] == 2
+    updated = cli("--json", "webhooks", "update", hook["id"], "--max-concurrency", "7")
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.stdout)["maxConcurrency"] == 7
+    refused = cli("webhooks", "update", hook["id"], "--max-concurrency", "0")
+    assert refused.exit_code != 0
+    assert "maxConcurrency" in refused.output
+    shown = json.loads(cli("--json", "webhooks", "show", hook["id"]).stdout)
+    assert shown["maxConcurrency"] == 7

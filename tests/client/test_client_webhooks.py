@@ -116,3 +116,16 @@ async def test_test_event_reaches_a_real_receiver(api: RunningApi, receiver: Rec
     signing.verify(request.body, request.headers, "your_webhook_secret")
     assert request.headers["x-promptha-test"] == "true"
     assert request.headers["x-promptha-event-id"] == result.event.id
+
+
+def test_max_concurrency_round_trip(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create(
+            "http://127.0.0.1:9/cap", ["fabric.completed"], max_concurrency=3
+        )
+        assert created.max_concurrency == 3
+        assert client.webhooks.get(created.id).max_concurrency == 3
+        assert client.webhooks.update(created.id, description="d").max_concurrency == 3
+        assert client.webhooks.update(created.id, max_concurrency=50).max_concurrency == 50
+        assert client.webhooks.update(created.id, max_concurrency=None).max_concurrency is None
+        client.webhooks.delete(created.id)

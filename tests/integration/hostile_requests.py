@@ -266,6 +266,20 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
         body_of({"events": [{"event": "fabric.completed", "data": COMPLETED}] * 1001}),
     )
     yield Hostile("empty batch", "POST", "/v1/events/batch", body_of({"events": []}))
+    for value in (0, -1, 10**9, 101, "x", True, 1.5, [2], {"n": 2}):
+        for method, path in (("POST", "/v1/webhooks"), ("PATCH", f"/v1/webhooks/{s.webhook}")):
+            yield Hostile(
+                f"maxConcurrency {value!r} ({method})",
+                method,
+                path,
+                body_of(
+                    {"url": "http://127.0.0.1:9/x", "events": ["fabric.completed"]}
+                    | {"maxConcurrency": value}
+                    if method == "POST"
+                    else {"maxConcurrency": value}
+                ),
+                field="maxConcurrency",
+            )
     many = {f"k{i}": ["v"] for i in range(21)}
     yield Hostile(
         "21 filter keys",

@@ -42,7 +42,8 @@ _STATE_QUERIES = (
     "(SELECT count(*) FROM webhooks), (SELECT count(*) FROM events), "
     "(SELECT count(*) FROM deliveries), (SELECT count(*) FROM attempts), "
     "(SELECT count(*) FROM idempotency_keys)",
-    "SELECT id, url, events, filters, description, enabled, secret, updated_at FROM webhooks",
+    "SELECT id, url, events, filters, description, enabled, secret, max_concurrency, "
+    "updated_at FROM webhooks",
     "SELECT id, status, attempt_count, updated_at FROM deliveries",
     "SELECT id, name FROM accounts",
 )

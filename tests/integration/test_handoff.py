@@ -102,7 +102,7 @@ class DeadDispatcher:
         self.reserved: list[str] = []
         self.taken: list[ClaimedDelivery] = []
 
-    def reserve(self, webhook_id: str) -> bool:
+    def reserve(self, webhook_id: str, max_concurrency: int | None = None) -> bool:
         self.reserved.append(webhook_id)
         return True
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptha_webhooks.services.validation import MAX_WEBHOOK_CONCURRENCY
+
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -25,6 +27,12 @@ class CreateWebhook(RequestModel):
     )
     description: str = ""
     enabled: bool = True
+    maxConcurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WEBHOOK_CONCURRENCY,
+        description="Requests sent to the webhook at once (null: the server's default)",
+    )
 
 
 class UpdateWebhook(RequestModel):
@@ -34,6 +42,12 @@ class UpdateWebhook(RequestModel):
     filters: dict[str, list[Any]] | None = Field(default=None, description="null removes filters")
     description: str | None = None
     enabled: bool | None = None
+    maxConcurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WEBHOOK_CONCURRENCY,
+        description="null: back to the server's default",
+    )
 
 
 class PublishEvent(RequestModel):

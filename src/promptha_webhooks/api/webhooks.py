@@ -38,6 +38,7 @@ async def create_webhook(
         filters=body.filters,
         description=body.description,
         enabled=body.enabled,
+        max_concurrency=body.maxConcurrency,
     )
 
 
@@ -72,6 +73,8 @@ async def update_webhook(
     for name in ("url", "events", "description", "enabled"):
         if name in changes and changes[name] is None:
             raise InvalidRequestError(f"{name} cannot be null", field=name)
+    if "maxConcurrency" in changes:
+        changes["max_concurrency"] = changes.pop("maxConcurrency")
     return await services.update_webhook(account_id, webhook_id, changes)
 
 

@@ -50,6 +50,15 @@ def _events(client: Client, values: list[str]) -> list[str]:
     return names
 
 
+MaxConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Requests sent to the webhook at once, 1-100 (default: the server's setting)",
+        show_default=False,
+    ),
+]
+
+
 @app.command("list")
 def list_webhooks(
     ctx: typer.Context,
@@ -107,6 +116,7 @@ def create_webhook(
     filter_: FiltersOption = None,
     description: Annotated[str, typer.Option(help="A note for people")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled")] = False,
+    max_concurrency: MaxConcurrencyOption = None,
 ) -> None:
     """Subscribe a URL to event types and print its signing secret.
 
@@ -125,6 +135,7 @@ def create_webhook(
             filters=inputs.filters(filter_ or []) or None,
             description=description,
             enabled=not disabled,
+            max_concurrency=max_concurrency,
         )
     if output.json_mode:
         output.json(hook)
@@ -152,6 +163,7 @@ def update_webhook(
         bool | None,
         typer.Option("--enable/--disable", help="Resume or pause deliveries", show_default=False),
     ] = None,
+    max_concurrency: MaxConcurrencyOption = None,
 ) -> None:
     """Change a webhook: only the options given are changed.
 
@@ -173,6 +185,8 @@ def update_webhook(
         changes["description"] = description
     if enabled is not None:
         changes["enabled"] = enabled
+    if max_concurrency is not None:
+        changes["max_concurrency"] = max_concurrency
     if not changes and not events:
         raise fail(ctx, "Nothing to change: give at least one option (see --help)")
     with open_client(ctx) as client:
@@ -184,6 +198,7 @@ def update_webhook(
             filters=changes.get("filters", NOT_GIVEN),
             description=changes.get("description", NOT_GIVEN),
             enabled=changes.get("enabled", NOT_GIVEN),
+            max_concurrency=changes.get("max_concurrency", NOT_GIVEN),
         )
         new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
     if output.json_mode:

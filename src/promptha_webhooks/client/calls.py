@@ -148,8 +148,10 @@ def create_webhook(
     filters: Mapping[str, Sequence[Any]] | None = None,
     description: str = "",
     enabled: bool = True,
+    max_concurrency: int | None = None,
 ) -> Call[WebhookWithSecret]:
-    """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted)."""
+    """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
+    `max_concurrency`: requests sent to it at once (None: the server's default)."""
     body: dict[str, Any] = {
         "url": url,
         "events": list(events),
@@ -160,6 +162,8 @@ def create_webhook(
         body["secret"] = secret
     if filters is not None:
         body["filters"] = {key: list(values) for key, values in filters.items()}
+    if max_concurrency is not None:
+        body["maxConcurrency"] = max_concurrency
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -187,8 +191,10 @@ def update_webhook(
     filters: Mapping[str, Sequence[Any]] | NotGiven | None = NOT_GIVEN,
     description: str | NotGiven = NOT_GIVEN,
     enabled: bool | NotGiven = NOT_GIVEN,
+    max_concurrency: int | NotGiven | None = NOT_GIVEN,
 ) -> Call[Webhook]:
-    """Change the given fields only; `secret=None` rotates it, `filters=None` clears."""
+    """Change the given fields only; `secret=None` rotates it, `filters=None` clears,
+    `max_concurrency=None` goes back to the server's default."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -204,6 +210,8 @@ def update_webhook(
         body["description"] = description
     if enabled is not NOT_GIVEN:
         body["enabled"] = enabled
+    if max_concurrency is not NOT_GIVEN:
+        body["maxConcurrency"] = max_concurrency
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 

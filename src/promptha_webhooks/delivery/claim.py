@@ -10,16 +10,16 @@ from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.models import Delivery
 from promptha_webhooks.store import Database, Store, dispatch_statements
 from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.store.webhooks import Endpoint
 
 __all__ = ["ClaimedDelivery", "Claims", "as_claimed"]
 
 
 def as_claimed(
-    delivery: Delivery, body: str, endpoint: tuple[str, str, bool], traceparent: str | None
+    delivery: Delivery, body: str, endpoint: Endpoint, traceparent: str | None
 ) -> ClaimedDelivery:
     """A delivery read from the log (resends, test events, listen answers) as the attempt
-    stage takes it. `endpoint`: the webhook's url, secret and whether it is enabled."""
-    url, secret, enabled = endpoint
+    stage takes it. `endpoint`: the webhook's url, secret, whether it is enabled, its cap."""
     return ClaimedDelivery(
         id=delivery.id,
         event_id=delivery.event_id,
@@ -28,10 +28,11 @@ def as_claimed(
         attempt_count=delivery.attempt_count,
         is_test=delivery.is_test,
         body=body.encode(),
-        url=url,
-        secret=secret,
-        webhook_enabled=enabled,
+        url=endpoint.url,
+        secret=endpoint.secret,
+        webhook_enabled=endpoint.enabled,
         traceparent=traceparent,
+        max_concurrency=endpoint.max_concurrency,
     )
 
 

@@ -25,7 +25,7 @@ class DeliveryHandOff(Protocol):
 
     token: str
 
-    def reserve(self, webhook_id: str) -> bool: ...
+    def reserve(self, webhook_id: str, max_concurrency: int | None) -> bool: ...
 
     def lease_until(self, now: int) -> int: ...
 
@@ -34,13 +34,17 @@ class DeliveryHandOff(Protocol):
     def take(self, deliveries: list[ClaimedDelivery]) -> None: ...
 
 
-def mark_handed(handoff: DeliveryHandOff, delivery_rows: list[DeliveryRow]) -> list[DeliveryRow]:
+def mark_handed(
+    handoff: DeliveryHandOff, delivery_rows: list[DeliveryRow], caps: Mapping[str, int | None]
+) -> list[DeliveryRow]:
     """Mark the due rows the dispatcher takes (stored claimed by it, leased: replaced in
     `delivery_rows`) and return them; every one holds a reservation until `take` or
-    `release`."""
+    `release`. `caps`: each webhook's concurrency cap (None or absent: the default)."""
     handed: list[DeliveryRow] = []
     for index, row in enumerate(delivery_rows):
-        if row.next_attempt_at is not None and handoff.reserve(row.webhook_id):
+        if row.next_attempt_at is not None and handoff.reserve(
+            row.webhook_id, caps.get(row.webhook_id)
+        ):
             row = row.claimed(handoff.token, handoff.lease_until(row.created_at))
             delivery_rows[index] = row
             handed.append(row)
@@ -58,11 +62,13 @@ def hand_over(
     handed: list[DeliveryRow],
     events: Mapping[str, tuple[bytes, str | None]],
     endpoints: Mapping[str, tuple[str, str]],
+    caps: Mapping[str, int | None],
 ) -> None:
     """Give the committed handed rows to the dispatcher. `events`: body and traceparent per
     event id; `endpoints`: url and secret per webhook id, read by the statement or transaction
     that stored the rows (as current as a claim's). A row without its endpoint (not expected:
-    the statement stores nothing if the webhooks changed) is left to its lease."""
+    the statement stores nothing if the webhooks changed) is left to its lease. `caps`: as
+    for `mark_handed`."""
     if not handed:
         return
     missing = [row for row in handed if row.webhook_id not in endpoints]
@@ -83,6 +89,7 @@ def hand_over(
                 secret=endpoints[row.webhook_id][1],
                 webhook_enabled=True,
                 traceparent=events[row.event_id][1],
+                max_concurrency=caps.get(row.webhook_id),
             )
             for row in handed
         ]

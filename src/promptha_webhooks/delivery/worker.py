@@ -93,6 +93,8 @@ class Dispatcher:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_per_webhook: dict[str, int] = defaultdict(int)
+        # Each webhook's concurrency cap, as its latest delivery here carried it (cap()).
+        self._caps: dict[str, int] = {}
         self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
         self._loop_tasks: list[asyncio.Task[None]] = []
         # Deliveries asked for by claims in flight, and whether the last claim came back full
@@ -204,13 +206,28 @@ class Dispatcher:
 
     # -- hand-off from publishes in this process ---------------------------------------------
 
-    def reserve(self, webhook_id: str) -> bool:
+    def cap(self, max_concurrency: int | None) -> int:
+        """The effective cap of a webhook whose `maxConcurrency` is `max_concurrency` (None:
+        `per_webhook_concurrency`), never above this worker's `max_in_flight`."""
+        value = (
+            self.settings.per_webhook_concurrency if max_concurrency is None else max_concurrency
+        )
+        return min(value, self.settings.max_in_flight)
+
+    def _learn_cap(self, delivery: ClaimedDelivery) -> int:
+        """The delivery's webhook's cap, remembered for the claim's exclusion list."""
+        cap = self.cap(delivery.max_concurrency)
+        self._caps[delivery.webhook_id] = cap
+        return cap
+
+    def reserve(self, webhook_id: str, max_concurrency: int | None = None) -> bool:
         """May a publish in this process hand a new due delivery of the webhook straight to this
         dispatcher? If so, the publish stores it already claimed by this worker (`token`,
         leased until `lease_until`) and passes it to `take` once committed, or gives the
         reservation back with `release`: no claim statement, no wake-up, no round trip.
 
-        Only while a sending slot is free now and the webhook is below its concurrency cap, and
+        Only while a sending slot is free now and the webhook is below its concurrency cap
+        (`max_concurrency`, the webhook's; None: the default, see `cap`), and
         not during a backlog (the last claim came back full), so a hand-off never jumps ahead of
         deliveries already waiting in the database. A delivery handed over is as safe as a
         claimed one: if this process dies, its lease runs out and any worker claims it."""
@@ -222,7 +239,7 @@ class Dispatcher:
             or self._unsent + self._reserved >= self.settings.max_in_flight
             or self._active_per_webhook.get(webhook_id, 0)
             + self._reserved_per_webhook.get(webhook_id, 0)
-            >= self.settings.per_webhook_concurrency
+            >= self.cap(max_concurrency)
         ):
             return False
         self._reserved += 1
@@ -325,8 +342,10 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
-        cap = self.settings.per_webhook_concurrency
-        saturated = [w for w, n in self._active_per_webhook.items() if n >= cap]
+        default = self.cap(None)
+        saturated = [
+            w for w, n in self._active_per_webhook.items() if n >= self._caps.get(w, default)
+        ]
         self._excluded = frozenset(saturated)
         started = time.perf_counter()
         claimed = await self.claims.claim(limit, saturated)
@@ -334,7 +353,7 @@ class Dispatcher:
         return claimed
 
     def _dispatch(self, delivery: ClaimedDelivery) -> None:
-        if self._active_per_webhook[delivery.webhook_id] >= self.settings.per_webhook_concurrency:
+        if self._active_per_webhook[delivery.webhook_id] >= self._learn_cap(delivery):
             self._waiting[delivery.webhook_id].append(delivery)
             return
         if self._attempting >= self.settings.max_in_flight:
@@ -402,10 +421,9 @@ class Dispatcher:
             if waiting:
                 following = waiting.popleft()
             else:
-                cap = self.settings.per_webhook_concurrency
                 while self._ready:
                     delivery = self._ready.popleft()
-                    if self._active_per_webhook[delivery.webhook_id] >= cap:
+                    if self._active_per_webhook[delivery.webhook_id] >= self._learn_cap(delivery):
                         self._waiting[delivery.webhook_id].append(delivery)
                         continue
                     following = delivery
@@ -416,6 +434,8 @@ class Dispatcher:
             self._waiting.pop(webhook_id, None)
         if self._active_per_webhook[webhook_id] <= 0:
             del self._active_per_webhook[webhook_id]
+            if webhook_id not in self._waiting:
+                self._caps.pop(webhook_id, None)  # learned again from its next delivery
         if (self._starved and self._capacity() >= self._low_water) or (
             webhook_id in self._excluded
         ):

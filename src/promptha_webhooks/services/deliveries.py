@@ -195,7 +195,7 @@ class DeliveryUseCases(UseCases):
             delivery, body, traceparent = found
             target = await self.store.webhooks.endpoint(conn, delivery.webhook_id)
         assert target is not None
-        if target[0].startswith(LISTEN_URL_PREFIX):
+        if target.url.startswith(LISTEN_URL_PREFIX):
             # A listen session sends it: queue it for the session (or the next one).
             async with self.db.transaction() as conn:
                 await self.store.listen.requeue(conn, delivery_id, self._now())

@@ -245,7 +245,7 @@ class ListenService:
                 raise NotFoundError(f"No delivery {delivery_id}")
             delivery, body, _traceparent = found
             target = await services.store.webhooks.endpoint(conn, delivery.webhook_id)
-            if target is None or not target[0].startswith(LISTEN_URL_PREFIX):
+            if target is None or not target.url.startswith(LISTEN_URL_PREFIX):
                 raise NotFoundError(f"No listen delivery {delivery_id}")
             if delivery.status != "pending":
                 raise InvalidRequestError(

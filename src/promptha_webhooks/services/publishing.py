@@ -430,7 +430,7 @@ class Publisher:
         (delivery/handoff.py)."""
         if self.handoff is None:
             return []
-        return mark_handed(self.handoff, rows.deliveries)
+        return mark_handed(self.handoff, rows.deliveries, rows.caps)
 
     def _unmark(self, handed: list[DeliveryRow]) -> None:
         if self.handoff is not None:
@@ -450,7 +450,7 @@ class Publisher:
                 for request in requests
                 for item in request.prepared
             }
-            hand_over(self.handoff, handed, events, endpoints)
+            hand_over(self.handoff, handed, events, endpoints, rows.caps)
         if self.on_publish is not None and wakes_claims(rows.deliveries):
             self.on_publish()
 
@@ -587,6 +587,8 @@ def _fan_out(
             )
             for target in matching
         ]
+        for target in matching:
+            rows.caps[target.id] = target.max_concurrency
         if item.idempotency_key is not None and item.request_hash is not None:
             rows.keys.append(
                 IdempotencyKeyRow(

@@ -22,6 +22,22 @@ MAX_FILTER_VALUES = 100
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_LENGTH = 500
+# maxConcurrency of a webhook: 1..MAX_WEBHOOK_CONCURRENCY (a worker applies at most its own
+# max_in_flight); None: the server's default (per_webhook_concurrency).
+MAX_WEBHOOK_CONCURRENCY = 100
+
+
+def validate_max_concurrency(value: Any, *, field: str = "maxConcurrency") -> int | None:
+    """A webhook's maxConcurrency: an integer 1..MAX_WEBHOOK_CONCURRENCY, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{field} must be an integer or null", field=field)
+    if not 1 <= value <= MAX_WEBHOOK_CONCURRENCY:
+        raise InvalidRequestError(
+            f"{field} must be between 1 and {MAX_WEBHOOK_CONCURRENCY}", field=field
+        )
+    return value
 
 
 def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:

@@ -19,6 +19,7 @@ from promptha_webhooks.services.validation import (
     validate_description,
     validate_events,
     validate_filters,
+    validate_max_concurrency,
     validate_secret,
 )
 from promptha_webhooks.store.webhooks import NewWebhook
@@ -43,6 +44,7 @@ class WebhookUseCases(UseCases):
         filters: dict[str, list[Any]] | None,
         description: str,
         enabled: bool = True,
+        max_concurrency: int | None = None,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_events(events)
@@ -50,6 +52,7 @@ class WebhookUseCases(UseCases):
         check_filters_fit_events(clean_filters, event_names)
         secret_value = validate_secret(secret) if secret is not None else generate_secret()
         description = validate_description(description)
+        cap = validate_max_concurrency(max_concurrency)
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
             new = NewWebhook(
@@ -61,6 +64,7 @@ class WebhookUseCases(UseCases):
                 secret=secret_value,
                 description=description,
                 enabled=enabled,
+                max_concurrency=cap,
             )
             await self.store.webhooks.insert(conn, new, self._now())
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
@@ -106,6 +110,8 @@ class WebhookUseCases(UseCases):
             values["secret"] = generate_secret() if secret is None else validate_secret(secret)
         if "description" in changes:
             values["description"] = validate_description(changes["description"])
+        if "max_concurrency" in changes:
+            values["max_concurrency"] = validate_max_concurrency(changes["max_concurrency"])
         if "enabled" in changes:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"

@@ -148,7 +148,7 @@ WITH due AS (
     RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
 )
 SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
-       e.body, e.traceparent, w.url, w.secret, w.enabled
+       e.body, e.traceparent, w.url, w.secret, w.enabled, w.max_concurrency
 FROM claimed AS c
 JOIN events AS e ON e.id = c.event_id
 JOIN webhooks AS w ON w.id = c.webhook_id
@@ -265,7 +265,8 @@ RETURNING id, event_id, event_type, webhook_id, attempt_count, is_test,
     (SELECT traceparent FROM events WHERE events.id = deliveries.event_id),
     (SELECT url FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
-    (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
+    (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT max_concurrency FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
 """
 
 
@@ -304,6 +305,7 @@ async def claim_due(
             url=r[8],
             secret=r[9],
             webhook_enabled=bool(r[10]),
+            max_concurrency=r[11],
         )
         for r in rows
     ]

@@ -41,11 +41,15 @@ class PublishRows:
     events: list[EventRow] = field(default_factory=list)
     deliveries: list[DeliveryRow] = field(default_factory=list)
     keys: list[IdempotencyKeyRow] = field(default_factory=list)
+    # The concurrency cap of each webhook the deliveries go to (None: the worker's default),
+    # for the hand-off's reservations (delivery/handoff.py); not stored.
+    caps: dict[str, int | None] = field(default_factory=dict)
 
     def extend(self, other: PublishRows) -> None:
         self.events += other.events
         self.deliveries += other.deliveries
         self.keys += other.keys
+        self.caps |= other.caps
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,7 @@ class PublishOutcome:
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
 # (their deliveries are stored as skipped, for recovery).
 _LOAD_FANOUT = """
-SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind, w.enabled
+SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind, w.enabled, w.max_concurrency
 FROM accounts AS a
 LEFT JOIN webhooks AS w
   ON w.account_id = a.id AND (w.enabled OR w.disabled_reason = ANY($2::varchar[]))
@@ -128,6 +132,7 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
             orjson.loads(row["filters"]) if row["filters"] else None,
             row["kind"],
             bool(row["enabled"]),
+            row["max_concurrency"],
         )
         for row in rows
         if row["id"] is not None

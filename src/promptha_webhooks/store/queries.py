@@ -29,6 +29,8 @@ class ClaimedDelivery:
     secret: str
     webhook_enabled: bool
     traceparent: str | None = None  # the event's publish span (tracing on)
+    # The webhook's cap on concurrent requests; None: the worker's default (worker.py)
+    max_concurrency: int | None = None
 
 
 def _claimed(r: Any) -> ClaimedDelivery:
@@ -44,6 +46,7 @@ def _claimed(r: Any) -> ClaimedDelivery:
         secret=r.secret,
         webhook_enabled=r.enabled,
         traceparent=r.traceparent,
+        max_concurrency=r.max_concurrency,
     )
 
 
@@ -65,6 +68,7 @@ class DispatchQueries:
                 webhooks.c.url,
                 webhooks.c.secret,
                 webhooks.c.enabled,
+                webhooks.c.max_concurrency,
             )
             .select_from(
                 deliveries.join(events, events.c.id == deliveries.c.event_id).join(

@@ -63,6 +63,8 @@ webhooks = Table(
     Column("disabled_reason", String(40), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Requests a worker may have in flight to the webhook; NULL: the worker's default.
+    Column("max_concurrency", Integer, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning

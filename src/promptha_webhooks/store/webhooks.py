@@ -24,6 +24,17 @@ class FanoutTarget:
     filters: dict[str, builtins.list[Any]] | None
     kind: str = "http"
     enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
+    max_concurrency: int | None = None  # None: the worker's default
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a webhook's deliveries go, whether it is enabled, and its concurrency cap."""
+
+    url: str
+    secret: str
+    enabled: bool
+    max_concurrency: int | None = None  # None: the worker's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class NewWebhook:
     description: str
     enabled: bool
     kind: str = "http"
+    max_concurrency: int | None = None  # None: the worker's default
 
 
 def _json(value: Any) -> str:
@@ -53,6 +65,7 @@ def _webhook(row: Row[Any]) -> Webhook:
         filters=orjson.loads(row.filters) if row.filters else None,
         description=row.description,
         enabled=row.enabled,
+        max_concurrency=row.max_concurrency,
         disabled_reason=row.disabled_reason,
         created_at=from_ms(row.created_at),
         updated_at=from_ms(row.updated_at),
@@ -86,6 +99,7 @@ class WebhookQueries:
                 secret=new.secret,
                 description=new.description,
                 enabled=new.enabled,
+                max_concurrency=new.max_concurrency,
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -141,15 +155,13 @@ class WebhookQueries:
         await conn.execute(delete(attempts).where(attempts.c.webhook_id == id))
         return True
 
-    async def endpoint(
-        self, conn: AsyncConnection, webhook_id: str
-    ) -> tuple[str, str, bool] | None:
-        """(url, secret, enabled) of the webhook, or None if there is none."""
-        query = select(webhooks.c.url, webhooks.c.secret, webhooks.c.enabled).where(
-            webhooks.c.id == webhook_id
-        )
+    async def endpoint(self, conn: AsyncConnection, webhook_id: str) -> Endpoint | None:
+        """url, secret, enabled and concurrency cap of the webhook, or None if there is none."""
+        query = select(
+            webhooks.c.url, webhooks.c.secret, webhooks.c.enabled, webhooks.c.max_concurrency
+        ).where(webhooks.c.id == webhook_id)
         row = (await conn.execute(query)).first()
-        return (row.url, row.secret, row.enabled) if row else None
+        return Endpoint(row.url, row.secret, row.enabled, row.max_concurrency) if row else None
 
     async def endpoints(
         self, conn: AsyncConnection, webhook_ids: builtins.list[str]
@@ -172,6 +184,7 @@ class WebhookQueries:
             webhooks.c.filters,
             webhooks.c.kind,
             webhooks.c.enabled,
+            webhooks.c.max_concurrency,
         ).where(
             webhooks.c.account_id == account_id,
             or_(
@@ -186,6 +199,7 @@ class WebhookQueries:
                 orjson.loads(row.filters) if row.filters else None,
                 row.kind,
                 bool(row.enabled),
+                row.max_concurrency,
             )
             for row in await conn.execute(query)
         ]
