@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import WithJsonSchema
 
+from promptha_webhooks.signature_headers import SignatureFormat
+from promptha_webhooks.webhook_secrets import SigningSecrets
+
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
 AttemptOutcome = Literal["delivered", "retry", "permanent"]
@@ -69,9 +72,18 @@ class Webhook(ApiModel):
     health: WebhookHealth | None = None
     # 1 h / 24 h / 7 d success rate and latency: on GET /v1/webhooks/{id} only (not in lists)
     stats: list[WindowStats] | None = None
+    # How deliveries are signed: "promptha" (the guide's headers) or "standard" (Standard
+    # Webhooks); signature_headers.py
+    signature_format: SignatureFormat = SignatureFormat.PROMPTHA
+    # During a secret rotation's grace period: when the previous secret stops signing; None
+    # when no rotation runs
+    previous_secret_expires_at: datetime | None = None
     # Held for the service (signing), never serialised except by WebhookWithSecret; absent when
     # a client parses an API answer.
     secret: SecretStr | None = Field(default=None, exclude=True)
+    # Every secret that signs (the current one, and the previous one during a rotation), for
+    # the service only: never serialised.
+    signing: SigningSecrets | None = Field(default=None, exclude=True, repr=False)
 
     def secret_value(self) -> str:
         if self.secret is None:

@@ -4,9 +4,12 @@ classifies (delivery/attempt.py); the guard's refusal is the real AiohttpTranspo
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
+import time
 
 import orjson
+import standardwebhooks
 
 from promptha_webhooks import signing
 from promptha_webhooks.config import Mode, Settings
@@ -25,7 +28,9 @@ from promptha_webhooks.delivery.transport import (
     TransportResponse,
 )
 from promptha_webhooks.retry import Outcome
+from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.tracing import Tracing
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 from support import healthy_row
 
@@ -62,7 +67,12 @@ def answer(
     return TransportResponse(status, headers, "ok", error, None, NOW - 0.01, 10.0)
 
 
-def delivery(*, attempt_count: int = 0, url: str = "https://example.com/hook") -> ClaimedDelivery:
+def delivery(
+    *,
+    attempt_count: int = 0,
+    url: str = "https://example.com/hook",
+    secrets: SigningSecrets | None = None,
+) -> ClaimedDelivery:
     return ClaimedDelivery(
         id="dlv_1",
         event_id="evt_1",
@@ -72,7 +82,7 @@ def delivery(*, attempt_count: int = 0, url: str = "https://example.com/hook") -
         is_test=False,
         body=b'{"type":"fabric.completed"}',
         url=url,
-        secret=SECRET,
+        signing=secrets or SigningSecrets(SECRET),
         webhook_enabled=True,
     )
 
@@ -96,6 +106,53 @@ async def test_the_request_is_signed_and_carries_the_delivery_headers() -> None:
     assert outcome.attempt is not None
     assert orjson.loads(outcome.attempt.request_headers) == sent.headers
     assert outcome.update.token == "worker-1" and outcome.update.attempt_count == 2
+
+
+PREVIOUS = "whsec_the-secret-a-rotation-replaced"
+STANDARD_SECRET = "whsec_" + base64.b64encode(b"k" * 24).decode()
+STANDARD_PREVIOUS = "whsec_" + base64.b64encode(b"p" * 24).decode()
+
+
+async def test_during_a_rotation_each_secret_signs_in_its_own_header() -> None:
+    until = int(NOW * 1000) + 60_000
+    rotating = SigningSecrets(SECRET, PREVIOUS, until)
+    transport = FakeTransport(answer(200))
+    await attempt(context(transport), delivery(secrets=rotating), SCHEDULED)
+    [sent] = transport.sent
+    # x-promptha-signature stays one hex signature, by the current secret (the guide's form).
+    assert len(sent.headers["x-promptha-signature"]) == 64
+    signing.verify(sent.body, sent.headers, SECRET, now=int(NOW))
+    previous_only = {k: v for k, v in sent.headers.items() if k != "x-promptha-signature"}
+    previous_only["x-promptha-signature"] = sent.headers["x-promptha-signature-previous"]
+    signing.verify(sent.body, previous_only, PREVIOUS, now=int(NOW))
+    # Once the grace period is over, the previous secret signs nothing.
+    expired = SigningSecrets(SECRET, PREVIOUS, int(NOW * 1000))
+    transport = FakeTransport(answer(200))
+    await attempt(context(transport), delivery(secrets=expired), SCHEDULED)
+    assert "x-promptha-signature-previous" not in transport.sent[0].headers
+
+
+async def test_standard_format_is_verified_by_the_standardwebhooks_library() -> None:
+    now = time.time()  # the library checks the timestamp against its own clock
+
+    class WallClock:
+        def now(self) -> float:
+            return now
+
+    until = int(now * 1000) + 60_000
+    secrets = SigningSecrets(
+        STANDARD_SECRET, STANDARD_PREVIOUS, until, format=SignatureFormat.STANDARD
+    )
+    transport = FakeTransport(answer(200))
+    wall = DeliveryContext(transport, WallClock(), SCHEDULE, Tracing(Settings().tracing))
+    await attempt(wall, delivery(secrets=secrets), SCHEDULED)
+    [sent] = transport.sent
+    assert sent.headers["webhook-id"] == "evt_1"
+    assert "x-promptha-signature" not in sent.headers
+    assert len(sent.headers["webhook-signature"].split(" ")) == 2
+    for secret in (STANDARD_SECRET, STANDARD_PREVIOUS):
+        verifier = standardwebhooks.Webhook(secret)
+        assert verifier.verify(sent.body, sent.headers) == orjson.loads(sent.body)
 
 
 async def test_a_timeout_is_retried_on_schedule_or_final_without_retries() -> None:

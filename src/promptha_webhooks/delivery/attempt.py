@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import orjson
 
-from promptha_webhooks import __version__, ids, retry, signing
+from promptha_webhooks import __version__, ids, retry, signing, signing_standard
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
 from promptha_webhooks.delivery.transport import (
@@ -29,9 +29,14 @@ from promptha_webhooks.signature_headers import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
     EVENT_ID_HEADER,
+    PREVIOUS_SIGNATURE_HEADER,
     SIGNATURE_HEADER,
+    STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    STANDARD_TIMESTAMP_HEADER,
     TEST_HEADER,
     TIMESTAMP_HEADER,
+    SignatureFormat,
 )
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.queries import ClaimedDelivery
@@ -98,17 +103,27 @@ class AttemptOutcome:
 
 
 def delivery_headers(delivery: ClaimedDelivery, number: int, timestamp: int) -> dict[str, str]:
-    """The request headers of attempt `number`, signed at `timestamp` (Unix seconds)."""
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: signing.sign(delivery.secret, timestamp, delivery.body),
-        EVENT_HEADER: delivery.event_type,
-        EVENT_ID_HEADER: delivery.event_id,
-        DELIVERY_ID_HEADER: delivery.id,
-        ATTEMPT_HEADER: str(number),
-    }
+    """The request headers of attempt `number`, signed at `timestamp` (Unix seconds) in the
+    webhook's format, with every secret that signs at that time (signature_headers.py)."""
+    secrets = delivery.signing
+    previous = secrets.previous_at(timestamp * 1000)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if secrets.format is SignatureFormat.STANDARD:
+        live = (secrets.current,) if previous is None else (secrets.current, previous)
+        headers[STANDARD_ID_HEADER] = delivery.event_id
+        headers[STANDARD_TIMESTAMP_HEADER] = str(timestamp)
+        headers[STANDARD_SIGNATURE_HEADER] = signing_standard.sign(
+            live, delivery.event_id, timestamp, delivery.body
+        )
+    else:
+        headers[TIMESTAMP_HEADER] = str(timestamp)
+        headers[SIGNATURE_HEADER] = signing.sign(secrets.current, timestamp, delivery.body)
+        if previous is not None:
+            headers[PREVIOUS_SIGNATURE_HEADER] = signing.sign(previous, timestamp, delivery.body)
+    headers[EVENT_HEADER] = delivery.event_type
+    headers[EVENT_ID_HEADER] = delivery.event_id
+    headers[DELIVERY_ID_HEADER] = delivery.id
+    headers[ATTEMPT_HEADER] = str(number)
     if delivery.is_test:
         headers[TEST_HEADER] = "true"
     return headers

@@ -19,7 +19,7 @@ def as_claimed(
     delivery: Delivery, body: str, endpoint: Endpoint, traceparent: str | None
 ) -> ClaimedDelivery:
     """A delivery read from the log (resends, test events, listen answers) as the attempt
-    stage takes it. `endpoint`: the webhook's url, secret, whether it is enabled, its cap."""
+    stage takes it. `endpoint`: the webhook's url, secrets, whether it is enabled, its cap."""
     return ClaimedDelivery(
         id=delivery.id,
         event_id=delivery.event_id,
@@ -29,7 +29,7 @@ def as_claimed(
         is_test=delivery.is_test,
         body=body.encode(),
         url=endpoint.url,
-        secret=endpoint.secret,
+        signing=endpoint.signing,
         webhook_enabled=endpoint.enabled,
         traceparent=traceparent,
         max_concurrency=endpoint.max_concurrency,

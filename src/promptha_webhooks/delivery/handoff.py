@@ -18,6 +18,7 @@ from typing import Protocol
 
 from promptha_webhooks.delivery.claim import ClaimedDelivery
 from promptha_webhooks.store.deliveries import DeliveryRow
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 
 class DeliveryHandOff(Protocol):
@@ -61,11 +62,11 @@ def hand_over(
     handoff: DeliveryHandOff,
     handed: list[DeliveryRow],
     events: Mapping[str, tuple[bytes, str | None]],
-    endpoints: Mapping[str, tuple[str, str]],
+    endpoints: Mapping[str, tuple[str, SigningSecrets]],
     caps: Mapping[str, int | None],
 ) -> None:
     """Give the committed handed rows to the dispatcher. `events`: body and traceparent per
-    event id; `endpoints`: url and secret per webhook id, read by the statement or transaction
+    event id; `endpoints`: url and secrets per webhook id, read by the statement or transaction
     that stored the rows (as current as a claim's). A row without its endpoint (not expected:
     the statement stores nothing if the webhooks changed) is left to its lease. `caps`: as
     for `mark_handed`."""
@@ -86,7 +87,7 @@ def hand_over(
                 is_test=False,
                 body=events[row.event_id][0],
                 url=endpoints[row.webhook_id][0],
-                secret=endpoints[row.webhook_id][1],
+                signing=endpoints[row.webhook_id][1],
                 webhook_enabled=True,
                 traceparent=events[row.event_id][1],
                 max_concurrency=caps.get(row.webhook_id),

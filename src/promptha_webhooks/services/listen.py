@@ -38,6 +38,7 @@ from promptha_webhooks.services.deliveries import LISTEN_URL_PREFIX
 from promptha_webhooks.services.validation import validate_events
 from promptha_webhooks.services.webhooks import generate_secret
 from promptha_webhooks.store.webhooks import NewWebhook
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 MAX_DEVICE_LENGTH = 64
 MAX_SESSION_LENGTH = 64
@@ -215,7 +216,7 @@ class ListenService:
             timestamp = int(self.services.clock.now())
             number = delivery.attempt_count + 1
             # Signed with the secret the session was opened with (the one the CLI printed).
-            signed = dataclasses.replace(delivery, secret=session.secret)
+            signed = dataclasses.replace(delivery, signing=SigningSecrets(session.secret))
             headers = delivery_headers(signed, number, timestamp)
             streamed.append(
                 StreamedDelivery(

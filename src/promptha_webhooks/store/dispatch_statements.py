@@ -37,6 +37,7 @@ from promptha_webhooks.records import record
 from promptha_webhooks.store.database import Backend, Database
 from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.store.webhook_secrets import signing_secrets
 
 
 @record
@@ -148,7 +149,8 @@ WITH due AS (
     RETURNING d.id, d.event_id, d.event_type, d.webhook_id, d.attempt_count, d.is_test
 )
 SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
-       e.body, e.traceparent, w.url, w.secret, w.enabled, w.max_concurrency
+       e.body, e.traceparent, w.url, w.secret, w.enabled, w.max_concurrency,
+       w.previous_secret, w.previous_secret_expires_at, w.signature_format
 FROM claimed AS c
 JOIN events AS e ON e.id = c.event_id
 JOIN webhooks AS w ON w.id = c.webhook_id
@@ -266,7 +268,10 @@ RETURNING id, event_id, event_type, webhook_id, attempt_count, is_test,
     (SELECT url FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
-    (SELECT max_concurrency FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
+    (SELECT max_concurrency FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT previous_secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT previous_secret_expires_at FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT signature_format FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
 """
 
 
@@ -303,7 +308,7 @@ async def claim_due(
             body=r[6].encode(),
             traceparent=r[7],
             url=r[8],
-            secret=r[9],
+            signing=signing_secrets(r[9], r[12], r[13], r[14]),
             webhook_enabled=bool(r[10]),
             max_concurrency=r[11],
         )

@@ -21,7 +21,9 @@ from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.store.backends.postgresql import CHANNEL
 from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
 from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
+from promptha_webhooks.store.webhook_secrets import signing_secrets
 from promptha_webhooks.store.webhooks import FanoutTarget
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,8 @@ class PublishOutcome:
     stored: bool
     version: int | None  # the account's current version; None: no such account
     conflict: bool = False  # an idempotency key exists
-    # url and secret of the webhooks asked for (handed over deliveries'), when stored
-    endpoints: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # url and secrets of the webhooks asked for (handed over deliveries'), when stored
+    endpoints: dict[str, tuple[str, SigningSecrets]] = field(default_factory=dict)
 
 
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
@@ -115,7 +117,9 @@ SELECT (SELECT webhooks_version FROM account) AS version,
        (SELECT count(*) FROM new_events) AS events,
        CASE WHEN EXISTS (SELECT 1 FROM new_deliveries WHERE claim_token IS NULL)
             THEN pg_notify('{CHANNEL}', '') END AS notified,
-       (SELECT json_agg(json_build_array(w.id, w.url, w.secret)) FROM webhooks AS w
+       (SELECT json_agg(json_build_array(w.id, w.url, w.secret, w.previous_secret,
+                                         w.previous_secret_expires_at, w.signature_format))
+        FROM webhooks AS w
         WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
 
@@ -148,7 +152,7 @@ async def store_publish(
     endpoints_of: list[str] | None = None,
 ) -> PublishOutcome:
     """Store the rows if the fan-out is current and every key new; `endpoints_of`: webhooks
-    whose url and secret to read in the same statement (for deliveries handed over)."""
+    whose url and secrets to read in the same statement (for deliveries handed over)."""
     try:
         row = await driver.fetchrow(
             _PUBLISH,
@@ -169,7 +173,10 @@ async def store_publish(
     stored = bool(row["stored"])
     conflict = not stored and current == version
     endpoints = (
-        {webhook_id: (url, secret) for webhook_id, url, secret in orjson.loads(row["endpoints"])}
+        {
+            webhook_id: (url, signing_secrets(*signing))
+            for webhook_id, url, *signing in orjson.loads(row["endpoints"])
+        }
         if row["endpoints"]
         else {}
     )

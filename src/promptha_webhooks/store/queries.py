@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.records import record
 from promptha_webhooks.store.tables import deliveries, events, webhooks
+from promptha_webhooks.store.webhook_secrets import signing_secrets
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 
 @record
@@ -26,7 +28,7 @@ class ClaimedDelivery:
     is_test: bool
     body: bytes
     url: str
-    secret: str
+    signing: SigningSecrets  # the webhook's secrets (two during a rotation) and format
     webhook_enabled: bool
     traceparent: str | None = None  # the event's publish span (tracing on)
     # The webhook's cap on concurrent requests; None: the worker's default (worker.py)
@@ -43,7 +45,9 @@ def _claimed(r: Any) -> ClaimedDelivery:
         is_test=r.is_test,
         body=r.body.encode(),
         url=r.url,
-        secret=r.secret,
+        signing=signing_secrets(
+            r.secret, r.previous_secret, r.previous_secret_expires_at, r.signature_format
+        ),
         webhook_enabled=r.enabled,
         traceparent=r.traceparent,
         max_concurrency=r.max_concurrency,
@@ -67,6 +71,9 @@ class DispatchQueries:
                 events.c.traceparent,
                 webhooks.c.url,
                 webhooks.c.secret,
+                webhooks.c.previous_secret,
+                webhooks.c.previous_secret_expires_at,
+                webhooks.c.signature_format,
                 webhooks.c.enabled,
                 webhooks.c.max_concurrency,
             )

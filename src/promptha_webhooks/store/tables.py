@@ -58,6 +58,12 @@ webhooks = Table(
     Column("events", Text, nullable=False),  # JSON array of event type names
     Column("filters", Text, nullable=True),  # JSON object {payload key: [allowed values]}
     Column("secret", Text, nullable=False),
+    # A rotation's grace period: the replaced secret still signs until the time given (ms);
+    # both NULL when no rotation runs (0010).
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_expires_at", BigInteger, nullable=True),
+    # promptha (the guide's headers) or standard (Standard Webhooks): signature_headers.py
+    Column("signature_format", String(16), nullable=False, server_default="promptha"),
     Column("description", Text, nullable=False, server_default=""),
     Column("enabled", Boolean, nullable=False),
     Column("disabled_reason", String(40), nullable=True),

@@ -14,7 +14,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
+from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.tables import attempts, webhooks
+from promptha_webhooks.store.webhook_secrets import secret_columns, signing_secrets
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +32,11 @@ class FanoutTarget:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where a webhook's deliveries go, whether it is enabled, and its concurrency cap."""
+    """Where a webhook's deliveries go, what signs them, whether it is enabled, and its
+    concurrency cap."""
 
     url: str
-    secret: str
+    signing: SigningSecrets
     enabled: bool
     max_concurrency: int | None = None  # None: the worker's default
 
@@ -51,13 +55,29 @@ class NewWebhook:
     enabled: bool
     kind: str = "http"
     max_concurrency: int | None = None  # None: the worker's default
+    signature_format: SignatureFormat = SignatureFormat.PROMPTHA
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _signing(row: Any) -> SigningSecrets:
+    return signing_secrets(
+        row.secret, row.previous_secret, row.previous_secret_expires_at, row.signature_format
+    )
+
+
+_SIGNING = (
+    webhooks.c.secret,
+    webhooks.c.previous_secret,
+    webhooks.c.previous_secret_expires_at,
+    webhooks.c.signature_format,
+)
+
+
 def _webhook(row: Row[Any]) -> Webhook:
+    signing = _signing(row)
     return Webhook(
         id=row.id,
         url=row.url,
@@ -70,7 +90,10 @@ def _webhook(row: Row[Any]) -> Webhook:
         created_at=from_ms(row.created_at),
         updated_at=from_ms(row.updated_at),
         health=webhook_health(row),
-        secret=SecretStr(row.secret),
+        signature_format=signing.format,
+        previous_secret_expires_at=from_ms(row.previous_secret_expires_at),
+        secret=SecretStr(signing.current),
+        signing=signing,
     )
 
 
@@ -96,10 +119,11 @@ class WebhookQueries:
                 kind=new.kind,
                 events=_json(new.events),
                 filters=_json(new.filters) if new.filters is not None else None,
-                secret=new.secret,
+                **secret_columns(new.id, new.secret, None, None),
                 description=new.description,
                 enabled=new.enabled,
                 max_concurrency=new.max_concurrency,
+                signature_format=new.signature_format.value,
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -133,6 +157,9 @@ class WebhookQueries:
                 columns["events"] = _json(value)
             elif key == "filters":
                 columns["filters"] = _json(value) if value is not None else None
+            elif key == "secret":
+                # A new secret at once (PATCH): no grace period, any rotation ends.
+                columns.update(secret_columns(id, value, None, None))
             else:
                 columns[key] = value
         result = await conn.execute(
@@ -156,21 +183,23 @@ class WebhookQueries:
         return True
 
     async def endpoint(self, conn: AsyncConnection, webhook_id: str) -> Endpoint | None:
-        """url, secret, enabled and concurrency cap of the webhook, or None if there is none."""
+        """url, secrets, enabled and concurrency cap of the webhook, or None if there is none."""
         query = select(
-            webhooks.c.url, webhooks.c.secret, webhooks.c.enabled, webhooks.c.max_concurrency
+            webhooks.c.url, *_SIGNING, webhooks.c.enabled, webhooks.c.max_concurrency
         ).where(webhooks.c.id == webhook_id)
         row = (await conn.execute(query)).first()
-        return Endpoint(row.url, row.secret, row.enabled, row.max_concurrency) if row else None
+        if row is None:
+            return None
+        return Endpoint(row.url, _signing(row), row.enabled, row.max_concurrency)
 
     async def endpoints(
         self, conn: AsyncConnection, webhook_ids: builtins.list[str]
-    ) -> dict[str, tuple[str, str]]:
-        """url and secret of each webhook, by id (the ones that exist)."""
-        query = select(webhooks.c.id, webhooks.c.url, webhooks.c.secret).where(
+    ) -> dict[str, tuple[str, SigningSecrets]]:
+        """url and secrets of each webhook, by id (the ones that exist)."""
+        query = select(webhooks.c.id, webhooks.c.url, *_SIGNING).where(
             webhooks.c.id.in_(webhook_ids)
         )
-        return {row.id: (row.url, row.secret) for row in await conn.execute(query)}
+        return {row.id: (row.url, _signing(row)) for row in await conn.execute(query)}
 
     async def fanout_targets(
         self, conn: AsyncConnection, account_id: str
