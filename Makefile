@@ -38,7 +38,8 @@ chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y chromium || (apt-get update && apt-get install -y chromium); \
+	  APT="apt-get -o DPkg::Lock::Timeout=600"; \
+	  $$APT install -y chromium || ($$APT update && $$APT install -y chromium); \
 	else \
 	  echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the dashboard's browser tests (they skip without it; under CI=true they fail)."; \
 	fi
