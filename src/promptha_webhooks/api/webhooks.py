@@ -103,16 +103,13 @@ async def get_webhook_secret(
 
 @router.post("/{webhook_id}/rotate-secret", response_model=SecretRotation)
 async def rotate_webhook_secret(
-    webhook_id: str,
-    services: ServicesDep,
-    account_id: AccountIdDep,
-    body: RotateSecret | None = None,
+    webhook_id: str, body: RotateSecret, services: ServicesDep, account_id: AccountIdDep
 ) -> SecretRotation:
     """Replace the signing secret (generated when omitted). The old one keeps signing
     deliveries too (`x-promptha-signature-previous`) for `gracePeriodSeconds` (default 24 h,
     at most 7 days, 0: stop at once), and a 401/403 meanwhile is retried: a receiver can
-    switch to the new secret whenever it likes in that time and lose no event."""
-    body = body or RotateSecret()
+    switch to the new secret whenever it likes in that time and lose no event. `{}`: a
+    generated secret and 24 h."""
     return await services.rotate_webhook_secret(
         account_id, webhook_id, secret=body.secret, grace_period_s=body.gracePeriodSeconds
     )
