@@ -34,7 +34,7 @@ from typing import Any
 import aiosqlite
 import asyncpg
 import orjson
-from sqlalchemy import text, update
+from sqlalchemy import Update, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.config import CLAIM_BATCH_SIZE
@@ -452,18 +452,24 @@ SIGNATURE_REJECTED_CONDITION = text(
 async def wake_rejected(conn: AsyncConnection, webhook_ids: Collection[str], now: int) -> int:
     """Make these webhooks' pending deliveries whose last answer was a 401/403 (rejected
     during a rotation's grace period: the only time such a delivery stays pending) due at
-    `now`, in the caller's transaction; how many. A claimed one (its attempt under way) and
-    one already due are left as they are."""
+    `now`, in the caller's transaction; how many. A claimed one (its attempt under way) is
+    left as it is."""
     if not webhook_ids:
         return 0
-    result = await conn.execute(
+    result = await conn.execute(wake_statement(webhook_ids, now))
+    return int(result.rowcount)
+
+
+def wake_statement(webhook_ids: Collection[str], now: int) -> Update:
+    """`wake_rejected`'s statement (its plan is checked in tests)."""
+    return (
         update(deliveries)
         .where(
             deliveries.c.webhook_id.in_(sorted(set(webhook_ids))),
             SIGNATURE_REJECTED_CONDITION,
             deliveries.c.claim_token.is_(None),
-            deliveries.c.next_attempt_at > now,
+            # Not a listen session's delivery (never due for the workers).
+            deliveries.c.next_attempt_at.is_not(None),
         )
         .values(next_attempt_at=now, updated_at=now)
     )
-    return int(result.rowcount)
