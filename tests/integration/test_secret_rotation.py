@@ -9,15 +9,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, text
+from alembic import command
+from sqlalchemy import insert, inspect, text
 
 from promptha_webhooks import signing
 from promptha_webhooks.signature_headers import PREVIOUS_SIGNATURE_HEADER, SIGNATURE_HEADER
 from promptha_webhooks.store import dispatch_statements
+from promptha_webhooks.store.database import alembic_config, migrate_sync
 from promptha_webhooks.store.tables import deliveries
 from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S
 
-from support import Receiver, Service
+from support import Receiver, Service, sync_connection
 
 FIRST = "whsec_rotation_first_0123456789"
 SECOND = "whsec_rotation_second_0123456789"
@@ -202,3 +204,15 @@ async def test_waking_finds_the_rejected_deliveries_through_the_partial_index(
         plan = "\n".join(str(row[-1]) for row in await conn.exec_driver_sql(explain + sql))
         assert "ix_deliveries_signature_rejected" in plan, plan
         assert await dispatch_statements.wake_rejected(conn, [webhook["id"]], now) == 5
+
+
+def test_migration_0011_adds_and_drops_the_partial_index(database_url: str) -> None:
+    def index_names() -> set[str]:
+        with sync_connection(database_url) as conn:
+            return {str(index["name"]) for index in inspect(conn).get_indexes("deliveries")}
+
+    assert "ix_deliveries_signature_rejected" in index_names()
+    command.downgrade(alembic_config(database_url), "0010")
+    assert "ix_deliveries_signature_rejected" not in index_names()
+    migrate_sync(database_url)
+    assert "ix_deliveries_signature_rejected" in index_names()
