@@ -110,6 +110,16 @@ class WebhookSecret(ApiModel):
     secret: str
 
 
+class SecretRotation(ApiModel):
+    """A rotation's answer: the new secret (shown once, like create's) and when the secret it
+    replaced stops signing (None: it stopped at once, a grace period of 0)."""
+
+    object: Literal["secret_rotation"] = "secret_rotation"
+    webhook_id: str
+    secret: str
+    previous_secret_expires_at: datetime | None
+
+
 class Event(ApiModel):
     object: Literal["event"] = "event"
     id: str

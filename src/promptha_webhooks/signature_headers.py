@@ -2,9 +2,9 @@
 both the signer (signing.py, the delivery path) and the verifiers (receiver SDK, verify CLI)
 import.
 
-Two formats. The receiver SDK and the verify CLI verify both today; the delivery path
-signs in ``promptha`` only, until rotation and the per-webhook ``signatureFormat`` land
-(issue 20: the rotation and retry rules below describe that design, not yet the sender):
+Two formats, both verified by the receiver SDK and the verify CLI. Secret rotation is built
+(``POST /v1/webhooks/{id}/rotate-secret``: webhook_secrets.py holds its rules, docs/security.md
+the procedure); the delivery path signs with every live secret as described below:
 
 * ``promptha`` (the guide's): ``x-promptha-timestamp`` is the attempt's unix seconds and
   ``x-promptha-signature`` is ONE lowercase hex HMAC-SHA256 of ``"<timestamp>.<body>"``,
@@ -14,7 +14,8 @@ signs in ``promptha`` only, until rotation and the per-webhook ``signatureFormat
   ends) goes in ``x-promptha-signature-previous``. A receiver written like the guide's
   Express handler reads only ``x-promptha-signature``: it keeps working with whichever
   secret it holds as long as the sender's primary is that secret; the delivery path retries
-  a 401/403 during the window so the switch loses nothing.
+  a 401/403 during the window (and parks it until the window ends once the schedule is
+  spent; a later 2xx wakes it) so the switch loses nothing.
 * ``standard`` (https://www.standardwebhooks.com): ``webhook-id`` (the event id, the same on
   every attempt), ``webhook-timestamp`` (unix seconds) and ``webhook-signature``: one or more
   space-separated ``v1,<base64 HMAC-SHA256>`` (secret ``whsec_<base64>``) or

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from cli_support import Cli, new_cli
@@ -156,3 +157,43 @@ def test_max_concurrency(cli: Cli) -> None:
     assert "maxConcurrency" in refused.output
     shown = json.loads(cli("--json", "webhooks", "show", hook["id"]).stdout)
     assert shown["maxConcurrency"] == 7
+
+
+def test_rotate_secret_with_a_grace_period_then_complete(cli: Cli) -> None:
+    created = cli("--json", "webhooks", "create", "http://127.0.0.1:9/x", "-e", "fabric.completed")
+    hook = json.loads(created.stdout)
+
+    rotated = cli("--json", "webhooks", "rotate-secret", hook["id"], "--grace-period", "2h")
+    assert rotated.exit_code == 0, rotated.output
+    rotation = json.loads(rotated.stdout)
+    assert rotation["webhookId"] == hook["id"] and rotation["secret"] != hook["secret"]
+    expires = datetime.fromisoformat(rotation["previousSecretExpiresAt"])
+    shown = json.loads(cli("--json", "webhooks", "show", hook["id"]).stdout)
+    assert datetime.fromisoformat(shown["previousSecretExpiresAt"]) == expires
+    assert cli("webhooks", "secret", hook["id"]).stdout.strip() == rotation["secret"]
+
+    given = "whsec_cli_given_secret_0123"
+    table = cli("webhooks", "rotate-secret", hook["id"], "--secret", given, "--grace-period", "90")
+    assert table.exit_code == 0, table.output
+    assert given in table.stdout and "old secret signs until" in table.stdout
+    assert "--complete" in table.stderr
+
+    done = cli("--json", "webhooks", "rotate-secret", hook["id"], "--complete")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["previousSecretExpiresAt"] is None
+
+    at_once = cli("--json", "webhooks", "rotate-secret", hook["id"], "--grace-period", "0")
+    assert json.loads(at_once.stdout)["previousSecretExpiresAt"] is None
+
+
+def test_rotate_secret_usage_and_api_errors(cli: Cli) -> None:
+    created = cli("--json", "webhooks", "create", "http://127.0.0.1:9/x", "-e", "fabric.completed")
+    hook_id = json.loads(created.stdout)["id"]
+    bad = cli("webhooks", "rotate-secret", hook_id, "--grace-period", "soon")
+    assert bad.exit_code == 2 and "24h" in bad.output
+    both = cli("webhooks", "rotate-secret", hook_id, "--complete", "--grace-period", "1h")
+    assert both.exit_code == 2 and "--complete" in both.stderr
+    too_long = cli("webhooks", "rotate-secret", hook_id, "--grace-period", "8d")
+    assert too_long.exit_code == 1 and "gracePeriodSeconds" in too_long.stderr
+    unknown = cli("webhooks", "rotate-secret", "wh_06H4A8CTXDFPPP34W9NY7DWDTW")
+    assert unknown.exit_code == 1 and "HTTP 404" in unknown.stderr

@@ -9,7 +9,7 @@ from client_support import BACKENDS, RunningApi, shared_api
 
 from promptha_webhooks import signing
 from promptha_webhooks.client import NotFoundError
-from promptha_webhooks.models import Webhook, WebhookWithSecret
+from promptha_webhooks.models import SecretRotation, Webhook, WebhookWithSecret
 
 from support import Receiver
 
@@ -129,3 +129,26 @@ def test_max_concurrency_round_trip(api: RunningApi) -> None:
         assert client.webhooks.update(created.id, max_concurrency=50).max_concurrency == 50
         assert client.webhooks.update(created.id, max_concurrency=None).max_concurrency is None
         client.webhooks.delete(created.id)
+
+
+def test_rotate_secret_and_complete_the_rotation(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create(
+            "http://127.0.0.1:9/hooks", ["fabric.completed"], secret="whsec_client_first_0123"
+        )
+        rotation = client.webhooks.rotate_secret(created.id, grace_period_s=3600)
+        assert isinstance(rotation, SecretRotation)
+        assert rotation.webhook_id == created.id and rotation.secret.startswith("whsec_")
+        assert rotation.previous_secret_expires_at is not None
+        assert client.webhooks.secret(created.id).secret == rotation.secret
+        assert client.webhooks.get(created.id).previous_secret_expires_at == (
+            rotation.previous_secret_expires_at
+        )
+        given = client.webhooks.rotate_secret(created.id, secret="whsec_client_given_0123")
+        assert given.secret == "whsec_client_given_0123"
+        completed = client.webhooks.complete_secret_rotation(created.id)
+        assert isinstance(completed, Webhook) and completed.previous_secret_expires_at is None
+        immediate = client.webhooks.rotate_secret(created.id, grace_period_s=0)
+        assert immediate.previous_secret_expires_at is None
+        with pytest.raises(NotFoundError):
+            client.webhooks.complete_secret_rotation("wh_06H4A8CTXDFPPP34W9NY7DWDTW")

@@ -109,6 +109,11 @@ def _json_fields(
     yield "POST", "/v1/webhooks/test", test, "webhookId", False, ALL
     yield "POST", "/v1/webhooks/test", test, "event", False, ALL
     yield "POST", "/v1/webhooks/test", test, "data.executionId", False, TEXT_ONLY
+    rotate = {"secret": "s" * 20, "gracePeriodSeconds": 60}
+    rotate_path = f"/v1/webhooks/{s.webhook}/rotate-secret"
+    yield "POST", rotate_path, rotate, "secret", False, ALL - {"null"}  # null: generate one
+    grace_refused = frozenset({"NUL", "overlong", "object"})  # null: the default
+    yield "POST", rotate_path, rotate, "gracePeriodSeconds", False, grace_refused
     recover = {"since": "2026-01-01T00:00:00Z", "dryRun": True}
     since_refused = ALL - {"number"}  # a number is Unix seconds
     yield "POST", f"/v1/webhooks/{s.webhook}/recover", recover, "since", False, since_refused
@@ -280,6 +285,19 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
                 ),
                 field="maxConcurrency",
             )
+    rotate_path = f"/v1/webhooks/{s.webhook}/rotate-secret"
+    for value in (-1, 604_801, 10**9, "x", "60", True, 1.5, [2], {"n": 2}):
+        yield Hostile(
+            f"gracePeriodSeconds {value!r}",
+            "POST",
+            rotate_path,
+            body_of({"gracePeriodSeconds": value}),
+            field="gracePeriodSeconds",
+        )
+    for label, secret in (("short", "s" * 15), ("overlong", "s" * 257), ("tab", "s" * 20 + "\t")):
+        yield Hostile(
+            f"{label} secret to rotate-secret", "POST", rotate_path, body_of({"secret": secret})
+        )
     many = {f"k{i}": ["v"] for i in range(21)}
     yield Hostile(
         "21 filter keys",
@@ -334,6 +352,7 @@ def _bad_bodies(s: Seeded) -> Iterator[Hostile]:
         ("POST", "/v1/events/batch", False),
         ("POST", "/v1/webhooks/test", False),
         ("POST", f"/v1/webhooks/{s.webhook}/recover", False),
+        ("POST", f"/v1/webhooks/{s.webhook}/rotate-secret", False),
         ("POST", f"/v1/listen/deliveries/{s.listen_delivery}", False),
     ]
     bodies: list[tuple[str, bytes, str]] = [
@@ -390,6 +409,8 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
         ("GET", "/v1/webhooks/{}/stats"),
         ("GET", "/v1/webhooks/{}/stats/hourly"),
         ("POST", "/v1/webhooks/{}/recover"),
+        ("POST", "/v1/webhooks/{}/rotate-secret"),
+        ("POST", "/v1/webhooks/{}/rotate-secret/complete"),
         ("GET", "/v1/deliveries/{}"),
         ("POST", "/v1/deliveries/{}/retry"),
         ("POST", "/v1/listen/deliveries/{}"),
@@ -404,6 +425,10 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
             body = bodies.get(method)
             if body is not None and template.endswith("/recover"):
                 body = {"since": "2026-01-01T00:00:00Z"}
+            elif body is not None and template.endswith("/rotate-secret"):
+                body = {}
+            elif body is not None and template.endswith("/complete"):
+                body = None
             elif body is not None and "listen" in template:
                 body = {"status": 200, "durationMs": 1}
             elif body is not None and template.endswith("/retry"):
@@ -435,6 +460,8 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
             body = {"description": "mine now"}
         elif template.endswith("/recover"):
             body = {"since": "2026-01-01T00:00:00Z"}
+        elif template.endswith("/rotate-secret"):
+            body = {}
         elif "listen" in template:
             body = {"status": 200, "durationMs": 1}
         yield Hostile(
@@ -512,6 +539,8 @@ def _auth(s: Seeded) -> Iterator[Hostile]:
         ("GET", "/v1/webhooks"),
         ("POST", "/v1/webhooks"),
         ("GET", f"/v1/webhooks/{s.webhook}"),
+        ("POST", f"/v1/webhooks/{s.webhook}/rotate-secret"),
+        ("POST", f"/v1/webhooks/{s.webhook}/rotate-secret/complete"),
         ("GET", f"/v1/deliveries/{s.delivery}"),
         ("GET", "/v1/events"),
         ("POST", "/v1/events"),

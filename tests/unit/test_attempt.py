@@ -230,3 +230,54 @@ async def test_the_guard_refuses_a_private_address_and_nothing_is_sent() -> None
     assert outcome.update.last_error is not None
     assert outcome.update.last_error.startswith("blocked: ")
     assert outcome.status == "pending"  # a refusal is retried: the address may change
+
+
+async def test_during_a_grace_period_a_401_or_403_is_retried_then_parked_until_it_ends() -> None:
+    until = int(NOW * 1000) + 600_000
+    rotating = SigningSecrets(SECRET, PREVIOUS, until)
+    for status in (401, 403):
+        retried = await attempt(
+            context(FakeTransport(answer(status))), delivery(secrets=rotating), SCHEDULED
+        )
+        assert retried.outcome is Outcome.RETRY and retried.status == "pending"
+        assert retried.update.next_attempt_at == int((NOW + SCHEDULE[1]) * 1000)
+        assert retried.update.last_status_code == status
+        assert retried.update.last_error is not None
+        assert "secret rotation" in retried.update.last_error
+        # The schedule spent: parked (still pending) until the grace period ends.
+        parked = await attempt(
+            context(FakeTransport(answer(status))),
+            delivery(attempt_count=len(SCHEDULE), secrets=rotating),
+            SCHEDULED,
+        )
+        assert parked.status == "pending" and parked.update.next_attempt_at == until
+        # A resend's answer is final, grace period or not.
+        manual = await attempt(
+            context(FakeTransport(answer(status))), delivery(secrets=rotating), MANUAL
+        )
+        assert manual.status == "failed"
+
+
+async def test_outside_a_grace_period_a_401_fails_at_once_and_other_codes_keep_their_rules() -> (
+    None
+):
+    ended = SigningSecrets(SECRET, PREVIOUS, int(NOW * 1000) - 1000)  # before the request
+    for secrets in (SigningSecrets(SECRET), ended):
+        outcome = await attempt(
+            context(FakeTransport(answer(401))), delivery(secrets=secrets), SCHEDULED
+        )
+        assert outcome.outcome is Outcome.PERMANENT and outcome.status == "failed"
+        assert outcome.update.last_error == "HTTP 401"
+    rotating = SigningSecrets(SECRET, PREVIOUS, int(NOW * 1000) + 600_000)
+    for status, expected in ((404, "failed"), (410, "failed")):
+        outcome = await attempt(
+            context(FakeTransport(answer(status))), delivery(secrets=rotating), SCHEDULED
+        )
+        assert outcome.status == expected
+    # A 503 with the schedule spent fails during a grace period too: only rejections park.
+    spent = await attempt(
+        context(FakeTransport(answer(503))),
+        delivery(attempt_count=len(SCHEDULE), secrets=rotating),
+        SCHEDULED,
+    )
+    assert spent.status == "failed"

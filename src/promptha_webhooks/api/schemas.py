@@ -50,6 +50,16 @@ class UpdateWebhook(RequestModel):
     )
 
 
+class RotateSecret(RequestModel):
+    secret: str | None = Field(default=None, description="Generated (whsec_…) when omitted")
+    gracePeriodSeconds: int | None = Field(
+        default=None,
+        description="How long the replaced secret keeps signing too: 0-604800 "
+        "(default 86400 = 24 h; 0 switches at once)",
+        examples=[86400],
+    )
+
+
 class PublishEvent(RequestModel):
     account: str | None = Field(
         default=None, description="Target account (admin key); defaults to the key's account"

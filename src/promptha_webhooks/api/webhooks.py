@@ -8,11 +8,17 @@ from fastapi import APIRouter, Query, Response
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
-from promptha_webhooks.api.schemas import CreateWebhook, SendTestEvent, UpdateWebhook
+from promptha_webhooks.api.schemas import (
+    CreateWebhook,
+    RotateSecret,
+    SendTestEvent,
+    UpdateWebhook,
+)
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import (
     Delivery,
     Page,
+    SecretRotation,
     TestResult,
     Webhook,
     WebhookSecret,
@@ -68,7 +74,8 @@ async def get_webhook(webhook_id: str, services: ServicesDep, account_id: Accoun
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, services: ServicesDep, account_id: AccountIdDep
 ) -> Webhook:
-    """Change any field; `{"enabled": false}` disables, `{"secret": null}` rotates."""
+    """Change any field; `{"enabled": false}` disables. `{"secret": …}` (null: generated)
+    switches the secret at once, with no grace period: POST …/rotate-secret is the safe way."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     for name in ("url", "events", "description", "enabled"):
         if name in changes and changes[name] is None:
@@ -92,6 +99,29 @@ async def get_webhook_secret(
 ) -> WebhookSecret:
     """Reveal the signing secret."""
     return await services.get_webhook_secret(account_id, webhook_id)
+
+
+@router.post("/{webhook_id}/rotate-secret", response_model=SecretRotation)
+async def rotate_webhook_secret(
+    webhook_id: str, body: RotateSecret, services: ServicesDep, account_id: AccountIdDep
+) -> SecretRotation:
+    """Replace the signing secret (generated when omitted). The old one keeps signing
+    deliveries too (`x-promptha-signature-previous`) for `gracePeriodSeconds` (default 24 h,
+    at most 7 days, 0: stop at once), and a 401/403 meanwhile is retried: a receiver can
+    switch to the new secret whenever it likes in that time and lose no event. `{}`: a
+    generated secret and 24 h."""
+    return await services.rotate_webhook_secret(
+        account_id, webhook_id, secret=body.secret, grace_period_s=body.gracePeriodSeconds
+    )
+
+
+@router.post("/{webhook_id}/rotate-secret/complete", response_model=Webhook)
+async def complete_secret_rotation(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> Webhook:
+    """End the grace period now: the previous secret stops signing. Deliveries rejected with
+    401/403 meanwhile are due at once and then follow the normal rules."""
+    return await services.complete_secret_rotation(account_id, webhook_id)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[Delivery])

@@ -1,7 +1,9 @@
-"""Reading what users type: JSON payloads (`--data`), event lists and `--filter` values."""
+"""Reading what users type: JSON payloads (`--data`), event lists, `--filter` values and
+durations (`--grace-period 24h`)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,3 +71,17 @@ def filters(values: Sequence[str]) -> dict[str, list[Any]]:
             raise typer.BadParameter(f"--filter {key} needs at least one value")
         result.setdefault(key, []).extend(items)
     return result
+
+
+_DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration_seconds(value: str, option: str) -> int:
+    """Whole seconds from `90`, `90s`, `30m`, `24h` or `7d` (range checks are the API's)."""
+    found = _DURATION.fullmatch(value.strip().lower())
+    if found is None:
+        raise typer.BadParameter(
+            f"{option} wants seconds or a number with a unit (s, m, h, d), like 24h; got {value!r}"
+        )
+    return int(found.group(1)) * _UNIT_S[found.group(2)]

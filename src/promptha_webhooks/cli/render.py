@@ -17,6 +17,7 @@ from promptha_webhooks.models import (
     DeliveryDetail,
     Event,
     EventTypeInfo,
+    SecretRotation,
     Webhook,
 )
 
@@ -100,6 +101,17 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))
     _add(grid, "updated", when(hook.updated_at))
+    return grid
+
+
+def secret_rotation(rotation: SecretRotation) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _add(grid, "webhook", rotation.webhook_id)
+    _add(grid, "secret", rotation.secret)
+    expires = rotation.previous_secret_expires_at
+    _add(grid, "old secret signs until", "no longer" if expires is None else when(expires))
     return grid
 
 

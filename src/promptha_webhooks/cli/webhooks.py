@@ -1,4 +1,5 @@
-"""`webhooks list|show|create|update|delete|secret|test`: an account's subscriptions."""
+"""`webhooks list|show|create|update|delete|secret|rotate-secret|test`: an account's
+subscriptions."""
 
 from __future__ import annotations
 
@@ -152,7 +153,12 @@ def update_webhook(
     events: EventsOption = None,
     secret: Annotated[str | None, typer.Option(help="Set this signing secret")] = None,
     rotate_secret: Annotated[
-        bool, typer.Option("--rotate-secret", help="Generate a new signing secret")
+        bool,
+        typer.Option(
+            "--rotate-secret",
+            help="Generate a new signing secret, in use at once (`webhooks rotate-secret` "
+            "keeps the old one signing for a grace period)",
+        ),
     ] = False,
     filter_: FiltersOption = None,
     clear_filters: Annotated[
@@ -248,6 +254,65 @@ def show_secret(ctx: typer.Context, webhook_id: WebhookId) -> None:
         output.json(secret)
     else:
         typer.echo(secret.secret)
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    ctx: typer.Context,
+    webhook_id: WebhookId,
+    secret: Annotated[
+        str | None,
+        typer.Option(help="The new signing secret (default: a generated whsec_…)"),
+    ] = None,
+    grace_period: Annotated[
+        str | None,
+        typer.Option(
+            "--grace-period",
+            help="How long the old secret keeps signing too: SECONDS or 30m, 24h, 7d "
+            "(default 24h, at most 7d; 0 switches at once)",
+            show_default=False,
+        ),
+    ] = None,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete", help="End the running grace period now: the old secret stops signing"
+        ),
+    ] = False,
+) -> None:
+    """Replace the signing secret without losing events: during the grace period deliveries
+    carry a signature for each secret, and a 401/403 is retried until the receiver switches.
+
+    Example:
+      promptha-webhooks webhooks rotate-secret wh_… --grace-period 24h
+      promptha-webhooks webhooks rotate-secret wh_… --complete
+    """
+    output = output_of(ctx)
+    if complete and (secret is not None or grace_period is not None):
+        raise fail(ctx, "--complete ends a rotation: give it without --secret or --grace-period")
+    grace_s = None
+    if grace_period is not None:
+        grace_s = inputs.duration_seconds(grace_period, "--grace-period")
+    with open_client(ctx) as client:
+        if complete:
+            hook = client.webhooks.complete_secret_rotation(webhook_id)
+            if output.json_mode:
+                output.json(hook)
+            else:
+                output.show(f"Rotation of {webhook_id} complete: only the current secret signs")
+            return
+        rotation = client.webhooks.rotate_secret(webhook_id, secret=secret, grace_period_s=grace_s)
+    if output.json_mode:
+        output.json(rotation)
+        return
+    output.show(render.secret_rotation(rotation))
+    if rotation.previous_secret_expires_at is None:
+        output.note("The old secret stopped signing: receivers must use the new one now.")
+    else:
+        output.note(
+            "Deliveries carry a signature for each secret until then; switch the receiver to "
+            "the new secret before, and finish with `webhooks rotate-secret ID --complete`."
+        )
 
 
 @app.command("test")

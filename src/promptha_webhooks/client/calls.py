@@ -28,6 +28,7 @@ from promptha_webhooks.models import (
     EventTypeInfo,
     Page,
     PublishedBatch,
+    SecretRotation,
     TestResult,
     Webhook,
     WebhookSecret,
@@ -193,7 +194,8 @@ def update_webhook(
     enabled: bool | NotGiven = NOT_GIVEN,
     max_concurrency: int | NotGiven | None = NOT_GIVEN,
 ) -> Call[Webhook]:
-    """Change the given fields only; `secret=None` rotates it, `filters=None` clears,
+    """Change the given fields only; `secret=None` replaces it at once (`rotate_secret` keeps
+    the old one signing for a grace period), `filters=None` clears,
     `max_concurrency=None` goes back to the server's default."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
@@ -226,6 +228,27 @@ def get_webhook_secret(webhook_id: str) -> Call[WebhookSecret]:
     """Reveal the signing secret."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/secret"
     return _get(path, WebhookSecret.model_validate)
+
+
+def rotate_webhook_secret(
+    webhook_id: str, *, secret: str | None = None, grace_period_s: int | None = None
+) -> Call[SecretRotation]:
+    """Replace the signing secret (generated when None); the old one keeps signing too for
+    `grace_period_s` (None: 24 h; at most 7 days; 0: not at all). The answer holds the new
+    secret and when the old one stops."""
+    body: dict[str, Any] = {}
+    if secret is not None:
+        body["secret"] = secret
+    if grace_period_s is not None:
+        body["gracePeriodSeconds"] = grace_period_s
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/rotate-secret"
+    return Call("POST", path, SecretRotation.model_validate, body=body)
+
+
+def complete_secret_rotation(webhook_id: str) -> Call[Webhook]:
+    """End the grace period now: the previous secret stops signing."""
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/rotate-secret/complete"
+    return Call("POST", path, _webhook, retry_safe=True)
 
 
 def send_test_event(

@@ -141,6 +141,8 @@ class Webhooks(Resource[S]):
     update = Endpoint(calls.update_webhook)
     delete = Endpoint(calls.delete_webhook)
     secret = Endpoint(calls.get_webhook_secret)
+    rotate_secret = Endpoint(calls.rotate_webhook_secret)
+    complete_secret_rotation = Endpoint(calls.complete_secret_rotation)
     test = Endpoint(calls.send_test_event)
 
 

@@ -48,6 +48,8 @@ USER_AGENT = f"Promptha-Webhooks/{__version__}"
 CONTROL_ABORT = "abort"
 CONTROL_DISABLE = "disable"
 SKIPPED_ERROR = "webhook disabled"
+# A delivery's last_error after a signature rejection it will retry (a rotation's grace period).
+ROTATION_NOTE = "signature rejected during a secret rotation's grace period: retried"
 
 
 class Trigger(StrEnum):
@@ -172,22 +174,36 @@ def outcome_of(
         if response.status is not None
         else retry.Outcome.RETRY
     )
+    # A 401/403 to a request signed during a rotation's grace period: the receiver may still
+    # hold the previous secret (the guide's handler verifies only the primary signature, made
+    # with the new one). Retried on the schedule, and kept ("parked") until the period ends
+    # once the schedule is spent, so its owner's switch loses nothing.
+    rejected_in_window = delivery.signing.rejected_in_window(
+        response.status, ms(response.started_at)
+    )
+    if rejected_in_window:
+        outcome = retry.Outcome.RETRY
     now = context.clock.now()
     next_at: int | None = None
     if outcome is retry.Outcome.DELIVERED:
         status = "delivered"
     elif outcome is retry.Outcome.RETRY and mode.retries:
         delay = retry.next_delay(context.retry_schedule_s, number, response.retry_after)
-        if delay is None:
-            status = "failed"
-        else:
+        if delay is not None:
             status = "pending"
             next_at = ms(now + delay)
+        elif rejected_in_window:
+            status = "pending"
+            next_at = max(delivery.signing.previous_expires_at or 0, ms(now))
+        else:
+            status = "failed"
     else:
         status = "failed"
     error = response.error
     if error is None and outcome is not retry.Outcome.DELIVERED:
         error = f"HTTP {response.status}"
+        if rejected_in_window and status == "pending":
+            error += f"; {ROTATION_NOTE}"
     control = receiver_control(response.headers)
     attempt_error = response.error
     if control is not None:

@@ -2,6 +2,12 @@
 log's rows, the deliveries' next states and endpoint health, in one transaction per batch
 (one autocommit statement for a PostgreSQL batch of nothing but successes). The worker's
 batched writer, resends, test events and listen answers all write through `Recorder`.
+
+A success on a webhook in a secret rotation's grace period is evidence its receiver holds the
+new secret: the same transaction wakes the webhook's deliveries it rejected with 401/403
+meanwhile (next attempt now; `wake_rejected`). Only batches that need the health recorder can
+have such deliveries to wake: a 401/403 counts as a failure, and the one-statement path of
+PostgreSQL's all-success batches runs only for webhooks with no failure counted.
 """
 
 from __future__ import annotations
@@ -29,26 +35,27 @@ class Recorder:
         """Write a batch: attempts, outcomes (fenced by their claim token, if any) and endpoint
         health; returns the alert notices stored with it. Raises what the database raised
         (nothing written): the worker retries the batch."""
-        attempts = [item.attempt for item in batch if item.attempt is not None]
-        updates = [item.update for item in batch]
         results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
         if (
             self._successes_alone
             and all(result.delivered and result.control is None for result in results)
         ) and await dispatch_statements.record_successes(
-            self.db, attempts, updates, latest_success(results), self._now()
+            self.db,
+            [item.attempt for item in batch if item.attempt is not None],
+            [item.update for item in batch],
+            latest_success(results),
+            self._now(),
         ):
             return []
         async with self.db.transaction() as conn:
-            return await self._write_in(conn, attempts, updates, results)
+            return await self._write_in(conn, batch, results)
 
     async def write_in(
         self, conn: AsyncConnection, batch: Sequence[AttemptOutcome]
     ) -> list[Notice]:
         """`write` in the caller's transaction (which checked what it records)."""
-        attempts = [item.attempt for item in batch if item.attempt is not None]
         results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
-        return await self._write_in(conn, attempts, [item.update for item in batch], results)
+        return await self._write_in(conn, batch, results)
 
     async def record(self, batch: Sequence[AttemptOutcome]) -> None:
         """Write a batch, then its metrics, logs and alerts (one call: resends, test events)."""
@@ -58,14 +65,22 @@ class Recorder:
     async def _write_in(
         self,
         conn: AsyncConnection,
-        attempts: Sequence[dispatch_statements.AttemptRow],
-        updates: Sequence[dispatch_statements.DeliveryUpdate],
+        batch: Sequence[AttemptOutcome],
         results: Sequence[AttemptResult],
     ) -> list[Notice]:
-        await dispatch_statements.record_in(conn, attempts, updates)
-        # Health last: it locks the batch's webhook rows (in id order) only for the end of the
+        await dispatch_statements.record_in(
+            conn,
+            [item.attempt for item in batch if item.attempt is not None],
+            [item.update for item in batch],
+        )
+        now = self._now()
+        # Health next: it locks the batch's webhook rows (in id order) only for the end of the
         # transaction.
-        return await self.observer.record(conn, results, self._now())
+        notices = await self.observer.record(conn, results, now)
+        switched = switched_receivers(batch, now)
+        if switched and await dispatch_statements.wake_rejected(conn, switched, now):
+            await self.db.dialect.notify_due(conn)
+        return notices
 
     def _now(self) -> int:
         return ms(self.clock.now())
@@ -77,3 +92,13 @@ def latest_success(results: Sequence[AttemptResult]) -> dict[str, int]:
     for result in results:
         latest[result.webhook_id] = max(result.at, latest.get(result.webhook_id, 0))
     return latest
+
+
+def switched_receivers(batch: Sequence[AttemptOutcome], now: int) -> set[str]:
+    """The webhooks in a rotation's grace period that a batch delivered to: their receivers
+    accept the new secret now."""
+    return {
+        item.delivery.webhook_id
+        for item in batch
+        if item.update.status == "delivered" and item.delivery.signing.rotating(now)
+    }

@@ -14,6 +14,7 @@ from promptha_webhooks.catalog import (
 )
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Page
+from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, MAX_GRACE_PERIOD_S
 
 SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 256
@@ -128,6 +129,20 @@ def validate_secret(secret: Any, *, field: str = "secret") -> str:
     if not secret.isprintable():
         raise InvalidRequestError("secret must be printable text", field=field)
     return secret
+
+
+def validate_grace_period(value: Any, *, field: str = "gracePeriodSeconds") -> int:
+    """A secret rotation's grace period in seconds: 0..MAX_GRACE_PERIOD_S (0: switch at
+    once); None: DEFAULT_GRACE_PERIOD_S."""
+    if value is None:
+        return DEFAULT_GRACE_PERIOD_S
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{field} must be an integer number of seconds", field=field)
+    if not 0 <= value <= MAX_GRACE_PERIOD_S:
+        raise InvalidRequestError(
+            f"{field} must be between 0 and {MAX_GRACE_PERIOD_S} (7 days)", field=field
+        )
+    return value
 
 
 def validate_description(description: Any, *, field: str = "description") -> str:

@@ -1,15 +1,28 @@
 """Webhooks: create, read, list, change (URL checked by the destination guard, events and
-filters that fit each other) and delete."""
+filters that fit each other), rotate their secret with a grace period, and delete.
+
+Every change of a webhook's secret (rotate, complete, PATCH) also makes the deliveries its
+receiver rejected with 401/403 during a grace period due now (docs/design.md, "Secret
+rotation"): the secret they will be signed with changed."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from promptha_webhooks import ids
 from promptha_webhooks.destinations import validate_webhook_url
-from promptha_webhooks.errors import NotFoundError
-from promptha_webhooks.models import Page, Webhook, WebhookSecret, WebhookWithSecret
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.models import (
+    Page,
+    SecretRotation,
+    Webhook,
+    WebhookSecret,
+    WebhookWithSecret,
+    from_ms,
+)
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
     check_cursor,
@@ -19,9 +32,11 @@ from promptha_webhooks.services.validation import (
     validate_description,
     validate_events,
     validate_filters,
+    validate_grace_period,
     validate_max_concurrency,
     validate_secret,
 )
+from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.webhooks import NewWebhook
 
 SECRET_PREFIX = "whsec_"
@@ -131,12 +146,72 @@ class WebhookUseCases(UseCases):
                 conn, account_id, webhook_id, values, self._now()
             ):
                 raise NotFoundError(f"No webhook {webhook_id}")
+            if "secret" in values:
+                await self._wake_rejected(conn, webhook_id)
             if values.get("enabled"):
                 # Enabled (again): a fresh failing streak, so it is not disabled at once.
                 await self.observer.queries.reset_health(conn, webhook_id)
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return webhook
+
+    async def rotate_webhook_secret(
+        self,
+        account_id: str,
+        webhook_id: str,
+        *,
+        secret: str | None = None,
+        grace_period_s: int | None = None,
+    ) -> SecretRotation:
+        """Make `secret` (generated when None) the webhook's signing secret. The secret it
+        replaces keeps signing beside it for `grace_period_s` (default 24 h, at most 7 days,
+        0: not at all); a previous secret still in its grace period is dropped. During the
+        grace period a 401/403 is retried, not final (webhook_secrets.py)."""
+        new_secret = generate_secret() if secret is None else validate_secret(secret)
+        grace_s = validate_grace_period(grace_period_s)
+        now = self._now()
+        async with self.db.transaction() as conn:
+            current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
+            if current is None:
+                raise NotFoundError(f"No webhook {webhook_id}")
+            if new_secret == current.current:
+                raise InvalidRequestError(
+                    "secret is the webhook's current secret: give a new one, or none to have "
+                    "one generated",
+                    field="secret",
+                )
+            rotated = current.rotated(new_secret, now, grace_s)
+            await self.store.webhooks.set_signing(conn, account_id, webhook_id, rotated, now)
+            await self._wake_rejected(conn, webhook_id)
+        return SecretRotation(
+            webhook_id=webhook_id,
+            secret=new_secret,
+            previous_secret_expires_at=from_ms(rotated.previous_expires_at),
+        )
+
+    async def complete_secret_rotation(self, account_id: str, webhook_id: str) -> Webhook:
+        """End the webhook's grace period now: the previous secret stops signing, and the
+        deliveries its receiver rejected meanwhile are due now (then they follow the normal
+        rules: a 401/403 fails). Without a grace period running it changes nothing."""
+        now = self._now()
+        async with self.db.transaction() as conn:
+            current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
+            if current is None:
+                raise NotFoundError(f"No webhook {webhook_id}")
+            if current.previous is not None:
+                await self.store.webhooks.set_signing(
+                    conn, account_id, webhook_id, current.completed(), now
+                )
+                await self._wake_rejected(conn, webhook_id)
+            webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
+        assert webhook is not None
+        return webhook
+
+    async def _wake_rejected(self, conn: AsyncConnection, webhook_id: str) -> None:
+        """The webhook's secret changed: what its receiver rejected with 401/403 during a
+        grace period is due now (other processes' workers told on commit)."""
+        if await dispatch_statements.wake_rejected(conn, [webhook_id], self._now()):
+            await self.db.dialect.notify_due(conn)
 
     async def delete_webhook(self, account_id: str, webhook_id: str) -> None:
         async with self.db.transaction() as conn:

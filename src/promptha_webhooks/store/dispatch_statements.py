@@ -19,17 +19,22 @@ The records crossing this boundary are typed (`AttemptRow`, `DeliveryUpdate`, `C
 their conversion to the statements' parameters happens here and nowhere else. Every difference
 between the backends that the delivery path must know of is here too (`DispatchTraits`,
 `claim_batch`, `record_in`, `record_successes`), so delivery/ holds no dialect test.
+
+`wake_rejected` makes a webhook's deliveries a receiver rejected with 401/403 during a secret
+rotation's grace period due now (when it answers 2xx again, or the secret changes): through
+the partial index ix_deliveries_signature_rejected, which no ordinary delivery write touches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 import asyncpg
 import orjson
+from sqlalchemy import Update, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.config import CLAIM_BATCH_SIZE
@@ -37,7 +42,9 @@ from promptha_webhooks.records import record
 from promptha_webhooks.store.database import Backend, Database
 from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.store.tables import deliveries
 from promptha_webhooks.store.webhook_secrets import signing_secrets
+from promptha_webhooks.webhook_secrets import SIGNATURE_REJECTED_STATUSES
 
 
 @record
@@ -432,3 +439,37 @@ async def record_successes(
         return False
     async with database.driver_connection(replan=True) as driver:
         return await record_results(driver, attempt_rows, delivery_updates, successes, now)
+
+
+# Spelt with literals, as the condition of the partial index ix_deliveries_signature_rejected
+# is (migration 0011): with bound parameters the planners could not use it.
+SIGNATURE_REJECTED_CONDITION = text(
+    "status = 'pending' AND last_status_code IN "
+    f"({', '.join(str(code) for code in SIGNATURE_REJECTED_STATUSES)})"
+)
+
+
+async def wake_rejected(conn: AsyncConnection, webhook_ids: Collection[str], now: int) -> int:
+    """Make these webhooks' pending deliveries whose last answer was a 401/403 (rejected
+    during a rotation's grace period: the only time such a delivery stays pending) due at
+    `now`, in the caller's transaction; how many. A claimed one (its attempt under way) is
+    left as it is."""
+    if not webhook_ids:
+        return 0
+    result = await conn.execute(wake_statement(webhook_ids, now))
+    return int(result.rowcount)
+
+
+def wake_statement(webhook_ids: Collection[str], now: int) -> Update:
+    """`wake_rejected`'s statement (its plan is checked in tests)."""
+    return (
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id.in_(sorted(set(webhook_ids))),
+            SIGNATURE_REJECTED_CONDITION,
+            deliveries.c.claim_token.is_(None),
+            # Not a listen session's delivery (never due for the workers).
+            deliveries.c.next_attempt_at.is_not(None),
+        )
+        .values(next_attempt_at=now, updated_at=now)
+    )

@@ -158,6 +158,15 @@ deliveries = Table(
         postgresql_where=text("status IN ('failed', 'skipped')"),
         sqlite_where=text("status IN ('failed', 'skipped')"),
     ),
+    # Pending deliveries a receiver rejected with 401/403 during a secret rotation's grace
+    # period, woken when it answers 2xx or the secret changes (0011; dispatch_statements.py:
+    # wake_rejected spells the condition with the same literals).
+    Index(
+        "ix_deliveries_signature_rejected",
+        "webhook_id",
+        postgresql_where=text("status = 'pending' AND last_status_code IN (401, 403)"),
+        sqlite_where=text("status = 'pending' AND last_status_code IN (401, 403)"),
+    ),
     # A listen webhook's unsent deliveries (never due for the workers).
     Index(
         "ix_deliveries_listen_waiting",

@@ -169,6 +169,33 @@ class WebhookQueries:
         )
         return result.rowcount > 0
 
+    async def locked_signing(
+        self, conn: AsyncConnection, account_id: str, id: str
+    ) -> SigningSecrets | None:
+        """The webhook's secrets, its row locked until the commit (a rotation reads them, then
+        writes them); None if the account has no such webhook. FOR NO KEY UPDATE on
+        PostgreSQL (publishes' key-share locks do not wait for it); SQLite renders no lock
+        clause: its write transactions hold the whole database (BEGIN IMMEDIATE)."""
+        query = (
+            select(*_SIGNING)
+            .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+            .with_for_update(key_share=True)
+        )
+        row = (await conn.execute(query)).first()
+        return _signing(row) if row else None
+
+    async def set_signing(
+        self, conn: AsyncConnection, account_id: str, id: str, signing: SigningSecrets, now: int
+    ) -> bool:
+        """Store `signing`'s secrets (current, previous and its expiry) as the webhook's."""
+        columns = secret_columns(id, signing.current, signing.previous, signing.previous_expires_at)
+        result = await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
+            .values(**columns, updated_at=now)
+        )
+        return result.rowcount > 0
+
     async def delete(self, conn: AsyncConnection, account_id: str, id: str) -> bool:
         """The webhook, its deliveries (foreign key cascade), then their attempts: attempts
         have no foreign key (migration 0006). In this order an attempt being recorded cannot
