@@ -2,7 +2,7 @@
 `promptha-webhooks serve` process: sign in, add a webhook pointing at a real local receiver,
 save and test it, find the delivery and its attempt in the logs, resend it, send another test
 event with an edited payload, reveal the secret, disable the webhook, and check that a second
-account sees none of it."""
+account sees none of it; and rotate the secret with a grace period, then complete it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from promptha_webhooks.signature_headers import (
+    PREVIOUS_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+)
+from promptha_webhooks.signing import sign
 
 from browser_support import CHROMIUM_ARGS, LAPTOP, PHONE, require_chromium
 from support import ADMIN_KEY, Receiver, ServiceProcess
@@ -173,3 +180,56 @@ async def test_dashboard_end_to_end(
     assert "hooks/promptha" not in await page_b.content()
     await other.close()
     await context.close()
+
+
+async def test_secret_rotation_from_the_dashboard(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    """Rotate with a grace period: the page shows the new secret once and the rotation state,
+    a test event is signed with both secrets, and Complete now ends the overlap."""
+    key = await new_account(server, "Rotors")
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as api:
+        created = await api.post(
+            "/v1/webhooks",
+            json={"url": receiver.url("/rotating"), "events": ["fabric.completed"]},
+        )
+        assert created.status_code == 201, created.text
+        webhook = created.json()
+        old = webhook["secret"]
+        context = await browser.new_context(viewport=LAPTOP)
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await sign_in(page, server, key)
+        await page.goto(f"{server.url}/dashboard/webhooks/{webhook['id']}")
+        await expect(page.locator("#rotation-state")).to_contain_text("No rotation in progress")
+
+        await page.get_by_text("Rotate…").click()
+        await page.get_by_label("Keep signing with the current secret for").select_option(
+            label="1 hour"
+        )
+        await page.get_by_role("button", name="Rotate secret").click()
+        await expect(page.locator("#rotation-state")).to_contain_text("Rotation in progress")
+        await expect(page.get_by_text("New secret — update your receiver")).to_be_visible()
+        new = (await page.locator("#webhook-secret").inner_text()).strip()
+        assert new.startswith("whsec_") and new != old
+        stored = (await api.get(f"/v1/webhooks/{webhook['id']}/secret")).json()["secret"]
+        assert stored == new
+
+        # A test event during the grace period carries a signature for each secret.
+        await page.get_by_role("button", name="Send test event").click()
+        await expect(page.locator("#test-result-slot")).to_contain_text("Delivered")
+        [request] = await receiver.wait_for(1, path="/rotating")
+        timestamp = int(request.headers[TIMESTAMP_HEADER])
+        assert request.headers[SIGNATURE_HEADER] == sign(new, timestamp, request.body)
+        assert request.headers[PREVIOUS_SIGNATURE_HEADER] == sign(old, timestamp, request.body)
+
+        await page.get_by_role("button", name="Complete now").click()
+        await expect(page.locator("#rotation-state")).to_contain_text("No rotation in progress")
+        after = (await api.get(f"/v1/webhooks/{webhook['id']}")).json()
+        assert after["previousSecretExpiresAt"] is None
+        assert new not in await page.content()  # the new secret was shown once, in the answer
+        assert errors == [], errors
+        await context.close()

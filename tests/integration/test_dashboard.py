@@ -4,6 +4,7 @@ save-and-test, delivery logs, resend, secrets only in POST answers, and tenant i
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -228,19 +229,76 @@ async def test_save_and_test_logs_and_resend(service: Service, receiver: Receive
 async def test_secret_reveal_and_rotate_only_by_post(service: Service, receiver: Receiver) -> None:
     _account, auth = await service.create_account()
     webhook = await service.create_webhook(auth, url=receiver.url("/s"))
+    wid = webhook["id"]
     async with new_client(service) as browser:
         await sign_in(browser, key_of(auth))
-        detail = await browser.get(f"/dashboard/webhooks/{webhook['id']}")
+        detail = await browser.get(f"/dashboard/webhooks/{wid}")
         assert webhook["secret"] not in detail.text
-        token = CSRF_RE.search(detail.text)
-        assert token
-        rotated = await browser.post(
-            f"/dashboard/webhooks/{webhook['id']}/secret",
-            data={"csrf_token": token.group(1), "action": "rotate"},
+        assert "No rotation in progress" in detail.text
+        token = await csrf_of(browser, f"/dashboard/webhooks/{wid}")
+        revealed_page = await browser.post(
+            f"/dashboard/webhooks/{wid}/secret", data={"csrf_token": token}
         )
-        revealed = await service.client.get(f"/v1/webhooks/{webhook['id']}/secret", headers=auth)
-        now = revealed.json()
+        assert webhook["secret"] in revealed_page.text
+        rotated = await browser.post(
+            f"/dashboard/webhooks/{wid}/rotate-secret",
+            data={"csrf_token": token, "grace_period": "3600"},
+        )
+        assert rotated.status_code == 200, rotated.text
+        now = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
         assert now["secret"] != webhook["secret"] and now["secret"] in rotated.text
+        assert webhook["secret"] not in rotated.text
+        assert "Rotation in progress" in rotated.text and "Complete now" in rotated.text
+        state = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+        ends = datetime.fromisoformat(state["previousSecretExpiresAt"])
+        left = (ends - datetime.now(UTC)).total_seconds()
+        assert 3_500 < left <= 3_600
+        # The detail page shows the state without the secret; htmx gets the panel alone.
+        again = await browser.get(f"/dashboard/webhooks/{wid}")
+        assert "Rotation in progress" in again.text and now["secret"] not in again.text
+        completed = await browser.post(
+            f"/dashboard/webhooks/{wid}/rotate-secret/complete",
+            data={"csrf_token": token},
+            headers={"HX-Request": "true"},
+        )
+        assert completed.status_code == 200, completed.text
+        assert 'id="secret-panel"' in completed.text and "<html" not in completed.text
+        assert "No rotation in progress" in completed.text
+        after = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+        assert after["previousSecretExpiresAt"] is None
+
+
+async def test_rotate_form_refuses_bad_grace_periods_and_changes_nothing(
+    service: Service, receiver: Receiver
+) -> None:
+    _account, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/g"))
+    wid = webhook["id"]
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        token = await csrf_of(browser, f"/dashboard/webhooks/{wid}")
+        for bad in ("", "soon", "-1", "604801", "1e3", "9" * 5_000, "\uff13\uff16\uff10\uff10"):
+            response = await browser.post(
+                f"/dashboard/webhooks/{wid}/rotate-secret",
+                data={"csrf_token": token, "grace_period": bad},
+            )
+            assert response.status_code == 400, (bad, response.text)
+            assert webhook["secret"] not in response.text
+        surrogate = await browser.post(  # a lone surrogate, percent-encoded as a browser would
+            f"/dashboard/webhooks/{wid}/rotate-secret",
+            content=f"csrf_token={token}&grace_period=%ED%A0%80".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert surrogate.status_code == 400, surrogate.text
+        missing = await browser.post(
+            "/dashboard/webhooks/wh_unknown/rotate-secret",
+            data={"csrf_token": token, "grace_period": "0"},
+        )
+        assert missing.status_code == 404
+    state = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+    assert state["previousSecretExpiresAt"] is None
+    same = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
+    assert same["secret"] == webhook["secret"]
 
 
 async def test_edit_and_delete(service: Service, receiver: Receiver) -> None:
@@ -299,7 +357,9 @@ async def test_another_account_gets_404_for_every_page_and_action(
         for path, data in (
             (f"/dashboard/webhooks/{wid}", {"url": receiver.url("/b"), "events": "credits.low"}),
             (f"/dashboard/webhooks/{wid}/enabled", {"enabled": "false"}),
-            (f"/dashboard/webhooks/{wid}/secret", {"action": "rotate"}),
+            (f"/dashboard/webhooks/{wid}/secret", {}),
+            (f"/dashboard/webhooks/{wid}/rotate-secret", {"grace_period": "0"}),
+            (f"/dashboard/webhooks/{wid}/rotate-secret/complete", {}),
             (f"/dashboard/webhooks/{wid}/test", {"event": "fabric.completed", "payload": "{}"}),
             (f"/dashboard/deliveries/{did}/resend", {}),
             (f"/dashboard/webhooks/{wid}/delete", {}),

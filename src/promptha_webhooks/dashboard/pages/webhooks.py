@@ -1,10 +1,12 @@
 """Settings > Webhooks: the list, Add Webhook (and Save and test), the detail page with its
-edit form, enable/disable, delete, the signing secret (revealed or rotated only in a POST
-answer) and the test-event panel."""
+edit form, enable/disable, delete, the signing secret (revealed only in a POST answer), its
+rotation (Rotate with a grace period, Complete now) and the test-event panel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -19,17 +21,25 @@ from promptha_webhooks.dashboard.dependencies import (
     SignedIn,
     current_services,
 )
-from promptha_webhooks.dashboard.forms import WebhookForm, parse_payload, read_form
+from promptha_webhooks.dashboard.forms import FormData, WebhookForm, parse_payload, read_form
 from promptha_webhooks.dashboard.rendering import pretty_json
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
 from promptha_webhooks.errors import InvalidRequestError
-from promptha_webhooks.models import TestResult
+from promptha_webhooks.models import TestResult, Webhook
+from promptha_webhooks.services.validation import DEFAULT_GRACE_PERIOD_S
 
 router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
 
 WEBHOOKS_PAGE_SIZE = 50
 RECENT_DELIVERIES = 5  # the detail page's "Recent deliveries"
 NEW_WEBHOOK_EVENTS = ("fabric.completed",)  # ticked when the Add Webhook form opens
+# The Rotate form's grace periods (seconds, label): how long the replaced secret keeps signing.
+GRACE_PERIODS: Final = (
+    (0, "No grace period: it stops now"),
+    (3_600, "1 hour"),
+    (86_400, "24 hours"),
+    (604_800, "7 days"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,7 @@ class DetailPanels:
 
     form: WebhookForm | None = None
     secret: str | None = None
+    rotated: bool = False
     test: TestResult | None = None
     test_event: str | None = None
     test_payload: str | None = None
@@ -52,6 +63,25 @@ def sample_text(event: str) -> str:
     """The editable sample payload of an event type, pretty-printed."""
     event_type = EVENT_TYPES_BY_NAME.get(event)
     return pretty_json(sample_payload(event_type)) if event_type else "{}"
+
+
+def rotation_end(webhook: Webhook) -> datetime | None:
+    """When the previous secret stops signing, if a rotation's grace period is running."""
+    ends = webhook.previous_secret_expires_at
+    return ends if ends is not None and ends > datetime.now(UTC) else None
+
+
+def secret_panel(webhook: Webhook, panels: DetailPanels) -> dict[str, Any]:
+    """What the signing-secret panel shows (_secret_panel.html)."""
+    return {
+        "webhook": webhook,
+        "webhook_id": webhook.id,
+        "secret": panels.secret,
+        "rotated": panels.rotated,
+        "rotation_ends": rotation_end(webhook),
+        "grace_periods": GRACE_PERIODS,
+        "default_grace_period": DEFAULT_GRACE_PERIOD_S,
+    }
 
 
 async def detail_page(
@@ -82,10 +112,9 @@ async def detail_page(
     return page(
         request,
         "webhook_detail.html",
-        {
-            "webhook": webhook,
+        secret_panel(webhook, panels)
+        | {
             "form": form,
-            "secret": panels.secret,
             "test": panels.test,
             "test_event": event,
             "test_payload": test_payload,
@@ -190,19 +219,57 @@ async def delete_webhook(webhook_id: str, user: CurrentUser, services: CurrentSe
 async def reveal_secret(
     request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
 ) -> Response:
-    """Reveal (or rotate, then reveal) the signing secret: only ever in a POST answer."""
-    rotate = (await read_form(request)).get("action") == "rotate"
-    if rotate:
-        await services.update_webhook(user.account_id, webhook_id, {"secret": None})
+    """Reveal the signing secret: only ever in a POST answer."""
     revealed = await services.get_webhook_secret(user.account_id, webhook_id)
     if is_htmx(request):
         return page(
             request,
             "_secret.html",
-            {"webhook_id": webhook_id, "secret": revealed.secret, "rotated": rotate},
+            {"webhook_id": webhook_id, "secret": revealed.secret, "rotated": False},
             user=user,
         )
     return await detail_page(request, user, webhook_id, DetailPanels(secret=revealed.secret))
+
+
+def grace_period(form: FormData) -> int:
+    """The Rotate form's grace period in seconds (the service checks its range)."""
+    text = form.get("grace_period", str(DEFAULT_GRACE_PERIOD_S)).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise InvalidRequestError("Choose a grace period", field="grace_period")
+    return int(text)
+
+
+async def secret_answer(
+    request: Request, user: SignedIn, webhook_id: str, panels: DetailPanels
+) -> Response:
+    """After a rotation or its completion: the panel again (htmx) or the whole page."""
+    if not is_htmx(request):
+        return await detail_page(request, user, webhook_id, panels)
+    webhook = await current_services(request).get_webhook(user.account_id, webhook_id)
+    return page(request, "_secret_panel.html", secret_panel(webhook, panels), user=user)
+
+
+@router.post("/webhooks/{webhook_id}/rotate-secret")
+async def rotate_secret(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Rotate: a new secret signs at once, the current one keeps signing for the chosen grace
+    period. The new secret is shown in this POST answer only."""
+    seconds = grace_period(await read_form(request))
+    rotation = await services.rotate_webhook_secret(
+        user.account_id, webhook_id, grace_period_s=seconds
+    )
+    panels = DetailPanels(secret=rotation.secret, rotated=True)
+    return await secret_answer(request, user, webhook_id, panels)
+
+
+@router.post("/webhooks/{webhook_id}/rotate-secret/complete")
+async def complete_rotation(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Complete now: the previous secret stops signing."""
+    await services.complete_secret_rotation(user.account_id, webhook_id)
+    return await secret_answer(request, user, webhook_id, NO_PANELS)
 
 
 @router.get("/webhooks/{webhook_id}/test-sample")
