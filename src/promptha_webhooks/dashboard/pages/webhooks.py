@@ -26,7 +26,7 @@ from promptha_webhooks.dashboard.rendering import pretty_json
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import TestResult, Webhook
-from promptha_webhooks.services.validation import DEFAULT_GRACE_PERIOD_S
+from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S
 
 router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
 
