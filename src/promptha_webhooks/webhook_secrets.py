@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from promptha_webhooks.signature_headers import SignatureFormat
 
-__all__ = ["SigningSecrets"]
+__all__ = ["Signing", "SigningSecrets", "UnreadableSecrets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +41,17 @@ class SigningSecrets:
         """Every secret that signs at `now_ms`, the current one first."""
         previous = self.previous_at(now_ms)
         return (self.current,) if previous is None else (self.current, previous)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableSecrets:
+    """A webhook whose stored secrets do not decrypt (a key missing from the ring, a wrong
+    key, an altered row): it never signs. The attempt stage sends nothing and records
+    `reason` (retried later); revealing the secret answers 503 (SecretUnavailableError)."""
+
+    reason: str
+    format: SignatureFormat = SignatureFormat.PROMPTHA
+
+
+# What the store reads for a webhook: its secrets, or why they cannot be had.
+Signing = SigningSecrets | UnreadableSecrets

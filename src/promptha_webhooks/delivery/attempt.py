@@ -22,6 +22,7 @@ from promptha_webhooks.delivery.transport import (
     Transport,
     TransportResponse,
 )
+from promptha_webhooks.errors import SecretUnavailableError
 from promptha_webhooks.records import record
 from promptha_webhooks.signature_headers import (
     ATTEMPT_HEADER,
@@ -41,6 +42,7 @@ from promptha_webhooks.signature_headers import (
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.queries import ClaimedDelivery
 from promptha_webhooks.tracing import Tracing
+from promptha_webhooks.webhook_secrets import UnreadableSecrets
 
 USER_AGENT = f"Promptha-Webhooks/{__version__}"
 # Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
@@ -48,6 +50,9 @@ USER_AGENT = f"Promptha-Webhooks/{__version__}"
 CONTROL_ABORT = "abort"
 CONTROL_DISABLE = "disable"
 SKIPPED_ERROR = "webhook disabled"
+# The webhook's stored secrets do not decrypt (a key missing from the ring): nothing is sent,
+# never a request signed with garbage; retried on the schedule, as a failed send is.
+NOT_SIGNED_ERROR = "not sent: the webhook's signing secret does not decrypt ({reason})"
 
 
 class Trigger(StrEnum):
@@ -104,8 +109,11 @@ class AttemptOutcome:
 
 def delivery_headers(delivery: ClaimedDelivery, number: int, timestamp: int) -> dict[str, str]:
     """The request headers of attempt `number`, signed at `timestamp` (Unix seconds) in the
-    webhook's format, with every secret that signs at that time (signature_headers.py)."""
+    webhook's format, with every secret that signs at that time (signature_headers.py).
+    SecretUnavailableError when the webhook's secrets do not decrypt: nothing is signed."""
     secrets = delivery.signing
+    if isinstance(secrets, UnreadableSecrets):
+        raise SecretUnavailableError(secrets.reason)
     previous = secrets.previous_at(timestamp * 1000)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if secrets.format is SignatureFormat.STANDARD:
@@ -153,8 +161,24 @@ async def attempt(
 async def _attempt(
     context: DeliveryContext, delivery: ClaimedDelivery, mode: AttemptMode
 ) -> AttemptOutcome:
+    if isinstance(delivery.signing, UnreadableSecrets):
+        return _not_signed(context, delivery, mode, delivery.signing)
     headers = delivery_headers(delivery, delivery.attempt_count + 1, int(context.clock.now()))
     response = await context.transport.send(OutboundRequest(delivery.url, delivery.body, headers))
+    return outcome_of(delivery, mode, headers, response, context)
+
+
+def _not_signed(
+    context: DeliveryContext,
+    delivery: ClaimedDelivery,
+    mode: AttemptMode,
+    unreadable: UnreadableSecrets,
+) -> AttemptOutcome:
+    """No request: the secrets do not decrypt. Recorded as an attempt that got no answer, with
+    the reason, so the delivery is retried on its schedule (the operator restores the key)."""
+    error = NOT_SIGNED_ERROR.format(reason=unreadable.reason)
+    response = TransportResponse(None, None, None, error, None, context.clock.now(), 0.0)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     return outcome_of(delivery, mode, headers, response, context)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from promptha_webhooks import ids
 from promptha_webhooks.destinations import validate_webhook_url
-from promptha_webhooks.errors import NotFoundError
+from promptha_webhooks.errors import NotFoundError, SecretUnavailableError
 from promptha_webhooks.models import Page, Webhook, WebhookSecret, WebhookWithSecret
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
@@ -82,6 +82,8 @@ class WebhookUseCases(UseCases):
 
     async def get_webhook_secret(self, account_id: str, webhook_id: str) -> WebhookSecret:
         webhook = await self.get_webhook(account_id, webhook_id)
+        if webhook.secret is None:  # stored, but it does not decrypt (the log says why)
+            raise SecretUnavailableError()
         return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret_value())
 
     async def list_webhooks(
