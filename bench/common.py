@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 CLI = str(ROOT / ".venv" / "bin" / "promptha-webhooks")
 ADMIN_KEY = "pwa_bench_admin_key_0123456789abcdef"
+# The fixed encryption key ring of every service the benchmarks start (32 bytes 0x02: bench
+# data, not a secret); seeded webhooks are sealed with it (seed.py).
+ENCRYPTION_KEYS = "bench1:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 QUICK_DIVISOR = 10
 

@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass
 
 from bench import events
+from bench.common import ENCRYPTION_KEYS
 from bench.database import ScratchDatabase
+from promptha_webhooks.secret_box import KeyRing
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 
 ACCOUNT_ID = "acct_" + "0" * 25 + "1"
 EVENT_TYPE = "credits.low"
@@ -96,18 +99,32 @@ async def seed_webhooks(
     """One enabled webhook per URL, subscribed to `event_type` (credits.low), no filters."""
     now = _now_ms()
     ids = [webhook_id(i) for i in range(len(urls))]
+    codec = SecretCodec(KeyRing.parse(ENCRYPTION_KEYS))  # sealed as the service seals them
+    sealed = {wid: codec.secret_columns(wid, SECRET, None, None) for wid in ids}
     rows = [
-        (wid, ACCOUNT_ID, url, f'["{event_type}"]', SECRET, now, now)
+        (
+            wid,
+            ACCOUNT_ID,
+            url,
+            f'["{event_type}"]',
+            sealed[wid]["secret"],
+            sealed[wid]["secret_key_id"],
+            now,
+            now,
+        )
         for wid, url in zip(ids, urls, strict=True)
     ]
-    columns = "id, account_id, url, events, secret, description, enabled, created_at, updated_at"
+    columns = (
+        "id, account_id, url, events, secret, secret_key_id, description, enabled, created_at, "
+        "updated_at"
+    )
     if db.backend == "postgresql":
         await db.pg.executemany(
-            f"INSERT INTO webhooks ({columns}) VALUES ($1, $2, $3, $4, $5, '', true, $6, $7)",
+            f"INSERT INTO webhooks ({columns}) VALUES ($1, $2, $3, $4, $5, $6, '', true, $7, $8)",
             rows,
         )
     else:
-        sql = f"INSERT INTO webhooks ({columns}) VALUES (?, ?, ?, ?, ?, '', 1, ?, ?)"
+        sql = f"INSERT INTO webhooks ({columns}) VALUES (?, ?, ?, ?, ?, ?, '', 1, ?, ?)"
         await db.sqlite_script([(sql, row) for row in rows])
     return ids
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import ADMIN_KEY, CLI, ROOT, Context, free_port, log
+from bench.common import ADMIN_KEY, CLI, ENCRYPTION_KEYS, ROOT, Context, free_port, log
 
 ENV_PREFIX = "PROMPTHA_WEBHOOKS_"
 # The configuration every benchmark runs with (documented in docs/performance.md): the
@@ -54,6 +54,7 @@ class ServiceProcess:
                 ENV_PREFIX + "DATABASE_URL": database_url,
                 ENV_PREFIX + "MODE": "development",
                 ENV_PREFIX + "ADMIN_KEY": ADMIN_KEY,
+                ENV_PREFIX + "ENCRYPTION_KEYS": ENCRYPTION_KEYS,
                 ENV_PREFIX + "PORT": str(self.port),
                 ENV_PREFIX + "SHUTDOWN_GRACE": str(SHUTDOWN_GRACE_S),
             }

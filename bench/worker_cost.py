@@ -22,6 +22,7 @@ from typing import Any
 
 import uvloop
 
+from bench.common import ENCRYPTION_KEYS
 from bench.seed import EVENT_TYPE, SECRET, event_body, event_id, webhook_id
 from promptha_webhooks import logs
 from promptha_webhooks.config import LogFormat, Settings
@@ -30,6 +31,7 @@ from promptha_webhooks.delivery.health import AttemptResult
 from promptha_webhooks.delivery.record import latest_success
 from promptha_webhooks.delivery.transport import OutboundRequest, TransportResponse
 from promptha_webhooks.gc_tuning import tune_for_service
+from promptha_webhooks.secret_box import KeyRing
 from promptha_webhooks.store import Database, dispatch_statements
 
 BATCH = 2048
@@ -71,9 +73,14 @@ class _Driver:
         return True
 
 
-def _claimed_rows(count: int) -> list[tuple[Any, ...]]:
-    """Rows as the claim statement returns them (its column order)."""
+def _claimed_rows(database: Database, count: int) -> list[tuple[Any, ...]]:
+    """Rows as the claim statement returns them (its column order), the webhooks' secrets
+    sealed as stored."""
     now = int(time.time())
+    sealed = {
+        webhook_id(i): database.secrets.secret_columns(webhook_id(i), SECRET, None, None)
+        for i in range(10)
+    }
     return [
         (
             f"dlv_{i:026d}",
@@ -85,17 +92,29 @@ def _claimed_rows(count: int) -> list[tuple[Any, ...]]:
             event_body(event_id(i), now),
             None,
             f"http://127.0.0.1:9/ok/w{i % 10}",
-            SECRET,
+            sealed[webhook_id(i % 10)]["secret"],
             True,
+            None,  # max_concurrency
+            None,  # previous_secret
+            None,  # previous_secret_expires_at
+            "promptha",
+            sealed[webhook_id(i % 10)]["secret_key_id"],
         )
         for i in range(count)
     ]
 
 
 async def _per_delivery_us(dispatcher: Dispatcher) -> float:
-    rows = _claimed_rows(BATCH)
+    rows = _claimed_rows(dispatcher.db, BATCH)
     started = time.process_time()
-    claimed = await dispatch_statements.claim_due(_Driver(rows), 0, 1, "token", BATCH)
+    claimed = await dispatch_statements.claim_due(
+        _Driver(rows),
+        0,
+        1,
+        "token",
+        BATCH,
+        secrets=dispatcher.db.secrets,
+    )
     for delivery in claimed:
         await dispatcher._attempt(delivery)
     queue = dispatcher._results
@@ -119,7 +138,7 @@ async def _measure(log_format: LogFormat) -> list[float]:
     with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as devnull:
         logs.configure(log_format, stream=devnull)
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'unused.db'}")
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, KeyRing.parse(ENCRYPTION_KEYS))
         dispatcher = Dispatcher(settings, database, _AnsweringTransport(settings))
         tune_for_service()
         try:

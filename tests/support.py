@@ -29,6 +29,7 @@ from promptha_webhooks.api import create_app
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
+from promptha_webhooks.secret_box import KeyRing
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.health import HealthRow
 
@@ -45,6 +46,13 @@ FAST_SCHEDULE = (0.0, 0.05, 0.05, 0.05, 0.05, 0.05)
 
 
 ADMIN_KEY = "pwa_test_admin_key_0123456789"
+
+
+# The fixed encryption key ring of every Store, app and service process the tests build (a
+# base64 of 32 bytes 0x01…: test data, not a secret).
+TEST_KEY_ID = "test1"
+TEST_ENCRYPTION_KEYS = f"{TEST_KEY_ID}:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+TEST_KEY_RING = KeyRing.parse(TEST_ENCRYPTION_KEYS)
 
 
 _pg_state: dict[str, str | None] = {}
@@ -268,6 +276,7 @@ class ServiceFactory:
             "retry_schedule_s": FAST_SCHEDULE,
             "poll_interval_s": 0.02,
             "shutdown_grace_s": 5.0,
+            "encryption_keys": TEST_KEY_RING,
         }
         values.update(overrides)
         settings = Settings(**values)
@@ -363,6 +372,7 @@ class ServiceProcess:
                 "PROMPTHA_WEBHOOKS_ADMIN_KEY": ADMIN_KEY,
                 # Fixed, so `serve` does not keep a generated one in ./data of the work tree.
                 "PROMPTHA_WEBHOOKS_SESSION_SECRET": "test-session-secret-0123456789abcdef",
+                "PROMPTHA_WEBHOOKS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
                 "PROMPTHA_WEBHOOKS_PORT": str(self.port),
                 "PROMPTHA_WEBHOOKS_RETRY_SCHEDULE": "0,0.2,0.2,0.2,0.2,0.2",
                 "PROMPTHA_WEBHOOKS_DELIVERY_TIMEOUT": "2",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
+from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
 
 ENV_PREFIX = "PROMPTHA_WEBHOOKS_"
 
@@ -68,6 +69,10 @@ class Settings:
     admin_key: str | None = field(default=None, repr=False)
     # Signs dashboard session cookies; `serve` generates and keeps one under ./data when unset.
     session_secret: str | None = field(default=None, repr=False)
+    # Seals webhook signing secrets at rest (secret_box.py): PROMPTHA_WEBHOOKS_ENCRYPTION_KEYS;
+    # when unset, `serve`/`worker` generate one in development and refuse to start in
+    # production (cli/environment.py ensure_key_ring).
+    encryption_keys: KeyRing | None = field(default=None, repr=False, compare=False)
     retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_timeout_s: float = DELIVERY_TIMEOUT_S
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
@@ -111,6 +116,10 @@ class Settings:
     def max_attempts(self) -> int:
         return len(self.retry_schedule_s)
 
+    def key_ring(self) -> KeyRing:
+        """The encryption key ring; KeyRingError (one clear line) when there is none."""
+        return self.encryption_keys or require_key_ring(None)
+
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
@@ -137,6 +146,8 @@ class Settings:
                 values["admin_key"] = v
             if (v := get("SESSION_SECRET")) is not None:
                 values["session_secret"] = v
+            if (v := get("ENCRYPTION_KEYS")) is not None:
+                values["encryption_keys"] = KeyRing.parse(v)
             if (v := get("RETRY_SCHEDULE")) is not None:
                 values["retry_schedule_s"] = parse_schedule(v)
             if (v := get("DELIVERY_TIMEOUT")) is not None:
@@ -185,7 +196,7 @@ class Settings:
                 values["tracing"] = _flag(v, "TRACING")
             if (v := get("HANDOFF")) is not None:
                 values["handoff"] = _flag(v, "HANDOFF")
-        except ValueError as exc:
+        except (ValueError, KeyRingError) as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

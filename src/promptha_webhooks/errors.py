@@ -9,6 +9,7 @@ PrompthaError
 │   └── ConstraintViolationError  409 conflict (a row the request refers to changed under it)
 ├── PayloadTooLargeError     413 payload_too_large
 └── ServiceUnavailableError  503 service_unavailable (database unreachable, shutting down)
+    └── SecretUnavailableError  503 secret_unavailable (a stored secret does not decrypt)
 """
 
 from __future__ import annotations
@@ -77,3 +78,10 @@ class ServiceUnavailableError(PrompthaError):
 
     status_code = 503
     error_type = "service_unavailable"
+
+
+class SecretUnavailableError(ServiceUnavailableError):
+    """The webhook's signing secret cannot be decrypted with this server's encryption keys: an
+    operator must restore the key it was encrypted with (the server's log names it)."""
+
+    error_type = "secret_unavailable"

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import WithJsonSchema
 
 from promptha_webhooks.signature_headers import SignatureFormat
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import Signing
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
@@ -82,8 +82,9 @@ class Webhook(ApiModel):
     # a client parses an API answer.
     secret: SecretStr | None = Field(default=None, exclude=True)
     # Every secret that signs (the current one, and the previous one during a rotation), for
-    # the service only: never serialised.
-    signing: SigningSecrets | None = Field(default=None, exclude=True, repr=False)
+    # the service only: never serialised. UnreadableSecrets (and `secret` None) when the stored
+    # secrets do not decrypt with the server's key ring.
+    signing: Signing | None = Field(default=None, exclude=True, repr=False)
 
     def secret_value(self) -> str:
         if self.secret is None:

@@ -25,7 +25,9 @@ __all__ = [
     "DEFAULT_GRACE_PERIOD_S",
     "MAX_GRACE_PERIOD_S",
     "SIGNATURE_REJECTED_STATUSES",
+    "Signing",
     "SigningSecrets",
+    "UnreadableSecrets",
 ]
 
 # How long a rotation's previous secret keeps signing unless the caller says otherwise: 24 h.
@@ -88,3 +90,17 @@ class SigningSecrets:
     def completed(self) -> SigningSecrets:
         """These secrets with the grace period ended: the previous secret stops signing."""
         return dataclasses.replace(self, previous=None, previous_expires_at=None)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableSecrets:
+    """A webhook whose stored secrets do not decrypt (a key missing from the ring, a wrong
+    key, an altered row): it never signs. The attempt stage sends nothing and records
+    `reason` (retried later); revealing the secret answers 503 (SecretUnavailableError)."""
+
+    reason: str
+    format: SignatureFormat = SignatureFormat.PROMPTHA
+
+
+# What the store reads for a webhook: its secrets, or why they cannot be had.
+Signing = SigningSecrets | UnreadableSecrets

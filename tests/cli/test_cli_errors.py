@@ -114,6 +114,7 @@ CASES: dict[str, Cases] = {
         ("listen", "--forward-to", "http://127.0.0.1:9/"), "Invalid API key", UNKNOWN_KEY
     ),
     "verify": Cases(None, None, "works offline on a captured request: no id, no API, no database"),
+    "secrets reencrypt": _database(None, ("secrets", "reencrypt"), NO_ID),
 }
 
 

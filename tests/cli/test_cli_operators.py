@@ -11,9 +11,15 @@ from typer.testing import CliRunner
 
 from promptha_webhooks.cli import app
 
+from support import TEST_ENCRYPTION_KEYS
+
 
 def run(database: Path, *args: str) -> tuple[int, str]:
-    env = {"PROMPTHA_WEBHOOKS_DATABASE_URL": f"sqlite:///{database}", "COLUMNS": "200"}
+    env = {
+        "PROMPTHA_WEBHOOKS_DATABASE_URL": f"sqlite:///{database}",
+        "PROMPTHA_WEBHOOKS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,  # production mode needs it
+        "COLUMNS": "200",
+    }
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.output
 

@@ -20,7 +20,7 @@ from promptha_webhooks.errors import (
 from promptha_webhooks.store.database import Database
 from promptha_webhooks.store.errors import translate_driver_error
 
-from support import ADMIN_KEY, ServiceFactory
+from support import ADMIN_KEY, TEST_KEY_RING, ServiceFactory
 
 REFUSED = InvalidRequestError
 CONFLICT = ConflictError
@@ -40,7 +40,7 @@ async def test_postgresql_errors_through_sqlalchemy_and_asyncpg(fresh_postgres_u
     from promptha_webhooks.store.database import migrate
 
     await migrate(fresh_postgres_url)
-    database = Database(fresh_postgres_url)
+    database = Database(fresh_postgres_url, TEST_KEY_RING)
     try:
         async with database.transaction() as conn:
             await conn.execute(
@@ -76,7 +76,7 @@ async def test_postgresql_errors_through_sqlalchemy_and_asyncpg(fresh_postgres_u
 
 async def test_an_index_row_postgresql_cannot_hold_is_refused(fresh_postgres_url: str) -> None:
     """SQLSTATE class 54 (program limit exceeded): a value too large for a btree index."""
-    database = Database(fresh_postgres_url)
+    database = Database(fresh_postgres_url, TEST_KEY_RING)
     try:
         async with database.transaction() as conn:
             await conn.execute(text("CREATE TABLE t (v text PRIMARY KEY)"))
@@ -92,7 +92,7 @@ async def test_an_index_row_postgresql_cannot_hold_is_refused(fresh_postgres_url
 
 
 async def test_an_unreachable_postgresql_is_503() -> None:
-    database = Database("postgresql://postgres@127.0.0.1:1/none")
+    database = Database("postgresql://postgres@127.0.0.1:1/none", TEST_KEY_RING)
     try:
         with pytest.raises(Exception) as through_sqlalchemy:
             async with database.transaction() as conn:

@@ -13,7 +13,7 @@ from promptha_webhooks.retention import RetentionJob
 from promptha_webhooks.store import create_database
 from promptha_webhooks.store.database import migrate
 
-from support import ADMIN_KEY, ManualClock, Receiver, ServiceFactory
+from support import ADMIN_KEY, TEST_KEY_RING, ManualClock, Receiver, ServiceFactory
 
 PAYLOAD = {"executionId": "e1", "fabricId": "f1", "result": {"output": "x"}, "usage": {}}
 DAY_S = 24 * 3600
@@ -131,7 +131,7 @@ async def test_large_purge_on_postgres_while_delivering(
         settings = Settings(
             database_url=fresh_postgres_url, admin_key=ADMIN_KEY, retention_batch_size=5000
         )
-        database = create_database(fresh_postgres_url)
+        database = create_database(fresh_postgres_url, TEST_KEY_RING)
         job = RetentionJob(settings, database)
         try:
 
@@ -167,7 +167,7 @@ async def test_stop_waits_for_the_running_batch_not_for_the_next_run(database_ur
     # an aiosqlite connect that calls back into a closed event loop); idle, it stops at once
     # rather than at the end of its hour-long interval.
     settings = Settings(database_url=database_url, retention_interval_s=3600.0)
-    database = create_database(database_url)
+    database = create_database(database_url, TEST_KEY_RING)
     job = RetentionJob(settings, database)
     try:
         job.start()  # runs at once

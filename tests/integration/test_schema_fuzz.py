@@ -29,7 +29,7 @@ from promptha_webhooks.api import create_app
 from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.store.database import migrate_sync
 
-from support import ADMIN_KEY, FAST_SCHEDULE, PG_HOST, pg_admin, require_postgres
+from support import ADMIN_KEY, FAST_SCHEDULE, PG_HOST, TEST_KEY_RING, pg_admin, require_postgres
 
 EXAMPLES_PER_OPERATION = 100
 SEED = 18
@@ -49,6 +49,7 @@ def service_settings(database_url: str) -> Settings:
         retry_schedule_s=FAST_SCHEDULE,
         poll_interval_s=0.05,
         shutdown_grace_s=2.0,
+        encryption_keys=TEST_KEY_RING,
     )
 
 

@@ -13,8 +13,9 @@ import time
 from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.database import Database, migrate
 from promptha_webhooks.store.dispatch_statements import DeliveryUpdate
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 
-from support import delivered_update
+from support import TEST_KEY_RING, delivered_update
 
 RUNS = 8  # more than the five custom plans PostgreSQL makes before it may cache a generic one
 
@@ -30,7 +31,9 @@ async def plans_made(database: Database, *, replan: bool) -> dict[str, tuple[int
     update = _update(now)
     async with database.driver_connection(replan=replan) as driver:
         for _ in range(RUNS):
-            await dispatch_statements.claim_due(driver, now, now + 1000, "token", 10)
+            await dispatch_statements.claim_due(
+                driver, now, now + 1000, "token", 10, secrets=SecretCodec(TEST_KEY_RING)
+            )
             await dispatch_statements.record_results(driver, [], [update], {}, now)
         rows = await driver.fetch(
             "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
@@ -48,7 +51,7 @@ async def test_dispatcher_statements_get_a_plan_for_the_tables_as_they_are(
     fresh_postgres_url: str,
 ) -> None:
     await migrate(fresh_postgres_url)
-    database = Database(fresh_postgres_url)
+    database = Database(fresh_postgres_url, TEST_KEY_RING)
     try:
         assert await plans_made(database, replan=True) == {
             "claim": (0, RUNS),
@@ -68,7 +71,7 @@ async def test_the_result_write_in_a_transaction_is_planned_at_every_execution(
     # The path of batches with a failure (endpoint health in the same transaction), on one of
     # SQLAlchemy's connections.
     await migrate(fresh_postgres_url)
-    database = Database(fresh_postgres_url)
+    database = Database(fresh_postgres_url, TEST_KEY_RING)
     now = int(time.time() * 1000)
     try:
         async with database.transaction() as conn:

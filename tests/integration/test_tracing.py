@@ -17,7 +17,7 @@ from sqlalchemy import select
 from promptha_webhooks.store.database import create_database
 from promptha_webhooks.store.tables import events
 
-from support import Receiver, Service, ServiceFactory
+from support import TEST_KEY_RING, Receiver, Service, ServiceFactory
 
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 
@@ -60,7 +60,7 @@ def traceparent_of(span: ReadableSpan) -> str:
 
 
 async def stored_traceparents(service: Service) -> dict[str, str | None]:
-    database = create_database(service.settings.database_url)
+    database = create_database(service.settings.database_url, TEST_KEY_RING)
     try:
         async with database.transaction() as conn:
             rows = await conn.execute(select(events.c.id, events.c.traceparent))

@@ -65,15 +65,17 @@ def create_app(
     clock: Clock | None = None,
     resolve: ResolveFunc = system_resolve,
 ) -> FastAPI:
-    """Build the service. The database schema must already be migrated (`migrate`)."""
+    """Build the service. The database schema must already be migrated (`migrate`).
+    KeyRingError at once when `settings` has no encryption key ring (production refusal)."""
     metrics = Metrics()
+    keys = settings.key_ring()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = create_database(settings.database_url)
+        database = create_database(settings.database_url, keys)
         transport = AiohttpTransport(settings, resolve)
         await transport.start()
-        observer = Observer(settings, database.backend, metrics)
+        observer = Observer(settings, database, metrics)
         dispatcher = (
             Dispatcher(settings, database, transport, clock=clock, observer=observer)
             if settings.run_dispatcher

@@ -16,6 +16,7 @@ from promptha_webhooks.cli import (
     events,
     listen,
     operators,
+    secrets,
     server,
     trigger,
     verify,
@@ -30,6 +31,7 @@ from promptha_webhooks.client import DEFAULT_BASE_URL
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     server,
     operators,
+    secrets,
     webhooks,
     deliveries,
     events,

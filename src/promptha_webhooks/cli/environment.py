@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from promptha_webhooks.config import ConfigError, Settings
+from promptha_webhooks.config import ConfigError, Mode, Settings
 from promptha_webhooks.errors import ServiceUnavailableError
 from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
+from promptha_webhooks.secret_box import development_key_ring, require_key_ring
+
+if TYPE_CHECKING:
+    from promptha_webhooks.store import Database
 
 SESSION_SECRET_FILE = "session-secret"
 SESSION_SECRET_BYTES = 32
@@ -88,3 +93,31 @@ def ensure_session_secret(settings: Settings) -> Settings:
         secret = secrets.token_urlsafe(SESSION_SECRET_BYTES)
         write_private_file(path, secret + "\n")
     return settings.replace(session_secret=secret)
+
+
+def ensure_key_ring(settings: Settings) -> Settings:
+    """Settings with the key ring webhook secrets are sealed with:
+    PROMPTHA_WEBHOOKS_ENCRYPTION_KEYS; else in development one generated on first start and
+    kept beside the database (0600: `encryption-keys`, secret_box.py); in production none is
+    made up: KeyRingError, one line (cli/errors.py), and the command stops before touching the
+    database."""
+    if settings.encryption_keys is not None:
+        return settings
+    if settings.mode is Mode.DEVELOPMENT:
+        keys = development_key_ring(None, _secret_dir(settings))
+    else:
+        keys = require_key_ring(None)
+    return settings.replace(encryption_keys=keys)
+
+
+async def seal_plaintext_secrets(database: Database) -> None:
+    """Start-up: seal the webhook secrets stored before encryption at rest (an upgrade), in
+    batches; nothing to do (one indexed count) on every later start."""
+    from promptha_webhooks.store.secret_sealing import ResealRequest, reseal
+
+    done = await reseal(database, ResealRequest(plaintext_only=True))
+    if done.moved:
+        logging.getLogger(__name__).info(
+            "sealed the signing secrets of %d webhooks stored before encryption at rest",
+            done.moved,
+        )

@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from promptha_webhooks.cli.environment import err_console, load_settings, migrate_database
+from promptha_webhooks.cli.environment import (
+    ensure_key_ring,
+    err_console,
+    load_settings,
+    migrate_database,
+)
 
 PANEL = "Operators (direct database access)"
 
@@ -30,7 +35,7 @@ def accounts_create(name: str) -> None:
 
     Example: promptha-webhooks accounts create "Acme Inc"
     """
-    settings = load_settings()
+    settings = ensure_key_ring(load_settings())
     migrate_database(settings)
 
     async def run() -> None:
@@ -38,7 +43,7 @@ def accounts_create(name: str) -> None:
         from promptha_webhooks.services import Services
         from promptha_webhooks.store import create_database
 
-        database = create_database(settings.database_url)
+        database = create_database(settings.database_url, settings.key_ring())
         try:
             created = await Services(settings, database, AiohttpTransport(settings)).create_account(
                 name
@@ -62,7 +67,7 @@ def keys_create(
     if admin == (account is not None):
         err_console.print("Give exactly one of --account ACCT_ID or --admin")
         raise typer.Exit(2)
-    settings = load_settings()
+    settings = ensure_key_ring(load_settings())
     migrate_database(settings)
 
     async def run() -> None:
@@ -70,7 +75,7 @@ def keys_create(
         from promptha_webhooks.services import Services
         from promptha_webhooks.store import create_database
 
-        database = create_database(settings.database_url)
+        database = create_database(settings.database_url, settings.key_ring())
         try:
             services = Services(settings, database, AiohttpTransport(settings))
             key = (

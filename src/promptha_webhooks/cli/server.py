@@ -22,11 +22,13 @@ from rich.panel import Panel
 from promptha_webhooks import __version__
 from promptha_webhooks.cli.environment import (
     configure_logging,
+    ensure_key_ring,
     ensure_session_secret,
     err_console,
     install_uvloop,
     load_settings,
     migrate_database,
+    seal_plaintext_secrets,
 )
 from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.gc_tuning import tune_for_service
@@ -70,8 +72,9 @@ async def _bootstrap(settings: Settings) -> Bootstrap:
     from promptha_webhooks.services import Services
     from promptha_webhooks.store import create_database
 
-    database = create_database(settings.database_url)
+    database = create_database(settings.database_url, settings.key_ring())
     try:
+        await seal_plaintext_secrets(database)
         services = Services(settings, database, AiohttpTransport(settings))
         admin_key = await services.ensure_admin_key()
         if settings.mode is not Mode.DEVELOPMENT:
@@ -190,6 +193,7 @@ def serve(
         err_console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(1) from None
     configure_logging(settings)
+    settings = ensure_key_ring(settings)
     migrate_database(settings)
     settings = ensure_session_secret(settings)
     started = asyncio.run(_bootstrap(settings))
@@ -272,6 +276,7 @@ def worker() -> None:
     """
     settings = load_settings()
     configure_logging(settings)
+    settings = ensure_key_ring(settings)
     migrate_database(settings)
     install_uvloop()
     asyncio.run(_run_worker(settings))
@@ -286,10 +291,11 @@ async def _run_worker(settings: Settings) -> None:
     from promptha_webhooks.store import create_database
 
     tune_for_service()
-    database = create_database(settings.database_url)
+    database = create_database(settings.database_url, settings.key_ring())
+    await seal_plaintext_secrets(database)
     transport = AiohttpTransport(settings)
     metrics = Metrics()
-    observer = Observer(settings, database.backend, metrics)
+    observer = Observer(settings, database, metrics)
     dispatcher = Dispatcher(settings, database, transport, observer=observer)
     retention = RetentionJob(settings, database, metrics=metrics)
     if settings.metrics_port:

@@ -22,6 +22,7 @@ from promptha_webhooks.delivery.transport import (
     Transport,
     TransportResponse,
 )
+from promptha_webhooks.errors import SecretUnavailableError
 from promptha_webhooks.records import record
 from promptha_webhooks.signature_headers import (
     ATTEMPT_HEADER,
@@ -41,6 +42,7 @@ from promptha_webhooks.signature_headers import (
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.queries import ClaimedDelivery
 from promptha_webhooks.tracing import Tracing
+from promptha_webhooks.webhook_secrets import SigningSecrets, UnreadableSecrets
 
 USER_AGENT = f"Promptha-Webhooks/{__version__}"
 # Receiver delivery control: `abort` stops the retries of this delivery, `disable` also
@@ -50,6 +52,9 @@ CONTROL_DISABLE = "disable"
 SKIPPED_ERROR = "webhook disabled"
 # A delivery's last_error after a signature rejection it will retry (a rotation's grace period).
 ROTATION_NOTE = "signature rejected during a secret rotation's grace period: retried"
+# The webhook's stored secrets do not decrypt (a key missing from the ring): nothing is sent,
+# never a request signed with garbage; retried on the schedule, as a failed send is.
+NOT_SIGNED_ERROR = "not sent: the webhook's signing secret does not decrypt ({reason})"
 
 
 class Trigger(StrEnum):
@@ -106,8 +111,11 @@ class AttemptOutcome:
 
 def delivery_headers(delivery: ClaimedDelivery, number: int, timestamp: int) -> dict[str, str]:
     """The request headers of attempt `number`, signed at `timestamp` (Unix seconds) in the
-    webhook's format, with every secret that signs at that time (signature_headers.py)."""
+    webhook's format, with every secret that signs at that time (signature_headers.py).
+    SecretUnavailableError when the webhook's secrets do not decrypt: nothing is signed."""
     secrets = delivery.signing
+    if isinstance(secrets, UnreadableSecrets):
+        raise SecretUnavailableError(secrets.reason)
     previous = secrets.previous_at(timestamp * 1000)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if secrets.format is SignatureFormat.STANDARD:
@@ -155,8 +163,24 @@ async def attempt(
 async def _attempt(
     context: DeliveryContext, delivery: ClaimedDelivery, mode: AttemptMode
 ) -> AttemptOutcome:
+    if isinstance(delivery.signing, UnreadableSecrets):
+        return _not_signed(context, delivery, mode, delivery.signing)
     headers = delivery_headers(delivery, delivery.attempt_count + 1, int(context.clock.now()))
     response = await context.transport.send(OutboundRequest(delivery.url, delivery.body, headers))
+    return outcome_of(delivery, mode, headers, response, context)
+
+
+def _not_signed(
+    context: DeliveryContext,
+    delivery: ClaimedDelivery,
+    mode: AttemptMode,
+    unreadable: UnreadableSecrets,
+) -> AttemptOutcome:
+    """No request: the secrets do not decrypt. Recorded as an attempt that got no answer, with
+    the reason, so the delivery is retried on its schedule (the operator restores the key)."""
+    error = NOT_SIGNED_ERROR.format(reason=unreadable.reason)
+    response = TransportResponse(None, None, None, error, None, context.clock.now(), 0.0)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     return outcome_of(delivery, mode, headers, response, context)
 
 
@@ -178,9 +202,11 @@ def outcome_of(
     # hold the previous secret (the guide's handler verifies only the primary signature, made
     # with the new one). Retried on the schedule, and kept ("parked") until the period ends
     # once the schedule is spent, so its owner's switch loses nothing.
-    rejected_in_window = delivery.signing.rejected_in_window(
+    signing = delivery.signing  # never UnreadableSecrets here: those are not sent
+    rejected_in_window = isinstance(signing, SigningSecrets) and signing.rejected_in_window(
         response.status, ms(response.started_at)
     )
+    window_ends = signing.previous_expires_at if isinstance(signing, SigningSecrets) else None
     if rejected_in_window:
         outcome = retry.Outcome.RETRY
     now = context.clock.now()
@@ -194,7 +220,7 @@ def outcome_of(
             next_at = ms(now + delay)
         elif rejected_in_window:
             status = "pending"
-            next_at = max(delivery.signing.previous_expires_at or 0, ms(now))
+            next_at = max(window_ends or 0, ms(now))
         else:
             status = "failed"
     else:

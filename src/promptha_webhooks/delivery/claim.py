@@ -41,7 +41,7 @@ class Claims:
 
     def __init__(self, database: Database, token: str, lease_s: float, clock: Clock) -> None:
         self.db = database
-        self.store = Store(database.backend)
+        self.store = Store(database.backend, database.secrets)
         self.token = token
         self.lease_ms = ms(lease_s)
         self.clock = clock

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from promptha_webhooks.delivery.claim import ClaimedDelivery
 from promptha_webhooks.store.deliveries import DeliveryRow
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import Signing
 
 
 class DeliveryHandOff(Protocol):
@@ -62,7 +62,7 @@ def hand_over(
     handoff: DeliveryHandOff,
     handed: list[DeliveryRow],
     events: Mapping[str, tuple[bytes, str | None]],
-    endpoints: Mapping[str, tuple[str, SigningSecrets]],
+    endpoints: Mapping[str, tuple[str, Signing]],
     caps: Mapping[str, int | None],
 ) -> None:
     """Give the committed handed rows to the dispatcher. `events`: body and traceparent per

@@ -17,18 +17,17 @@ from promptha_webhooks.delivery.attempt import AttemptOutcome
 from promptha_webhooks.delivery.health import AttemptResult, HealthRecorder
 from promptha_webhooks.logs import log_attempts
 from promptha_webhooks.metrics import Metrics
-from promptha_webhooks.store import Store
-from promptha_webhooks.store.database import Backend
+from promptha_webhooks.store import Database, Store
 
 logger = logging.getLogger(__name__)
 
 
 class Observer:
     def __init__(
-        self, settings: Settings, backend: Backend, metrics: Metrics | None = None
+        self, settings: Settings, database: Database, metrics: Metrics | None = None
     ) -> None:
         self.settings = settings
-        self.store = Store(backend)
+        self.store = Store(database.backend, database.secrets)
         self.queries = self.store.health
         self.health = HealthRecorder(settings, self.queries)
         self.sink = AlertSink(settings)

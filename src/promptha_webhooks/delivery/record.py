@@ -22,6 +22,7 @@ from promptha_webhooks.delivery.attempt import AttemptOutcome
 from promptha_webhooks.delivery.health import AttemptResult
 from promptha_webhooks.delivery.observe import Observer
 from promptha_webhooks.store import Database, dispatch_statements
+from promptha_webhooks.webhook_secrets import SigningSecrets
 
 
 class Recorder:
@@ -100,5 +101,7 @@ def switched_receivers(batch: Sequence[AttemptOutcome], now: int) -> set[str]:
     return {
         item.delivery.webhook_id
         for item in batch
-        if item.update.status == "delivered" and item.delivery.signing.rotating(now)
+        if item.update.status == "delivered"
+        and isinstance(item.delivery.signing, SigningSecrets)
+        and item.delivery.signing.rotating(now)
     }

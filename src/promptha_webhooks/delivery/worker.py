@@ -119,7 +119,7 @@ class Dispatcher:
         self._listener = dispatch_statements.due_listener(database, self.notify)
         self.last_loop_at = 0.0
         # Health, alerts, metrics and attempt logs around each recorded batch (observe.py).
-        self.observer = observer or Observer(settings, database.backend)
+        self.observer = observer or Observer(settings, database)
         # Off: one attribute check per attempt (tracing.py).
         self.tracing = tracing or Tracing(settings.tracing)
         self.context = DeliveryContext.build(settings, transport, self.clock, self.tracing)

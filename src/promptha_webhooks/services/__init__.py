@@ -44,7 +44,7 @@ class Services(AccountUseCases, WebhookUseCases, PublishingUseCases, DeliveryUse
     ) -> None:
         self.settings = settings
         self.db = database
-        self.store = Store(database.backend)
+        self.store = Store(database.backend, database.secrets)
         self.clock = clock or SystemClock()
         self.resolve = resolve
         self.tracing = Tracing(settings.tracing)
@@ -58,7 +58,7 @@ class Services(AccountUseCases, WebhookUseCases, PublishingUseCases, DeliveryUse
             tracing=self.tracing,
             handoff=handoff,
         )
-        self.observer = observer or Observer(settings, database.backend)
+        self.observer = observer or Observer(settings, database)
         self.recorder = Recorder(database, self.observer, self.clock)
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)

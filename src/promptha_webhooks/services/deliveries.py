@@ -46,7 +46,7 @@ class Recovery:
     ) -> None:
         self.db = database
         self.clock = clock
-        self.store = Store(database.backend)
+        self.store = Store(database.backend, database.secrets)
         self.queries = self.store.recovery
         self.on_requeue = on_requeue
 

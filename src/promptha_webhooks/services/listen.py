@@ -31,7 +31,7 @@ from promptha_webhooks.delivery.attempt import (
 )
 from promptha_webhooks.delivery.claim import as_claimed
 from promptha_webhooks.delivery.transport import TransportResponse, receiver_text
-from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError, SecretUnavailableError
 from promptha_webhooks.models import DeliveryDetail
 from promptha_webhooks.services import Services
 from promptha_webhooks.services.deliveries import LISTEN_URL_PREFIX
@@ -190,6 +190,8 @@ class ListenService:
             held = await store.listen.hold_stream(conn, webhook_id, token)
             webhook = await store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
+        if webhook.secret is None:  # stored, but it does not decrypt (the log says why)
+            raise SecretUnavailableError()
         return ListenSession(
             account_id,
             webhook_id,

@@ -81,7 +81,7 @@ class Stats:
     def __init__(self, database: Database, clock: Clock) -> None:
         self.db = database
         self.clock = clock
-        self.store = Store(database.backend)
+        self.store = Store(database.backend, database.secrets)
         self.queries = self.store.stats
         self.health_queries = self.store.health
 

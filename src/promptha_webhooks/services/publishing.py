@@ -59,7 +59,7 @@ from promptha_webhooks.store.publish_statement import (
 )
 from promptha_webhooks.store.webhooks import FanoutTarget
 from promptha_webhooks.tracing import Tracing
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import Signing
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
@@ -411,6 +411,7 @@ class Publisher:
                         snapshot.version,
                         rows,
                         list({row.webhook_id for row in handed}),
+                        secrets=self.db.secrets,
                     )
                 except BaseException:
                     self._unmark(handed)  # (stored after all? then its lease runs out)
@@ -442,7 +443,7 @@ class Publisher:
         requests: list[_Request],
         rows: PublishRows,
         handed: list[DeliveryRow],
-        endpoints: dict[str, tuple[str, SigningSecrets]],
+        endpoints: dict[str, tuple[str, Signing]],
     ) -> None:
         """The rows are committed: hand over what was marked, wake claims for the rest."""
         if self.handoff is not None and handed:
@@ -471,7 +472,7 @@ class Publisher:
         stored: list[Stored] = []
         rows = PublishRows()
         handed: list[DeliveryRow] = []
-        endpoints: dict[str, tuple[str, SigningSecrets]] = {}
+        endpoints: dict[str, tuple[str, Signing]] = {}
         try:
             async with self.db.transaction() as conn:
                 stored = await self._store_requests(conn, account_id, requests, rows)

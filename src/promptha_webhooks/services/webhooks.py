@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids
 from promptha_webhooks.destinations import validate_webhook_url
-from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError, SecretUnavailableError
 from promptha_webhooks.models import (
     Page,
     SecretRotation,
@@ -38,12 +38,21 @@ from promptha_webhooks.services.validation import (
 )
 from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.webhooks import NewWebhook
+from promptha_webhooks.webhook_secrets import UnreadableSecrets
 
 SECRET_PREFIX = "whsec_"
 
 
 def generate_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+# A rotation keeps the current secret signing: impossible when it does not decrypt.
+ROTATE_UNREADABLE = (
+    "The webhook's signing secret does not decrypt with this server's encryption keys, so it "
+    "cannot keep signing during a rotation: restore the key (the server's log names it), or "
+    'replace the secret at once with PATCH {"secret": null}'
+)
 
 
 class WebhookUseCases(UseCases):
@@ -97,6 +106,8 @@ class WebhookUseCases(UseCases):
 
     async def get_webhook_secret(self, account_id: str, webhook_id: str) -> WebhookSecret:
         webhook = await self.get_webhook(account_id, webhook_id)
+        if webhook.secret is None:  # stored, but it does not decrypt (the log says why)
+            raise SecretUnavailableError()
         return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret_value())
 
     async def list_webhooks(
@@ -174,6 +185,8 @@ class WebhookUseCases(UseCases):
             current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
             if current is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
+            if isinstance(current, UnreadableSecrets):
+                raise SecretUnavailableError(ROTATE_UNREADABLE)
             if new_secret == current.current:
                 raise InvalidRequestError(
                     "secret is the webhook's current secret: give a new one, or none to have "
@@ -198,6 +211,8 @@ class WebhookUseCases(UseCases):
             current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
             if current is None:
                 raise NotFoundError(f"No webhook {webhook_id}")
+            if isinstance(current, UnreadableSecrets):
+                raise SecretUnavailableError(ROTATE_UNREADABLE)
             if current.previous is not None:
                 await self.store.webhooks.set_signing(
                     conn, account_id, webhook_id, current.completed(), now

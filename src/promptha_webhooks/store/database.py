@@ -17,9 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from promptha_webhooks.errors import ConstraintViolationError
+from promptha_webhooks.secret_box import KeyRing
 from promptha_webhooks.store.backends import DIALECTS, BackendName, Dialect, dialect_named
 from promptha_webhooks.store.backends.postgresql import asyncpg_dsn
 from promptha_webhooks.store.errors import translate_driver_error
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 
 Backend = BackendName
 
@@ -62,10 +64,12 @@ def dialect_of(url: str) -> Dialect:
 
 
 class Database:
-    """An async engine plus its backend's `Dialect` (which the store's queries ask)."""
+    """An async engine plus its backend's `Dialect` (which the store's queries ask), and the
+    `SecretCodec` its webhook secrets are sealed with (the key ring from Settings)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keys: KeyRing) -> None:
         self.url = url
+        self.secrets = SecretCodec(keys)
         self.dialect: Dialect = dialect_of(url)
         self.backend: Backend = self.dialect.name
         self.dialect.prepare(url)
@@ -153,8 +157,8 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     statements run one at a time in autocommit and leave no session state behind."""
 
 
-def create_database(url: str) -> Database:
-    return Database(url)
+def create_database(url: str, keys: KeyRing) -> Database:
+    return Database(url, keys)
 
 
 def alembic_config(url: str) -> Config:

@@ -43,7 +43,7 @@ from promptha_webhooks.store.database import Backend, Database
 from promptha_webhooks.store.notify import DueListener
 from promptha_webhooks.store.queries import ClaimedDelivery
 from promptha_webhooks.store.tables import deliveries
-from promptha_webhooks.store.webhook_secrets import signing_secrets
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 from promptha_webhooks.webhook_secrets import SIGNATURE_REJECTED_STATUSES
 
 
@@ -138,7 +138,9 @@ async def claim_batch(
         else database.sqlite_driver_connection()
     )
     async with connection as driver:
-        return await claim_due(driver, now, lease_until, token, limit, exclude_webhooks)
+        return await claim_due(
+            driver, now, lease_until, token, limit, exclude_webhooks, secrets=database.secrets
+        )
 
 
 _CLAIM = """
@@ -157,7 +159,7 @@ WITH due AS (
 )
 SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
        e.body, e.traceparent, w.url, w.secret, w.enabled, w.max_concurrency,
-       w.previous_secret, w.previous_secret_expires_at, w.signature_format
+       w.previous_secret, w.previous_secret_expires_at, w.signature_format, w.secret_key_id
 FROM claimed AS c
 JOIN events AS e ON e.id = c.event_id
 JOIN webhooks AS w ON w.id = c.webhook_id
@@ -278,7 +280,8 @@ RETURNING id, event_id, event_type, webhook_id, attempt_count, is_test,
     (SELECT max_concurrency FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT previous_secret FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT previous_secret_expires_at FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
-    (SELECT signature_format FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
+    (SELECT signature_format FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT secret_key_id FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
 """
 
 
@@ -289,9 +292,12 @@ async def claim_due(
     token: str,
     limit: int,
     exclude_webhooks: Sequence[str] = (),
+    *,
+    secrets: SecretCodec,
 ) -> list[ClaimedDelivery]:
-    """Take up to `limit` due deliveries under a lease, with what attempting them needs, in
-    one statement on the backend's driver connection."""
+    """Take up to `limit` due deliveries under a lease, with what attempting them needs (the
+    webhooks' secrets opened by `secrets`), in one statement on the backend's driver
+    connection."""
     rows: Iterable[Sequence[Any]]
     if isinstance(driver, aiosqlite.Connection):
         exclude = ""
@@ -315,7 +321,7 @@ async def claim_due(
             body=r[6].encode(),
             traceparent=r[7],
             url=r[8],
-            signing=signing_secrets(r[9], r[12], r[13], r[14]),
+            signing=secrets.signing_secrets(r[3], (r[9], r[12], r[13], r[14], r[15])),
             webhook_enabled=bool(r[10]),
             max_concurrency=r[11],
         )

@@ -21,9 +21,9 @@ from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.store.backends.postgresql import CHANNEL
 from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
 from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
-from promptha_webhooks.store.webhook_secrets import signing_secrets
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 from promptha_webhooks.store.webhooks import FanoutTarget
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import Signing
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class PublishOutcome:
     version: int | None  # the account's current version; None: no such account
     conflict: bool = False  # an idempotency key exists
     # url and secrets of the webhooks asked for (handed over deliveries'), when stored
-    endpoints: dict[str, tuple[str, SigningSecrets]] = field(default_factory=dict)
+    endpoints: dict[str, tuple[str, Signing]] = field(default_factory=dict)
 
 
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
@@ -118,7 +118,8 @@ SELECT (SELECT webhooks_version FROM account) AS version,
        CASE WHEN EXISTS (SELECT 1 FROM new_deliveries WHERE claim_token IS NULL)
             THEN pg_notify('{CHANNEL}', '') END AS notified,
        (SELECT json_agg(json_build_array(w.id, w.url, w.secret, w.previous_secret,
-                                         w.previous_secret_expires_at, w.signature_format))
+                                         w.previous_secret_expires_at, w.signature_format,
+                                         w.secret_key_id))
         FROM webhooks AS w
         WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
@@ -150,6 +151,8 @@ async def store_publish(
     version: int,
     rows: PublishRows,
     endpoints_of: list[str] | None = None,
+    *,
+    secrets: SecretCodec,
 ) -> PublishOutcome:
     """Store the rows if the fan-out is current and every key new; `endpoints_of`: webhooks
     whose url and secrets to read in the same statement (for deliveries handed over)."""
@@ -174,8 +177,13 @@ async def store_publish(
     conflict = not stored and current == version
     endpoints = (
         {
-            webhook_id: (url, signing_secrets(*signing))
-            for webhook_id, url, *signing in orjson.loads(row["endpoints"])
+            webhook_id: (
+                url,
+                secrets.signing_secrets(webhook_id, (secret, previous, expires, format_, key_id)),
+            )
+            for webhook_id, url, secret, previous, expires, format_, key_id in orjson.loads(
+                row["endpoints"]
+            )
         }
         if row["endpoints"]
         else {}

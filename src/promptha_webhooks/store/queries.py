@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.records import record
 from promptha_webhooks.store.tables import deliveries, events, webhooks
-from promptha_webhooks.store.webhook_secrets import signing_secrets
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.store.webhook_secrets import SecretCodec
+from promptha_webhooks.webhook_secrets import Signing
 
 
 @record
@@ -28,14 +28,16 @@ class ClaimedDelivery:
     is_test: bool
     body: bytes
     url: str
-    signing: SigningSecrets  # the webhook's secrets (two during a rotation) and format
+    # The webhook's secrets (two during a rotation) and format; UnreadableSecrets when they do
+    # not decrypt (the attempt stage then sends nothing)
+    signing: Signing
     webhook_enabled: bool
     traceparent: str | None = None  # the event's publish span (tracing on)
     # The webhook's cap on concurrent requests; None: the worker's default (worker.py)
     max_concurrency: int | None = None
 
 
-def _claimed(r: Any) -> ClaimedDelivery:
+def _claimed(secrets: SecretCodec, r: Any) -> ClaimedDelivery:
     return ClaimedDelivery(
         id=r.id,
         event_id=r.event_id,
@@ -45,8 +47,15 @@ def _claimed(r: Any) -> ClaimedDelivery:
         is_test=r.is_test,
         body=r.body.encode(),
         url=r.url,
-        signing=signing_secrets(
-            r.secret, r.previous_secret, r.previous_secret_expires_at, r.signature_format
+        signing=secrets.signing_secrets(
+            r.webhook_id,
+            (
+                r.secret,
+                r.previous_secret,
+                r.previous_secret_expires_at,
+                r.signature_format,
+                r.secret_key_id,
+            ),
         ),
         webhook_enabled=r.enabled,
         traceparent=r.traceparent,
@@ -55,6 +64,9 @@ def _claimed(r: Any) -> ClaimedDelivery:
 
 
 class DispatchQueries:
+    def __init__(self, secrets: SecretCodec) -> None:
+        self.secrets = secrets
+
     async def _claimed_details(
         self, conn: AsyncConnection, ids: list[str]
     ) -> list[ClaimedDelivery]:
@@ -74,6 +86,7 @@ class DispatchQueries:
                 webhooks.c.previous_secret,
                 webhooks.c.previous_secret_expires_at,
                 webhooks.c.signature_format,
+                webhooks.c.secret_key_id,
                 webhooks.c.enabled,
                 webhooks.c.max_concurrency,
             )
@@ -85,7 +98,7 @@ class DispatchQueries:
             .where(deliveries.c.id.in_(ids))
             .order_by(deliveries.c.id)
         )
-        return [_claimed(r) for r in details]
+        return [_claimed(self.secrets, r) for r in details]
 
     async def extend_leases(
         self, conn: AsyncConnection, ids: Sequence[str], token: str, lease_until: int

@@ -14,23 +14,26 @@ from promptha_webhooks.store.queries import DispatchQueries
 from promptha_webhooks.store.recovery import RecoveryQueries
 from promptha_webhooks.store.retention import RetentionQueries
 from promptha_webhooks.store.stats import StatsQueries
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 from promptha_webhooks.store.webhooks import WebhookQueries
 
 
 class Store:
-    """The queries of one backend, by aggregate."""
+    """The queries of one backend, by aggregate; `secrets` seals and opens the webhooks'
+    secret columns (`Database.secrets`)."""
 
-    def __init__(self, backend: BackendName) -> None:
+    def __init__(self, backend: BackendName, secrets: SecretCodec) -> None:
         self.backend = backend
+        self.secrets = secrets
         self.dialect: Dialect = dialect_named(backend)
         self.accounts = AccountQueries()
         self.keys = KeyQueries()
         self.sessions = SessionQueries(self.dialect)
-        self.webhooks = WebhookQueries()
+        self.webhooks = WebhookQueries(secrets)
         self.events = EventQueries()
         self.idempotency = IdempotencyQueries()
         self.deliveries = DeliveryQueries()
-        self.dispatch = DispatchQueries()
+        self.dispatch = DispatchQueries(secrets)
         self.listen = ListenQueries(self.dialect, self.dispatch)
         self.recovery = RecoveryQueries()
         self.retention = RetentionQueries(self.dialect)

@@ -64,6 +64,9 @@ webhooks = Table(
     Column("previous_secret_expires_at", BigInteger, nullable=True),
     # promptha (the guide's headers) or standard (Standard Webhooks): signature_headers.py
     Column("signature_format", String(16), nullable=False, server_default="promptha"),
+    # The key `secret` and `previous_secret` are sealed with (secret_box.py); NULL: a row
+    # from before encryption at rest, still plaintext until sealed at start-up (0012).
+    Column("secret_key_id", String(32), nullable=True),
     Column("description", Text, nullable=False, server_default=""),
     Column("enabled", Boolean, nullable=False),
     Column("disabled_reason", String(40), nullable=True),
@@ -88,6 +91,7 @@ webhooks = Table(
     # same device takes it over (listen.py). Not a fan-out column: no webhooks_version bump.
     Column("listen_session", String(64), nullable=True),
     Index("ix_webhooks_account_id_id", "account_id", "id"),
+    Index("ix_webhooks_secret_key_id", "secret_key_id"),
 )
 
 # body: the canonical JSON bytes sent on every attempt (decoded as UTF-8 text).

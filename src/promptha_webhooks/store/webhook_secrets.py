@@ -1,61 +1,122 @@
-"""The one place stored secret columns become a webhook's `SigningSecrets` (every read of a
-webhook's secrets goes through `signing_secrets`), the columns a `SigningSecrets` is read
-from (`SIGNING_COLUMNS`, in that order), and the one place secrets become column values
-(`secret_columns`: every write of a webhook's secrets goes through it).
+"""`SecretCodec`: webhook signing secrets sealed at rest (AES-256-GCM through the key ring of
+secret_box.py). Its `signing_secrets` is the one place stored secret columns become a
+webhook's `SigningSecrets` (every read goes through it), `SIGNING_COLUMNS` the columns it reads
+(in that order), and its `secret_columns` the one place secrets become column values (every
+write goes through it). Whatever string is stored is sealed, whichever its format (`whsec_`,
+`whsk_`, a user's own).
 
-Built values are cached by their columns: the claim and hand-off paths read the same
-webhooks' secrets for every delivery, and the value is immutable.
+Each value is sealed with the webhook's id and the column's name as associated data: a
+ciphertext copied onto another row, or from `previous_secret` to `secret`, does not decrypt.
+A row whose `secret_key_id` is NULL predates encryption at rest and is read as plaintext until
+it is sealed (store/secret_sealing.py, at start-up and by `secrets reencrypt`).
+
+Opened values are cached by webhook id and ciphertext: the claim and hand-off paths read the
+same webhooks' secrets for every delivery, so a secret is decrypted once per process and per
+stored value (a new value is a new ciphertext: a fresh nonce), never per attempt.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
+from promptha_webhooks.secret_box import DecryptionError, KeyRing
 from promptha_webhooks.signature_headers import SignatureFormat
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import Signing, SigningSecrets, UnreadableSecrets
 
-__all__ = ["SIGNING_COLUMNS", "secret_columns", "signing_secrets"]
+__all__ = ["SIGNING_COLUMNS", "SecretCodec", "StoredSecrets"]
 
-# The webhooks columns a SigningSecrets is made of, in `signing_secrets`' argument order.
+logger = logging.getLogger(__name__)
+
+# The webhooks columns a webhook's secrets are read from, in `StoredSecrets`' order.
 SIGNING_COLUMNS: Final = (
     "secret",
     "previous_secret",
     "previous_secret_expires_at",
     "signature_format",
+    "secret_key_id",
 )
 
+# The values of SIGNING_COLUMNS, as a row holds them.
+StoredSecrets = tuple[str, str | None, int | None, str, str | None]
+
 _CACHE_SIZE = 4096
-_cache: dict[tuple[str, str | None, int | None, str], SigningSecrets] = {}
+_SECRET_AAD = "webhooks.secret:"
+_PREVIOUS_AAD = "webhooks.previous_secret:"
 
 
-def signing_secrets(
-    secret: str, previous: str | None, previous_expires_at: int | None, signature_format: str
-) -> SigningSecrets:
-    """The SigningSecrets stored as these column values."""
-    key = (secret, previous, previous_expires_at, signature_format)
-    found = _cache.get(key)
-    if found is not None:
-        return found
-    built = SigningSecrets(
-        current=secret,
-        previous=previous,
-        previous_expires_at=previous_expires_at,
-        format=SignatureFormat(signature_format),
-    )
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[key] = built
-    return built
+class SecretCodec:
+    """Seals webhook secrets for storage and opens stored ones, with one key ring (the first
+    key seals, every key opens). Built once per process from Settings and passed in (the
+    Database holds it; the Store's queries use it)."""
+
+    __slots__ = ("_cache", "keys")
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+        self._cache: dict[tuple[str, StoredSecrets], Signing] = {}
+
+    def __repr__(self) -> str:
+        return f"SecretCodec({self.keys!r})"
+
+    def signing_secrets(self, webhook_id: str, stored: StoredSecrets) -> Signing:
+        """The secrets stored as these column values of webhook `webhook_id`, or
+        UnreadableSecrets (never a garbage secret) when they do not decrypt."""
+        key = (webhook_id, stored)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        built = self._open(webhook_id, stored)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = built
+        return built
+
+    def secret_columns(
+        self, webhook_id: str, current: str, previous: str | None, previous_expires_at: int | None
+    ) -> dict[str, str | int | None]:
+        """The webhooks column values that store these secrets for `webhook_id`, sealed under
+        the ring's first key (a rotation's previous secret and its expiry, or None for both
+        when no rotation runs)."""
+        return {
+            "secret": self.keys.encrypt(current, _aad(_SECRET_AAD, webhook_id)),
+            "previous_secret": (
+                None
+                if previous is None
+                else self.keys.encrypt(previous, _aad(_PREVIOUS_AAD, webhook_id))
+            ),
+            "previous_secret_expires_at": previous_expires_at,
+            "secret_key_id": self.keys.primary_key_id,
+        }
+
+    def resealed(self, webhook_id: str, stored: StoredSecrets) -> dict[str, str | int | None]:
+        """The column values storing the same secrets under the ring's first key (plaintext
+        rows sealed, rows under an older key moved); DecryptionError when they do not open."""
+        secrets = self._open(webhook_id, stored)
+        if isinstance(secrets, UnreadableSecrets):
+            raise DecryptionError(secrets.reason)
+        return self.secret_columns(
+            webhook_id, secrets.current, secrets.previous, secrets.previous_expires_at
+        )
+
+    def _open(self, webhook_id: str, stored: StoredSecrets) -> Signing:
+        secret, previous, previous_expires_at, signature_format, key_id = stored
+        format_ = SignatureFormat(signature_format)
+        if key_id is not None:
+            try:
+                secret = self.keys.decrypt(secret, _aad(_SECRET_AAD, webhook_id))
+                if previous is not None:
+                    previous = self.keys.decrypt(previous, _aad(_PREVIOUS_AAD, webhook_id))
+            except DecryptionError as exc:
+                logger.error("webhook %s: %s", webhook_id, exc.message)
+                return UnreadableSecrets(exc.message, format_)
+        return SigningSecrets(
+            current=secret,
+            previous=previous,
+            previous_expires_at=previous_expires_at,
+            format=format_,
+        )
 
 
-def secret_columns(
-    webhook_id: str, current: str, previous: str | None, previous_expires_at: int | None
-) -> dict[str, str | int | None]:
-    """The webhooks column values that store these secrets for `webhook_id` (a rotation's
-    previous secret and its expiry, or None for both when no rotation runs)."""
-    del webhook_id  # the key the values will be bound to (encryption at rest)
-    return {
-        "secret": current,
-        "previous_secret": previous,
-        "previous_secret_expires_at": previous_expires_at,
-    }
+def _aad(column: str, webhook_id: str) -> bytes:
+    return (column + webhook_id).encode("utf-8")

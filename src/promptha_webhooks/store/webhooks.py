@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.tables import attempts, webhooks
-from promptha_webhooks.store.webhook_secrets import secret_columns, signing_secrets
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.store.webhook_secrets import SecretCodec
+from promptha_webhooks.webhook_secrets import Signing, SigningSecrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Endpoint:
     concurrency cap."""
 
     url: str
-    signing: SigningSecrets
+    signing: Signing  # UnreadableSecrets: they do not decrypt, nothing is sent
     enabled: bool
     max_concurrency: int | None = None  # None: the worker's default
 
@@ -62,22 +62,18 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _signing(row: Any) -> SigningSecrets:
-    return signing_secrets(
-        row.secret, row.previous_secret, row.previous_secret_expires_at, row.signature_format
-    )
-
-
 _SIGNING = (
     webhooks.c.secret,
     webhooks.c.previous_secret,
     webhooks.c.previous_secret_expires_at,
     webhooks.c.signature_format,
+    webhooks.c.secret_key_id,
 )
 
 
-def _webhook(row: Row[Any]) -> Webhook:
-    signing = _signing(row)
+def _webhook(row: Row[Any], signing: Signing) -> Webhook:
+    """The webhook of a row; without its secret when it does not decrypt (`signing` says why:
+    revealing it answers 503, SecretUnavailableError)."""
     return Webhook(
         id=row.id,
         url=row.url,
@@ -92,7 +88,7 @@ def _webhook(row: Row[Any]) -> Webhook:
         health=webhook_health(row),
         signature_format=signing.format,
         previous_secret_expires_at=from_ms(row.previous_secret_expires_at),
-        secret=SecretStr(signing.current),
+        secret=SecretStr(signing.current) if isinstance(signing, SigningSecrets) else None,
         signing=signing,
     )
 
@@ -110,6 +106,21 @@ def webhook_health(row: Row[Any]) -> WebhookHealth:
 
 
 class WebhookQueries:
+    def __init__(self, secrets: SecretCodec) -> None:
+        self.secrets = secrets
+
+    def _signing(self, row: Any) -> Signing:
+        return self.secrets.signing_secrets(
+            row.id,
+            (
+                row.secret,
+                row.previous_secret,
+                row.previous_secret_expires_at,
+                row.signature_format,
+                row.secret_key_id,
+            ),
+        )
+
     async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
         await conn.execute(
             insert(webhooks).values(
@@ -119,7 +130,7 @@ class WebhookQueries:
                 kind=new.kind,
                 events=_json(new.events),
                 filters=_json(new.filters) if new.filters is not None else None,
-                **secret_columns(new.id, new.secret, None, None),
+                **self.secrets.secret_columns(new.id, new.secret, None, None),
                 description=new.description,
                 enabled=new.enabled,
                 max_concurrency=new.max_concurrency,
@@ -133,7 +144,7 @@ class WebhookQueries:
     async def get(self, conn: AsyncConnection, account_id: str, id: str) -> Webhook | None:
         query = select(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
         row = (await conn.execute(query)).first()
-        return _webhook(row) if row else None
+        return _webhook(row, self._signing(row)) if row else None
 
     async def list(
         self, conn: AsyncConnection, account_id: str, limit: int, before: str | None
@@ -146,7 +157,7 @@ class WebhookQueries:
         )
         if before:
             query = query.where(webhooks.c.id < before)
-        return [_webhook(row) for row in await conn.execute(query)]
+        return [_webhook(row, self._signing(row)) for row in await conn.execute(query)]
 
     async def update(
         self, conn: AsyncConnection, account_id: str, id: str, values: dict[str, Any], now: int
@@ -159,7 +170,7 @@ class WebhookQueries:
                 columns["filters"] = _json(value) if value is not None else None
             elif key == "secret":
                 # A new secret at once (PATCH): no grace period, any rotation ends.
-                columns.update(secret_columns(id, value, None, None))
+                columns.update(self.secrets.secret_columns(id, value, None, None))
             else:
                 columns[key] = value
         result = await conn.execute(
@@ -171,24 +182,27 @@ class WebhookQueries:
 
     async def locked_signing(
         self, conn: AsyncConnection, account_id: str, id: str
-    ) -> SigningSecrets | None:
-        """The webhook's secrets, its row locked until the commit (a rotation reads them, then
-        writes them); None if the account has no such webhook. FOR NO KEY UPDATE on
-        PostgreSQL (publishes' key-share locks do not wait for it); SQLite renders no lock
-        clause: its write transactions hold the whole database (BEGIN IMMEDIATE)."""
+    ) -> Signing | None:
+        """The webhook's secrets (UnreadableSecrets if they do not decrypt), its row locked
+        until the commit (a rotation reads them, then writes them); None if the account has no
+        such webhook. FOR NO KEY UPDATE on PostgreSQL (publishes' key-share locks do not wait
+        for it); SQLite renders no lock clause: its write transactions hold the whole database
+        (BEGIN IMMEDIATE)."""
         query = (
-            select(*_SIGNING)
+            select(webhooks.c.id, *_SIGNING)
             .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
             .with_for_update(key_share=True)
         )
         row = (await conn.execute(query)).first()
-        return _signing(row) if row else None
+        return self._signing(row) if row else None
 
     async def set_signing(
         self, conn: AsyncConnection, account_id: str, id: str, signing: SigningSecrets, now: int
     ) -> bool:
         """Store `signing`'s secrets (current, previous and its expiry) as the webhook's."""
-        columns = secret_columns(id, signing.current, signing.previous, signing.previous_expires_at)
+        columns = self.secrets.secret_columns(
+            id, signing.current, signing.previous, signing.previous_expires_at
+        )
         result = await conn.execute(
             update(webhooks)
             .where(webhooks.c.id == id, webhooks.c.account_id == account_id)
@@ -212,21 +226,21 @@ class WebhookQueries:
     async def endpoint(self, conn: AsyncConnection, webhook_id: str) -> Endpoint | None:
         """url, secrets, enabled and concurrency cap of the webhook, or None if there is none."""
         query = select(
-            webhooks.c.url, *_SIGNING, webhooks.c.enabled, webhooks.c.max_concurrency
+            webhooks.c.id, webhooks.c.url, *_SIGNING, webhooks.c.enabled, webhooks.c.max_concurrency
         ).where(webhooks.c.id == webhook_id)
         row = (await conn.execute(query)).first()
         if row is None:
             return None
-        return Endpoint(row.url, _signing(row), row.enabled, row.max_concurrency)
+        return Endpoint(row.url, self._signing(row), row.enabled, row.max_concurrency)
 
     async def endpoints(
         self, conn: AsyncConnection, webhook_ids: builtins.list[str]
-    ) -> dict[str, tuple[str, SigningSecrets]]:
+    ) -> dict[str, tuple[str, Signing]]:
         """url and secrets of each webhook, by id (the ones that exist)."""
         query = select(webhooks.c.id, webhooks.c.url, *_SIGNING).where(
             webhooks.c.id.in_(webhook_ids)
         )
-        return {row.id: (row.url, _signing(row)) for row in await conn.execute(query)}
+        return {row.id: (row.url, self._signing(row)) for row in await conn.execute(query)}
 
     async def fanout_targets(
         self, conn: AsyncConnection, account_id: str
