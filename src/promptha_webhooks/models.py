@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import WithJsonSchema
 
-from promptha_webhooks.signature_headers import SignatureFormat
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningSecrets
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
@@ -75,6 +75,9 @@ class Webhook(ApiModel):
     # How deliveries are signed: "promptha" (the guide's headers) or "standard" (Standard
     # Webhooks); signature_headers.py
     signature_format: SignatureFormat = SignatureFormat.PROMPTHA
+    # What signs: "hmac-sha256" (a shared secret) or "ed25519" (standard format only; the
+    # secret is a whsk_ signing key, receivers verify with GET /v1/webhooks/{id}/public-key)
+    signature_algorithm: SignatureAlgorithm = SignatureAlgorithm.HMAC_SHA256
     # During a secret rotation's grace period: when the previous secret stops signing; None
     # when no rotation runs
     previous_secret_expires_at: datetime | None = None
@@ -108,6 +111,17 @@ class WebhookSecret(ApiModel):
     object: Literal["webhook_secret"] = "webhook_secret"
     webhook_id: str
     secret: str
+
+
+class WebhookPublicKey(ApiModel):
+    """An ed25519 webhook's whpk_ public keys: receivers verify its v1a signatures with them
+    (during a rotation with the previous one too, until `previous_expires_at`)."""
+
+    object: Literal["webhook_public_key"] = "webhook_public_key"
+    webhook_id: str
+    public_key: str
+    previous_public_key: str | None = None
+    previous_expires_at: datetime | None = None
 
 
 class Event(ApiModel):

@@ -48,6 +48,7 @@ from promptha_webhooks.signing import (
 
 __all__ = [
     "DEFAULT_SECRET_BYTES",
+    "ED25519_KEY_BYTES",
     "MAX_MESSAGE_ID_LENGTH",
     "MAX_SECRET_BYTES",
     "MAX_SIGNATURE_ENTRIES",

@@ -91,6 +91,7 @@ def _webhook(row: Row[Any]) -> Webhook:
         updated_at=from_ms(row.updated_at),
         health=webhook_health(row),
         signature_format=signing.format,
+        signature_algorithm=signing.algorithm,
         previous_secret_expires_at=from_ms(row.previous_secret_expires_at),
         secret=SecretStr(signing.current),
         signing=signing,
