@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -31,6 +31,8 @@ from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.health import HealthRow
+from promptha_webhooks.store.tables import webhooks
+from promptha_webhooks.store.webhook_secrets import secret_columns
 
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
 
@@ -432,3 +434,29 @@ def healthy_row(webhook_id: str) -> HealthRow:
         alerted=False,
         disabled_at=None,
     )
+
+
+ROTATION_GRACE_S = 3600
+
+
+async def start_rotation(
+    service: Service, webhook_id: str, new: str, *, grace_s: int = ROTATION_GRACE_S
+) -> str:
+    """A rotation of the webhook's secret to `new`, in its grace period: `new` signs as the
+    current secret and the one it replaces as the previous one for `grace_s` more seconds.
+    Returns the previous secret.
+
+    Written through store/webhook_secrets.secret_columns, the columns' one writer, until
+    POST /v1/webhooks/{id}/rotate-secret exists (then this helper calls it)."""
+    async with service.app.state.services.db.transaction() as conn:
+        old = (
+            await conn.execute(select(webhooks.c.secret).where(webhooks.c.id == webhook_id))
+        ).scalar_one()
+        expires_at = int(time.time() * 1000) + grace_s * 1000
+        await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id)
+            .values(**secret_columns(webhook_id, new, old, expires_at))
+        )
+    previous: str = old
+    return previous
