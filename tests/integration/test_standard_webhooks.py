@@ -14,9 +14,9 @@ import standardwebhooks
 import svix.webhooks
 from standardwebhooks.exceptions import WebhookVerificationError
 
+from node_receiver import NodeReceiver
 from promptha_webhooks import signing_standard
 
-from node_receiver import NodeReceiver
 from support import ReceivedRequest, Receiver, Service, start_rotation
 
 PAYLOAD: dict[str, Any] = {
