@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -30,6 +30,7 @@ from promptha_webhooks.models import (
     PublishedBatch,
     TestResult,
     Webhook,
+    WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
 )
@@ -54,6 +55,9 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN = NotGiven.NOT_GIVEN
 Param = str | int
+# A webhook's signatureFormat and signatureAlgorithm (signature_headers.py's enums' values).
+SignatureFormatName = Literal["promptha", "standard"]
+SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +153,14 @@ def create_webhook(
     description: str = "",
     enabled: bool = True,
     max_concurrency: int | None = None,
+    signature_format: SignatureFormatName | None = None,
+    signature_algorithm: SignatureAlgorithmName | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
-    `max_concurrency`: requests sent to it at once (None: the server's default)."""
+    `max_concurrency`: requests sent to it at once (None: the server's default).
+    `signature_format`: "promptha" (default) or "standard" (Standard Webhooks);
+    `signature_algorithm`: "hmac-sha256" (default) or "ed25519" (standard only: the secret is
+    then a `whsk_` signing key, receivers verify with `public_key`)."""
     body: dict[str, Any] = {
         "url": url,
         "events": list(events),
@@ -164,6 +173,10 @@ def create_webhook(
         body["filters"] = {key: list(values) for key, values in filters.items()}
     if max_concurrency is not None:
         body["maxConcurrency"] = max_concurrency
+    if signature_format is not None:
+        body["signatureFormat"] = signature_format
+    if signature_algorithm is not None:
+        body["signatureAlgorithm"] = signature_algorithm
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -192,9 +205,12 @@ def update_webhook(
     description: str | NotGiven = NOT_GIVEN,
     enabled: bool | NotGiven = NOT_GIVEN,
     max_concurrency: int | NotGiven | None = NOT_GIVEN,
+    signature_format: SignatureFormatName | NotGiven = NOT_GIVEN,
+    signature_algorithm: SignatureAlgorithmName | NotGiven = NOT_GIVEN,
 ) -> Call[Webhook]:
     """Change the given fields only; `secret=None` rotates it, `filters=None` clears,
-    `max_concurrency=None` goes back to the server's default."""
+    `max_concurrency=None` goes back to the server's default. A new `signature_format` or
+    `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate)."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -212,6 +228,10 @@ def update_webhook(
         body["enabled"] = enabled
     if max_concurrency is not NOT_GIVEN:
         body["maxConcurrency"] = max_concurrency
+    if signature_format is not NOT_GIVEN:
+        body["signatureFormat"] = signature_format
+    if signature_algorithm is not NOT_GIVEN:
+        body["signatureAlgorithm"] = signature_algorithm
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 
@@ -226,6 +246,13 @@ def get_webhook_secret(webhook_id: str) -> Call[WebhookSecret]:
     """Reveal the signing secret."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/secret"
     return _get(path, WebhookSecret.model_validate)
+
+
+def get_webhook_public_key(webhook_id: str) -> Call[WebhookPublicKey]:
+    """The `whpk_` public key(s) an ed25519 webhook's signatures verify with (a conflict error
+    for an hmac-sha256 webhook)."""
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/public-key"
+    return _get(path, WebhookPublicKey.model_validate)
 
 
 def send_test_event(

@@ -141,6 +141,7 @@ class Webhooks(Resource[S]):
     update = Endpoint(calls.update_webhook)
     delete = Endpoint(calls.delete_webhook)
     secret = Endpoint(calls.get_webhook_secret)
+    public_key = Endpoint(calls.get_webhook_public_key)
     test = Endpoint(calls.send_test_event)
 
 
