@@ -96,6 +96,7 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
     _add(grid, "enabled", "yes" if hook.enabled else f"no {hook.disabled_reason or ''}".strip())
     if hook.description:
         _add(grid, "description", hook.description)
+    _add(grid, "signing", f"{hook.signature_format.value}, {hook.signature_algorithm.value}")
     if secret is not None:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))

@@ -34,6 +34,7 @@ from promptha_webhooks.models import (
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -55,9 +56,9 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN = NotGiven.NOT_GIVEN
 Param = str | int
-# A webhook's signatureFormat and signatureAlgorithm (signature_headers.py's enums' values).
-SignatureFormatName = Literal["promptha", "standard"]
-SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"]
+# A webhook's signatureFormat and signatureAlgorithm: signature_headers.py's enums or their values.
+SignatureFormatName = Literal["promptha", "standard"] | SignatureFormat
+SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"] | SignatureAlgorithm
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +175,9 @@ def create_webhook(
     if max_concurrency is not None:
         body["maxConcurrency"] = max_concurrency
     if signature_format is not None:
-        body["signatureFormat"] = signature_format
+        body["signatureFormat"] = str(signature_format)
     if signature_algorithm is not None:
-        body["signatureAlgorithm"] = signature_algorithm
+        body["signatureAlgorithm"] = str(signature_algorithm)
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -229,9 +230,9 @@ def update_webhook(
     if max_concurrency is not NOT_GIVEN:
         body["maxConcurrency"] = max_concurrency
     if signature_format is not NOT_GIVEN:
-        body["signatureFormat"] = signature_format
+        body["signatureFormat"] = str(signature_format)
     if signature_algorithm is not NOT_GIVEN:
-        body["signatureAlgorithm"] = signature_algorithm
+        body["signatureAlgorithm"] = str(signature_algorithm)
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 
