@@ -25,7 +25,7 @@ PAYLOAD: dict[str, Any] = {
     "result": {"output": "Crème brûlée — 東京 🚀", "score": 0.1, "big": 1e21},
     "usage": {"totalTokens": 246},
 }
-VERIFIERS = {
+VERIFIERS: dict[str, type[standardwebhooks.Webhook] | type[svix.webhooks.Webhook]] = {
     "standardwebhooks": standardwebhooks.Webhook,
     "svix": svix.webhooks.Webhook,
 }
@@ -132,7 +132,7 @@ async def test_promptha_webhook_keeps_the_guides_headers(
 
 async def _wait_received(node: NodeReceiver, count: int) -> list[dict[str, Any]]:
     for _ in range(750):
-        received = await asyncio.to_thread(node.received)
+        received: list[dict[str, Any]] = await asyncio.to_thread(node.received)
         if len(received) >= count:
             return received
         await asyncio.sleep(0.02)
