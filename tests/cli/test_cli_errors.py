@@ -94,6 +94,7 @@ CASES: dict[str, Cases] = {
     "webhooks update": _api(("webhooks", "update", WEBHOOK, "--disable"), f"No webhook {WEBHOOK}"),
     "webhooks delete": _api(("webhooks", "delete", WEBHOOK, "--yes"), f"No webhook {WEBHOOK}"),
     "webhooks secret": _api(("webhooks", "secret", WEBHOOK), f"No webhook {WEBHOOK}"),
+    "webhooks public-key": _api(("webhooks", "public-key", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks test": _api(("webhooks", "test", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries list": _api(("deliveries", "list", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries show": _api(("deliveries", "show", DELIVERY), f"No delivery {DELIVERY}"),
