@@ -73,12 +73,32 @@ class _Driver:
         return True
 
 
-def _claimed_rows(database: Database, count: int) -> list[tuple[Any, ...]]:
+# How the benchmark's webhooks sign (--signing): the secret, the previous one (a rotation
+# running for an hour: every delivery carries two signatures) and the format column.
+_HOUR_MS = 3_600_000
+_STANDARD_SECRET = "whsec_" + "MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1ub3BxcnN0dXY="
+_SIGNING_KEY = "whsk_" + "MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1ub3BxcnN0dXY="
+_PREVIOUS_SIGNING_KEY = "whsk_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
+SIGNINGS = {
+    "promptha": (SECRET, None, "promptha"),
+    "promptha-rotating": (SECRET, SECRET + "-old", "promptha"),
+    "standard": (_STANDARD_SECRET, None, "standard"),
+    "standard-rotating": (_STANDARD_SECRET, _STANDARD_SECRET[:-8] + "OTAxMjM0", "standard"),
+    "ed25519": (_SIGNING_KEY, None, "standard"),
+    "ed25519-rotating": (_SIGNING_KEY, _PREVIOUS_SIGNING_KEY, "standard"),
+}
+
+
+def _claimed_rows(
+    database: Database, count: int, signing: str = "promptha"
+) -> list[tuple[Any, ...]]:
     """Rows as the claim statement returns them (its column order), the webhooks' secrets
     sealed as stored."""
     now = int(time.time())
+    secret, previous, signature_format = SIGNINGS[signing]
+    expires = None if previous is None else now * 1000 + _HOUR_MS
     sealed = {
-        webhook_id(i): database.secrets.secret_columns(webhook_id(i), SECRET, None, None)
+        webhook_id(i): database.secrets.secret_columns(webhook_id(i), secret, previous, expires)
         for i in range(10)
     }
     return [
@@ -95,17 +115,17 @@ def _claimed_rows(database: Database, count: int) -> list[tuple[Any, ...]]:
             sealed[webhook_id(i % 10)]["secret"],
             True,
             None,  # max_concurrency
-            None,  # previous_secret
-            None,  # previous_secret_expires_at
-            "promptha",
+            sealed[webhook_id(i % 10)]["previous_secret"],
+            expires,
+            signature_format,
             sealed[webhook_id(i % 10)]["secret_key_id"],
         )
         for i in range(count)
     ]
 
 
-async def _per_delivery_us(dispatcher: Dispatcher) -> float:
-    rows = _claimed_rows(dispatcher.db, BATCH)
+async def _per_delivery_us(dispatcher: Dispatcher, signing: str) -> float:
+    rows = _claimed_rows(dispatcher.db, BATCH, signing)
     started = time.process_time()
     claimed = await dispatch_statements.claim_due(
         _Driver(rows),
@@ -134,7 +154,7 @@ async def _per_delivery_us(dispatcher: Dispatcher) -> float:
     return (time.process_time() - started) / len(batch) * 1e6
 
 
-async def _measure(log_format: LogFormat) -> list[float]:
+async def _measure(log_format: LogFormat, signing: str) -> list[float]:
     with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as devnull:
         logs.configure(log_format, stream=devnull)
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'unused.db'}")
@@ -142,7 +162,7 @@ async def _measure(log_format: LogFormat) -> list[float]:
         dispatcher = Dispatcher(settings, database, _AnsweringTransport(settings))
         tune_for_service()
         try:
-            return [await _per_delivery_us(dispatcher) for _ in range(ROUNDS)][WARM_UP:]
+            return [await _per_delivery_us(dispatcher, signing) for _ in range(ROUNDS)][WARM_UP:]
         finally:
             await database.dispose()
 
@@ -155,11 +175,18 @@ def main() -> None:
         default=LogFormat.TEXT.value,
         help="the attempt lines' format (text: development mode, as in make bench)",
     )
+    parser.add_argument(
+        "--signing",
+        choices=sorted(SIGNINGS),
+        default="promptha",
+        help="how the webhooks sign: format, Ed25519 keys, a rotation's two secrets",
+    )
     args = parser.parse_args()
-    times = uvloop.run(_measure(LogFormat(args.log_format)))
+    times = uvloop.run(_measure(LogFormat(args.log_format), args.signing))
     print(
         f"worker's own CPU per delivery: median {statistics.median(times):.1f} µs, "
-        f"min {min(times):.1f}, max {max(times):.1f} ({len(times)} batches of {BATCH:,})"
+        f"min {min(times):.1f}, max {max(times):.1f} ({len(times)} batches of {BATCH:,}, "
+        f"{args.signing} signing)"
     )
 
 

@@ -74,7 +74,8 @@ class NodeReceiver:
         temporary.replace(self.secret_file)
 
     def received(self) -> list[dict[str, Any]]:
-        """What the handler accepted, in order: [{"event", "eventId"}, …]."""
+        """What the handler accepted, in order: [{"event", "eventId"}, …] (standard_receiver.js:
+        [{"eventId", "webhookId", "entries"}, …])."""
         response = httpx.get(f"http://127.0.0.1:{self.port}/received", timeout=5)
         response.raise_for_status()
         data: list[dict[str, Any]] = response.json()
@@ -84,14 +85,18 @@ class NodeReceiver:
         return self.log_file.read_text(errors="replace")
 
 
-def start_node_receiver(directory: Path, secret: str) -> NodeReceiver:
+def start_node_receiver(
+    directory: Path, secret: str, *, script: str = "server.js", secret_variable: str = "SECRET_FILE"
+) -> NodeReceiver:
+    """`script` under tests/node, reading its secret (or keys) from the file named by the
+    environment variable `secret_variable`."""
     secret_file = directory / "webhook-secret"
     secret_file.write_text(secret)
     log_file = directory / "node-receiver.log"
-    env = {**os.environ, "PORT": "0", "SECRET_FILE": str(secret_file)}
+    env = {**os.environ, "PORT": "0", secret_variable: str(secret_file)}
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            ["node", "server.js"], cwd=NODE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            ["node", script], cwd=NODE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -114,6 +119,15 @@ def node_installed() -> None:
     _install()
 
 
+def _stop(receiver: NodeReceiver) -> None:
+    receiver.process.terminate()
+    try:
+        receiver.process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        receiver.process.kill()
+        receiver.process.wait(STOP_TIMEOUT_S)
+
+
 @pytest.fixture
 def node_receiver(node_installed: None, tmp_path: Path) -> Iterator[NodeReceiver]:
     """The guide's handler, holding the secret "whsec_initial" until `set_secret`."""
@@ -121,9 +135,17 @@ def node_receiver(node_installed: None, tmp_path: Path) -> Iterator[NodeReceiver
     try:
         yield receiver
     finally:
-        receiver.process.terminate()
-        try:
-            receiver.process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            receiver.process.kill()
-            receiver.process.wait(STOP_TIMEOUT_S)
+        _stop(receiver)
+
+
+@pytest.fixture
+def node_standard_receiver(node_installed: None, tmp_path: Path) -> Iterator[NodeReceiver]:
+    """tests/node/standard_receiver.js: Standard Webhooks v1a (Ed25519) verified with Node's
+    crypto.verify under the whpk_ public keys `set_secret` gives it (one a line; none yet)."""
+    receiver = start_node_receiver(
+        tmp_path, "", script="standard_receiver.js", secret_variable="KEYS_FILE"
+    )
+    try:
+        yield receiver
+    finally:
+        _stop(receiver)

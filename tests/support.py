@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -32,6 +32,8 @@ from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.secret_box import KeyRing
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.health import HealthRow
+from promptha_webhooks.store.tables import webhooks
+from promptha_webhooks.store.webhook_secrets import secret_columns
 
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
 
@@ -442,3 +444,30 @@ def healthy_row(webhook_id: str) -> HealthRow:
         alerted=False,
         disabled_at=None,
     )
+
+
+ROTATION_GRACE_S = 3600
+
+
+async def start_rotation(
+    service: Service,
+    auth: dict[str, str],
+    webhook_id: str,
+    new: str,
+    *,
+    grace_s: int = ROTATION_GRACE_S,
+) -> str:
+    """Rotate the webhook's secret to `new` through POST /v1/webhooks/{id}/rotate-secret with
+    a grace period of `grace_s`: `new` signs as the current secret and the one it replaces
+    as the previous one. Returns the previous secret."""
+    path = f"/v1/webhooks/{webhook_id}"
+    old = (await service.client.get(f"{path}/secret", headers=auth)).json()["secret"]
+    rotated = await service.client.post(
+        f"{path}/rotate-secret",
+        json={"secret": new, "gracePeriodSeconds": grace_s},
+        headers=auth,
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["secret"] == new
+    previous: str = old
+    return previous

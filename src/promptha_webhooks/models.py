@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import WithJsonSchema
 
-from promptha_webhooks.signature_headers import SignatureFormat
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
@@ -75,6 +75,11 @@ class Webhook(ApiModel):
     # How deliveries are signed: "promptha" (the guide's headers) or "standard" (Standard
     # Webhooks); signature_headers.py
     signature_format: SignatureFormat = SignatureFormat.PROMPTHA
+    # What signs: "hmac-sha256" (a shared secret) or "ed25519" (standard format only; the
+    # secret is a whsk_ signing key, receivers verify with GET /v1/webhooks/{id}/public-key).
+    # None only when the stored secret does not decrypt with the server's keys: the algorithm
+    # is the key's, unknown until its key is restored
+    signature_algorithm: SignatureAlgorithm | None = SignatureAlgorithm.HMAC_SHA256
     # During a secret rotation's grace period: when the previous secret stops signing; None
     # when no rotation runs
     previous_secret_expires_at: datetime | None = None
@@ -119,6 +124,17 @@ class SecretRotation(ApiModel):
     webhook_id: str
     secret: str
     previous_secret_expires_at: datetime | None
+
+
+class WebhookPublicKey(ApiModel):
+    """An ed25519 webhook's whpk_ public keys: receivers verify its v1a signatures with them
+    (during a rotation with the previous one too, until `previous_expires_at`)."""
+
+    object: Literal["webhook_public_key"] = "webhook_public_key"
+    webhook_id: str
+    public_key: str
+    previous_public_key: str | None = None
+    previous_expires_at: datetime | None = None
 
 
 class Event(ApiModel):

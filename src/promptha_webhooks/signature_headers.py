@@ -2,9 +2,10 @@
 both the signer (signing.py, the delivery path) and the verifiers (receiver SDK, verify CLI)
 import.
 
-Two formats, both verified by the receiver SDK and the verify CLI. Secret rotation is built
-(``POST /v1/webhooks/{id}/rotate-secret``: webhook_secrets.py holds its rules, docs/security.md
-the procedure); the delivery path signs with every live secret as described below:
+Two formats, chosen per webhook (``signatureFormat``); the delivery path signs in either, with
+every live secret as described below, and the receiver SDK and the verify CLI verify both.
+Secret rotation is built (``POST /v1/webhooks/{id}/rotate-secret``: webhook_secrets.py holds
+its rules, docs/security.md the procedure):
 
 * ``promptha`` (the guide's): ``x-promptha-timestamp`` is the attempt's unix seconds and
   ``x-promptha-signature`` is ONE lowercase hex HMAC-SHA256 of ``"<timestamp>.<body>"``,
@@ -20,7 +21,9 @@ the procedure); the delivery path signs with every live secret as described belo
   every attempt), ``webhook-timestamp`` (unix seconds) and ``webhook-signature``: one or more
   space-separated ``v1,<base64 HMAC-SHA256>`` (secret ``whsec_<base64>``) or
   ``v1a,<base64 Ed25519>`` entries over ``"<id>.<timestamp>.<body>"``; during a rotation it
-  lists one entry per live secret.
+  lists one entry per live secret. Which of the two a webhook signs with
+  (``signatureAlgorithm``) follows from its key: a ``whsk_`` Ed25519 signing key signs ``v1a``
+  (receivers verify with its ``whpk_`` public key), a ``whsec_`` secret ``v1``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "STANDARD_TIMESTAMP_HEADER",
     "TEST_HEADER",
     "TIMESTAMP_HEADER",
+    "SignatureAlgorithm",
     "SignatureFormat",
     "detect_format",
     "promptha_signed_content",
@@ -71,6 +75,15 @@ class SignatureFormat(enum.StrEnum):
 
     PROMPTHA = "promptha"
     STANDARD = "standard"
+
+
+class SignatureAlgorithm(enum.StrEnum):
+    """What signs a webhook's deliveries (``signatureAlgorithm`` in the API): HMAC-SHA256 with
+    a shared secret (both formats), or Ed25519 with a private key (Standard Webhooks' ``v1a``;
+    the standard format only)."""
+
+    HMAC_SHA256 = "hmac-sha256"
+    ED25519 = "ed25519"
 
 
 def promptha_signed_content(timestamp: int, body: bytes) -> bytes:

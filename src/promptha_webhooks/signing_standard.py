@@ -48,6 +48,7 @@ from promptha_webhooks.signing import (
 
 __all__ = [
     "DEFAULT_SECRET_BYTES",
+    "ED25519_KEY_BYTES",
     "MAX_MESSAGE_ID_LENGTH",
     "MAX_SECRET_BYTES",
     "MAX_SIGNATURE_ENTRIES",
@@ -223,10 +224,19 @@ def _check_message_id(msg_id: str) -> None:
 def signature_entry(key: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """One ``v1,<base64>`` (``whsec_`` key) or ``v1a,<base64>`` (``whsk_`` key) entry."""
     parsed = parse_key(key)
+    return _entry(parsed, _content(msg_id, timestamp, body))
+
+
+def _content(msg_id: str, timestamp: int, body: bytes) -> bytes:
     _check_message_id(msg_id)
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
         raise ValueError(f"timestamp must be a non-negative int, got {timestamp!r}")
-    content = standard_signed_content(msg_id, timestamp, body)
+    return standard_signed_content(msg_id, timestamp, body)
+
+
+def _entry(parsed: StandardKey, content: bytes) -> str:
+    # Both key objects come from caches (_keyed, _private): built once per key, not per
+    # attempt.
     if parsed.kind is KeyKind.SECRET:
         mac = _keyed(parsed.material).copy()
         mac.update(content)
@@ -240,10 +250,12 @@ def signature_entry(key: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def sign(keys: str | Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one entry per key, separated by spaces (several during
     a rotation, the primary key first)."""
-    chosen = [keys] if isinstance(keys, str) else list(keys)
+    chosen = (keys,) if isinstance(keys, str) else keys
     if not chosen:
         raise ValueError("at least one key is required")
-    return " ".join(signature_entry(key, msg_id, timestamp, body) for key in chosen)
+    parsed = [parse_key(key) for key in chosen]
+    content = _content(msg_id, timestamp, body)  # once, whatever the number of keys
+    return " ".join(_entry(key, content) for key in parsed)
 
 
 def _parse_timestamp(raw: str) -> int:

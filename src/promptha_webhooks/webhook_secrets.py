@@ -4,7 +4,8 @@ A webhook has one current secret. During a rotation's grace period it also has t
 replaced (`previous`), which keeps signing until `previous_expires_at`: every delivery then
 carries a signature for each (signature_headers.py says in which headers). The store builds
 these values from the webhook's columns in one place (store/webhook_secrets.py); the attempt
-stage signs with them (delivery/attempt.py).
+stage signs with them (delivery/attempt.py). Which algorithm signs follows from the current
+key (`algorithm`).
 
 A rotation (`rotated`) makes the new secret current and keeps the replaced one as `previous`
 for a grace period; rotating again during a grace period makes the secret being replaced
@@ -19,13 +20,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
-from promptha_webhooks.signature_headers import SignatureFormat
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
+from promptha_webhooks.signing_standard import SIGNING_KEY_PREFIX
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD_S",
     "MAX_GRACE_PERIOD_S",
     "SIGNATURE_REJECTED_STATUSES",
     "Signing",
+    "SigningScheme",
     "SigningSecrets",
     "UnreadableSecrets",
 ]
@@ -42,6 +45,15 @@ SIGNATURE_REJECTED_STATUSES: Final = (401, 403)
 
 
 @dataclass(frozen=True, slots=True)
+class SigningScheme:
+    """How a webhook signs: its headers' format and its signatures' algorithm (Ed25519 goes
+    with the standard format only: services/validation.signing_scheme checks the pair)."""
+
+    format: SignatureFormat = SignatureFormat.PROMPTHA
+    algorithm: SignatureAlgorithm = SignatureAlgorithm.HMAC_SHA256
+
+
+@dataclass(frozen=True, slots=True)
 class SigningSecrets:
     """A webhook's signing secrets. `previous_expires_at` is in ms since the epoch."""
 
@@ -49,6 +61,19 @@ class SigningSecrets:
     previous: str | None = None
     previous_expires_at: int | None = None
     format: SignatureFormat = SignatureFormat.PROMPTHA
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        """Told by the current key (no column holds it): a ``whsk_`` Ed25519 signing key, or
+        an HMAC secret. A rotation's previous key is of the same algorithm (changing the
+        algorithm ends any rotation)."""
+        if self.current.startswith(SIGNING_KEY_PREFIX):
+            return SignatureAlgorithm.ED25519
+        return SignatureAlgorithm.HMAC_SHA256
+
+    @property
+    def scheme(self) -> SigningScheme:
+        return SigningScheme(self.format, self.algorithm)
 
     def rotating(self, now_ms: int) -> bool:
         """Whether a rotation's grace period is running: the previous secret still signs."""

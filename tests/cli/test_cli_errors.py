@@ -95,6 +95,7 @@ CASES: dict[str, Cases] = {
     "webhooks delete": _api(("webhooks", "delete", WEBHOOK, "--yes"), f"No webhook {WEBHOOK}"),
     "webhooks secret": _api(("webhooks", "secret", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks rotate-secret": _api(("webhooks", "rotate-secret", WEBHOOK), f"No webhook {WEBHOOK}"),
+    "webhooks public-key": _api(("webhooks", "public-key", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks test": _api(("webhooks", "test", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries list": _api(("deliveries", "list", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries show": _api(("deliveries", "show", DELIVERY), f"No delivery {DELIVERY}"),

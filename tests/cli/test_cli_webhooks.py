@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from cli_support import Cli, new_cli
 
-from promptha_webhooks import signing
+from promptha_webhooks import signing, signing_standard
 from promptha_webhooks.catalog import EVENT_NAMES
 
 from support import Receiver
@@ -197,3 +197,65 @@ def test_rotate_secret_usage_and_api_errors(cli: Cli) -> None:
     assert too_long.exit_code == 1 and "gracePeriodSeconds" in too_long.stderr
     unknown = cli("webhooks", "rotate-secret", "wh_06H4A8CTXDFPPP34W9NY7DWDTW")
     assert unknown.exit_code == 1 and "HTTP 404" in unknown.stderr
+
+
+def test_signature_format_algorithm_and_public_key(cli: Cli) -> None:
+    created = cli(
+        "--json",
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/std",
+        "-e",
+        "fabric.completed",
+        "--signature-format",
+        "standard",
+        "--signature-algorithm",
+        "ed25519",
+    )
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert (hook["signatureFormat"], hook["signatureAlgorithm"]) == ("standard", "ed25519")
+    assert hook["secret"].startswith("whsk_")
+
+    shown = cli("webhooks", "public-key", hook["id"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.strip() == signing_standard.public_key(hook["secret"])
+    as_json = json.loads(cli("--json", "webhooks", "public-key", hook["id"]).stdout)
+    assert as_json["publicKey"] == shown.stdout.strip()
+    details = cli("webhooks", "show", hook["id"])
+    assert "standard, ed25519" in details.stdout
+
+    # Back to promptha: the signing key does not fit, the API says what to add.
+    refused = cli("webhooks", "update", hook["id"], "--signature-format", "promptha")
+    assert refused.exit_code != 0
+    assert "--rotate-secret" not in refused.output  # the API's words, not the CLI's
+    assert "secret" in refused.output
+    updated = cli(
+        "--json",
+        "webhooks",
+        "update",
+        hook["id"],
+        "--signature-format",
+        "promptha",
+        "--rotate-secret",
+    )
+    assert updated.exit_code == 0, updated.output
+    changed = json.loads(updated.stdout)
+    assert (changed["signatureFormat"], changed["signatureAlgorithm"]) == (
+        "promptha",
+        "hmac-sha256",
+    )
+    assert changed["secret"].startswith("whsec_")
+    conflict = cli("webhooks", "public-key", hook["id"])
+    assert conflict.exit_code != 0
+    assert "hmac-sha256" in conflict.output
+    bad = cli(
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/x",
+        "-e",
+        "fabric.completed",
+        "--signature-format",
+        "svix",
+    )
+    assert bad.exit_code != 0

@@ -43,7 +43,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 26
+    assert len(blocking) == 27
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])
@@ -88,7 +88,7 @@ import httpx
 from promptha_webhooks.client import AsyncClient, BatchEvent, Client
 from promptha_webhooks.models import (
     Account, ApiKey, Delivery, DeliveryDetail, Event, EventTypeInfo, Page, PublishedBatch,
-    TestResult, Webhook, WebhookWithSecret,
+    TestResult, Webhook, WebhookPublicKey, WebhookWithSecret,
 )
 
 
@@ -97,6 +97,11 @@ def blocking(client: Client) -> None:
     assert_type(client.webhooks.get("wh_1"), Webhook)
     assert_type(client.webhooks.update("wh_1", enabled=False, secret=None), Webhook)
     assert_type(client.webhooks.delete("wh_1"), None)
+    assert_type(client.webhooks.public_key("wh_1"), WebhookPublicKey)
+    assert_type(
+        client.webhooks.update("wh_1", signature_format="standard", secret=None), Webhook
+    )
+    client.webhooks.create("x", [], signature_format="svix")  # type: ignore[arg-type]
     assert_type(client.webhooks.test("wh_1", "credits.low"), TestResult)
     assert_type(client.webhooks.list(limit=5), Page[Webhook])
     assert_type(client.webhooks.list_all(), Iterator[Webhook])

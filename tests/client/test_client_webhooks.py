@@ -7,9 +7,10 @@ import asyncio
 import pytest
 from client_support import BACKENDS, RunningApi, shared_api
 
-from promptha_webhooks import signing
-from promptha_webhooks.client import NotFoundError
+from promptha_webhooks import signing, signing_standard
+from promptha_webhooks.client import ConflictError, InvalidRequestError, NotFoundError
 from promptha_webhooks.models import SecretRotation, Webhook, WebhookWithSecret
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 from support import Receiver
 
@@ -152,3 +153,30 @@ def test_rotate_secret_and_complete_the_rotation(api: RunningApi) -> None:
         assert immediate.previous_secret_expires_at is None
         with pytest.raises(NotFoundError):
             client.webhooks.complete_secret_rotation("wh_06H4A8CTXDFPPP34W9NY7DWDTW")
+
+
+def test_signature_scheme_round_trip(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create(
+            "http://127.0.0.1:9/std",
+            ["fabric.completed"],
+            signature_format="standard",
+            signature_algorithm="ed25519",
+        )
+        assert created.signature_format is SignatureFormat.STANDARD
+        assert created.signature_algorithm is SignatureAlgorithm.ED25519
+        key = created.secret_value()
+        public = client.webhooks.public_key(created.id)
+        assert public.public_key == signing_standard.public_key(key)
+        assert public.previous_public_key is None
+        changed = client.webhooks.update(created.id, signature_format="promptha", secret=None)
+        assert changed.signature_format is SignatureFormat.PROMPTHA
+        assert changed.signature_algorithm is SignatureAlgorithm.HMAC_SHA256
+        with pytest.raises(ConflictError, match="hmac-sha256"):
+            client.webhooks.public_key(created.id)
+        back = client.webhooks.update(created.id, signature_format="standard")
+        assert back.signature_format is SignatureFormat.STANDARD
+        with pytest.raises(InvalidRequestError) as caught:
+            client.webhooks.update(created.id, signature_algorithm="ed25519")
+        assert caught.value.field == "secret"
+        client.webhooks.delete(created.id)

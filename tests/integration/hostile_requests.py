@@ -89,6 +89,10 @@ def _json_fields(
         refused = ALL - {"null"} if name == "secret" else ALL  # a null secret: generate one
         yield "POST", "/v1/webhooks", valid, name, False, refused
         yield "PATCH", patch, {name: valid[name]}, name, False, refused
+    signing = webhook | {"signatureFormat": "standard", "signatureAlgorithm": "hmac-sha256"}
+    for name in ("signatureFormat", "signatureAlgorithm"):
+        yield "POST", "/v1/webhooks", signing, name, False, ALL
+        yield "PATCH", patch, {name: signing[name]}, name, False, ALL
     yield "POST", "/v1/webhooks", webhook, "events[0]", False, ALL
     yield "PATCH", patch, {"events": ["fabric.completed"]}, "events[0]", False, ALL
     # A filter value may be any string, number or boolean.
@@ -128,6 +132,53 @@ def _json_fields(
     # What the developer's endpoint answered: any text.
     for name in ("body", "error", "headers.server", "requestHeaders.accept"):
         yield "POST", f"/v1/listen/deliveries/{s.listen_delivery}", answer, name, False, TEXT_ONLY
+
+
+def _signing_schemes(s: Seeded) -> Iterator[Hostile]:
+    """Secrets that do not fit the signing scheme, and schemes that do not go together."""
+    webhook = {"url": "http://127.0.0.1:9/x", "events": ["fabric.completed"]}
+    standard = webhook | {"signatureFormat": "standard"}
+    ed25519 = standard | {"signatureAlgorithm": "ed25519"}
+    whsk = "whsk_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
+    refused = {
+        "standard: not whsec_": standard | {"secret": "s" * 20},
+        "standard: whsec_ of 8 bytes": standard | {"secret": "whsec_MDEyMzQ1Njc="},
+        "standard: whsec_ not base64": standard | {"secret": "whsec_" + "!" * 40},
+        "standard: whsec_ of 65 bytes": standard | {"secret": "whsec_" + "A" * 88},
+        "standard: whsec_ + lone surrogate": standard | {"secret": "whsec_" + LONE * 40},
+        "standard: a whsk_ key for hmac-sha256": standard | {"secret": whsk},
+        "standard: a whpk_ public key": standard | {"secret": "whpk_" + whsk[5:]},
+        "ed25519: a whsec_ secret": ed25519 | {"secret": "whsec_" + whsk[5:]},
+        "ed25519: whsk_ of 31 bytes": ed25519 | {"secret": "whsk_" + "A" * 40 + "AA=="},
+        "promptha: a whsk_ key": webhook | {"secret": whsk},
+        "standard: overlong secret": standard | {"secret": "whsec_" + LONG},
+    }
+    for name, body in refused.items():
+        yield Hostile(f"{name} (POST)", "POST", "/v1/webhooks", body_of(body), field="secret")
+    yield Hostile(
+        "ed25519 with the promptha format",
+        "POST",
+        "/v1/webhooks",
+        body_of(webhook | {"signatureAlgorithm": "ed25519"}),
+        field="signatureAlgorithm",
+    )
+    patch = f"/v1/webhooks/{s.webhook}"
+    for name, body, culprit in (
+        ("ed25519 on a promptha webhook", {"signatureAlgorithm": "ed25519"}, "signatureAlgorithm"),
+        # The seeded webhook's whsec_ secret is no Ed25519 key: a new one must come along.
+        (
+            "ed25519 without a key",
+            {"signatureFormat": "standard", "signatureAlgorithm": "ed25519"},
+            "secret",
+        ),
+        (
+            "standard with a promptha-only secret",
+            {"signatureFormat": "standard", "secret": "s" * 20},
+            "secret",
+        ),
+        ("a whsk_ key on a promptha webhook", {"secret": whsk}, "secret"),
+    ):
+        yield Hostile(f"PATCH {name}", "PATCH", patch, body_of(body), field=culprit)
 
 
 def _spoil(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -298,6 +349,7 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
         yield Hostile(
             f"{label} secret to rotate-secret", "POST", rotate_path, body_of({"secret": secret})
         )
+    yield from _signing_schemes(s)
     many = {f"k{i}": ["v"] for i in range(21)}
     yield Hostile(
         "21 filter keys",
@@ -405,6 +457,7 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
         ("PATCH", "/v1/webhooks/{}"),
         ("DELETE", "/v1/webhooks/{}"),
         ("GET", "/v1/webhooks/{}/secret"),
+        ("GET", "/v1/webhooks/{}/public-key"),
         ("GET", "/v1/webhooks/{}/deliveries"),
         ("GET", "/v1/webhooks/{}/stats"),
         ("GET", "/v1/webhooks/{}/stats/hourly"),

@@ -43,7 +43,7 @@ _STATE_QUERIES = (
     "(SELECT count(*) FROM deliveries), (SELECT count(*) FROM attempts), "
     "(SELECT count(*) FROM idempotency_keys)",
     "SELECT id, url, events, filters, description, enabled, secret, max_concurrency, "
-    "updated_at FROM webhooks",
+    "signature_format, previous_secret, previous_secret_expires_at, updated_at FROM webhooks",
     "SELECT id, status, attempt_count, updated_at FROM deliveries",
     "SELECT id, name FROM accounts",
 )

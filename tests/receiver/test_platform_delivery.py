@@ -7,6 +7,7 @@ by uvicorn, verifies and handles: the two halves agree on the wire contract.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import socket
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from promptha_webhooks import signing_standard
 from promptha_webhooks.store.database import migrate_sync
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "receiver_examples"
@@ -33,8 +35,15 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def receiver_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    async with serve_example(monkeypatch, SECRET) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serve_example(monkeypatch: pytest.MonkeyPatch, secret: str) -> AsyncIterator[str]:
+    """basic_fastapi.py under uvicorn, verifying with WEBHOOK_SECRET=`secret`."""
     monkeypatch.syspath_prepend(str(EXAMPLES))
-    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
     sys.modules.pop("basic_fastapi", None)
     app = importlib.import_module("basic_fastapi").app
     with socket.socket() as sock:
@@ -105,3 +114,58 @@ async def test_test_events_and_real_events_reach_the_handler(
     result = response.json()
     assert result["delivery"]["status"] == "failed"
     assert result["delivery"]["attempts"][0]["responseStatus"] == 401
+
+
+@pytest.mark.parametrize("algorithm", ["hmac-sha256", "ed25519"])
+async def test_standard_webhooks_deliveries_reach_the_handler(
+    make_service: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    algorithm: str,
+) -> None:
+    """The SDK tells the Standard Webhooks format by its headers and verifies it with the
+    receiver's whsec_ secret, or an ed25519 webhook's whpk_ public key."""
+    service = await make_service()
+    account_id, auth = await service.create_account()
+    if algorithm == "ed25519":
+        secret = signing_standard.generate_signing_key()
+        receivers_key = signing_standard.public_key(secret)
+    else:
+        secret = receivers_key = signing_standard.generate_secret()
+    async with serve_example(monkeypatch, receivers_key) as url:
+        webhook = await service.create_webhook(
+            auth,
+            url=url,
+            secret=secret,
+            signatureFormat="standard",
+            signatureAlgorithm=algorithm,
+            events=["fabric.completed"],
+        )
+        await service.publish(
+            account_id,
+            "fabric.completed",
+            {"executionId": "std_1", "fabricId": "f", "result": {"output": "ü"}, "usage": {}},
+        )
+        [delivered] = await service.wait_delivery(auth, webhook["id"], status="delivered")
+        assert "Received event: fabric.completed std_1" in capsys.readouterr().out
+        detail = await service.client.get(f"/v1/deliveries/{delivered['id']}", headers=auth)
+        sent = detail.json()["attempts"][0]["requestHeaders"]
+        version = "v1a," if algorithm == "ed25519" else "v1,"
+        assert sent["webhook-signature"].startswith(version)
+
+        # Signed with another key: the SDK refuses it (401).
+        other = await service.create_webhook(
+            auth,
+            url=url,
+            signatureFormat="standard",
+            signatureAlgorithm=algorithm,
+            events=["fabric.completed"],
+        )
+        response = await service.client.post(
+            "/v1/webhooks/test",
+            json={"webhookId": other["id"], "event": "fabric.completed"},
+            headers=auth,
+        )
+        result = response.json()
+        assert result["delivery"]["status"] == "failed"
+        assert result["delivery"]["attempts"][0]["responseStatus"] == 401

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from svix.webhooks import Webhook as SvixWebhook
 from svix.webhooks import WebhookVerificationError as SvixVerificationError
 
+from promptha_webhooks import signing_standard
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.signature_headers import (
     STANDARD_ID_HEADER,
@@ -274,3 +275,16 @@ def test_signed_by_standardwebhooks_and_svix_verified_by_us() -> None:
         verify(body.encode(), headers_for(header, msg_id="msg_1", timestamp=now), secret)
     with pytest.raises(InvalidSignatureError):
         verify(body.encode(), headers_for(header, msg_id="msg_1", timestamp=now), SPEC_SECRET)
+
+
+def test_a_key_object_is_built_once_per_key_not_per_signature() -> None:
+    """The delivery path signs every attempt: the Ed25519 private key object and the keyed
+    HMAC state come from caches, so the second signature with a key builds neither again."""
+    ed25519, hmac_secret = generate_signing_key(), generate_secret()
+    signing_standard.sign([ed25519, hmac_secret], "msg_1", 100, BODY)
+    private_misses = signing_standard._private.cache_info().misses
+    keyed_misses = signing_standard._keyed.cache_info().misses
+    for timestamp in range(101, 111):
+        signing_standard.sign([ed25519, hmac_secret], "msg_1", timestamp, BODY)
+    assert signing_standard._private.cache_info().misses == private_misses
+    assert signing_standard._keyed.cache_info().misses == keyed_misses

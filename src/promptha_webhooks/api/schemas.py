@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from promptha_webhooks.services.validation import MAX_WEBHOOK_CONCURRENCY
+
+# signature_headers.SignatureFormat and SignatureAlgorithm's values (tests/unit pins them equal).
+FormatName = Literal["promptha", "standard"]
+AlgorithmName = Literal["hmac-sha256", "ed25519"]
 
 
 class RequestModel(BaseModel):
@@ -33,6 +37,14 @@ class CreateWebhook(RequestModel):
         le=MAX_WEBHOOK_CONCURRENCY,
         description="Requests sent to the webhook at once (null: the server's default)",
     )
+    signatureFormat: FormatName = Field(
+        default="promptha",
+        description="promptha (x-promptha-* headers) or standard (Standard Webhooks)",
+    )
+    signatureAlgorithm: AlgorithmName = Field(
+        default="hmac-sha256",
+        description="hmac-sha256, or ed25519 (standard only: the secret is a whsk_ key)",
+    )
 
 
 class UpdateWebhook(RequestModel):
@@ -47,6 +59,13 @@ class UpdateWebhook(RequestModel):
         ge=1,
         le=MAX_WEBHOOK_CONCURRENCY,
         description="null: back to the server's default",
+    )
+    signatureFormat: FormatName | None = Field(
+        default=None,
+        description="A secret that does not fit the new format must come in the same request",
+    )
+    signatureAlgorithm: AlgorithmName | None = Field(
+        default=None, description="Left out: kept (hmac-sha256 for the promptha format)"
     )
 
 

@@ -21,11 +21,21 @@ from promptha_webhooks.models import (
     SecretRotation,
     TestResult,
     Webhook,
+    WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
+from promptha_webhooks.webhook_secrets import SigningScheme
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=StrictJSONRoute)
+
+# Update fields whose service name differs from the API's.
+_RENAMED = {
+    "maxConcurrency": "max_concurrency",
+    "signatureFormat": "signature_format",
+    "signatureAlgorithm": "signature_algorithm",
+}
 
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size (default 20)")]
 Cursor = Annotated[str | None, Query(description="nextCursor of the previous page")]
@@ -35,7 +45,8 @@ Cursor = Annotated[str | None, Query(description="nextCursor of the previous pag
 async def create_webhook(
     body: CreateWebhook, services: ServicesDep, account_id: AccountIdDep
 ) -> WebhookWithSecret:
-    """Subscribe a URL to event types. The answer carries the signing secret."""
+    """Subscribe a URL to event types. The answer carries the signing secret (a whsk_ signing
+    key for an ed25519 webhook: receivers verify with GET /v1/webhooks/{id}/public-key)."""
     return await services.create_webhook(
         account_id,
         url=body.url,
@@ -45,6 +56,9 @@ async def create_webhook(
         description=body.description,
         enabled=body.enabled,
         max_concurrency=body.maxConcurrency,
+        scheme=SigningScheme(
+            SignatureFormat(body.signatureFormat), SignatureAlgorithm(body.signatureAlgorithm)
+        ),
     )
 
 
@@ -77,11 +91,19 @@ async def update_webhook(
     """Change any field; `{"enabled": false}` disables. `{"secret": …}` (null: generated)
     switches the secret at once, with no grace period: POST …/rotate-secret is the safe way."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    for name in ("url", "events", "description", "enabled"):
+    for name in (
+        "url",
+        "events",
+        "description",
+        "enabled",
+        "signatureFormat",
+        "signatureAlgorithm",
+    ):
         if name in changes and changes[name] is None:
             raise InvalidRequestError(f"{name} cannot be null", field=name)
-    if "maxConcurrency" in changes:
-        changes["max_concurrency"] = changes.pop("maxConcurrency")
+    for api_name, name in _RENAMED.items():
+        if api_name in changes:
+            changes[name] = changes.pop(api_name)
     return await services.update_webhook(account_id, webhook_id, changes)
 
 
@@ -122,6 +144,15 @@ async def complete_secret_rotation(
     """End the grace period now: the previous secret stops signing. Deliveries rejected with
     401/403 meanwhile are due at once and then follow the normal rules."""
     return await services.complete_secret_rotation(account_id, webhook_id)
+
+
+@router.get("/{webhook_id}/public-key", response_model=WebhookPublicKey)
+async def get_webhook_public_key(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> WebhookPublicKey:
+    """The whpk_ public key(s) an ed25519 webhook's v1a signatures verify with (409 for an
+    hmac-sha256 webhook: its secret is shared, GET …/secret)."""
+    return await services.get_webhook_public_key(account_id, webhook_id)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[Delivery])

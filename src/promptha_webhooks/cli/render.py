@@ -97,6 +97,9 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
     _add(grid, "enabled", "yes" if hook.enabled else f"no {hook.disabled_reason or ''}".strip())
     if hook.description:
         _add(grid, "description", hook.description)
+    algorithm = hook.signature_algorithm
+    algorithm_name = algorithm.value if algorithm else "unknown (the secret does not decrypt)"
+    _add(grid, "signing", f"{hook.signature_format.value}, {algorithm_name}")
     if secret is not None:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))

@@ -1,5 +1,5 @@
-"""`webhooks list|show|create|update|delete|secret|rotate-secret|test`: an account's
-subscriptions."""
+"""`webhooks list|show|create|update|delete|secret|rotate-secret|public-key|test`: an
+account's subscriptions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from promptha_webhooks.cli.context import EXIT_FAILURE, fail, open_client, outpu
 from promptha_webhooks.cli.output import Output
 from promptha_webhooks.client import NOT_GIVEN, Client
 from promptha_webhooks.models import TestResult
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 PANEL = "API"
 DEFAULT_LIST_LIMIT = 20
@@ -55,6 +56,24 @@ MaxConcurrencyOption = Annotated[
     int | None,
     typer.Option(
         help="Requests sent to the webhook at once, 1-100 (default: the server's setting)",
+        show_default=False,
+    ),
+]
+
+
+SignatureFormatOption = Annotated[
+    SignatureFormat | None,
+    typer.Option(
+        help="How deliveries are signed: promptha (x-promptha-* headers, the default) or "
+        "standard (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)",
+        show_default=False,
+    ),
+]
+SignatureAlgorithmOption = Annotated[
+    SignatureAlgorithm | None,
+    typer.Option(
+        help="hmac-sha256 (a shared whsec_ secret, the default) or ed25519 (standard format "
+        "only: a whsk_ signing key; receivers verify with `webhooks public-key`)",
         show_default=False,
     ),
 ]
@@ -118,6 +137,8 @@ def create_webhook(
     description: Annotated[str, typer.Option(help="A note for people")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled")] = False,
     max_concurrency: MaxConcurrencyOption = None,
+    signature_format: SignatureFormatOption = None,
+    signature_algorithm: SignatureAlgorithmOption = None,
 ) -> None:
     """Subscribe a URL to event types and print its signing secret.
 
@@ -137,6 +158,8 @@ def create_webhook(
             description=description,
             enabled=not disabled,
             max_concurrency=max_concurrency,
+            signature_format=signature_format,
+            signature_algorithm=signature_algorithm,
         )
     if output.json_mode:
         output.json(hook)
@@ -170,8 +193,11 @@ def update_webhook(
         typer.Option("--enable/--disable", help="Resume or pause deliveries", show_default=False),
     ] = None,
     max_concurrency: MaxConcurrencyOption = None,
+    signature_format: SignatureFormatOption = None,
+    signature_algorithm: SignatureAlgorithmOption = None,
 ) -> None:
-    """Change a webhook: only the options given are changed.
+    """Change a webhook: only the options given are changed. A new --signature-format or
+    --signature-algorithm keeps the secret if it fits, else add --secret or --rotate-secret.
 
     Example: promptha-webhooks webhooks update wh_… --disable
     """
@@ -193,6 +219,10 @@ def update_webhook(
         changes["enabled"] = enabled
     if max_concurrency is not None:
         changes["max_concurrency"] = max_concurrency
+    if signature_format is not None:
+        changes["signature_format"] = signature_format
+    if signature_algorithm is not None:
+        changes["signature_algorithm"] = signature_algorithm
     if not changes and not events:
         raise fail(ctx, "Nothing to change: give at least one option (see --help)")
     with open_client(ctx) as client:
@@ -205,6 +235,8 @@ def update_webhook(
             description=changes.get("description", NOT_GIVEN),
             enabled=changes.get("enabled", NOT_GIVEN),
             max_concurrency=changes.get("max_concurrency", NOT_GIVEN),
+            signature_format=changes.get("signature_format", NOT_GIVEN),
+            signature_algorithm=changes.get("signature_algorithm", NOT_GIVEN),
         )
         new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
     if output.json_mode:
@@ -313,6 +345,26 @@ def rotate_secret(
             "Deliveries carry a signature for each secret until then; switch the receiver to "
             "the new secret before, and finish with `webhooks rotate-secret ID --complete`."
         )
+
+
+@app.command("public-key")
+def show_public_key(ctx: typer.Context, webhook_id: WebhookId) -> None:
+    """Print the whpk_ public key an ed25519 webhook's deliveries verify with (and, during a
+    rotation, the previous one on a second line).
+
+    Example:
+      promptha-webhooks webhooks public-key wh_…
+      promptha-webhooks verify -s "$(promptha-webhooks webhooks public-key wh_…)" < req
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        keys = client.webhooks.public_key(webhook_id)
+    if output.json_mode:
+        output.json(keys)
+        return
+    typer.echo(keys.public_key)
+    if keys.previous_public_key is not None:
+        typer.echo(keys.previous_public_key)
 
 
 @app.command("test")

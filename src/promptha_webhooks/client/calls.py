@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -31,9 +31,11 @@ from promptha_webhooks.models import (
     SecretRotation,
     TestResult,
     Webhook,
+    WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -55,6 +57,9 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN = NotGiven.NOT_GIVEN
 Param = str | int
+# A webhook's signatureFormat and signatureAlgorithm: signature_headers.py's enums or their values.
+SignatureFormatName = Literal["promptha", "standard"] | SignatureFormat
+SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"] | SignatureAlgorithm
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +155,14 @@ def create_webhook(
     description: str = "",
     enabled: bool = True,
     max_concurrency: int | None = None,
+    signature_format: SignatureFormatName | None = None,
+    signature_algorithm: SignatureAlgorithmName | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
-    `max_concurrency`: requests sent to it at once (None: the server's default)."""
+    `max_concurrency`: requests sent to it at once (None: the server's default).
+    `signature_format`: "promptha" (default) or "standard" (Standard Webhooks);
+    `signature_algorithm`: "hmac-sha256" (default) or "ed25519" (standard only: the secret is
+    then a `whsk_` signing key, receivers verify with `public_key`)."""
     body: dict[str, Any] = {
         "url": url,
         "events": list(events),
@@ -165,6 +175,10 @@ def create_webhook(
         body["filters"] = {key: list(values) for key, values in filters.items()}
     if max_concurrency is not None:
         body["maxConcurrency"] = max_concurrency
+    if signature_format is not None:
+        body["signatureFormat"] = str(signature_format)
+    if signature_algorithm is not None:
+        body["signatureAlgorithm"] = str(signature_algorithm)
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -193,10 +207,13 @@ def update_webhook(
     description: str | NotGiven = NOT_GIVEN,
     enabled: bool | NotGiven = NOT_GIVEN,
     max_concurrency: int | NotGiven | None = NOT_GIVEN,
+    signature_format: SignatureFormatName | NotGiven = NOT_GIVEN,
+    signature_algorithm: SignatureAlgorithmName | NotGiven = NOT_GIVEN,
 ) -> Call[Webhook]:
     """Change the given fields only; `secret=None` replaces it at once (`rotate_secret` keeps
     the old one signing for a grace period), `filters=None` clears,
-    `max_concurrency=None` goes back to the server's default."""
+    `max_concurrency=None` goes back to the server's default. A new `signature_format` or
+    `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate)."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -214,6 +231,10 @@ def update_webhook(
         body["enabled"] = enabled
     if max_concurrency is not NOT_GIVEN:
         body["maxConcurrency"] = max_concurrency
+    if signature_format is not NOT_GIVEN:
+        body["signatureFormat"] = str(signature_format)
+    if signature_algorithm is not NOT_GIVEN:
+        body["signatureAlgorithm"] = str(signature_algorithm)
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 
@@ -249,6 +270,13 @@ def complete_secret_rotation(webhook_id: str) -> Call[Webhook]:
     """End the grace period now: the previous secret stops signing."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/rotate-secret/complete"
     return Call("POST", path, _webhook, retry_safe=True)
+
+
+def get_webhook_public_key(webhook_id: str) -> Call[WebhookPublicKey]:
+    """The `whpk_` public key(s) an ed25519 webhook's signatures verify with (a conflict error
+    for an hmac-sha256 webhook)."""
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/public-key"
+    return _get(path, WebhookPublicKey.model_validate)
 
 
 def send_test_event(

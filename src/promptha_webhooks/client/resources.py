@@ -143,6 +143,7 @@ class Webhooks(Resource[S]):
     secret = Endpoint(calls.get_webhook_secret)
     rotate_secret = Endpoint(calls.rotate_webhook_secret)
     complete_secret_rotation = Endpoint(calls.complete_secret_rotation)
+    public_key = Endpoint(calls.get_webhook_public_key)
     test = Endpoint(calls.send_test_event)
 
 

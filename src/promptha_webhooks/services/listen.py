@@ -35,8 +35,8 @@ from promptha_webhooks.errors import InvalidRequestError, NotFoundError, SecretU
 from promptha_webhooks.models import DeliveryDetail
 from promptha_webhooks.services import Services
 from promptha_webhooks.services.deliveries import LISTEN_URL_PREFIX
-from promptha_webhooks.services.validation import validate_events
-from promptha_webhooks.services.webhooks import generate_secret
+from promptha_webhooks.services.validation import secret_for_format, validate_events
+from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.webhooks import NewWebhook
 from promptha_webhooks.webhook_secrets import SigningSecrets
 
@@ -173,7 +173,7 @@ class ListenService:
                     url=url,
                     events=names,
                     filters=None,
-                    secret=generate_secret(),
+                    secret=secret_for_format(SignatureFormat.PROMPTHA, None),
                     description=f"promptha-webhooks listen ({device})",
                     enabled=True,
                     kind="listen",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptha_webhooks import canonical_json, ids
+from promptha_webhooks import canonical_json, ids, signing_standard
 from promptha_webhooks.catalog import (
     EVENT_TYPES,
     declared_fields,
@@ -14,10 +14,18 @@ from promptha_webhooks.catalog import (
 )
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Page
-from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, MAX_GRACE_PERIOD_S
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
+from promptha_webhooks.webhook_secrets import (
+    DEFAULT_GRACE_PERIOD_S,
+    MAX_GRACE_PERIOD_S,
+    SigningScheme,
+)
 
 SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 256
+# Random bytes of a generated HMAC secret (whsec_<base64>: fits both formats, so a webhook
+# can switch formats without a new secret).
+GENERATED_SECRET_BYTES = 32
 MAX_FILTER_KEYS = 20
 MAX_FILTER_VALUES = 100
 DEFAULT_PAGE_SIZE = 20
@@ -118,6 +126,116 @@ def validate_events(events: Any, *, field: str = "events") -> list[str]:
     for index, name in enumerate(events):
         get_event_type(name, field=f"{field}[{index}]")
     return list(dict.fromkeys(events))
+
+
+def signing_scheme(
+    signature_format: Any, algorithm: Any, *, field: str = "signatureAlgorithm"
+) -> SigningScheme:
+    """signatureFormat and signatureAlgorithm that go together: Ed25519 is Standard Webhooks'
+    ``v1a``, so it signs in the standard format only."""
+    try:
+        chosen_format = SignatureFormat(signature_format)
+    except ValueError:
+        raise InvalidRequestError(
+            f"signatureFormat must be one of {_choices(SignatureFormat)}", field="signatureFormat"
+        ) from None
+    try:
+        chosen_algorithm = SignatureAlgorithm(algorithm)
+    except ValueError:
+        raise InvalidRequestError(
+            f"signatureAlgorithm must be one of {_choices(SignatureAlgorithm)}", field=field
+        ) from None
+    if chosen_algorithm is SignatureAlgorithm.ED25519 and chosen_format is not (
+        SignatureFormat.STANDARD
+    ):
+        raise InvalidRequestError(
+            'signatureAlgorithm "ed25519" signs Standard Webhooks v1a signatures: it needs '
+            'signatureFormat "standard"',
+            field=field,
+        )
+    return SigningScheme(chosen_format, chosen_algorithm)
+
+
+def _choices(values: type[SignatureFormat] | type[SignatureAlgorithm]) -> str:
+    return ", ".join(f'"{value.value}"' for value in values)
+
+
+def secret_for_format(
+    signature_format: SignatureFormat,
+    secret: Any,
+    *,
+    algorithm: SignatureAlgorithm = SignatureAlgorithm.HMAC_SHA256,
+    field: str = "secret",
+) -> str:
+    """The secret a webhook of this format and algorithm signs with: `secret` checked, or a new
+    one when it is None. The one place that says which secrets fit which scheme:
+
+    * promptha (HMAC-SHA256 over the secret's UTF-8 bytes): printable text of
+      SECRET_MIN_LENGTH..SECRET_MAX_LENGTH characters, not a whsk_/whpk_ Ed25519 key;
+    * standard, hmac-sha256: ``whsec_`` + standard base64 of 24 to 64 bytes;
+    * standard, ed25519: a ``whsk_`` signing key (base64 of a 32-byte Ed25519 seed).
+
+    Generated: ``whsec_`` + base64 of GENERATED_SECRET_BYTES random bytes (it fits both
+    formats), or a new ``whsk_`` key for ed25519."""
+    scheme = signing_scheme(signature_format, algorithm)
+    if scheme.algorithm is SignatureAlgorithm.ED25519:
+        if secret is None:
+            return signing_standard.generate_signing_key()
+        return _standard_key(
+            secret, signing_standard.KeyKind.SIGNING, "an Ed25519 signing key", field
+        )
+    if secret is None:
+        return signing_standard.generate_secret(GENERATED_SECRET_BYTES)
+    if scheme.format is SignatureFormat.STANDARD:
+        return _standard_key(secret, signing_standard.KeyKind.SECRET, "an HMAC secret", field)
+    text = validate_secret(secret, field=field)
+    if text.startswith((signing_standard.SIGNING_KEY_PREFIX, signing_standard.PUBLIC_KEY_PREFIX)):
+        raise InvalidRequestError(
+            f"secret: a {signing_standard.SIGNING_KEY_PREFIX}… or "
+            f"{signing_standard.PUBLIC_KEY_PREFIX}… Ed25519 key does not sign the promptha "
+            'format (HMAC-SHA256): use signatureFormat "standard" with signatureAlgorithm '
+            '"ed25519", or an HMAC secret',
+            field=field,
+        )
+    return text
+
+
+def _standard_key(secret: Any, kind: signing_standard.KeyKind, what: str, field: str) -> str:
+    prefix = (
+        signing_standard.SIGNING_KEY_PREFIX
+        if kind is signing_standard.KeyKind.SIGNING
+        else signing_standard.SECRET_PREFIX
+    )
+    expected = (
+        f"{prefix}<base64 of a {signing_standard.ED25519_KEY_BYTES}-byte seed>"
+        if kind is signing_standard.KeyKind.SIGNING
+        else f"{prefix}<base64 of {signing_standard.MIN_SECRET_BYTES} to "
+        f"{signing_standard.MAX_SECRET_BYTES} bytes>"
+    )
+    if not isinstance(secret, str) or len(secret) > SECRET_MAX_LENGTH:
+        raise InvalidRequestError(
+            f"secret must be {what}: a string {expected} of at most {SECRET_MAX_LENGTH} characters",
+            field=field,
+        )
+    try:
+        key = signing_standard.parse_key(secret)
+    except signing_standard.InvalidSecretError as exc:
+        raise InvalidRequestError(
+            f"secret must be {what}, {expected}: {exc}", field=field
+        ) from None
+    if key.kind is not kind:
+        hint = (
+            'to sign with an Ed25519 key, set signatureAlgorithm "ed25519"'
+            if key.kind is signing_standard.KeyKind.SIGNING
+            else "a public key only verifies"
+            if key.kind is signing_standard.KeyKind.PUBLIC
+            else 'to sign with an HMAC secret, set signatureAlgorithm "hmac-sha256"'
+        )
+        raise InvalidRequestError(
+            f"secret must be {what}, {expected}, not a {key.kind.value} key ({hint})",
+            field=field,
+        )
+    return secret
 
 
 def validate_secret(secret: Any, *, field: str = "secret") -> str:

@@ -1,5 +1,6 @@
 """Webhooks: create, read, list, change (URL checked by the destination guard, events and
-filters that fit each other), rotate their secret with a grace period, and delete.
+filters that fit each other, a secret that fits the signing scheme), rotate their secret with
+a grace period, and delete.
 
 Every change of a webhook's secret (rotate, complete, PATCH) also makes the deliveries its
 receiver rejected with 401/403 during a grace period due now (docs/design.md, "Secret
@@ -7,18 +8,23 @@ rotation"): the secret they will be signed with changed."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from promptha_webhooks import ids
+from promptha_webhooks import ids, signing_standard
 from promptha_webhooks.destinations import validate_webhook_url
-from promptha_webhooks.errors import InvalidRequestError, NotFoundError, SecretUnavailableError
+from promptha_webhooks.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    SecretUnavailableError,
+)
 from promptha_webhooks.models import (
     Page,
     SecretRotation,
     Webhook,
+    WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
     from_ms,
@@ -29,24 +35,29 @@ from promptha_webhooks.services.validation import (
     check_filters_fit_events,
     page_limit,
     page_of,
+    secret_for_format,
+    signing_scheme,
     validate_description,
     validate_events,
     validate_filters,
     validate_grace_period,
     validate_max_concurrency,
-    validate_secret,
 )
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.webhooks import NewWebhook
-from promptha_webhooks.webhook_secrets import UnreadableSecrets
+from promptha_webhooks.webhook_secrets import SigningScheme, SigningSecrets, UnreadableSecrets
 
-SECRET_PREFIX = "whsec_"
-
-
-def generate_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+# promptha format, HMAC-SHA256: what a webhook signs with unless told otherwise.
+DEFAULT_SCHEME = SigningScheme()
 
 
+# A scheme change keeps the current secret if it fits: unknowable when it does not decrypt.
+SCHEME_UNREADABLE = (
+    "The webhook's signing secret does not decrypt with this server's encryption keys, so it "
+    "cannot be checked against a new signing scheme: send a new secret in the same request "
+    '(`"secret": null` to generate one), or restore the key (the server\'s log names it)'
+)
 # A rotation keeps the current secret signing: impossible when it does not decrypt.
 ROTATE_UNREADABLE = (
     "The webhook's signing secret does not decrypt with this server's encryption keys, so it "
@@ -69,12 +80,14 @@ class WebhookUseCases(UseCases):
         description: str,
         enabled: bool = True,
         max_concurrency: int | None = None,
+        scheme: SigningScheme = DEFAULT_SCHEME,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_events(events)
         clean_filters = validate_filters(filters)
         check_filters_fit_events(clean_filters, event_names)
-        secret_value = validate_secret(secret) if secret is not None else generate_secret()
+        scheme = signing_scheme(scheme.format, scheme.algorithm)
+        secret_value = secret_for_format(scheme.format, secret, algorithm=scheme.algorithm)
         description = validate_description(description)
         cap = validate_max_concurrency(max_concurrency)
         webhook_id = ids.new_id(ids.WEBHOOK)
@@ -89,6 +102,7 @@ class WebhookUseCases(UseCases):
                 description=description,
                 enabled=enabled,
                 max_concurrency=cap,
+                signature_format=scheme.format,
             )
             await self.store.webhooks.insert(conn, new, self._now())
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
@@ -109,6 +123,28 @@ class WebhookUseCases(UseCases):
         if webhook.secret is None:  # stored, but it does not decrypt (the log says why)
             raise SecretUnavailableError()
         return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret_value())
+
+    async def get_webhook_public_key(self, account_id: str, webhook_id: str) -> WebhookPublicKey:
+        """The whpk_ public keys receivers verify an ed25519 webhook's v1a signatures with
+        (the previous key's too while a rotation runs)."""
+        webhook = await self.get_webhook(account_id, webhook_id)
+        signing = webhook.signing
+        assert signing is not None
+        if isinstance(signing, UnreadableSecrets):  # the log says which key is missing
+            raise SecretUnavailableError()
+        if signing.algorithm is not SignatureAlgorithm.ED25519:
+            raise ConflictError(
+                f"webhook {webhook_id} signs with {signing.algorithm.value} (a shared secret: "
+                f"GET /v1/webhooks/{webhook_id}/secret); only an ed25519 webhook has a public key"
+            )
+        now = self._now()
+        previous = signing.previous_at(now)
+        return WebhookPublicKey(
+            webhook_id=webhook.id,
+            public_key=signing_standard.public_key(signing.current),
+            previous_public_key=None if previous is None else signing_standard.public_key(previous),
+            previous_expires_at=None if previous is None else from_ms(signing.previous_expires_at),
+        )
 
     async def list_webhooks(
         self, account_id: str, limit: int | None, cursor: str | None
@@ -131,9 +167,6 @@ class WebhookUseCases(UseCases):
             values["events"] = validate_events(changes["events"])
         if "filters" in changes:
             values["filters"] = validate_filters(changes["filters"])
-        if "secret" in changes:
-            secret = changes["secret"]
-            values["secret"] = generate_secret() if secret is None else validate_secret(secret)
         if "description" in changes:
             values["description"] = validate_description(changes["description"])
         if "max_concurrency" in changes:
@@ -142,6 +175,11 @@ class WebhookUseCases(UseCases):
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"
         async with self.db.transaction() as conn:
+            if _SIGNING_CHANGES & changes.keys():
+                current = await self.store.webhooks.get(conn, account_id, webhook_id)
+                if current is None:
+                    raise NotFoundError(f"No webhook {webhook_id}")
+                values.update(_signing_values(current, changes))
             if "events" in values or "filters" in values:
                 # The two together must fit, whichever changes: new events can leave the
                 # stored filters dropping every event of a type, as new filters can.
@@ -178,7 +216,6 @@ class WebhookUseCases(UseCases):
         replaces keeps signing beside it for `grace_period_s` (default 24 h, at most 7 days,
         0: not at all); a previous secret still in its grace period is dropped. During the
         grace period a 401/403 is retried, not final (webhook_secrets.py)."""
-        new_secret = generate_secret() if secret is None else validate_secret(secret)
         grace_s = validate_grace_period(grace_period_s)
         now = self._now()
         async with self.db.transaction() as conn:
@@ -187,6 +224,8 @@ class WebhookUseCases(UseCases):
                 raise NotFoundError(f"No webhook {webhook_id}")
             if isinstance(current, UnreadableSecrets):
                 raise SecretUnavailableError(ROTATE_UNREADABLE)
+            # The new secret is of the webhook's scheme (a whsk_ key for an ed25519 webhook).
+            new_secret = secret_for_format(current.format, secret, algorithm=current.algorithm)
             if new_secret == current.current:
                 raise InvalidRequestError(
                     "secret is the webhook's current secret: give a new one, or none to have "
@@ -232,3 +271,55 @@ class WebhookUseCases(UseCases):
         async with self.db.transaction() as conn:
             if not await self.store.webhooks.delete(conn, account_id, webhook_id):
                 raise NotFoundError(f"No webhook {webhook_id}")
+
+
+# Changes that decide the webhook's signing: its scheme and its secret.
+_SIGNING_CHANGES = frozenset({"secret", "signature_format", "signature_algorithm"})
+
+
+def _signing_values(current: Webhook, changes: dict[str, Any]) -> dict[str, Any]:
+    """The column values a change of secret, format or algorithm writes.
+
+    Left out, the algorithm stays (hmac-sha256 when the format becomes promptha, the only one
+    it has). A new scheme keeps the current secret when it fits the scheme (a generated
+    whsec_ secret fits both formats), else it needs a new one in the same request (`secret`,
+    or null to generate one): a 400 says so. A new secret or a new scheme ends any running
+    rotation at once (the receiver has to be set up anew either way)."""
+    signing = current.signing
+    assert signing is not None
+    if isinstance(signing, UnreadableSecrets):
+        # The stored secret does not decrypt: only a new one can be checked against a scheme.
+        if "secret" not in changes:
+            raise SecretUnavailableError(SCHEME_UNREADABLE)
+        stored = SigningScheme(signing.format)
+    else:
+        stored = signing.scheme
+    signature_format = changes.get("signature_format") or stored.format
+    algorithm = changes.get("signature_algorithm") or (
+        stored.algorithm
+        if SignatureFormat(signature_format) is SignatureFormat.STANDARD
+        else SignatureAlgorithm.HMAC_SHA256
+    )
+    scheme = signing_scheme(signature_format, algorithm)
+    values: dict[str, Any] = {}
+    if scheme != stored:
+        values["signature_format"] = scheme.format.value
+    if "secret" in changes:
+        values["secret"] = secret_for_format(
+            scheme.format, changes["secret"], algorithm=scheme.algorithm
+        )
+    elif values:
+        assert isinstance(signing, SigningSecrets)
+        try:
+            values["secret"] = secret_for_format(
+                scheme.format, signing.current, algorithm=scheme.algorithm
+            )
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(
+                f"the webhook's current secret does not fit signatureFormat "
+                f'"{scheme.format.value}" with signatureAlgorithm "{scheme.algorithm.value}" '
+                f"({exc.message}): send the new secret in the same request (`secret`), or "
+                '`"secret": null` to generate one',
+                field="secret",
+            ) from None
+    return values

@@ -87,6 +87,7 @@ def _webhook(row: Row[Any], signing: Signing) -> Webhook:
         updated_at=from_ms(row.updated_at),
         health=webhook_health(row),
         signature_format=signing.format,
+        signature_algorithm=(signing.algorithm if isinstance(signing, SigningSecrets) else None),
         previous_secret_expires_at=from_ms(row.previous_secret_expires_at),
         secret=SecretStr(signing.current) if isinstance(signing, SigningSecrets) else None,
         signing=signing,
