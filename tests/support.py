@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -32,8 +32,6 @@ from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.secret_box import KeyRing
 from promptha_webhooks.store.dispatch_statements import AttemptRow, DeliveryUpdate
 from promptha_webhooks.store.health import HealthRow
-from promptha_webhooks.store.tables import webhooks
-from promptha_webhooks.store.webhook_secrets import secret_columns
 
 PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
 
