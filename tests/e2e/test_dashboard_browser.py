@@ -6,12 +6,14 @@ account sees none of it; and rotate the secret with a grace period, then complet
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import standardwebhooks
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from promptha_webhooks.signature_headers import (
@@ -233,3 +235,27 @@ async def test_secret_rotation_from_the_dashboard(
         assert new not in await page.content()  # the new secret was shown once, in the answer
         assert errors == [], errors
         await context.close()
+
+
+async def test_standard_webhooks_signing_chosen_in_the_add_form(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    """Add Webhook with Standard Webhooks signing: the test event it sends verifies with the
+    `standardwebhooks` library, given the secret the page showed."""
+    key = await new_account(server, "Standards")
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    await sign_in(page, server, key)
+    await page.get_by_role("link", name="+ Add Webhook").click()
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/standard"))
+    await page.get_by_label("Signing").select_option("standard")
+    await page.get_by_role("button", name="Save and test").click()
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+    await expect(page.locator(".test-result")).to_contain_text("Delivered")
+    secret = (await page.locator("#new-secret").inner_text()).strip()
+    [request] = await receiver.wait_for(1, path="/standard")
+    assert "x-promptha-signature" not in request.headers
+    verified = standardwebhooks.Webhook(secret).verify(request.body, dict(request.headers))
+    assert verified == json.loads(request.body)  # the library hands back the verified payload
+    assert request.headers["x-promptha-event"] == "fabric.completed"
+    await context.close()

@@ -506,3 +506,108 @@ async def test_a_webhook_disabled_by_its_health_says_why(
         assert "Auto-disabled" in listing.text
         detail = await browser.get(f"/dashboard/webhooks/{gone['id']}")
         assert "disabled automatically: it answered 410 Gone" in detail.text
+
+
+async def test_signing_scheme_chosen_when_adding_a_webhook(
+    service: Service, receiver: Receiver
+) -> None:
+    _account, auth = await service.create_account()
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        form = await browser.get("/dashboard/webhooks/new")
+        assert 'name="signing"' in form.text and "Standard Webhooks, Ed25519" in form.text
+        for bad in ("svix", "", "standard-" + "x" * 5_000):
+            refused = await add_webhook(browser, receiver.url("/bad"), signing=bad)
+            assert refused.status_code == 400, bad
+            assert 'id="signing-error"' in refused.text
+        surrogate = await browser.post(
+            "/dashboard/webhooks/new",
+            content=(
+                f"csrf_token={await csrf_of(browser)}&url={receiver.url('/bad')}"
+                "&events=fabric.completed&signing=%ED%A0%80"
+            ).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert surrogate.status_code == 400 and 'id="signing-error"' in surrogate.text
+        assert (await service.client.get("/v1/webhooks", headers=auth)).json()["data"] == []
+
+        ed = await add_webhook(browser, receiver.url("/ed"), signing="standard-ed25519")
+        assert ed.status_code == 201, ed.text
+        standard = await add_webhook(browser, receiver.url("/std"), signing="standard")
+        assert standard.status_code == 201, standard.text
+    hooks = {
+        w["url"]: w for w in (await service.client.get("/v1/webhooks", headers=auth)).json()["data"]
+    }
+    ed_hook, std_hook = hooks[receiver.url("/ed")], hooks[receiver.url("/std")]
+    assert (ed_hook["signatureFormat"], ed_hook["signatureAlgorithm"]) == ("standard", "ed25519")
+    assert (std_hook["signatureFormat"], std_hook["signatureAlgorithm"]) == (
+        "standard",
+        "hmac-sha256",
+    )
+    key = (await service.client.get(f"/v1/webhooks/{ed_hook['id']}/secret", headers=auth)).json()
+    public = (
+        await service.client.get(f"/v1/webhooks/{ed_hook['id']}/public-key", headers=auth)
+    ).json()["publicKey"]
+    assert key["secret"].startswith("whsk_") and key["secret"] in ed.text
+    assert public.startswith("whpk_") and public in ed.text  # shown next to the signing key
+    assert "whpk_" not in standard.text
+
+
+async def test_signing_scheme_changed_on_the_edit_form(
+    service: Service, receiver: Receiver
+) -> None:
+    _account, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=receiver.url("/edit"))
+    wid, path = webhook["id"], f"/dashboard/webhooks/{webhook['id']}"
+    fields = {"url": receiver.url("/edit"), "events": "fabric.completed"}
+
+    async def state() -> tuple[str, str, str, str | None]:
+        shown = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+        secret = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
+        return (
+            shown["signatureFormat"],
+            shown["signatureAlgorithm"],
+            secret["secret"],
+            shown["previousSecretExpiresAt"],
+        )
+
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        token = await csrf_of(browser, path)
+        page = await browser.get(path)
+        assert '<option value="promptha" selected>' in page.text
+        # A rotation keeps running when the form is saved with the same scheme.
+        rotated = await browser.post(
+            f"{path}/rotate-secret", data={"csrf_token": token, "grace_period": "3600"}
+        )
+        assert rotated.status_code == 200
+        rotating = await state()
+        saved = await browser.post(path, data={"csrf_token": token, "signing": "promptha"} | fields)
+        assert saved.status_code == 303 and await state() == rotating
+
+        # The generated whsec_ secret fits the standard format: kept; the rotation ends.
+        to_standard = await browser.post(
+            path, data={"csrf_token": token, "signing": "standard"} | fields
+        )
+        assert to_standard.status_code == 303
+        assert await state() == ("standard", "hmac-sha256", rotating[2], None)
+
+        # An HMAC secret is no Ed25519 key: refused next to the field, nothing changes.
+        refused = await browser.post(
+            path, data={"csrf_token": token, "signing": "standard-ed25519"} | fields
+        )
+        assert refused.status_code == 400 and 'id="signing-error"' in refused.text
+        assert await state() == ("standard", "hmac-sha256", rotating[2], None)
+
+        # With a new secret asked for: a whsk_ key, and the page shows its public key.
+        switched = await browser.post(
+            path,
+            data={"csrf_token": token, "signing": "standard-ed25519", "new_secret": "on"} | fields,
+        )
+        assert switched.status_code == 303 and "saved-new-secret" in switched.headers["location"]
+        after = await state()
+        assert after[:2] == ("standard", "ed25519") and after[2].startswith("whsk_")
+        detail = await browser.get(switched.headers["location"])
+        assert "A new signing secret signs from now on" in detail.text
+        public = (await service.client.get(f"/v1/webhooks/{wid}/public-key", headers=auth)).json()
+        assert public["publicKey"] in detail.text and after[2] not in detail.text

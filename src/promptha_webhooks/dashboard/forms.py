@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -18,8 +18,11 @@ from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.models import Webhook
 from promptha_webhooks.services import Services
 from promptha_webhooks.services import validation as service_rules
+from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
+from promptha_webhooks.webhook_secrets import SigningScheme
 
 MAX_FORM_BYTES = 256 * 1024
 T = TypeVar("T")
@@ -27,6 +30,42 @@ EVENT_GROUPS: tuple[tuple[str, list[tuple[str, str]]], ...] = tuple(
     (group, [(t.name, t.description) for t in EVENT_TYPES if t.group == group])
     for group in dict.fromkeys(t.group for t in EVENT_TYPES)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SigningChoice:
+    """One option of the form's Signing select: a signing scheme and what it means."""
+
+    value: str
+    scheme: SigningScheme
+    label: str
+
+
+SIGNING_CHOICES: Final = (
+    SigningChoice(
+        "promptha",
+        SigningScheme(),
+        "Promptha headers (x-promptha-signature), HMAC-SHA256: the guide's",
+    ),
+    SigningChoice(
+        "standard",
+        SigningScheme(SignatureFormat.STANDARD),
+        "Standard Webhooks (webhook-signature v1), HMAC-SHA256",
+    ),
+    SigningChoice(
+        "standard-ed25519",
+        SigningScheme(SignatureFormat.STANDARD, SignatureAlgorithm.ED25519),
+        "Standard Webhooks, Ed25519 (v1a): receivers hold only a public key",
+    ),
+)
+SIGNING_BY_VALUE: Final = {choice.value: choice for choice in SIGNING_CHOICES}
+# The API fields a refusal of the signing scheme names, shown next to the Signing select.
+SIGNING_FIELDS: Final = frozenset({"secret", "signatureFormat", "signatureAlgorithm"})
+
+
+def signing_value(scheme: SigningScheme) -> str:
+    """The Signing select's value for a scheme."""
+    return next((c.value for c in SIGNING_CHOICES if c.scheme == scheme), "promptha")
 
 
 class FormData:
@@ -71,6 +110,8 @@ class WebhookForm:
     events: list[str] = field(default_factory=list)
     fabric_ids: str = ""
     description: str = ""
+    signing: str = "promptha"  # a SIGNING_CHOICES value
+    new_secret: bool = False  # edit only: replace the secret at once (a scheme it must fit)
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -80,14 +121,31 @@ class WebhookForm:
             events=form.get_all("events"),
             fabric_ids=form.get("fabric_ids"),
             description=form.get("description"),
+            signing=form.get("signing", "promptha"),
+            new_secret=form.get("new_secret") == "on",
         )
 
     @classmethod
-    def from_webhook(cls, url: str, events: list[str], filters: Any, description: str) -> Any:
+    def from_webhook(cls, webhook: Webhook) -> WebhookForm:
         fabric_ids = ""
+        filters = webhook.filters
         if isinstance(filters, dict) and isinstance(filters.get("fabricId"), list):
             fabric_ids = "\n".join(str(v) for v in filters["fabricId"])
-        return cls(url=url, events=list(events), fabric_ids=fabric_ids, description=description)
+        algorithm = webhook.signature_algorithm or SignatureAlgorithm.HMAC_SHA256
+        return cls(
+            url=webhook.url,
+            events=list(webhook.events),
+            fabric_ids=fabric_ids,
+            description=webhook.description,
+            signing=signing_value(SigningScheme(webhook.signature_format, algorithm)),
+        )
+
+    def scheme(self) -> SigningScheme:
+        """The chosen signing scheme."""
+        choice = SIGNING_BY_VALUE.get(self.signing)
+        if choice is None:
+            raise InvalidRequestError("Choose a signing scheme", field="signing")
+        return choice.scheme
 
     def filters(self) -> dict[str, list[Any]] | None:
         """fabricId values, one per line or comma-separated; none → no filter."""
@@ -104,6 +162,7 @@ class WebhookForm:
                 "description",
                 self._sync(lambda: service_rules.validate_description(self.description)),
             ),
+            ("signing", self._sync(self.scheme)),
         ]
         for name, check in checks:
             try:
@@ -136,7 +195,8 @@ class WebhookForm:
         return check
 
     def add_error(self, exc: InvalidRequestError) -> None:
-        self.errors[form_field(exc.field)] = exc.message
+        name = "signing" if exc.field in SIGNING_FIELDS else form_field(exc.field)
+        self.errors[name] = exc.message
 
     async def submit(self, services: Services, save: Callable[[], Awaitable[T]]) -> T | None:
         """Check every field, then `save`: what it returns, or None with `errors` filled in
@@ -149,14 +209,23 @@ class WebhookForm:
             self.add_error(exc)
             return None
 
-    def changes(self) -> dict[str, Any]:
-        """The form's fields as the changes `Services.update_webhook` takes."""
-        return {
+    def changes(self, current: Webhook) -> dict[str, Any]:
+        """The form's fields as the changes `Services.update_webhook` takes. The signing
+        scheme only when it changes (a change ends any rotation), and `secret: None` (a new
+        generated secret, at once) only when asked for."""
+        changes: dict[str, Any] = {
             "url": self.url,
             "events": self.events,
             "filters": self.filters(),
             "description": self.description,
         }
+        scheme = self.scheme()
+        if self.signing != WebhookForm.from_webhook(current).signing:
+            changes["signature_format"] = scheme.format
+            changes["signature_algorithm"] = scheme.algorithm
+        if self.new_secret:
+            changes["secret"] = None
+        return changes
 
 
 def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:

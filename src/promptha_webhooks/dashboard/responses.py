@@ -18,6 +18,8 @@ NOTICES = {
     "enabled": "Webhook enabled.",
     "disabled": "Webhook disabled: no new deliveries are made to it.",
     "saved": "Changes saved.",
+    "saved-new-secret": "Changes saved. A new signing secret signs from now on: reveal it below "
+    "and give it to your receiver.",
     "deleted": "Webhook deleted.",
     "signed-out": "You are signed out.",
 }

@@ -108,7 +108,8 @@ class WebhookUseCases(UseCases):
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return WebhookWithSecret.model_validate(
-            webhook.model_dump(by_alias=False) | {"secret": webhook.secret}
+            webhook.model_dump(by_alias=False)
+            | {"secret": webhook.secret, "signing": webhook.signing}
         )
 
     async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook:

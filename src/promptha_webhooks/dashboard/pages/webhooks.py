@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from promptha_webhooks import signing_standard
 from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME, sample_payload
 from promptha_webhooks.dashboard import stats_view
 from promptha_webhooks.dashboard.dependencies import (
@@ -26,7 +27,8 @@ from promptha_webhooks.dashboard.rendering import pretty_json
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import TestResult, Webhook
-from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S
+from promptha_webhooks.signature_headers import SignatureAlgorithm
+from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, SigningSecrets
 
 router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
 
@@ -71,9 +73,18 @@ def rotation_end(webhook: Webhook) -> datetime | None:
     return ends if ends is not None and ends > datetime.now(UTC) else None
 
 
+def public_key(webhook: Webhook) -> str | None:
+    """An ed25519 webhook's whpk_ public key (not a secret: shown on every GET)."""
+    signing = webhook.signing
+    if isinstance(signing, SigningSecrets) and signing.algorithm is SignatureAlgorithm.ED25519:
+        return signing_standard.public_key(signing.current)
+    return None
+
+
 def secret_panel(webhook: Webhook, panels: DetailPanels) -> dict[str, Any]:
     """What the signing-secret panel shows (_secret_panel.html)."""
     return {
+        "public_key": public_key(webhook),
         "webhook": webhook,
         "webhook_id": webhook.id,
         "secret": panels.secret,
@@ -96,9 +107,7 @@ async def detail_page(
     webhook = await services.get_webhook(user.account_id, webhook_id)
     form = panels.form
     if form is None:
-        form = WebhookForm.from_webhook(
-            webhook.url, webhook.events, webhook.filters, webhook.description
-        )
+        form = WebhookForm.from_webhook(webhook)
     event = panels.test_event or webhook.events[0]
     test_payload = sample_text(event) if panels.test_payload is None else panels.test_payload
     recent = await services.list_deliveries(
@@ -163,6 +172,7 @@ async def create_webhook(
             secret=None,
             filters=form.filters(),
             description=form.description,
+            scheme=form.scheme(),
         ),
     )
     if created is None:
@@ -173,7 +183,12 @@ async def create_webhook(
     return page(
         request,
         "webhook_created.html",
-        {"webhook": created, "secret": created.secret_value(), "test": test},
+        {
+            "webhook": created,
+            "secret": created.secret_value(),
+            "public_key": public_key(created),
+            "test": test,
+        },
         user=user,
         status_code=201,
     )
@@ -188,16 +203,19 @@ async def webhook_detail(request: Request, webhook_id: str, user: CurrentUser) -
 async def update_webhook(
     request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
 ) -> Response:
-    await services.get_webhook(user.account_id, webhook_id)  # 404 before validating
+    current = await services.get_webhook(user.account_id, webhook_id)  # 404 before validating
     form = WebhookForm.from_form(await read_form(request))
     saved = await form.submit(
-        services, lambda: services.update_webhook(user.account_id, webhook_id, form.changes())
+        services,
+        lambda: services.update_webhook(user.account_id, webhook_id, form.changes(current)),
     )
     if saved is None:
         return await detail_page(
             request, user, webhook_id, DetailPanels(form=form), status_code=400
         )
-    return redirect(f"/webhooks/{webhook_id}", done="saved")
+    return redirect(
+        f"/webhooks/{webhook_id}", done="saved-new-secret" if form.new_secret else "saved"
+    )
 
 
 @router.post("/webhooks/{webhook_id}/enabled")
