@@ -220,11 +220,7 @@ class WebhookUseCases(UseCases):
         grace_s = validate_grace_period(grace_period_s)
         now = self._now()
         async with self.db.transaction() as conn:
-            current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
-            if current is None:
-                raise NotFoundError(f"No webhook {webhook_id}")
-            if isinstance(current, UnreadableSecrets):
-                raise SecretUnavailableError(ROTATE_UNREADABLE)
+            current = await self._locked_secrets(conn, account_id, webhook_id)
             # The new secret is of the webhook's scheme (a whsk_ key for an ed25519 webhook).
             new_secret = secret_for_format(current.format, secret, algorithm=current.algorithm)
             if new_secret == current.current:
@@ -248,11 +244,7 @@ class WebhookUseCases(UseCases):
         rules: a 401/403 fails). Without a grace period running it changes nothing."""
         now = self._now()
         async with self.db.transaction() as conn:
-            current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
-            if current is None:
-                raise NotFoundError(f"No webhook {webhook_id}")
-            if isinstance(current, UnreadableSecrets):
-                raise SecretUnavailableError(ROTATE_UNREADABLE)
+            current = await self._locked_secrets(conn, account_id, webhook_id)
             if current.previous is not None:
                 await self.store.webhooks.set_signing(
                     conn, account_id, webhook_id, current.completed(), now
@@ -261,6 +253,19 @@ class WebhookUseCases(UseCases):
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
         return webhook
+
+    async def _locked_secrets(
+        self, conn: AsyncConnection, account_id: str, webhook_id: str
+    ) -> SigningSecrets:
+        """The webhook's secrets, its row locked until the commit: 404 for no such webhook
+        (or another account's), 503 when they do not decrypt (a rotation keeps the current
+        secret signing, so it needs it)."""
+        current = await self.store.webhooks.locked_signing(conn, account_id, webhook_id)
+        if current is None:
+            raise NotFoundError(f"No webhook {webhook_id}")
+        if isinstance(current, UnreadableSecrets):
+            raise SecretUnavailableError(ROTATE_UNREADABLE)
+        return current
 
     async def _wake_rejected(self, conn: AsyncConnection, webhook_id: str) -> None:
         """The webhook's secret changed: what its receiver rejected with 401/403 during a
