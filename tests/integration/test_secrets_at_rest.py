@@ -147,6 +147,12 @@ async def test_wrong_or_missing_key_never_signs_with_garbage(
         assert attempt["responseStatus"] is None
         assert "signing secret does not decrypt" in attempt["error"]
     assert receiver.on("/hook") == []  # never signed with garbage, never sent
+    # The server's key is at fault, not the endpoint: its health counts nothing (no failing
+    # streak, no alert, never disabled for it).
+    shown = (await service.client.get(f"/v1/webhooks/{hook['id']}", headers=auth)).json()
+    assert shown["enabled"] is True
+    assert shown["health"]["consecutiveFailures"] == 0
+    assert shown["health"]["failedDeliveries"] == 0
 
 
 async def test_plaintext_rows_are_read_then_sealed(
