@@ -10,8 +10,9 @@ import httpx
 
 from promptha_webhooks.config import Mode
 from promptha_webhooks.dashboard.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from promptha_webhooks.secret_box import KeyRing, generate_key_entry
 
-from support import ADMIN_KEY, Receiver, Service, ServiceFactory
+from support import ADMIN_KEY, TEST_KEY_ID, Receiver, Service, ServiceFactory
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
@@ -611,3 +612,34 @@ async def test_signing_scheme_changed_on_the_edit_form(
         assert "A new signing secret signs from now on" in detail.text
         public = (await service.client.get(f"/v1/webhooks/{wid}/public-key", headers=auth)).json()
         assert public["publicKey"] in detail.text and after[2] not in detail.text
+
+
+async def test_a_webhook_whose_secret_does_not_decrypt(
+    make_service: ServiceFactory, receiver: Receiver
+) -> None:
+    """Under a wrong key ring: the pages render, what needs the old secret is a 503 page, and
+    the edit form's "new secret" replaces it (with the scheme the form shows)."""
+    first = await make_service(run_dispatcher=False)
+    _account, auth = await first.create_account()
+    webhook = await first.create_webhook(auth, url=receiver.url(), signatureFormat="standard")
+    wid, path = webhook["id"], f"/dashboard/webhooks/{webhook['id']}"
+    wrong = KeyRing.parse(generate_key_entry(TEST_KEY_ID))
+    service = await make_service(encryption_keys=wrong, handoff=False, run_dispatcher=False)
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        assert (await browser.get("/dashboard/webhooks")).status_code == 200
+        detail = await browser.get(path)
+        assert detail.status_code == 200 and '<option value="standard" selected>' in detail.text
+        token = await csrf_of(browser, path)
+        for action in ("secret", "rotate-secret", "rotate-secret/complete"):
+            answer = await browser.post(
+                f"{path}/{action}", data={"csrf_token": token, "grace_period": "3600"}
+            )
+            assert answer.status_code == 503, (action, answer.status_code)
+        fields = {"url": receiver.url(), "events": "fabric.completed", "signing": "standard"}
+        saved = await browser.post(path, data={"csrf_token": token, "new_secret": "on"} | fields)
+        assert saved.status_code == 303, saved.text
+    shown = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+    assert (shown["signatureFormat"], shown["signatureAlgorithm"]) == ("standard", "hmac-sha256")
+    secret = await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)
+    assert secret.status_code == 200 and secret.json()["secret"].startswith("whsec_")

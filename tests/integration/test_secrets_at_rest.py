@@ -147,6 +147,12 @@ async def test_wrong_or_missing_key_never_signs_with_garbage(
         assert attempt["responseStatus"] is None
         assert "signing secret does not decrypt" in attempt["error"]
     assert receiver.on("/hook") == []  # never signed with garbage, never sent
+    # The server's key is at fault, not the endpoint: its health counts nothing (no failing
+    # streak, no alert, never disabled for it).
+    shown = (await service.client.get(f"/v1/webhooks/{hook['id']}", headers=auth)).json()
+    assert shown["enabled"] is True
+    assert shown["health"]["consecutiveFailures"] == 0
+    assert shown["health"]["failedDeliveries"] == 0
 
 
 async def test_plaintext_rows_are_read_then_sealed(
@@ -262,3 +268,58 @@ async def test_reencrypt_reports_rows_that_do_not_decrypt(
     assert done.returncode == 1
     assert hook["id"] in done.stderr and "Traceback" not in done.stderr
     assert await raw_key_ids(service) == {TEST_KEY_ID}  # left as it was
+
+
+async def test_an_unreadable_secret_is_replaced_only_with_a_known_algorithm(
+    make_service: ServiceFactory, receiver: Receiver, database_url: str
+) -> None:
+    """Under a wrong key an ed25519 webhook's algorithm is unknown (it is told by the key):
+    PATCH {"secret": null} must not quietly make it an HMAC webhook. A standard webhook's new
+    secret needs its signatureAlgorithm named (400, nothing changes); a promptha webhook's
+    does not (HMAC is its only algorithm). Everything that needs the old secret is a 503."""
+    first = await make_service(run_dispatcher=False)
+    _account, auth = await first.create_account()
+    ed = await first.create_webhook(
+        auth, url=receiver.url(), signatureFormat="standard", signatureAlgorithm="ed25519"
+    )
+    promptha = await first.create_webhook(auth, url=receiver.url())
+    rotated = await first.client.post(
+        f"/v1/webhooks/{ed['id']}/rotate-secret", json={}, headers=auth
+    )
+    assert rotated.status_code == 200 and rotated.json()["secret"].startswith("whsk_")
+
+    wrong_key = KeyRing.parse(generate_key_entry(TEST_KEY_ID))
+    service = await make_service(encryption_keys=wrong_key, handoff=False, run_dispatcher=False)
+    path = f"/v1/webhooks/{ed['id']}"
+    for method, suffix, body in (
+        ("GET", "/public-key", None),
+        ("POST", "/rotate-secret", {}),
+        ("POST", "/rotate-secret/complete", None),
+        ("PATCH", "", {"signatureFormat": "standard"}),
+    ):
+        refused = await service.client.request(method, path + suffix, json=body, headers=auth)
+        assert refused.status_code == 503, (suffix, refused.text)
+        assert refused.json()["error"]["type"] == "secret_unavailable"
+    before = raw_webhook_rows(database_url)
+    for body in ({"secret": None}, {"secret": "whsk_" + "A" * 43 + "="}):
+        unknown = await service.client.patch(path, json=body, headers=auth)
+        assert unknown.status_code == 400, unknown.text
+        assert unknown.json()["error"]["field"] == "signatureAlgorithm"
+    assert raw_webhook_rows(database_url) == before
+
+    replaced = await service.client.patch(
+        path, json={"secret": None, "signatureAlgorithm": "ed25519"}, headers=auth
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["signatureAlgorithm"] == "ed25519"
+    assert replaced.json()["previousSecretExpiresAt"] is None
+    secret = (await service.client.get(f"{path}/secret", headers=auth)).json()["secret"]
+    assert secret.startswith("whsk_")
+    public = await service.client.get(f"{path}/public-key", headers=auth)
+    assert public.status_code == 200 and public.json()["previousPublicKey"] is None
+
+    reset = await service.client.patch(
+        f"/v1/webhooks/{promptha['id']}", json={"secret": None}, headers=auth
+    )
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["signatureAlgorithm"] == "hmac-sha256"

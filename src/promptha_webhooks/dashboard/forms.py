@@ -211,8 +211,8 @@ class WebhookForm:
 
     def changes(self, current: Webhook) -> dict[str, Any]:
         """The form's fields as the changes `Services.update_webhook` takes. The signing
-        scheme only when it changes (a change ends any rotation), and `secret: None` (a new
-        generated secret, at once) only when asked for."""
+        scheme only when it changes (a change ends any rotation) or comes with `secret: None`
+        (a new generated secret, at once), which only when asked for."""
         changes: dict[str, Any] = {
             "url": self.url,
             "events": self.events,
@@ -220,7 +220,9 @@ class WebhookForm:
             "description": self.description,
         }
         scheme = self.scheme()
-        if self.signing != WebhookForm.from_webhook(current).signing:
+        # With a new secret, always the scheme it is made for: the one shown is not known to be
+        # the stored one when the stored secret does not decrypt (its algorithm is unknown).
+        if self.new_secret or self.signing != WebhookForm.from_webhook(current).signing:
             changes["signature_format"] = scheme.format
             changes["signature_algorithm"] = scheme.algorithm
         if self.new_secret:

@@ -22,7 +22,7 @@ from promptha_webhooks.delivery.attempt import AttemptOutcome
 from promptha_webhooks.delivery.health import AttemptResult
 from promptha_webhooks.delivery.observe import Observer
 from promptha_webhooks.store import Database, dispatch_statements
-from promptha_webhooks.webhook_secrets import SigningSecrets
+from promptha_webhooks.webhook_secrets import SigningSecrets, UnreadableSecrets
 
 
 class Recorder:
@@ -36,10 +36,14 @@ class Recorder:
         """Write a batch: attempts, outcomes (fenced by their claim token, if any) and endpoint
         health; returns the alert notices stored with it. Raises what the database raised
         (nothing written): the worker retries the batch."""
-        results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
+        results = health_results(batch)
         if (
             self._successes_alone
-            and all(result.delivered and result.control is None for result in results)
+            and all(
+                item.status == "delivered" and item.control is None
+                for item in batch
+                if item.attempt is not None
+            )
         ) and await dispatch_statements.record_successes(
             self.db,
             [item.attempt for item in batch if item.attempt is not None],
@@ -55,8 +59,7 @@ class Recorder:
         self, conn: AsyncConnection, batch: Sequence[AttemptOutcome]
     ) -> list[Notice]:
         """`write` in the caller's transaction (which checked what it records)."""
-        results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
-        return await self._write_in(conn, batch, results)
+        return await self._write_in(conn, batch, health_results(batch))
 
     async def record(self, batch: Sequence[AttemptOutcome]) -> None:
         """Write a batch, then its metrics, logs and alerts (one call: resends, test events)."""
@@ -85,6 +88,17 @@ class Recorder:
 
     def _now(self) -> int:
         return ms(self.clock.now())
+
+
+def health_results(batch: Sequence[AttemptOutcome]) -> list[AttemptResult]:
+    """The attempts endpoint health counts: not those left unsent because the webhook's
+    secrets do not decrypt (the server's key is at fault, not the endpoint: no failing streak,
+    no alert, never disabled for it; the attempt log and the server's log say why)."""
+    return [
+        AttemptResult.from_outcome(item)
+        for item in batch
+        if item.attempt is not None and not isinstance(item.delivery.signing, UnreadableSecrets)
+    ]
 
 
 def latest_success(results: Sequence[AttemptResult]) -> dict[str, int]:

@@ -64,6 +64,12 @@ ROTATE_UNREADABLE = (
     "cannot keep signing during a rotation: restore the key (the server's log names it), or "
     'replace the secret at once with PATCH {"secret": null}'
 )
+# A standard webhook's algorithm is told by its key: unknowable when it does not decrypt.
+ALGORITHM_UNKNOWN = (
+    "The webhook's signing secret does not decrypt with this server's encryption keys, so "
+    "the algorithm it signs with is unknown: name signatureAlgorithm (hmac-sha256 or "
+    "ed25519) along with the new secret"
+)
 
 
 class WebhookUseCases(UseCases):
@@ -298,6 +304,11 @@ def _signing_values(current: Webhook, changes: dict[str, Any]) -> dict[str, Any]
         if "secret" not in changes:
             raise SecretUnavailableError(SCHEME_UNREADABLE)
         stored = SigningScheme(signing.format)
+        new_format = SignatureFormat(changes.get("signature_format") or stored.format)
+        if new_format is SignatureFormat.STANDARD and not changes.get("signature_algorithm"):
+            # Not hmac-sha256 by default: that would quietly turn an ed25519 webhook into an
+            # HMAC one, whose receiver (holding the public key) then rejects every delivery.
+            raise InvalidRequestError(ALGORITHM_UNKNOWN, field="signatureAlgorithm")
     else:
         stored = signing.scheme
     signature_format = changes.get("signature_format") or stored.format
