@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.models import Delivery
 from promptha_webhooks.store import Database, Store, dispatch_statements
-from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.store.queries import ClaimedDelivery, PacedClaim
 from promptha_webhooks.store.webhooks import Endpoint
 
 __all__ = ["ClaimedDelivery", "Claims", "as_claimed"]
@@ -53,6 +53,17 @@ class Claims:
         return await dispatch_statements.claim_batch(
             self.db, now, now + self.lease_ms, self.token, limit, exclude_webhooks
         )
+
+    async def claim_paced(
+        self, limit: int, exclude_webhooks: Sequence[str]
+    ) -> list[ClaimedDelivery]:
+        """Up to `limit` due deliveries of paced webhooks (rate limit, FIFO), as their pacing
+        allows, leased to this worker: one transaction, which locks each webhook it claims
+        for (store/queries.py: claim_paced)."""
+        now = ms(self.clock.now())
+        claim = PacedClaim(now, now + self.lease_ms, self.token, limit)
+        async with self.db.transaction() as conn:
+            return await self.store.dispatch.claim_paced(conn, claim, exclude_webhooks)
 
     def lease_until(self, now: int) -> int:
         """The lease a delivery taken at `now` (ms) gets."""
