@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from support import Service, ServiceFactory
+from support import ServiceFactory
 
 BURST = 300
 RATE = 20
