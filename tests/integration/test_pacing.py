@@ -26,7 +26,7 @@ TOLERANCE = 1
 class ArrivalReceiver:
     """Records each request's arrival (monotonic time, the event's sequence number, delivery
     id) and how many it answers at once; answers 500 to the first attempt of the sequence
-    numbers in `fail_once`."""
+    numbers in `fail_once`, or to every request while `failing`."""
 
     def __init__(self) -> None:
         self.url = ""
@@ -35,6 +35,7 @@ class ArrivalReceiver:
         self.most_active = 0
         self.fail_once: set[int] = set()
         self.hold_s = 0.0
+        self.failing = False  # answer 500 to every request
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -45,6 +46,8 @@ class ArrivalReceiver:
         try:
             if self.hold_s:
                 await asyncio.sleep(self.hold_s)
+            if self.failing:
+                return web.Response(status=500)
             if seq in self.fail_once:
                 self.fail_once.discard(seq)
                 return web.Response(status=500)
@@ -224,5 +227,36 @@ async def test_turning_fifo_on_orders_what_is_pending(
     assert response.status_code == 200
     row = await api.sql_row(
         "SELECT count(*) FROM deliveries WHERE pace_order IS NOT NULL AND status = 'pending'"
+    )
+    assert row[0] == 0
+
+
+async def test_recovered_deliveries_follow_the_webhooks_pacing(
+    make_service: ServiceFactory, arrivals: ArrivalReceiver
+) -> None:
+    """A delivery that failed before ordering became fifo is re-queued by recovery into the
+    paced claim, and sent."""
+    service = await make_service()
+    account_id, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=arrivals.url, events=["credits.low"])
+    arrivals.failing = True  # every attempt (the test schedule is quick): finally failed
+    await service.publish(account_id, "credits.low", credits_low(0)["data"])
+    await service.wait_delivery(auth, webhook["id"], status="failed", timeout=30)
+    arrivals.failing = False
+    response = await service.client.patch(
+        f"/v1/webhooks/{webhook['id']}", json={"ordering": "fifo"}, headers=auth
+    )
+    assert response.status_code == 200
+    recovered = await service.client.post(
+        f"/v1/webhooks/{webhook['id']}/recover",
+        json={"since": "2000-01-01T00:00:00Z"},
+        headers=auth,
+    )
+    assert recovered.status_code == 200, recovered.text
+    assert recovered.json()["count"] == 1
+    await service.wait_delivery(auth, webhook["id"], status="delivered", timeout=30)
+    row = await service.sql_row(
+        "SELECT count(*) FROM deliveries WHERE webhook_id = :id AND pace_order IS NULL",
+        id=webhook["id"],
     )
     assert row[0] == 0
