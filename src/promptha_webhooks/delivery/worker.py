@@ -28,7 +28,7 @@ from promptha_webhooks.delivery.attempt import (
     attempt,
     skipped,
 )
-from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims
+from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims, PacedRoom
 from promptha_webhooks.delivery.observe import Observer
 from promptha_webhooks.delivery.record import Recorder
 from promptha_webhooks.delivery.transport import Transport
@@ -362,6 +362,15 @@ class Dispatcher:
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed
 
+    def _paced_room(self) -> PacedRoom:
+        """This worker's room per webhook: a rate-limited delivery is claimed only when it can
+        take a sending slot at once, so it starts at its rate slot, never bunched up behind
+        the webhook's cap."""
+        busy = dict(self._active_per_webhook)
+        for webhook_id, waiting in self._waiting.items():
+            busy[webhook_id] = busy.get(webhook_id, 0) + len(waiting)
+        return PacedRoom(self.cap(None), self.settings.max_in_flight, busy)
+
     async def _paced_loop(self) -> None:
         """Claim paced webhooks' deliveries (rate limit, FIFO: claim_paced): the ordinary
         claim never takes them. Woken by publishes and written results (a FIFO webhook's next
@@ -383,7 +392,9 @@ class Dispatcher:
             if limit > 0:
                 self._claiming += limit
                 try:
-                    claimed = await self.claims.claim_paced(limit, self._saturated())
+                    claimed = await self.claims.claim_paced(
+                        limit, self._saturated(), self._paced_room()
+                    )
                     delay = DB_RETRY_DELAY_S
                 except Exception as exc:  # the loop must outlive any one failure
                     logger.warning("paced claim failed (%s); retrying in %.1f s", exc, delay)

@@ -4,8 +4,8 @@ into `Store.dispatch`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -51,6 +51,13 @@ class PacedClaim:
     lease_until: int
     token: str
     limit: int
+    # A webhook's cap on requests at once when its maxConcurrency is NULL, and the most any
+    # webhook gets (the worker's max_in_flight): a claim takes no more of a webhook's
+    # deliveries than the worker can start at once, so each starts at its rate slot.
+    default_cap: int = 10
+    max_cap: int = 512
+    # Deliveries of each webhook this worker holds unfinished (attempting or waiting).
+    busy: Mapping[str, int] = field(default_factory=dict)
 
 
 def _claimed(secrets: SecretCodec, r: Any, not_before: int | None = None) -> ClaimedDelivery:
@@ -144,6 +151,7 @@ class DispatchQueries:
                     webhooks.c.rate_limit,
                     webhooks.c.ordering,
                     webhooks.c.rate_next_at,
+                    webhooks.c.max_concurrency,
                 )
                 .where(webhooks.c.id.in_(waiting.scalar_subquery()))
                 .order_by(webhooks.c.id)
@@ -155,6 +163,10 @@ class DispatchQueries:
             room = claim.limit - len(starts)
             if room <= 0:
                 break
+            cap = min(webhook.max_concurrency or claim.default_cap, claim.max_cap)
+            room = min(room, cap - claim.busy.get(webhook.id, 0))
+            if room <= 0:
+                continue  # at its cap in this worker: its slots are left for later
             slots = None
             if webhook.rate_limit is not None:
                 slots = take_slots(webhook.rate_next_at, claim.now, webhook.rate_limit, room)
