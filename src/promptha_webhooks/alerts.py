@@ -24,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.config import SMTP_TIMEOUT_S, Settings
 from promptha_webhooks.matching import filters_match
+from promptha_webhooks.pacing import PACE_ORDER_PER_MS
 from promptha_webhooks.store import Store
 from promptha_webhooks.store.deliveries import DeliveryRow
 from promptha_webhooks.store.events import EventRow
+from promptha_webhooks.store.webhooks import FanoutTarget
 
 logger = logging.getLogger("promptha_webhooks.alerts")
 
@@ -95,7 +97,7 @@ async def publish_notices(
                     and notice.event in target.events
                     and filters_match(target.filters, notice.data)
                 ):
-                    delivery_rows.append(_delivery_row(event_id, target.id, notice, now))
+                    delivery_rows.append(_delivery_row(event_id, target, notice, now))
             published[id(notice)] = Notice(
                 notice.event,
                 notice.account_id,
@@ -112,11 +114,11 @@ async def publish_notices(
     return [published.get(id(n), n) for n in notices]
 
 
-def _delivery_row(event_id: str, webhook_id: str, notice: Notice, now: int) -> DeliveryRow:
+def _delivery_row(event_id: str, target: FanoutTarget, notice: Notice, now: int) -> DeliveryRow:
     return DeliveryRow(
         id=ids.new_id(ids.DELIVERY, now_ms=now),
         event_id=event_id,
-        webhook_id=webhook_id,
+        webhook_id=target.id,
         account_id=notice.account_id,
         event_type=notice.event,
         status="pending",
@@ -124,6 +126,8 @@ def _delivery_row(event_id: str, webhook_id: str, notice: Notice, now: int) -> D
         claim_token=None,
         is_test=False,
         created_at=now,
+        # A paced webhook takes its alerts in its order and rate too (pacing.py).
+        pace_order=now * PACE_ORDER_PER_MS if target.paced else None,
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import WithJsonSchema
 
+from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing
 
@@ -66,6 +67,10 @@ class Webhook(ApiModel):
     enabled: bool
     # Requests a worker sends the webhook at once; None: the server's default
     max_concurrency: int | None = None
+    # Deliveries started per second, across every worker; None: no limit (pacing.py)
+    rate_limit: int | None = None
+    # "fifo": one delivery at a time, in publish order; "none" (the default): no order
+    ordering: Ordering = Ordering.NONE
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime

@@ -159,6 +159,42 @@ def test_max_concurrency(cli: Cli) -> None:
     assert shown["maxConcurrency"] == 7
 
 
+def test_rate_limit_and_ordering(cli: Cli) -> None:
+    created = cli(
+        "--json",
+        "webhooks",
+        "create",
+        "http://127.0.0.1:9/paced",
+        "-e",
+        "fabric.completed",
+        "--rate-limit",
+        "20",
+        "--ordering",
+        "fifo",
+    )
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert (hook["rateLimit"], hook["ordering"]) == (20, "fifo")
+    shown = cli("webhooks", "show", hook["id"])
+    assert "20/s" in shown.stdout and "fifo" in shown.stdout
+    updated = cli("--json", "webhooks", "update", hook["id"], "--rate-limit", "5")
+    assert json.loads(updated.stdout)["rateLimit"] == 5
+    updated = cli(
+        "--json", "webhooks", "update", hook["id"], "--no-rate-limit", "--ordering", "none"
+    )
+    assert updated.exit_code == 0, updated.output
+    assert (json.loads(updated.stdout)["rateLimit"], json.loads(updated.stdout)["ordering"]) == (
+        None,
+        "none",
+    )
+    refused = cli("webhooks", "update", hook["id"], "--rate-limit", "0")
+    assert refused.exit_code != 0 and "rateLimit" in refused.output
+    both = cli("webhooks", "update", hook["id"], "--rate-limit", "3", "--no-rate-limit")
+    assert both.exit_code != 0
+    wrong = cli("webhooks", "update", hook["id"], "--ordering", "lifo")
+    assert wrong.exit_code != 0
+
+
 def test_rotate_secret_with_a_grace_period_then_complete(cli: Cli) -> None:
     created = cli("--json", "webhooks", "create", "http://127.0.0.1:9/x", "-e", "fabric.completed")
     hook = json.loads(created.stdout)

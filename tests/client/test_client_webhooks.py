@@ -10,6 +10,7 @@ from client_support import BACKENDS, RunningApi, shared_api
 from promptha_webhooks import signing, signing_standard
 from promptha_webhooks.client import ConflictError, InvalidRequestError, NotFoundError
 from promptha_webhooks.models import SecretRotation, Webhook, WebhookWithSecret
+from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 from support import Receiver
@@ -129,6 +130,23 @@ def test_max_concurrency_round_trip(api: RunningApi) -> None:
         assert client.webhooks.update(created.id, description="d").max_concurrency == 3
         assert client.webhooks.update(created.id, max_concurrency=50).max_concurrency == 50
         assert client.webhooks.update(created.id, max_concurrency=None).max_concurrency is None
+        client.webhooks.delete(created.id)
+
+
+def test_rate_limit_and_ordering_round_trip(api: RunningApi) -> None:
+    with api.client() as client:
+        created = client.webhooks.create(
+            "http://127.0.0.1:9/paced", ["fabric.completed"], rate_limit=5, ordering="fifo"
+        )
+        assert (created.rate_limit, created.ordering) == (5, Ordering.FIFO)
+        assert client.webhooks.get(created.id).rate_limit == 5
+        kept = client.webhooks.update(created.id, description="d")
+        assert (kept.rate_limit, kept.ordering) == (5, Ordering.FIFO)
+        changed = client.webhooks.update(created.id, rate_limit=None, ordering=Ordering.NONE)
+        assert (changed.rate_limit, changed.ordering) == (None, Ordering.NONE)
+        with pytest.raises(InvalidRequestError) as refused:
+            client.webhooks.update(created.id, rate_limit=0)
+        assert refused.value.field == "rateLimit"
         client.webhooks.delete(created.id)
 
 

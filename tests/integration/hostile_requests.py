@@ -336,6 +336,25 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
                 ),
                 field="maxConcurrency",
             )
+    pacing_cases: list[tuple[str, Any]] = [
+        *(("rateLimit", v) for v in (0, -1, 1001, 10**12, "5", True, 2.5, [2], {"n": 2}, LONE)),
+        *(("ordering", v) for v in ("lifo", "FIFO", "", LONE, LONG, 1, True, [], None)),
+    ]
+    for name, value in pacing_cases:
+        for method, path in (("POST", "/v1/webhooks"), ("PATCH", f"/v1/webhooks/{s.webhook}")):
+            if method == "POST" and name == "ordering" and value is None:
+                continue  # null on create: the default
+            yield Hostile(
+                f"{name} {str(value)[:20]!r} ({method})",
+                method,
+                path,
+                body_of(
+                    {"url": "http://127.0.0.1:9/x", "events": ["fabric.completed"]} | {name: value}
+                    if method == "POST"
+                    else {name: value}
+                ),
+                field=name,
+            )
     rotate_path = f"/v1/webhooks/{s.webhook}/rotate-secret"
     for value in (-1, 604_801, 10**9, "x", "60", True, 1.5, [2], {"n": 2}):
         yield Hostile(

@@ -643,3 +643,67 @@ async def test_a_webhook_whose_secret_does_not_decrypt(
     assert (shown["signatureFormat"], shown["signatureAlgorithm"]) == ("standard", "hmac-sha256")
     secret = await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)
     assert secret.status_code == 200 and secret.json()["secret"].startswith("whsec_")
+
+
+async def test_delivery_settings_on_the_add_and_edit_forms(
+    service: Service, receiver: Receiver
+) -> None:
+    """Requests at once (maxConcurrency), rate limit and ordering: chosen when adding, shown
+    and changed on the edit form, refused next to their field (changing nothing)."""
+    _account, auth = await service.create_account()
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        form = await browser.get("/dashboard/webhooks/new")
+        for name in ("max_concurrency", "rate_limit", "ordering"):
+            assert f'name="{name}"' in form.text
+        for field, bad in (
+            ("rate_limit", "0"),
+            ("rate_limit", "1001"),
+            ("rate_limit", "2.5"),
+            ("rate_limit", "x" * 5_000),
+            ("rate_limit", "\u0661"),  # an Arabic-Indic digit: not ASCII
+            ("max_concurrency", "0"),
+            ("max_concurrency", "-3"),
+            ("ordering", "lifo"),
+        ):
+            refused = await add_webhook(browser, receiver.url("/bad"), **{field: bad})
+            assert refused.status_code == 400, (field, bad)
+            assert f'id="{field}-error"' in refused.text, (field, bad)
+        surrogate = await browser.post(
+            "/dashboard/webhooks/new",
+            content=(
+                f"csrf_token={await csrf_of(browser)}&url={receiver.url('/bad')}"
+                "&events=fabric.completed&ordering=%ED%A0%80&rate_limit=%ED%A0%80"
+            ).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert surrogate.status_code == 400 and 'id="ordering-error"' in surrogate.text
+        assert (await service.client.get("/v1/webhooks", headers=auth)).json()["data"] == []
+
+        added = await add_webhook(
+            browser, receiver.url("/paced"), max_concurrency="4", rate_limit="20", ordering="fifo"
+        )
+        assert added.status_code == 201, added.text
+        (hook,) = (await service.client.get("/v1/webhooks", headers=auth)).json()["data"]
+        assert (hook["maxConcurrency"], hook["rateLimit"], hook["ordering"]) == (4, 20, "fifo")
+
+        path = f"/dashboard/webhooks/{hook['id']}"
+        page = await browser.get(path)
+        assert 'name="rate_limit"' in page.text and 'value="20"' in page.text
+        assert '<option value="fifo" selected>' in page.text
+        fields = {
+            "url": receiver.url("/paced"),
+            "events": "fabric.completed",
+            "signing": "promptha",
+        }
+        token = await csrf_of(browser, path)
+        refused = await browser.post(path, data={"csrf_token": token, "rate_limit": "0"} | fields)
+        assert refused.status_code == 400 and 'id="rate_limit-error"' in refused.text
+        saved = await browser.post(
+            path,
+            data={"csrf_token": token, "rate_limit": "", "max_concurrency": "", "ordering": "none"}
+            | fields,
+        )
+        assert saved.status_code == 303, saved.text
+    shown = (await service.client.get(f"/v1/webhooks/{hook['id']}", headers=auth)).json()
+    assert (shown["maxConcurrency"], shown["rateLimit"], shown["ordering"]) == (None, None, "none")

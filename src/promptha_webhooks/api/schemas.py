@@ -7,11 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptha_webhooks.pacing import MAX_RATE_LIMIT
 from promptha_webhooks.services.validation import MAX_WEBHOOK_CONCURRENCY
 
 # signature_headers.SignatureFormat and SignatureAlgorithm's values (tests/unit pins them equal).
 FormatName = Literal["promptha", "standard"]
 AlgorithmName = Literal["hmac-sha256", "ed25519"]
+# pacing.Ordering's values
+OrderingName = Literal["none", "fifo"]
 
 
 class RequestModel(BaseModel):
@@ -37,6 +40,16 @@ class CreateWebhook(RequestModel):
         le=MAX_WEBHOOK_CONCURRENCY,
         description="Requests sent to the webhook at once (null: the server's default)",
     )
+    rateLimit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RATE_LIMIT,
+        description="Deliveries started per second, across every worker (null: no limit)",
+    )
+    ordering: OrderingName = Field(
+        default="none",
+        description="fifo: one delivery at a time, in publish order; none: no order",
+    )
     signatureFormat: FormatName = Field(
         default="promptha",
         description="promptha (x-promptha-* headers) or standard (Standard Webhooks)",
@@ -60,6 +73,10 @@ class UpdateWebhook(RequestModel):
         le=MAX_WEBHOOK_CONCURRENCY,
         description="null: back to the server's default",
     )
+    rateLimit: int | None = Field(
+        default=None, ge=1, le=MAX_RATE_LIMIT, description="null: no limit"
+    )
+    ordering: OrderingName | None = Field(default=None, description="none or fifo")
     signatureFormat: FormatName | None = Field(
         default=None,
         description="A secret that does not fit the new format must come in the same request",

@@ -25,6 +25,7 @@ from promptha_webhooks.models import (
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.pacing import Ordering, Pacing
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningScheme
 
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=StrictJ
 # Update fields whose service name differs from the API's.
 _RENAMED = {
     "maxConcurrency": "max_concurrency",
+    "rateLimit": "rate_limit",
     "signatureFormat": "signature_format",
     "signatureAlgorithm": "signature_algorithm",
 }
@@ -59,6 +61,7 @@ async def create_webhook(
         scheme=SigningScheme(
             SignatureFormat(body.signatureFormat), SignatureAlgorithm(body.signatureAlgorithm)
         ),
+        pacing=Pacing(body.rateLimit, Ordering(body.ordering)),
     )
 
 

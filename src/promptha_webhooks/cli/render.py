@@ -100,6 +100,13 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
     algorithm = hook.signature_algorithm
     algorithm_name = algorithm.value if algorithm else "unknown (the secret does not decrypt)"
     _add(grid, "signing", f"{hook.signature_format.value}, {algorithm_name}")
+    _add(
+        grid,
+        "concurrency",
+        "server default" if hook.max_concurrency is None else str(hook.max_concurrency),
+    )
+    _add(grid, "rate limit", "none" if hook.rate_limit is None else f"{hook.rate_limit}/s")
+    _add(grid, "ordering", hook.ordering.value)
     if secret is not None:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))

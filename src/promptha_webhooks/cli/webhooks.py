@@ -13,6 +13,7 @@ from promptha_webhooks.cli.context import EXIT_FAILURE, fail, open_client, outpu
 from promptha_webhooks.cli.output import Output
 from promptha_webhooks.client import NOT_GIVEN, Client
 from promptha_webhooks.models import TestResult
+from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 PANEL = "API"
@@ -56,6 +57,22 @@ MaxConcurrencyOption = Annotated[
     int | None,
     typer.Option(
         help="Requests sent to the webhook at once, 1-100 (default: the server's setting)",
+        show_default=False,
+    ),
+]
+
+RateLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Deliveries started per second, 1-1000, across every worker (default: no limit)",
+        show_default=False,
+    ),
+]
+OrderingOption = Annotated[
+    Ordering | None,
+    typer.Option(
+        help="fifo: one delivery at a time, in publish order, the next after the previous "
+        "succeeded or finally failed; none: no order (the default)",
         show_default=False,
     ),
 ]
@@ -139,6 +156,8 @@ def create_webhook(
     max_concurrency: MaxConcurrencyOption = None,
     signature_format: SignatureFormatOption = None,
     signature_algorithm: SignatureAlgorithmOption = None,
+    rate_limit: RateLimitOption = None,
+    ordering: OrderingOption = None,
 ) -> None:
     """Subscribe a URL to event types and print its signing secret.
 
@@ -160,6 +179,8 @@ def create_webhook(
             max_concurrency=max_concurrency,
             signature_format=signature_format,
             signature_algorithm=signature_algorithm,
+            rate_limit=rate_limit,
+            ordering=ordering,
         )
     if output.json_mode:
         output.json(hook)
@@ -195,6 +216,11 @@ def update_webhook(
     max_concurrency: MaxConcurrencyOption = None,
     signature_format: SignatureFormatOption = None,
     signature_algorithm: SignatureAlgorithmOption = None,
+    rate_limit: RateLimitOption = None,
+    no_rate_limit: Annotated[
+        bool, typer.Option("--no-rate-limit", help="Remove the rate limit")
+    ] = False,
+    ordering: OrderingOption = None,
 ) -> None:
     """Change a webhook: only the options given are changed. A new --signature-format or
     --signature-algorithm keeps the secret if it fits, else add --secret or --rotate-secret.
@@ -206,6 +232,8 @@ def update_webhook(
         raise fail(ctx, "Give --secret or --rotate-secret, not both")
     if filter_ and clear_filters:
         raise fail(ctx, "Give --filter or --clear-filters, not both")
+    if rate_limit is not None and no_rate_limit:
+        raise fail(ctx, "Give --rate-limit or --no-rate-limit, not both")
     changes: dict[str, Any] = {}
     if url is not None:
         changes["url"] = url
@@ -223,6 +251,10 @@ def update_webhook(
         changes["signature_format"] = signature_format
     if signature_algorithm is not None:
         changes["signature_algorithm"] = signature_algorithm
+    if rate_limit is not None or no_rate_limit:
+        changes["rate_limit"] = rate_limit  # None removes the limit
+    if ordering is not None:
+        changes["ordering"] = ordering
     if not changes and not events:
         raise fail(ctx, "Nothing to change: give at least one option (see --help)")
     with open_client(ctx) as client:
@@ -237,6 +269,8 @@ def update_webhook(
             max_concurrency=changes.get("max_concurrency", NOT_GIVEN),
             signature_format=changes.get("signature_format", NOT_GIVEN),
             signature_algorithm=changes.get("signature_algorithm", NOT_GIVEN),
+            rate_limit=changes.get("rate_limit", NOT_GIVEN),
+            ordering=changes.get("ordering", NOT_GIVEN),
         )
         new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
     if output.json_mode:

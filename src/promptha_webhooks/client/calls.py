@@ -35,6 +35,7 @@ from promptha_webhooks.models import (
     WebhookSecret,
     WebhookWithSecret,
 )
+from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 
 T = TypeVar("T")
@@ -60,6 +61,8 @@ Param = str | int
 # A webhook's signatureFormat and signatureAlgorithm: signature_headers.py's enums or their values.
 SignatureFormatName = Literal["promptha", "standard"] | SignatureFormat
 SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"] | SignatureAlgorithm
+# A webhook's ordering: pacing.Ordering or its values.
+OrderingName = Literal["none", "fifo"] | Ordering
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +160,13 @@ def create_webhook(
     max_concurrency: int | None = None,
     signature_format: SignatureFormatName | None = None,
     signature_algorithm: SignatureAlgorithmName | None = None,
+    rate_limit: int | None = None,
+    ordering: OrderingName | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
     `max_concurrency`: requests sent to it at once (None: the server's default).
+    `rate_limit`: deliveries started per second, across every worker (None: no limit).
+    `ordering`: "fifo" (one at a time, in publish order) or "none" (default).
     `signature_format`: "promptha" (default) or "standard" (Standard Webhooks);
     `signature_algorithm`: "hmac-sha256" (default) or "ed25519" (standard only: the secret is
     then a `whsk_` signing key, receivers verify with `public_key`)."""
@@ -179,6 +186,10 @@ def create_webhook(
         body["signatureFormat"] = str(signature_format)
     if signature_algorithm is not None:
         body["signatureAlgorithm"] = str(signature_algorithm)
+    if rate_limit is not None:
+        body["rateLimit"] = rate_limit
+    if ordering is not None:
+        body["ordering"] = str(ordering)
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -209,10 +220,13 @@ def update_webhook(
     max_concurrency: int | NotGiven | None = NOT_GIVEN,
     signature_format: SignatureFormatName | NotGiven = NOT_GIVEN,
     signature_algorithm: SignatureAlgorithmName | NotGiven = NOT_GIVEN,
+    rate_limit: int | NotGiven | None = NOT_GIVEN,
+    ordering: OrderingName | NotGiven = NOT_GIVEN,
 ) -> Call[Webhook]:
     """Change the given fields only; `secret=None` replaces it at once (`rotate_secret` keeps
     the old one signing for a grace period), `filters=None` clears,
-    `max_concurrency=None` goes back to the server's default. A new `signature_format` or
+    `max_concurrency=None` goes back to the server's default, `rate_limit=None` removes the
+    limit. A new `signature_format` or
     `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate)."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
@@ -235,6 +249,10 @@ def update_webhook(
         body["signatureFormat"] = str(signature_format)
     if signature_algorithm is not NOT_GIVEN:
         body["signatureAlgorithm"] = str(signature_algorithm)
+    if rate_limit is not NOT_GIVEN:
+        body["rateLimit"] = rate_limit
+    if ordering is not NOT_GIVEN:
+        body["ordering"] = str(ordering)
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 

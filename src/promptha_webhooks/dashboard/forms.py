@@ -19,6 +19,7 @@ from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Webhook
+from promptha_webhooks.pacing import Ordering, Pacing
 from promptha_webhooks.services import Services
 from promptha_webhooks.services import validation as service_rules
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
@@ -61,6 +62,8 @@ SIGNING_CHOICES: Final = (
 SIGNING_BY_VALUE: Final = {choice.value: choice for choice in SIGNING_CHOICES}
 # The API fields a refusal of the signing scheme names, shown next to the Signing select.
 SIGNING_FIELDS: Final = frozenset({"secret", "signatureFormat", "signatureAlgorithm"})
+# The delivery settings' API fields and the form fields they are typed in.
+DELIVERY_FIELDS: Final = {"maxConcurrency": "max_concurrency", "rateLimit": "rate_limit"}
 
 
 def signing_value(scheme: SigningScheme) -> str:
@@ -112,6 +115,10 @@ class WebhookForm:
     description: str = ""
     signing: str = "promptha"  # a SIGNING_CHOICES value
     new_secret: bool = False  # edit only: replace the secret at once (a scheme it must fit)
+    # Delivery settings, as typed: empty for the default (the server's cap; no rate limit)
+    max_concurrency: str = ""
+    rate_limit: str = ""
+    ordering: str = Ordering.NONE.value
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -123,6 +130,9 @@ class WebhookForm:
             description=form.get("description"),
             signing=form.get("signing", "promptha"),
             new_secret=form.get("new_secret") == "on",
+            max_concurrency=form.get("max_concurrency").strip(),
+            rate_limit=form.get("rate_limit").strip(),
+            ordering=form.get("ordering", Ordering.NONE.value),
         )
 
     @classmethod
@@ -138,6 +148,21 @@ class WebhookForm:
             fabric_ids=fabric_ids,
             description=webhook.description,
             signing=signing_value(SigningScheme(webhook.signature_format, algorithm)),
+            max_concurrency=_text(webhook.max_concurrency),
+            rate_limit=_text(webhook.rate_limit),
+            ordering=webhook.ordering.value,
+        )
+
+    def cap(self) -> int | None:
+        """maxConcurrency (None: the server's default)."""
+        return service_rules.validate_max_concurrency(
+            _whole_number(self.max_concurrency, "maxConcurrency")
+        )
+
+    def pacing(self) -> Pacing:
+        """rateLimit and ordering."""
+        return service_rules.validate_pacing(
+            _whole_number(self.rate_limit, "rateLimit"), self.ordering
         )
 
     def scheme(self) -> SigningScheme:
@@ -163,6 +188,9 @@ class WebhookForm:
                 self._sync(lambda: service_rules.validate_description(self.description)),
             ),
             ("signing", self._sync(self.scheme)),
+            ("max_concurrency", self._sync(self.cap)),
+            ("rate_limit", self._sync(lambda: self.pacing().rate_limit)),
+            ("ordering", self._sync(lambda: service_rules.validate_ordering(self.ordering))),
         ]
         for name, check in checks:
             try:
@@ -195,7 +223,11 @@ class WebhookForm:
         return check
 
     def add_error(self, exc: InvalidRequestError) -> None:
-        name = "signing" if exc.field in SIGNING_FIELDS else form_field(exc.field)
+        name = (
+            "signing"
+            if exc.field in SIGNING_FIELDS
+            else DELIVERY_FIELDS.get(exc.field or "") or form_field(exc.field)
+        )
         self.errors[name] = exc.message
 
     async def submit(self, services: Services, save: Callable[[], Awaitable[T]]) -> T | None:
@@ -218,6 +250,9 @@ class WebhookForm:
             "events": self.events,
             "filters": self.filters(),
             "description": self.description,
+            "max_concurrency": self.cap(),
+            "rate_limit": self.pacing().rate_limit,
+            "ordering": self.pacing().ordering,
         }
         scheme = self.scheme()
         # With a new secret, always the scheme it is made for: the one shown is not known to be
@@ -228,6 +263,20 @@ class WebhookForm:
         if self.new_secret:
             changes["secret"] = None
         return changes
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _whole_number(text: str, api_field: str) -> int | None:
+    """A number field as typed: empty → None; else a whole number (checked for its range by
+    the service's rule)."""
+    if not text:
+        return None
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 9:
+        raise InvalidRequestError("Enter a whole number, or leave it empty", field=api_field)
+    return int(text)
 
 
 def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:

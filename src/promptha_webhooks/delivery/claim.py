@@ -4,15 +4,16 @@ on shutdown. A delivery whose lease runs out is due again (crash safety)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.models import Delivery
 from promptha_webhooks.store import Database, Store, dispatch_statements
-from promptha_webhooks.store.queries import ClaimedDelivery
+from promptha_webhooks.store.queries import ClaimedDelivery, PacedClaim
 from promptha_webhooks.store.webhooks import Endpoint
 
-__all__ = ["ClaimedDelivery", "Claims", "as_claimed"]
+__all__ = ["ClaimedDelivery", "Claims", "PacedRoom", "as_claimed"]
 
 
 def as_claimed(
@@ -36,6 +37,16 @@ def as_claimed(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PacedRoom:
+    """What a worker can start at once per webhook: the default cap, the most any webhook
+    gets, and the deliveries of each webhook it already holds unfinished."""
+
+    default_cap: int
+    max_cap: int
+    busy: Mapping[str, int]
+
+
 class Claims:
     """The claims of one worker (its `token`)."""
 
@@ -53,6 +64,25 @@ class Claims:
         return await dispatch_statements.claim_batch(
             self.db, now, now + self.lease_ms, self.token, limit, exclude_webhooks
         )
+
+    async def claim_paced(
+        self, limit: int, exclude_webhooks: Sequence[str], room: PacedRoom
+    ) -> list[ClaimedDelivery]:
+        """Up to `limit` due deliveries of paced webhooks (rate limit, FIFO), as their pacing
+        and this worker's room for each webhook allow, leased to this worker: one transaction,
+        which locks each webhook it claims for (store/queries.py: claim_paced)."""
+        now = ms(self.clock.now())
+        claim = PacedClaim(
+            now,
+            now + self.lease_ms,
+            self.token,
+            limit,
+            default_cap=room.default_cap,
+            max_cap=room.max_cap,
+            busy=room.busy,
+        )
+        async with self.db.transaction() as conn:
+            return await self.store.dispatch.claim_paced(conn, claim, exclude_webhooks)
 
     def lease_until(self, now: int) -> int:
         """The lease a delivery taken at `now` (ms) gets."""

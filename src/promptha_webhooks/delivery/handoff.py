@@ -38,13 +38,16 @@ class DeliveryHandOff(Protocol):
 def mark_handed(
     handoff: DeliveryHandOff, delivery_rows: list[DeliveryRow], caps: Mapping[str, int | None]
 ) -> list[DeliveryRow]:
-    """Mark the due rows the dispatcher takes (stored claimed by it, leased: replaced in
-    `delivery_rows`) and return them; every one holds a reservation until `take` or
-    `release`. `caps`: each webhook's concurrency cap (None or absent: the default)."""
+    """Mark the due rows the dispatcher takes, not a paced webhook's (stored claimed by it,
+    leased: replaced in `delivery_rows`) and return them; every one holds a reservation until
+    `take` or `release`. `caps`: each webhook's concurrency cap (None or absent: the default)."""
     handed: list[DeliveryRow] = []
     for index, row in enumerate(delivery_rows):
-        if row.next_attempt_at is not None and handoff.reserve(
-            row.webhook_id, caps.get(row.webhook_id)
+        # A paced webhook's delivery waits for the paced claim (its order, its rate).
+        if (
+            row.next_attempt_at is not None
+            and row.pace_order is None
+            and handoff.reserve(row.webhook_id, caps.get(row.webhook_id))
         ):
             row = row.claimed(handoff.token, handoff.lease_until(row.created_at))
             delivery_rows[index] = row

@@ -28,7 +28,7 @@ from promptha_webhooks.delivery.attempt import (
     attempt,
     skipped,
 )
-from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims
+from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims, PacedRoom
 from promptha_webhooks.delivery.observe import Observer
 from promptha_webhooks.delivery.record import Recorder
 from promptha_webhooks.delivery.transport import Transport
@@ -52,6 +52,9 @@ RESULT_TRICKLE = 64
 # deliveries are then released with the other unsent ones; later ones wait for their lease).
 HANDOFF_STOP_WAIT_S = 5.0
 DB_RETRY_DELAY_S = 0.5
+# The paced claim (rate limits, FIFO) runs at most this often, and this often while it finds
+# deliveries to take (a rate-limited webhook's next slots come within RATE_HORIZON_MS).
+PACED_TICK_S = 0.05
 DB_RETRY_DELAY_MAX_S = 5.0
 
 
@@ -76,6 +79,8 @@ class Dispatcher:
         # Set by a publish in this process and after every written batch of results (slots
         # freed): either may make more deliveries claimable before the next poll.
         self._wake = asyncio.Event()
+        # The same for the paced claim's loop (_paced_loop): publishes, written results.
+        self._paced_wake = asyncio.Event()
         self._stopping = False
         self._results: asyncio.Queue[AttemptOutcome] = asyncio.Queue()
         self._claimed: dict[str, ClaimedDelivery] = {}  # held by this worker, not yet recorded
@@ -130,8 +135,9 @@ class Dispatcher:
     # -- lifecycle -----------------------------------------------------------------------
 
     def notify(self) -> None:
-        """Wake the claim loop (called after a publish in this process)."""
+        """Wake the claim loops (called after a publish in this process)."""
         self._wake.set()
+        self._paced_wake.set()
 
     async def start(self) -> None:
         self._running = True
@@ -141,6 +147,7 @@ class Dispatcher:
             asyncio.create_task(self._claim_loop(first=i == 0), name=f"dispatcher-claims-{i}")
             for i in range(loops)
         ]
+        self._loop_tasks.append(asyncio.create_task(self._paced_loop(), name="dispatcher-paced"))
         self._lease_task = asyncio.create_task(self._lease_loop(), name="dispatcher-leases")
         if self._listener is not None:
             self._listener.start()
@@ -151,6 +158,7 @@ class Dispatcher:
         self._stopping = True
         self._running = False
         self._wake.set()
+        self._paced_wake.set()
         # Publishes holding reservations end within a statement's time; what they hand over
         # after this is held unsent and released below with the rest.
         with contextlib.suppress(TimeoutError):
@@ -341,16 +349,66 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
-    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+    def _saturated(self) -> list[str]:
+        """Webhooks at their concurrency cap here (left out of claims)."""
         default = self.cap(None)
-        saturated = [
-            w for w, n in self._active_per_webhook.items() if n >= self._caps.get(w, default)
-        ]
+        return [w for w, n in self._active_per_webhook.items() if n >= self._caps.get(w, default)]
+
+    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        saturated = self._saturated()
         self._excluded = frozenset(saturated)
         started = time.perf_counter()
         claimed = await self.claims.claim(limit, saturated)
         self.observer.claimed(time.perf_counter() - started, len(claimed))
         return claimed
+
+    def _paced_room(self) -> PacedRoom:
+        """This worker's room per webhook: a rate-limited delivery is claimed only when it can
+        take a sending slot at once, so it starts at its rate slot, never bunched up behind
+        the webhook's cap."""
+        busy = dict(self._active_per_webhook)
+        for webhook_id, waiting in self._waiting.items():
+            busy[webhook_id] = busy.get(webhook_id, 0) + len(waiting)
+        return PacedRoom(self.cap(None), self.settings.max_in_flight, busy)
+
+    async def _paced_loop(self) -> None:
+        """Claim paced webhooks' deliveries (rate limit, FIFO: claim_paced): the ordinary
+        claim never takes them. Woken by publishes and written results (a FIFO webhook's next
+        delivery may start), at most every PACED_TICK_S; every PACED_TICK_S while it finds
+        some (a rate limit's next slots), else at the poll interval."""
+        delay = DB_RETRY_DELAY_S
+        found = False
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._paced_wake.wait(),
+                    PACED_TICK_S if found else self.settings.poll_interval_s,
+                )
+            if self._stopping:
+                break
+            self._paced_wake.clear()
+            limit = min(self._capacity() - self._claiming - self._reserved, self._claim_batch)
+            found = False
+            if limit > 0:
+                self._claiming += limit
+                try:
+                    claimed = await self.claims.claim_paced(
+                        limit, self._saturated(), self._paced_room()
+                    )
+                    delay = DB_RETRY_DELAY_S
+                except Exception as exc:  # the loop must outlive any one failure
+                    logger.warning("paced claim failed (%s); retrying in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, DB_RETRY_DELAY_MAX_S)
+                    continue
+                finally:
+                    self._claiming -= limit
+                found = bool(claimed)
+                self._unsent += len(claimed)
+                for delivery in claimed:
+                    self._claimed[delivery.id] = delivery
+                    self._dispatch(delivery)
+            await asyncio.sleep(PACED_TICK_S)
 
     def _dispatch(self, delivery: ClaimedDelivery) -> None:
         if self._active_per_webhook[delivery.webhook_id] >= self._learn_cap(delivery):
@@ -398,6 +456,11 @@ class Dispatcher:
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         try:
+            if delivery.not_before is not None:
+                # A rate-limited webhook's delivery: not before its slot (claim_paced).
+                wait_ms = delivery.not_before - self._now()
+                if wait_ms > 0:
+                    await asyncio.sleep(wait_ms / 1000)
             if delivery.webhook_enabled:
                 outcome = await attempt(self.context, delivery, self.mode)
             else:
@@ -460,6 +523,8 @@ class Dispatcher:
                 self._results.task_done()
             if self._starved:
                 self._wake.set()  # written results make room for claims
+            # A FIFO webhook's next delivery may start once its previous one is recorded.
+            self._paced_wake.set()
 
     async def _write(self, batch: list[AttemptOutcome]) -> None:
         delay = DB_RETRY_DELAY_S

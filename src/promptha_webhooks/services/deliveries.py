@@ -23,6 +23,7 @@ from promptha_webhooks.models import (
     RecoveryResult,
     TestResult,
 )
+from promptha_webhooks.pacing import is_paced
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.publishing import delivery_row, encode_event
 from promptha_webhooks.services.validation import (
@@ -82,6 +83,9 @@ class Recovery:
                     )
                 count = await self.queries.requeue(conn, webhook_id, start, end, now)
                 if count:
+                    # Stored before the webhook's pacing changed: claimed as it is now.
+                    paced = is_paced(webhook.rate_limit, webhook.ordering)
+                    await self.store.deliveries.repace(conn, webhook_id, paced)
                     await self.db.dialect.notify_due(conn)
         if count and not dry_run and self.on_requeue is not None:
             self.on_requeue()

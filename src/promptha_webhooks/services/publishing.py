@@ -46,6 +46,7 @@ from promptha_webhooks.errors import (
 )
 from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, EventTypeInfo, from_ms
+from promptha_webhooks.pacing import PaceOrder
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.deliveries import DeliveryRow
@@ -138,6 +139,7 @@ def delivery_row(
     is_test: bool,
     due: bool,
     status: str = "pending",
+    pace_order: int | None = None,
 ) -> DeliveryRow:
     # Positional (the publish path: keywords cost a third more). Not due (NULL): attempted
     # by the API call itself (tests) or by a listen session.
@@ -152,6 +154,7 @@ def delivery_row(
         None,  # claim_token
         is_test,
         now,  # created_at
+        pace_order,
     )
 
 
@@ -178,6 +181,8 @@ class Publisher:
         self.handoff = handoff
         self.tracing = tracing or Tracing(settings.tracing)
         self._fanout: dict[str, FanoutSnapshot] = {}
+        # Publish order of paced webhooks' deliveries, strictly increasing in this process.
+        self.pace_order = PaceOrder()
         # Group commit (see _in_group).
         self._waiting: dict[str, deque[_Waiting]] = {}
         self._statements = 0
@@ -399,7 +404,12 @@ class Publisher:
                 results: list[Stored] = []
                 for request in requests:
                     own_rows, events, due = _fan_out(
-                        account_id, request.prepared, snapshot.targets, request.now_s, request.trace
+                        account_id,
+                        request.prepared,
+                        snapshot.targets,
+                        request.now_s,
+                        request.trace,
+                        order=self.pace_order,
                     )
                     rows.extend(own_rows)
                     results.append(([(event, False) for event in events], due))
@@ -516,7 +526,12 @@ class Publisher:
                 if targets is None:
                     targets = await self.store.webhooks.fanout_targets(conn, account_id)
                 own_rows, events, due = _fan_out(
-                    account_id, [p for _, p in fresh], targets, request.now_s, request.trace
+                    account_id,
+                    [p for _, p in fresh],
+                    targets,
+                    request.now_s,
+                    request.trace,
+                    order=self.pace_order,
                 )
                 rows.extend(own_rows)
                 for (index, _), event in zip(fresh, events, strict=True):
@@ -557,9 +572,12 @@ def _fan_out(
     targets: list[FanoutTarget],
     now_s: float,
     traceparent: str | None,
+    *,
+    order: PaceOrder,
 ) -> tuple[PublishRows, list[Event], int]:
     """The rows to insert for the events, the events as answered, and how many deliveries.
-    `traceparent`: the publish span's, stored with every event (None: tracing off)."""
+    `traceparent`: the publish span's, stored with every event (None: tracing off). `order`:
+    the publish order given to a paced webhook's deliveries (pacing.py)."""
     now = ms(now_s)
     rows = PublishRows()
     answers: list[Event] = []
@@ -586,6 +604,7 @@ def _fan_out(
                 due=target.kind == "http" and target.enabled,
                 # kept for recovery while the webhook is disabled by its health
                 status="pending" if target.enabled else "skipped",
+                pace_order=order.next(now) if target.paced else None,
             )
             for target in matching
         ]

@@ -14,6 +14,7 @@ from promptha_webhooks.catalog import (
 )
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Page
+from promptha_webhooks.pacing import MAX_RATE_LIMIT, Ordering, Pacing
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import (
     DEFAULT_GRACE_PERIOD_S,
@@ -47,6 +48,36 @@ def validate_max_concurrency(value: Any, *, field: str = "maxConcurrency") -> in
             f"{field} must be between 1 and {MAX_WEBHOOK_CONCURRENCY}", field=field
         )
     return value
+
+
+def validate_rate_limit(value: Any, *, field: str = "rateLimit") -> int | None:
+    """A webhook's rateLimit (deliveries started per second): an integer 1..MAX_RATE_LIMIT,
+    or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{field} must be an integer or null", field=field)
+    if not 1 <= value <= MAX_RATE_LIMIT:
+        raise InvalidRequestError(f"{field} must be between 1 and {MAX_RATE_LIMIT}", field=field)
+    return value
+
+
+def validate_ordering(value: Any, *, field: str = "ordering") -> Ordering:
+    """A webhook's ordering: "none" or "fifo"."""
+    try:
+        return Ordering(value)
+    except ValueError:
+        raise InvalidRequestError(
+            f"{field} must be one of: {', '.join(o.value for o in Ordering)}", field=field
+        ) from None
+
+
+def validate_pacing(rate_limit: Any, ordering: Any) -> Pacing:
+    """rateLimit and ordering of a new webhook (None ordering: "none")."""
+    return Pacing(
+        validate_rate_limit(rate_limit),
+        Ordering.NONE if ordering is None else validate_ordering(ordering),
+    )
 
 
 def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:

@@ -29,6 +29,7 @@ from promptha_webhooks.models import (
     WebhookWithSecret,
     from_ms,
 )
+from promptha_webhooks.pacing import NO_PACING, Pacing, is_paced
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
     check_cursor,
@@ -42,6 +43,9 @@ from promptha_webhooks.services.validation import (
     validate_filters,
     validate_grace_period,
     validate_max_concurrency,
+    validate_ordering,
+    validate_pacing,
+    validate_rate_limit,
 )
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.store import dispatch_statements
@@ -72,6 +76,10 @@ ALGORITHM_UNKNOWN = (
 )
 
 
+# Settings whose change moves the webhook's pending deliveries between the claims.
+_PACING_CHANGES = frozenset({"rate_limit", "ordering"})
+
+
 class WebhookUseCases(UseCases):
     # -- webhooks ------------------------------------------------------------------------
 
@@ -87,6 +95,7 @@ class WebhookUseCases(UseCases):
         enabled: bool = True,
         max_concurrency: int | None = None,
         scheme: SigningScheme = DEFAULT_SCHEME,
+        pacing: Pacing = NO_PACING,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_events(events)
@@ -96,6 +105,7 @@ class WebhookUseCases(UseCases):
         secret_value = secret_for_format(scheme.format, secret, algorithm=scheme.algorithm)
         description = validate_description(description)
         cap = validate_max_concurrency(max_concurrency)
+        pacing = validate_pacing(pacing.rate_limit, pacing.ordering)
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
             new = NewWebhook(
@@ -109,6 +119,8 @@ class WebhookUseCases(UseCases):
                 enabled=enabled,
                 max_concurrency=cap,
                 signature_format=scheme.format,
+                rate_limit=pacing.rate_limit,
+                ordering=pacing.ordering,
             )
             await self.store.webhooks.insert(conn, new, self._now())
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
@@ -178,6 +190,10 @@ class WebhookUseCases(UseCases):
             values["description"] = validate_description(changes["description"])
         if "max_concurrency" in changes:
             values["max_concurrency"] = validate_max_concurrency(changes["max_concurrency"])
+        if "rate_limit" in changes:
+            values["rate_limit"] = validate_rate_limit(changes["rate_limit"])
+        if "ordering" in changes:
+            values["ordering"] = validate_ordering(changes["ordering"]).value
         if "enabled" in changes:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"
@@ -208,7 +224,11 @@ class WebhookUseCases(UseCases):
                 # Enabled (again): a fresh failing streak, so it is not disabled at once.
                 await self.observer.queries.reset_health(conn, webhook_id)
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
-        assert webhook is not None
+            assert webhook is not None
+            if _PACING_CHANGES & values.keys():
+                # Pending deliveries follow the new pacing (paced claim or ordinary claim).
+                paced = is_paced(webhook.rate_limit, webhook.ordering)
+                await self.store.deliveries.repace(conn, webhook_id, paced)
         return webhook
 
     async def rotate_webhook_secret(

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import canonical_json
 from promptha_webhooks.models import Attempt, Delivery, from_ms
+from promptha_webhooks.pacing import PACE_ORDER_PER_MS
 from promptha_webhooks.store.tables import attempts, deliveries, events
 
 
@@ -32,6 +33,8 @@ class DeliveryRow(NamedTuple):
     claim_token: str | None
     is_test: bool
     created_at: int  # Unix ms
+    # A paced webhook's delivery (pacing.py): its publish order; None for any other
+    pace_order: int | None = None
 
     def claimed(self, token: str, lease_until: int) -> DeliveryRow:
         """The row stored as claimed by `token` until `lease_until` (handoff.py)."""
@@ -46,6 +49,7 @@ class DeliveryRow(NamedTuple):
             token,
             self.is_test,
             self.created_at,
+            self.pace_order,
         )
 
 
@@ -73,6 +77,7 @@ def delivery_binds(row: DeliveryRow) -> dict[str, Any]:
         "is_test": row.is_test,
         "created_at": row.created_at,
         "updated_at": row.created_at,
+        "pace_order": row.pace_order,
     }
 
 
@@ -173,6 +178,27 @@ class DeliveryQueries:
         if before:
             query = query.where(deliveries.c.id < before)
         return [_delivery(row) for row in await conn.execute(query)]
+
+    async def repace(self, conn: AsyncConnection, webhook_id: str, paced: bool) -> int:
+        """A webhook's pacing was turned on or off (pacing.py): give its pending deliveries a
+        pace order (their creation's, then id) or take it away, so the paced or the ordinary
+        claim takes them from now on; how many changed. A listen session's (never due) are
+        left alone."""
+        pending = (
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at.is_not(None),
+        )
+        statement = (
+            update(deliveries)
+            .where(*pending, deliveries.c.pace_order.is_(None))
+            .values(pace_order=deliveries.c.created_at * PACE_ORDER_PER_MS)
+            if paced
+            else update(deliveries)
+            .where(*pending, deliveries.c.pace_order.is_not(None))
+            .values(pace_order=None)
+        )
+        return (await conn.execute(statement)).rowcount
 
     async def count_pending(self, conn: AsyncConnection) -> int:
         query = select(func.count()).select_from(deliveries).where(deliveries.c.status == "pending")

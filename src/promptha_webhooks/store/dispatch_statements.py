@@ -146,7 +146,7 @@ async def claim_batch(
 _CLAIM = """
 WITH due AS (
     SELECT id FROM deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $1
+    WHERE status = 'pending' AND next_attempt_at <= $1 AND pace_order IS NULL
       AND webhook_id <> ALL($5::varchar[])
     ORDER BY next_attempt_at
     LIMIT $4
@@ -267,7 +267,7 @@ _SQLITE_CLAIM = """
 UPDATE deliveries SET next_attempt_at = ?, claim_token = ?
 WHERE id IN (
     SELECT id FROM deliveries
-    WHERE status = 'pending' AND next_attempt_at <= ?{exclude}
+    WHERE status = 'pending' AND next_attempt_at <= ? AND pace_order IS NULL{exclude}
     ORDER BY next_attempt_at
     LIMIT ?
 )

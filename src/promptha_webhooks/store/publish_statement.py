@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS
+from promptha_webhooks.pacing import is_paced
 from promptha_webhooks.store.backends.postgresql import CHANNEL
 from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
 from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
@@ -66,7 +67,8 @@ class PublishOutcome:
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
 # (their deliveries are stored as skipped, for recovery).
 _LOAD_FANOUT = """
-SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind, w.enabled, w.max_concurrency
+SELECT a.webhooks_version, w.id, w.events, w.filters, w.kind, w.enabled, w.max_concurrency,
+       w.rate_limit, w.ordering
 FROM accounts AS a
 LEFT JOIN webhooks AS w
   ON w.account_id = a.id AND (w.enabled OR w.disabled_reason = ANY($2::varchar[]))
@@ -102,12 +104,13 @@ WITH account AS (
 ), new_deliveries AS (
     INSERT INTO deliveries (id, event_id, webhook_id, account_id, event_type, status,
                             attempt_count, next_attempt_at, claim_token, is_test, created_at,
-                            updated_at)
+                            updated_at, pace_order)
     SELECT d.id, d.event_id, d.webhook_id, $1, d.event_type, d.status, 0, d.next_attempt_at,
-           d.claim_token, false, d.created_at, d.created_at
+           d.claim_token, false, d.created_at, d.created_at, d.pace_order
     FROM json_to_recordset($5::json)
          AS d(id varchar, event_id varchar, webhook_id varchar, event_type varchar,
-              status varchar, next_attempt_at bigint, claim_token varchar, created_at bigint)
+              status varchar, next_attempt_at bigint, claim_token varchar, created_at bigint,
+              pace_order bigint)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING claim_token
 )
@@ -138,6 +141,7 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
             row["kind"],
             bool(row["enabled"]),
             row["max_concurrency"],
+            row["kind"] == "http" and is_paced(row["rate_limit"], row["ordering"]),
         )
         for row in rows
         if row["id"] is not None

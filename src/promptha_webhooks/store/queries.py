@@ -4,12 +4,14 @@ into `Store.dispatch`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.pacing import Ordering, take_slots
 from promptha_webhooks.records import record
 from promptha_webhooks.store.tables import deliveries, events, webhooks
 from promptha_webhooks.store.webhook_secrets import SecretCodec
@@ -35,9 +37,30 @@ class ClaimedDelivery:
     traceparent: str | None = None  # the event's publish span (tracing on)
     # The webhook's cap on concurrent requests; None: the worker's default (worker.py)
     max_concurrency: int | None = None
+    # A rate-limited webhook's delivery: its rate slot, the time (ms) the worker may start
+    # sending it (claim_paced); None: at once
+    not_before: int | None = None
 
 
-def _claimed(secrets: SecretCodec, r: Any) -> ClaimedDelivery:
+@dataclass(frozen=True, slots=True)
+class PacedClaim:
+    """A paced claim by one worker (`token`): at `now` (ms), leased until `lease_until`, at
+    most `limit` deliveries."""
+
+    now: int
+    lease_until: int
+    token: str
+    limit: int
+    # A webhook's cap on requests at once when its maxConcurrency is NULL, and the most any
+    # webhook gets (the worker's max_in_flight): a claim takes no more of a webhook's
+    # deliveries than the worker can start at once, so each starts at its rate slot.
+    default_cap: int = 10
+    max_cap: int = 512
+    # Deliveries of each webhook this worker holds unfinished (attempting or waiting).
+    busy: Mapping[str, int] = field(default_factory=dict)
+
+
+def _claimed(secrets: SecretCodec, r: Any, not_before: int | None = None) -> ClaimedDelivery:
     return ClaimedDelivery(
         id=r.id,
         event_id=r.event_id,
@@ -60,6 +83,7 @@ def _claimed(secrets: SecretCodec, r: Any) -> ClaimedDelivery:
         webhook_enabled=r.enabled,
         traceparent=r.traceparent,
         max_concurrency=r.max_concurrency,
+        not_before=not_before,
     )
 
 
@@ -99,6 +123,94 @@ class DispatchQueries:
             .order_by(deliveries.c.id)
         )
         return [_claimed(self.secrets, r) for r in details]
+
+    async def claim_paced(
+        self, conn: AsyncConnection, claim: PacedClaim, exclude_webhooks: Sequence[str]
+    ) -> list[ClaimedDelivery]:
+        """Take paced webhooks' due deliveries (rate limit, FIFO: pacing.py) under `claim`'s
+        lease, in the caller's transaction, as their pacing allows: each webhook's row is
+        locked for the claim (FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL: a webhook another
+        worker is claiming for is left to it; SQLite's write transaction holds the whole
+        database), so its order and its rate slots (`rate_next_at`) hold across every worker.
+        A FIFO webhook gives its oldest pending delivery only, and only when it is due: while
+        it is in flight (claimed: due at its lease's end) or waiting for a retry, nothing
+        comes after it. A rate-limited one gives the deliveries its slots within
+        RATE_HORIZON_MS allow, each with its slot's start (`not_before`)."""
+        paced_pending = and_(deliveries.c.status == "pending", deliveries.c.pace_order.is_not(None))
+        waiting = (
+            select(deliveries.c.webhook_id)
+            .where(paced_pending, deliveries.c.next_attempt_at <= claim.now)
+            .distinct()
+        )
+        if exclude_webhooks:
+            waiting = waiting.where(deliveries.c.webhook_id.not_in(list(exclude_webhooks)))
+        webhook_rows = (
+            await conn.execute(
+                select(
+                    webhooks.c.id,
+                    webhooks.c.rate_limit,
+                    webhooks.c.ordering,
+                    webhooks.c.rate_next_at,
+                    webhooks.c.max_concurrency,
+                )
+                .where(webhooks.c.id.in_(waiting.scalar_subquery()))
+                .order_by(webhooks.c.id)
+                .with_for_update(key_share=True, skip_locked=True)
+            )
+        ).all()
+        starts: dict[str, int | None] = {}
+        for webhook in webhook_rows:
+            room = claim.limit - len(starts)
+            if room <= 0:
+                break
+            cap = min(webhook.max_concurrency or claim.default_cap, claim.max_cap)
+            room = min(room, cap - claim.busy.get(webhook.id, 0))
+            if room <= 0:
+                continue  # at its cap in this worker: its slots are left for later
+            slots = None
+            if webhook.rate_limit is not None:
+                slots = take_slots(webhook.rate_next_at, claim.now, webhook.rate_limit, room)
+                room = len(slots.starts)
+                if not room:
+                    continue  # its next slot is beyond the horizon
+            order = (
+                select(deliveries.c.id, deliveries.c.next_attempt_at)
+                .where(deliveries.c.webhook_id == webhook.id, paced_pending)
+                .order_by(deliveries.c.pace_order, deliveries.c.id)
+            )
+            if webhook.ordering == Ordering.FIFO:
+                head = (await conn.execute(order.limit(1))).first()
+                due = head is not None and (head.next_attempt_at or 0) <= claim.now
+                chosen = [head.id] if head is not None and due else []
+            else:
+                due_rows = await conn.execute(
+                    order.where(deliveries.c.next_attempt_at <= claim.now).limit(room)
+                )
+                chosen = [row.id for row in due_rows]
+            if not chosen:
+                continue
+            if slots is not None and webhook.rate_limit is not None:
+                slots = take_slots(webhook.rate_next_at, claim.now, webhook.rate_limit, len(chosen))
+                await conn.execute(
+                    update(webhooks)
+                    .where(webhooks.c.id == webhook.id)
+                    .values(rate_next_at=slots.next_at)
+                )
+                starts.update(zip(chosen, slots.starts, strict=True))
+            else:
+                starts.update(dict.fromkeys(chosen))
+        if not starts:
+            return []
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(starts)))
+            .values(next_attempt_at=claim.lease_until, claim_token=claim.token)
+        )
+        claimed = await self._claimed_details(conn, list(starts))
+        return sorted(
+            (replace(c, not_before=starts[c.id]) for c in claimed),
+            key=lambda c: c.not_before or 0,
+        )
 
     async def extend_leases(
         self, conn: AsyncConnection, ids: Sequence[str], token: str, lease_until: int

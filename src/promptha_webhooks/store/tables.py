@@ -74,6 +74,11 @@ webhooks = Table(
     Column("updated_at", BigInteger, nullable=False),
     # Requests a worker may have in flight to the webhook; NULL: the worker's default.
     Column("max_concurrency", Integer, nullable=True),
+    # Pacing (0013): deliveries started per second (NULL: no limit), 'none' or 'fifo', and the
+    # start time (ms) of the next free rate slot, shared by every worker (claim_paced).
+    Column("rate_limit", Integer, nullable=True),
+    Column("ordering", String(8), nullable=False, server_default="none"),
+    Column("rate_next_at", BigInteger, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning
@@ -143,6 +148,9 @@ deliveries = Table(
     Column("is_test", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # A paced webhook's delivery (rate limit or FIFO, 0013): its publish order; NULL for every
+    # other delivery. Paced deliveries are claimed by claim_paced only, in this order.
+    Column("pace_order", BigInteger, nullable=True),
     Index(
         "ix_deliveries_due",
         "next_attempt_at",
@@ -178,6 +186,14 @@ deliveries = Table(
         "id",
         postgresql_where=text("status = 'pending' AND next_attempt_at IS NULL"),
         sqlite_where=text("status = 'pending' AND next_attempt_at IS NULL"),
+    ),
+    # A paced webhook's pending deliveries, in publish order (claim_paced).
+    Index(
+        "ix_deliveries_paced",
+        "webhook_id",
+        "pace_order",
+        postgresql_where=text("status = 'pending' AND pace_order IS NOT NULL"),
+        sqlite_where=text("status = 'pending' AND pace_order IS NOT NULL"),
     ),
 )
 

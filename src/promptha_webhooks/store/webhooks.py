@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
+from promptha_webhooks.pacing import Ordering, is_paced
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.tables import attempts, webhooks
 from promptha_webhooks.store.webhook_secrets import SecretCodec
@@ -28,6 +29,8 @@ class FanoutTarget:
     kind: str = "http"
     enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
     max_concurrency: int | None = None  # None: the worker's default
+    # Rate limit or FIFO (pacing.py): its deliveries are stored with a pace order
+    paced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class NewWebhook:
     kind: str = "http"
     max_concurrency: int | None = None  # None: the worker's default
     signature_format: SignatureFormat = SignatureFormat.PROMPTHA
+    rate_limit: int | None = None  # None: no limit
+    ordering: Ordering = Ordering.NONE
 
 
 def _json(value: Any) -> str:
@@ -82,6 +87,8 @@ def _webhook(row: Row[Any], signing: Signing) -> Webhook:
         description=row.description,
         enabled=row.enabled,
         max_concurrency=row.max_concurrency,
+        rate_limit=row.rate_limit,
+        ordering=Ordering(row.ordering),
         disabled_reason=row.disabled_reason,
         created_at=from_ms(row.created_at),
         updated_at=from_ms(row.updated_at),
@@ -135,6 +142,8 @@ class WebhookQueries:
                 description=new.description,
                 enabled=new.enabled,
                 max_concurrency=new.max_concurrency,
+                rate_limit=new.rate_limit,
+                ordering=new.ordering.value,
                 signature_format=new.signature_format.value,
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
@@ -256,6 +265,8 @@ class WebhookQueries:
             webhooks.c.kind,
             webhooks.c.enabled,
             webhooks.c.max_concurrency,
+            webhooks.c.rate_limit,
+            webhooks.c.ordering,
         ).where(
             webhooks.c.account_id == account_id,
             or_(
@@ -271,6 +282,7 @@ class WebhookQueries:
                 row.kind,
                 bool(row.enabled),
                 row.max_concurrency,
+                row.kind == "http" and is_paced(row.rate_limit, row.ordering),
             )
             for row in await conn.execute(query)
         ]

@@ -173,6 +173,8 @@ async def create_webhook(
             filters=form.filters(),
             description=form.description,
             scheme=form.scheme(),
+            max_concurrency=form.cap(),
+            pacing=form.pacing(),
         ),
     )
     if created is None:
