@@ -61,7 +61,7 @@ class Webhook(ApiModel):
     id: str
     url: str
     events: list[str]
-    filters: dict[str, list[Any]] | None
+    filters: dict[str, Any] | None
     description: str
     enabled: bool
     # Requests a worker sends the webhook at once; None: the server's default

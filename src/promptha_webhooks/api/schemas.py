@@ -26,8 +26,10 @@ class CreateWebhook(RequestModel):
     url: str = Field(examples=["https://yourapp.com/webhooks/promptha"])
     events: list[str] = Field(examples=[["fabric.completed", "fabric.failed", "credits.low"]])
     secret: str | None = Field(default=None, description="Generated (whsec_…) when omitted")
-    filters: dict[str, list[Any]] | None = Field(
-        default=None, examples=[{"fabricId": ["product-description", "seo-optimizer"]}]
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"fabricId": ["product-description", "seo-optimizer"]}],
+        description="Payload filters: {path: [values]} or {path: {$op: value}}, $and/$or/$not",
     )
     description: str = ""
     enabled: bool = True
@@ -51,7 +53,7 @@ class UpdateWebhook(RequestModel):
     url: str | None = None
     events: list[str] | None = None
     secret: str | None = Field(default=None, description="null generates a new secret")
-    filters: dict[str, list[Any]] | None = Field(default=None, description="null removes filters")
+    filters: dict[str, Any] | None = Field(default=None, description="null removes filters")
     description: str | None = None
     enabled: bool | None = None
     maxConcurrency: int | None = Field(

@@ -38,10 +38,10 @@ from promptha_webhooks.services.validation import (
     secret_for_format,
     signing_scheme,
     validate_description,
-    validate_events,
     validate_filters,
     validate_grace_period,
     validate_max_concurrency,
+    validate_subscriptions,
 )
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.store import dispatch_statements
@@ -76,14 +76,14 @@ class WebhookUseCases(UseCases):
         url: str,
         events: list[str],
         secret: str | None,
-        filters: dict[str, list[Any]] | None,
+        filters: dict[str, Any] | None,
         description: str,
         enabled: bool = True,
         max_concurrency: int | None = None,
         scheme: SigningScheme = DEFAULT_SCHEME,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
-        event_names = validate_events(events)
+        event_names = validate_subscriptions(events)
         clean_filters = validate_filters(filters)
         check_filters_fit_events(clean_filters, event_names)
         scheme = signing_scheme(scheme.format, scheme.algorithm)
@@ -165,7 +165,7 @@ class WebhookUseCases(UseCases):
             await validate_webhook_url(changes["url"], self.settings.mode, self.resolve)
             values["url"] = changes["url"]
         if "events" in changes:
-            values["events"] = validate_events(changes["events"])
+            values["events"] = validate_subscriptions(changes["events"])
         if "filters" in changes:
             values["filters"] = validate_filters(changes["filters"])
         if "description" in changes:
