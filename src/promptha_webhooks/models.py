@@ -203,6 +203,18 @@ class TestResult(ApiModel):
     delivery: DeliveryDetail
 
 
+class FilterTest(ApiModel):
+    """What `POST /v1/webhooks/test-filter` answers: would a webhook with these events and
+    filters receive this event, and if not, which clause failed."""
+
+    object: Literal["filter_test"] = "filter_test"
+    matches: bool
+    # "events" when the event's type is not among the events; else the failing filter clause,
+    # as an error's field names it (filters.usage.totalTokens.$gt); None when it matches
+    failed_clause: str | None = None
+    message: str | None = None
+
+
 class EventTypeInfo(ApiModel):
     object: Literal["event_type"] = "event_type"
     name: str

@@ -106,6 +106,24 @@ class SendTestEvent(RequestModel):
     )
 
 
+class TestFilter(RequestModel):
+    events: list[str] | None = Field(
+        default=None,
+        examples=[["fabric.*"]],
+        description="The webhook's event types or patterns (omitted: any type)",
+    )
+    filters: dict[str, Any] | None = Field(
+        examples=[{"data.usage.totalTokens": {"$gt": 1000}}],
+        description="The filter to try (null: none)",
+    )
+    event: str = Field(examples=["fabric.completed"])
+    data: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"fabricId": "f", "usage": {"totalTokens": 2500}}],
+        description="The payload (omitted: the event type's sample)",
+    )
+
+
 class BatchItem(RequestModel):
     event: str
     data: dict[str, Any]

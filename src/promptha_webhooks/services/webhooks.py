@@ -8,11 +8,13 @@ rotation"): the secret they will be signed with changed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids, signing_standard
+from promptha_webhooks.catalog import get_event_type, sample_payload, validate_payload
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import (
     ConflictError,
@@ -21,6 +23,7 @@ from promptha_webhooks.errors import (
     SecretUnavailableError,
 )
 from promptha_webhooks.models import (
+    FilterTest,
     Page,
     SecretRotation,
     Webhook,
@@ -29,6 +32,7 @@ from promptha_webhooks.models import (
     WebhookWithSecret,
     from_ms,
 )
+from promptha_webhooks.routing import EventSelector, compile_filter, parse_filter
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
     check_cursor,
@@ -66,7 +70,46 @@ ROTATE_UNREADABLE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class FilterProbe:
+    """An event to try against a webhook's events and filters (POST /v1/webhooks/test-filter):
+    `events` None: any type; `data` None: the event type's sample."""
+
+    events: list[str] | None
+    filters: dict[str, Any] | None
+    event: str
+    data: dict[str, Any] | None = None
+
+
 class WebhookUseCases(UseCases):
+    # -- routing -------------------------------------------------------------------------
+
+    def test_filter(self, probe: FilterProbe) -> FilterTest:
+        """Whether the event would be delivered, and the clause that fails if not. The events
+        and filters are checked as on create (a 400 names the field); so is the payload, as a
+        publish checks it."""
+        events = validate_subscriptions(probe.events) if probe.events is not None else None
+        filters = validate_filters(probe.filters)
+        if events is not None:
+            check_filters_fit_events(filters, events)
+        event_type = get_event_type(probe.event)
+        data = sample_payload(event_type) if probe.data is None else probe.data
+        if not isinstance(data, dict):
+            raise InvalidRequestError("data must be a JSON object", field="data")
+        validate_payload(event_type, data)
+        if events is not None and not EventSelector.of(events).covers(event_type.name):
+            return FilterTest(
+                matches=False,
+                failed_clause="events",
+                message=f"{event_type.name} is not among the events {', '.join(events)}",
+            )
+        if not filters:
+            return FilterTest(matches=True)
+        failure = compile_filter(parse_filter(filters)).explain(data)
+        if failure is None:
+            return FilterTest(matches=True)
+        return FilterTest(matches=False, failed_clause=failure.clause, message=failure.message)
+
     # -- webhooks ------------------------------------------------------------------------
 
     async def create_webhook(
