@@ -86,7 +86,8 @@ async def test_filter(
     body: TestFilter, services: ServicesDep, account_id: AccountIdDep
 ) -> FilterTest:
     """Would a webhook with these `events` (types or patterns) and `filters` receive this
-    event? Checks the filter as creating the webhook would (a 400 names the field), then
+    event? Checks the filter as creating the webhook would (against `events`, or the event's
+    own type when they are omitted; a 400 names the field), then
     answers `matches` and, when it does not, the clause that failed. Stores nothing."""
     return services.test_filter(
         FilterProbe(events=body.events, filters=body.filters, event=body.event, data=body.data)
