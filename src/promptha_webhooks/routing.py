@@ -337,6 +337,8 @@ def check_filter_fits(tree: Logical, events: Sequence[str], *, field: str | None
     `events`: the webhook's types and patterns (valid); `field`: where to point the error
     instead of the filter's own field (an update that changed only the events)."""
     names = covered_types(events)
+    if not names:
+        return  # no valid events to check against: their own error says so
     for comparison, required in _comparisons(tree, required=True):
         _check_comparison(comparison, required, names, field)
 

@@ -90,9 +90,11 @@ class WebhookUseCases(UseCases):
         publish checks it."""
         events = validate_subscriptions(probe.events) if probe.events is not None else None
         filters = validate_filters(probe.filters)
+        if events is not None:
+            check_filters_fit_events(filters, events)
         event_type = get_event_type(probe.event)
-        # Checked against the subscribed types, or the event's own type when none are given.
-        check_filters_fit_events(filters, events or [event_type.name])
+        if events is None:  # checked against the event's own type
+            check_filters_fit_events(filters, [event_type.name])
         data = sample_payload(event_type) if probe.data is None else probe.data
         if not isinstance(data, dict):
             raise InvalidRequestError("data must be a JSON object", field="data")
