@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import canonical_json, ids
 from promptha_webhooks.config import SMTP_TIMEOUT_S, Settings
-from promptha_webhooks.matching import filters_match
 from promptha_webhooks.pacing import PACE_ORDER_PER_MS
 from promptha_webhooks.store import Store
 from promptha_webhooks.store.deliveries import DeliveryRow
@@ -94,8 +93,7 @@ async def publish_notices(
                     target.kind == "http"
                     and target.enabled
                     and target.id != notice.webhook_id
-                    and notice.event in target.events
-                    and filters_match(target.filters, notice.data)
+                    and target.route.matches(notice.event, notice.data)
                 ):
                     delivery_rows.append(_delivery_row(event_id, target, notice, now))
             published[id(notice)] = Notice(

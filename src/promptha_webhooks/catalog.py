@@ -35,11 +35,21 @@ class FabricStarted(EventPayload):
     inputs: dict[str, Any]
 
 
+class Usage(BaseModel):
+    """A completed execution's token counts; each optional, extra fields kept."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    promptTokens: Number | None = None
+    completionTokens: Number | None = None
+    totalTokens: Number | None = None
+
+
 class FabricCompleted(EventPayload):
     executionId: StrictStr
     fabricId: StrictStr
     result: Any
-    usage: dict[str, Any]
+    usage: Usage
 
 
 class FabricFailed(EventPayload):
@@ -306,6 +316,54 @@ def payload_fields(name: str) -> frozenset[str]:
 def declared_fields() -> frozenset[str]:
     """Every payload field some event type declares."""
     return frozenset().union(*(payload_fields(name) for name in EVENT_TYPES_BY_NAME))
+
+
+# JSON types a payload field may hold, as filters compare them ("integer" counts as "number").
+JsonTypes = frozenset[str]
+# What a payload path is in an event type's schema: None when the schema does not declare it,
+# OPEN when a declared field leaves its shape open (`result`, `inputs`: anything below goes),
+# else the JSON types it may hold.
+OPEN: JsonTypes = frozenset({"string", "number", "boolean", "null", "object", "array"})
+
+
+@cache
+def field_types(name: str, path: tuple[str, ...]) -> JsonTypes | None:
+    """The JSON types the payload path may hold in the event type's JSON Schema (`eventId`
+    aside); None when the schema has no such field. Beneath a field whose schema names no
+    properties (an open object, or any value) every path is OPEN."""
+    schema = EVENT_TYPES_BY_NAME[name].json_schema()
+    definitions: dict[str, Any] = schema.get("$defs", {})
+    node: dict[str, Any] = schema
+    for segment in path:
+        branches = _branches(node, definitions)
+        objects = [b for b in branches if b.get("type") == "object" or "properties" in b]
+        if any(b.get("type") is None and "properties" not in b for b in branches):
+            return OPEN  # any value: nothing known below
+        if not objects:
+            return None  # a string, number… has no fields
+        declared = [b["properties"][segment] for b in objects if segment in b.get("properties", {})]
+        if declared:
+            node = {"anyOf": declared}
+            continue
+        if any("properties" not in b for b in objects):
+            return OPEN  # an open object (dict[str, Any])
+        return None
+    types: set[str] = set()
+    for branch in _branches(node, definitions):
+        kind = branch.get("type")
+        if kind is None:
+            return OPEN
+        types.add("number" if kind == "integer" else kind)
+    return frozenset(types)
+
+
+def _branches(node: dict[str, Any], definitions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alternatives a schema node allows, references resolved."""
+    if "$ref" in node:
+        return _branches(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+    if "anyOf" in node:
+        return [leaf for branch in node["anyOf"] for leaf in _branches(branch, definitions)]
+    return [node]
 
 
 def validate_payload(event_type: EventType, data: dict[str, Any], *, field: str = "data") -> None:

@@ -62,7 +62,7 @@ class Webhook(ApiModel):
     id: str
     url: str
     events: list[str]
-    filters: dict[str, list[Any]] | None
+    filters: dict[str, Any] | None
     description: str
     enabled: bool
     # Requests a worker sends the webhook at once; None: the server's default
@@ -206,6 +206,18 @@ class TestResult(ApiModel):
     success: bool
     event: Event
     delivery: DeliveryDetail
+
+
+class FilterTest(ApiModel):
+    """What `POST /v1/webhooks/test-filter` answers: would a webhook with these events and
+    filters receive this event, and if not, which clause failed."""
+
+    object: Literal["filter_test"] = "filter_test"
+    matches: bool
+    # "events" when the event's type is not among the events; else the failing filter clause,
+    # as an error's field names it (filters.usage.totalTokens.$gt); None when it matches
+    failed_clause: str | None = None
+    message: str | None = None
 
 
 class EventTypeInfo(ApiModel):

@@ -97,6 +97,9 @@ CASES: dict[str, Cases] = {
     "webhooks rotate-secret": _api(("webhooks", "rotate-secret", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks public-key": _api(("webhooks", "public-key", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks test": _api(("webhooks", "test", WEBHOOK), f"No webhook {WEBHOOK}"),
+    "webhooks test-filter": _api(
+        ("webhooks", "test-filter", "-t", "fabric.completed"), "Invalid API key", UNKNOWN_KEY
+    ),
     "deliveries list": _api(("deliveries", "list", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries show": _api(("deliveries", "show", DELIVERY), f"No delivery {DELIVERY}"),
     "deliveries retry": _api(("deliveries", "retry", DELIVERY), f"No delivery {DELIVERY}"),

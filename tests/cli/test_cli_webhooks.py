@@ -295,3 +295,36 @@ def test_signature_format_algorithm_and_public_key(cli: Cli) -> None:
         "svix",
     )
     assert bad.exit_code != 0
+
+
+def test_patterns_where_and_test_filter(cli: Cli) -> None:
+    where = '{"data.usage.totalTokens": {"$gt": 1000}}'
+    created = cli(
+        "--json", "webhooks", "create", "http://127.0.0.1:9/big", "-e", "fabric.completed",
+        "--filter", "fabricId=f", "--where", where,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert hook["filters"] == {"fabricId": ["f"], "data.usage.totalTokens": {"$gt": 1000}}
+    patterns = cli("--json", "webhooks", "update", hook["id"], "-e", "fabric.*", "--clear-filters")
+    assert patterns.exit_code == 0, patterns.output
+    assert json.loads(patterns.stdout)["events"] == ["fabric.*"]
+    bad = cli("webhooks", "update", hook["id"], "--where", '{"usage.nope": {"$gt": 1}}')
+    assert bad.exit_code != 0 and "filters.usage.nope.$gt" in bad.output
+
+    payload = '{"executionId": "e", "fabricId": "f", "result": 1, "usage": {"totalTokens": 40}}'
+    failed = cli("webhooks", "test-filter", "-t", "fabric.completed", "--where", where,
+                 "--data", payload)  # fmt: skip
+    assert failed.exit_code == 1, failed.output
+    assert "does not match" in failed.stdout
+    assert "filters.data.usage.totalTokens.$gt" in failed.stdout
+    assert "data.usage.totalTokens is 40" in failed.stdout
+    matched = cli("--json", "webhooks", "test-filter", "-t", "fabric.completed",
+                  "-e", "fabric.completed", "--where", where,
+                  "--data", payload.replace("40", "4000"))  # fmt: skip
+    assert matched.exit_code == 0, matched.output
+    assert json.loads(matched.stdout) == {
+        "object": "filter_test", "matches": True, "failedClause": None, "message": None,
+    }  # fmt: skip
+    other = cli("webhooks", "test-filter", "-t", "credits.low", "-e", "fabric.*")
+    assert other.exit_code == 1 and "events" in other.stdout

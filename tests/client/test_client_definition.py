@@ -43,7 +43,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 27
+    assert len(blocking) == 28
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])
@@ -87,7 +87,8 @@ import httpx
 
 from promptha_webhooks.client import AsyncClient, BatchEvent, Client
 from promptha_webhooks.models import (
-    Account, ApiKey, Delivery, DeliveryDetail, Event, EventTypeInfo, Page, PublishedBatch,
+    Account, ApiKey, Delivery, DeliveryDetail, Event, EventTypeInfo, FilterTest, Page,
+    PublishedBatch,
     TestResult, Webhook, WebhookPublicKey, WebhookWithSecret,
 )
 
@@ -103,6 +104,7 @@ def blocking(client: Client) -> None:
     )
     client.webhooks.create("x", [], signature_format="svix")  # type: ignore[arg-type]
     assert_type(client.webhooks.test("wh_1", "credits.low"), TestResult)
+    assert_type(client.webhooks.test_filter("credits.low", {"userId": ["u"]}), FilterTest)
     assert_type(client.webhooks.list(limit=5), Page[Webhook])
     assert_type(client.webhooks.list_all(), Iterator[Webhook])
     assert_type(client.deliveries.list_all("wh_1", status="failed"), Iterator[Delivery])

@@ -100,6 +100,33 @@ def _json_fields(
     yield "POST", "/v1/webhooks", filters, "filters.fabricId[1]", False, {"object", "null"}
     one = {"filters": {"fabricId": ["a"]}}
     yield "PATCH", patch, one, "filters.fabricId[0]", False, frozenset({"object", "null"})
+    # Operators: a string for $prefix; a number for $gt on a number field (a string there can
+    # never match: a 400 too).
+    operators = {"url": "http://127.0.0.1:9/x", "events": ["credits.low"]} | {
+        "filters": {"userId": {"$prefix": "u"}, "remaining": {"$gt": 1}}
+    }
+    prefix_refused = frozenset({"number", "object", "null"})
+    yield "POST", "/v1/webhooks", operators, "filters.userId.$prefix", False, prefix_refused
+    yield "POST", "/v1/webhooks", operators, "filters.remaining.$gt", False, ALL - {"number"}
+    probe = {
+        "events": ["credits.*"],
+        "filters": operators["filters"] | {"threshold": [10]},
+        "event": "credits.low",
+        "data": {"remaining": 5, "threshold": 10, "userId": "u"},
+    }
+    yield "POST", "/v1/webhooks/test-filter", probe, "events[0]", False, ALL
+    yield "POST", "/v1/webhooks/test-filter", probe, "filters.userId.$prefix", False, prefix_refused
+    yield (
+        "POST",
+        "/v1/webhooks/test-filter",
+        probe,
+        "filters.remaining.$gt",
+        False,
+        ALL - {"number"},
+    )
+    yield "POST", "/v1/webhooks/test-filter", probe, "filters.threshold[0]", False, ALL - {"number"}
+    yield "POST", "/v1/webhooks/test-filter", probe, "event", False, ALL
+    yield "POST", "/v1/webhooks/test-filter", probe, "data.userId", False, ALL
     publish = {"event": "fabric.completed", "data": COMPLETED}
     yield "POST", "/v1/events", publish, "event", False, ALL
     yield "POST", "/v1/events", publish, "data.executionId", False, TEXT_ONLY
@@ -389,6 +416,40 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
             }
         ),
         field="filters.fabricId",
+    )
+    deep: dict[str, Any] = {"fabricId": ["a"]}
+    for _ in range(7):
+        deep = {"$not": deep}
+    wide = {"$or": [{f"f{i}": [1], f"g{i}": [2], f"h{i}": [3]} for i in range(20)]}
+    for label, filters, where in (
+        ("filter nested 7 deep", deep, "filters" + ".$not" * 7),
+        ("filter of 60 comparisons", wide, "filters.$or[16].h16"),
+        ("filter path of 9 segments", {".".join("a" * 9): [1]}, "filters." + ".".join("a" * 9)),
+        ("unknown filter operator", {"fabricId": {"$where": "1"}}, "filters.fabricId.$where"),
+        ("unknown filter path", {"usage.nope": {"$gt": 1}}, "filters.usage.nope.$gt"),
+    ):
+        for path in ("/v1/webhooks", "/v1/webhooks/test-filter"):
+            yield Hostile(
+                f"{label} ({path})",
+                "POST",
+                path,
+                body_of(
+                    {"url": "http://127.0.0.1:9/x", "events": ["fabric.completed"]}
+                    | {"filters": filters}
+                    if path == "/v1/webhooks"
+                    else {"events": ["fabric.completed"], "filters": filters, "event": "x"}
+                ),
+                field=where,
+            )
+    yield Hostile(
+        "filter nested 20,000 deep",
+        "POST",
+        "/v1/webhooks/test-filter",
+        b'{"event": "fabric.completed", "filters": '
+        + b'{"$not": ' * 20_000
+        + b"{}"
+        + b"}" * 20_000
+        + b"}",
     )
     for status, duration in ((99, 1), (600, 1), (200, -1), (200, 1e12), (200, 1e308)):
         yield Hostile(

@@ -229,7 +229,7 @@ async def test_oversize_body_is_413(service: Service, receiver: Receiver) -> Non
         ({"secret": "short"}, "secret"),
         ({"filters": {"fabricId": []}}, "filters.fabricId"),
         ({"filters": {"fabricId": "a"}}, "filters.fabricId"),
-        ({"filters": {"fabricId": [{"nested": 1}]}}, "filters.fabricId"),
+        ({"filters": {"fabricId": [{"nested": 1}]}}, "filters.fabricId[0]"),
         ({"description": "x" * 501}, "description"),
         ({"colour": "blue"}, "colour"),
     ],

@@ -29,8 +29,10 @@ class CreateWebhook(RequestModel):
     url: str = Field(examples=["https://yourapp.com/webhooks/promptha"])
     events: list[str] = Field(examples=[["fabric.completed", "fabric.failed", "credits.low"]])
     secret: str | None = Field(default=None, description="Generated (whsec_…) when omitted")
-    filters: dict[str, list[Any]] | None = Field(
-        default=None, examples=[{"fabricId": ["product-description", "seo-optimizer"]}]
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"fabricId": ["product-description", "seo-optimizer"]}],
+        description="Payload filters: {path: [values]} or {path: {$op: value}}, $and/$or/$not",
     )
     description: str = ""
     enabled: bool = True
@@ -64,7 +66,7 @@ class UpdateWebhook(RequestModel):
     url: str | None = None
     events: list[str] | None = None
     secret: str | None = Field(default=None, description="null generates a new secret")
-    filters: dict[str, list[Any]] | None = Field(default=None, description="null removes filters")
+    filters: dict[str, Any] | None = Field(default=None, description="null removes filters")
     description: str | None = None
     enabled: bool | None = None
     maxConcurrency: int | None = Field(
@@ -118,6 +120,24 @@ class SendTestEvent(RequestModel):
     event: str = Field(examples=["fabric.completed"])
     data: dict[str, Any] | None = Field(
         default=None, examples=[{"executionId": "test_123", "result": {"output": "Test result"}}]
+    )
+
+
+class TestFilter(RequestModel):
+    events: list[str] | None = Field(
+        default=None,
+        examples=[["fabric.*"]],
+        description="The webhook's event types or patterns (omitted: any type)",
+    )
+    filters: dict[str, Any] | None = Field(
+        examples=[{"data.usage.totalTokens": {"$gt": 1000}}],
+        description="The filter to try (null: none)",
+    )
+    event: str = Field(examples=["fabric.completed"])
+    data: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"fabricId": "f", "usage": {"totalTokens": 2500}}],
+        description="The payload (omitted: the event type's sample)",
     )
 
 

@@ -12,11 +12,13 @@ from promptha_webhooks.api.schemas import (
     CreateWebhook,
     RotateSecret,
     SendTestEvent,
+    TestFilter,
     UpdateWebhook,
 )
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import (
     Delivery,
+    FilterTest,
     Page,
     SecretRotation,
     TestResult,
@@ -26,6 +28,7 @@ from promptha_webhooks.models import (
     WebhookWithSecret,
 )
 from promptha_webhooks.pacing import Ordering, Pacing
+from promptha_webhooks.services.webhooks import FilterProbe
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningScheme
 
@@ -79,6 +82,19 @@ async def send_test_event(
     """Send a test event to one webhook now and report the attempt. Payload fields left out
     are filled from the event type's sample; the delivery carries `x-promptha-test: true`."""
     return await services.send_test(account_id, body.webhookId, body.event, body.data)
+
+
+@router.post("/test-filter", response_model=FilterTest)
+async def test_filter(
+    body: TestFilter, services: ServicesDep, account_id: AccountIdDep
+) -> FilterTest:
+    """Would a webhook with these `events` (types or patterns) and `filters` receive this
+    event? Checks the filter as creating the webhook would (against `events`, or the event's
+    own type when they are omitted; a 400 names the field), then
+    answers `matches` and, when it does not, the clause that failed. Stores nothing."""
+    return services.test_filter(
+        FilterProbe(events=body.events, filters=body.filters, event=body.event, data=body.data)
+    )
 
 
 @router.get("/{webhook_id}", response_model=Webhook)

@@ -1,5 +1,5 @@
-"""`webhooks list|show|create|update|delete|secret|rotate-secret|public-key|test`: an
-account's subscriptions."""
+"""`webhooks list|show|create|update|delete|secret|rotate-secret|public-key|test|test-filter`:
+an account's subscriptions."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ EventsOption = Annotated[
     typer.Option(
         "--event",
         "-e",
-        help=f"Event type to subscribe to; repeat or comma-separate; '{ALL_EVENTS}' for every type",
+        help="Event type or pattern (fabric.*, *) to subscribe to; repeat or comma-separate; "
+        f"'{ALL_EVENTS}' for every type the catalogue has now",
         show_default=False,
     ),
 ]
@@ -43,6 +44,22 @@ FiltersOption = Annotated[
         show_default=False,
     ),
 ]
+
+WhereOption = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        help='A filter document as JSON, @file or -: {"data.usage.totalTokens": {"$gt": 1000}}, '
+        "$eq $ne $gt $gte $lt $lte $in $nin $exists $prefix, $and $or $not (merged with --filter)",
+        show_default=False,
+    ),
+]
+
+
+def _filters(filter_: list[str] | None, where: str | None) -> dict[str, Any] | None:
+    """--filter entries and the --where document, as one filter (None: neither given)."""
+    document = inputs.filters(filter_ or []) | (inputs.json_object(where, "--where") or {})
+    return document or None
 
 
 def _events(client: Client, values: list[str]) -> list[str]:
@@ -151,6 +168,7 @@ def create_webhook(
         str | None, typer.Option(help="Signing secret (default: a generated whsec_…)")
     ] = None,
     filter_: FiltersOption = None,
+    where: WhereOption = None,
     description: Annotated[str, typer.Option(help="A note for people")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled")] = False,
     max_concurrency: MaxConcurrencyOption = None,
@@ -164,6 +182,9 @@ def create_webhook(
     Example:
       promptha-webhooks webhooks create https://example.com/hooks/promptha
         -e fabric.completed -e fabric.failed --filter fabricId=product-description
+
+      promptha-webhooks webhooks create https://example.com/hooks/big -e 'fabric.*'
+        --where '{"data.usage.totalTokens": {"$gt": 1000}}'
     """
     output = output_of(ctx)
     if not events:
@@ -173,7 +194,7 @@ def create_webhook(
             url,
             _events(client, events),
             secret=secret,
-            filters=inputs.filters(filter_ or []) or None,
+            filters=_filters(filter_, where),
             description=description,
             enabled=not disabled,
             max_concurrency=max_concurrency,
@@ -205,6 +226,7 @@ def update_webhook(
         ),
     ] = False,
     filter_: FiltersOption = None,
+    where: WhereOption = None,
     clear_filters: Annotated[
         bool, typer.Option("--clear-filters", help="Receive every payload again")
     ] = False,
@@ -230,8 +252,8 @@ def update_webhook(
     output = output_of(ctx)
     if secret is not None and rotate_secret:
         raise fail(ctx, "Give --secret or --rotate-secret, not both")
-    if filter_ and clear_filters:
-        raise fail(ctx, "Give --filter or --clear-filters, not both")
+    if (filter_ or where) and clear_filters:
+        raise fail(ctx, "Give --filter/--where or --clear-filters, not both")
     if rate_limit is not None and no_rate_limit:
         raise fail(ctx, "Give --rate-limit or --no-rate-limit, not both")
     changes: dict[str, Any] = {}
@@ -239,8 +261,8 @@ def update_webhook(
         changes["url"] = url
     if secret is not None or rotate_secret:
         changes["secret"] = secret  # None asks the API for a new one
-    if filter_ or clear_filters:
-        changes["filters"] = inputs.filters(filter_) if filter_ else None
+    if filter_ or where or clear_filters:
+        changes["filters"] = _filters(filter_, where)
     if description is not None:
         changes["description"] = description
     if enabled is not None:
@@ -425,6 +447,52 @@ def send_test(
         result = client.webhooks.test(webhook_id, event, payload)
     report_test_result(output, result)
     if not result.success:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command("test-filter")
+def test_filter(
+    ctx: typer.Context,
+    event: Annotated[
+        str, typer.Option("--type", "-t", help="The event's type")
+    ] = "fabric.completed",
+    events: EventsOption = None,
+    filter_: FiltersOption = None,
+    where: WhereOption = None,
+    data: Annotated[
+        str | None,
+        typer.Option(help="The payload as JSON, @file or - (default: the type's sample)"),
+    ] = None,
+) -> None:
+    """Would a webhook with these events (-e, default any) and filters receive this event?
+    Shows the clause that failed. Stores nothing.
+
+    Exit code 1 when it does not match.
+
+    Example:
+      promptha-webhooks webhooks test-filter -t fabric.completed -e 'fabric.*'
+        --where '{"data.usage.totalTokens": {"$gt": 1000}}'
+        --data '{"executionId": "e", "fabricId": "f", "result": 1, "usage": {"totalTokens": 40}}'
+    """
+    output = output_of(ctx)
+    payload = inputs.json_object(data)
+    document = _filters(filter_, where)
+    with open_client(ctx) as client:
+        result = client.webhooks.test_filter(
+            event,
+            document,
+            data=payload,
+            events=_events(client, events) if events else None,
+        )
+    if output.json_mode:
+        output.json(result)
+    elif result.matches:
+        output.show(Text.assemble(event, ": ", Text("matches", style="green")))
+    else:
+        output.show(Text.assemble(event, ": ", Text("does not match", style="red")))
+        output.show(Text.assemble("failed clause: ", result.failed_clause or ""))
+        output.show(result.message or "")
+    if not result.matches:
         raise typer.Exit(EXIT_FAILURE)
 
 

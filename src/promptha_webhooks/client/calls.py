@@ -26,6 +26,7 @@ from promptha_webhooks.models import (
     DeliveryStatus,
     Event,
     EventTypeInfo,
+    FilterTest,
     Page,
     PublishedBatch,
     SecretRotation,
@@ -154,7 +155,7 @@ def create_webhook(
     events: Sequence[str],
     *,
     secret: str | None = None,
-    filters: Mapping[str, Sequence[Any]] | None = None,
+    filters: Mapping[str, Any] | None = None,
     description: str = "",
     enabled: bool = True,
     max_concurrency: int | None = None,
@@ -179,7 +180,7 @@ def create_webhook(
     if secret is not None:
         body["secret"] = secret
     if filters is not None:
-        body["filters"] = {key: list(values) for key, values in filters.items()}
+        body["filters"] = _filters(filters)
     if max_concurrency is not None:
         body["maxConcurrency"] = max_concurrency
     if signature_format is not None:
@@ -214,7 +215,7 @@ def update_webhook(
     url: str | NotGiven = NOT_GIVEN,
     events: Sequence[str] | NotGiven = NOT_GIVEN,
     secret: str | NotGiven | None = NOT_GIVEN,
-    filters: Mapping[str, Sequence[Any]] | NotGiven | None = NOT_GIVEN,
+    filters: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
     description: str | NotGiven = NOT_GIVEN,
     enabled: bool | NotGiven = NOT_GIVEN,
     max_concurrency: int | NotGiven | None = NOT_GIVEN,
@@ -236,9 +237,7 @@ def update_webhook(
     if secret is not NOT_GIVEN:
         body["secret"] = secret
     if filters is not NOT_GIVEN:
-        body["filters"] = (
-            None if filters is None else {key: list(values) for key, values in filters.items()}
-        )
+        body["filters"] = None if filters is None else _filters(filters)
     if description is not NOT_GIVEN:
         body["description"] = description
     if enabled is not NOT_GIVEN:
@@ -306,6 +305,41 @@ def send_test_event(
     if data is not None:
         body["data"] = dict(data)
     return Call("POST", "/v1/webhooks/test", TestResult.model_validate, body=body)
+
+
+def test_filter(
+    event: str,
+    filters: Mapping[str, Any] | None,
+    *,
+    data: Mapping[str, Any] | None = None,
+    events: Sequence[str] | None = None,
+) -> Call[FilterTest]:
+    """Would a webhook with these `events` (types or patterns; None: any) and `filters`
+    receive this event (`data` None: the type's sample)? `matches`, and `failed_clause` when
+    not. Stores nothing; a filter the API would refuse on create is refused the same way."""
+    body: dict[str, Any] = {
+        "event": event,
+        "filters": None if filters is None else _filters(filters),
+    }
+    if data is not None:
+        body["data"] = dict(data)
+    if events is not None:
+        body["events"] = list(events)
+    return Call("POST", "/v1/webhooks/test-filter", FilterTest.model_validate, body=body)
+
+
+def _filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter document as JSON: lists and tuples as lists, mappings as objects, all the way
+    down (the original form's values may be any sequence)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return value
+
+    return {key: plain(value) for key, value in filters.items()}
 
 
 # -- deliveries ----------------------------------------------------------------------------

@@ -145,6 +145,7 @@ class Webhooks(Resource[S]):
     complete_secret_rotation = Endpoint(calls.complete_secret_rotation)
     public_key = Endpoint(calls.get_webhook_public_key)
     test = Endpoint(calls.send_test_event)
+    test_filter = Endpoint(calls.test_filter)
 
 
 class Deliveries(Resource[S]):

@@ -44,9 +44,9 @@ from promptha_webhooks.errors import (
     PayloadTooLargeError,
     PrompthaError,
 )
-from promptha_webhooks.matching import filters_match
 from promptha_webhooks.models import Event, EventTypeInfo, from_ms
 from promptha_webhooks.pacing import PaceOrder
+from promptha_webhooks.routing import RouteTable
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.deliveries import DeliveryRow
@@ -55,6 +55,7 @@ from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow
 from promptha_webhooks.store.publish_statement import (
     FanoutSnapshot,
     PublishRows,
+    fanout_table,
     load_fanout,
     store_publish,
 )
@@ -406,7 +407,7 @@ class Publisher:
                     own_rows, events, due = _fan_out(
                         account_id,
                         request.prepared,
-                        snapshot.targets,
+                        snapshot.table,
                         request.now_s,
                         request.trace,
                         order=self.pace_order,
@@ -508,7 +509,7 @@ class Publisher:
     ) -> list[Stored]:
         """Each request's replays and fresh events; the rows of the fresh ones go to `rows`."""
         stored: list[Stored] = []
-        targets: list[FanoutTarget] | None = None
+        targets: RouteTable[FanoutTarget] | None = None
         for request in requests:
             results: list[tuple[Event, bool] | None] = [None] * len(request.prepared)
             fresh: list[tuple[int, PreparedEvent]] = []
@@ -524,7 +525,9 @@ class Publisher:
             due = 0
             if fresh:
                 if targets is None:
-                    targets = await self.store.webhooks.fanout_targets(conn, account_id)
+                    targets = fanout_table(
+                        await self.store.webhooks.fanout_targets(conn, account_id)
+                    )
                 own_rows, events, due = _fan_out(
                     account_id,
                     [p for _, p in fresh],
@@ -569,7 +572,7 @@ def _check_batch(requests: list[PublishRequest]) -> None:
 def _fan_out(
     account_id: str,
     prepared: list[PreparedEvent],
-    targets: list[FanoutTarget],
+    targets: RouteTable[FanoutTarget],
     now_s: float,
     traceparent: str | None,
     *,
@@ -583,9 +586,7 @@ def _fan_out(
     answers: list[Event] = []
     due = 0
     for item in prepared:
-        matching = [
-            t for t in targets if item.name in t.events and filters_match(t.filters, item.data)
-        ]
+        matching = targets.match(item.name, item.data)
         rows.events.append(
             EventRow(
                 item.event_id, account_id, item.name, item.body.decode(), False, now, traceparent

@@ -6,15 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from promptha_webhooks import canonical_json, ids, signing_standard
-from promptha_webhooks.catalog import (
-    EVENT_TYPES,
-    declared_fields,
-    get_event_type,
-    payload_fields,
-)
+from promptha_webhooks.catalog import get_event_type
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Page
 from promptha_webhooks.pacing import MAX_RATE_LIMIT, Ordering, Pacing
+from promptha_webhooks.routing import check_filter_fits, parse_filter, validate_event_selectors
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import (
     DEFAULT_GRACE_PERIOD_S,
@@ -27,8 +23,6 @@ SECRET_MAX_LENGTH = 256
 # Random bytes of a generated HMAC secret (whsec_<base64>: fits both formats, so a webhook
 # can switch formats without a new secret).
 GENERATED_SECRET_BYTES = 32
-MAX_FILTER_KEYS = 20
-MAX_FILTER_VALUES = 100
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_LENGTH = 500
@@ -80,75 +74,32 @@ def validate_pacing(rate_limit: Any, ordering: Any) -> Pacing:
     )
 
 
-def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, list[Any]] | None:
+def validate_filters(filters: Any, *, field: str = "filters") -> dict[str, Any] | None:
+    """A webhook's filter document (routing.py says what it may hold), or None for none."""
     if filters is None:
         return None
-    if not isinstance(filters, dict):
-        raise InvalidRequestError("filters must be an object of {field: [values]}", field=field)
-    if len(filters) > MAX_FILTER_KEYS:
-        raise InvalidRequestError(f"at most {MAX_FILTER_KEYS} filter keys", field=field)
-    cleaned: dict[str, list[Any]] = {}
-    for key, values in filters.items():
-        if not key or len(key) > 100:
-            raise InvalidRequestError("filter keys must be 1-100 characters", field=field)
-        if not isinstance(values, list) or not values:
-            raise InvalidRequestError(
-                f"filters.{key} must be a non-empty list of values", field=f"{field}.{key}"
-            )
-        if len(values) > MAX_FILTER_VALUES:
-            raise InvalidRequestError(
-                f"filters.{key} has more than {MAX_FILTER_VALUES} values", field=f"{field}.{key}"
-            )
-        for value in values:
-            if value is None or not isinstance(value, str | int | float | bool):
-                raise InvalidRequestError(
-                    f"filters.{key} values must be strings, numbers or booleans",
-                    field=f"{field}.{key}",
-                )
-        cleaned[key] = list(values)
+    parse_filter(filters, field=field)
     try:
-        canonical_json.dumps(cleaned)
+        canonical_json.dumps(filters)
     except canonical_json.CanonicalJSONError as exc:
         raise InvalidRequestError(f"filters: {exc}", field=field) from None
-    return cleaned
+    return dict(filters)
 
 
 def check_filters_fit_events(
-    filters: dict[str, list[Any]] | None, events: list[str], *, field: str | None = None
+    filters: dict[str, Any] | None, events: list[str], *, field: str | None = None
 ) -> None:
-    """A 400 for a filter that would drop every event of a subscribed type.
-
-    A filter key must be in the payload for the event to match (matching.filters_match), so a
-    key the catalogue gives to some event types (`fabricId`: fabric.*) on a webhook that also
-    subscribes to types without it (credits.*) silently drops all of those: the JSON Schemas
-    of the event types (catalog.py) say which carry which fields. Keys no event type declares
-    are fields the platform adds to its payloads (payloads keep extra fields), and pass.
-    `events` are valid type names; `field`: where to point the error (default: the filter).
-    """
-    for key in filters or {}:
-        if key == "eventId":
-            raise InvalidRequestError(
-                "filters.eventId: every event has its own eventId, assigned when it is "
-                "published; a filter on it would never match",
-                field=field or "filters.eventId",
-            )
-        if key not in declared_fields():
-            continue
-        lacking = [name for name in events if key not in payload_fields(name)]
-        if not lacking:
-            continue
-        carriers = sorted(t.name for t in EVENT_TYPES if key in payload_fields(t.name))
-        raise InvalidRequestError(
-            f"filters.{key}: {_names(lacking)} {'has' if len(lacking) == 1 else 'have'} no "
-            f"{key} (only {_names(carriers)} {'does' if len(carriers) == 1 else 'do'}), so "
-            f"the filter would drop every one of them: subscribe to "
-            f"{'it' if len(lacking) == 1 else 'them'} on another webhook, or remove the filter",
-            field=field or f"filters.{key}",
-        )
+    """A 400 for a filter that does not fit the JSON Schemas of the subscribed event types
+    (routing.check_filter_fits: a path a subscribed type lacks on a clause every event must
+    pass, an unknown path, an operand the field's type cannot equal). `events` are valid
+    types or patterns; `field`: where to point the error (default: the filter's clause)."""
+    if filters:
+        check_filter_fits(parse_filter(filters), events, field=field)
 
 
-def _names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+def validate_subscriptions(events: Any, *, field: str = "events") -> list[str]:
+    """A webhook's event types and patterns (`fabric.*`, `*`), stored as given."""
+    return validate_event_selectors(events, field=field)
 
 
 def validate_events(events: Any, *, field: str = "events") -> list[str]:

@@ -8,11 +8,13 @@ rotation"): the secret they will be signed with changed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids, signing_standard
+from promptha_webhooks.catalog import get_event_type, sample_payload, validate_payload
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import (
     ConflictError,
@@ -21,6 +23,7 @@ from promptha_webhooks.errors import (
     SecretUnavailableError,
 )
 from promptha_webhooks.models import (
+    FilterTest,
     Page,
     SecretRotation,
     Webhook,
@@ -30,6 +33,7 @@ from promptha_webhooks.models import (
     from_ms,
 )
 from promptha_webhooks.pacing import NO_PACING, Pacing, is_paced
+from promptha_webhooks.routing import EventSelector, compile_filter, parse_filter
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
     check_cursor,
@@ -39,13 +43,13 @@ from promptha_webhooks.services.validation import (
     secret_for_format,
     signing_scheme,
     validate_description,
-    validate_events,
     validate_filters,
     validate_grace_period,
     validate_max_concurrency,
     validate_ordering,
     validate_pacing,
     validate_rate_limit,
+    validate_subscriptions,
 )
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.store import dispatch_statements
@@ -80,7 +84,48 @@ ALGORITHM_UNKNOWN = (
 _PACING_CHANGES = frozenset({"rate_limit", "ordering"})
 
 
+@dataclass(frozen=True, slots=True)
+class FilterProbe:
+    """An event to try against a webhook's events and filters (POST /v1/webhooks/test-filter):
+    `events` None: any type; `data` None: the event type's sample."""
+
+    events: list[str] | None
+    filters: dict[str, Any] | None
+    event: str
+    data: dict[str, Any] | None = None
+
+
 class WebhookUseCases(UseCases):
+    # -- routing -------------------------------------------------------------------------
+
+    def test_filter(self, probe: FilterProbe) -> FilterTest:
+        """Whether the event would be delivered, and the clause that fails if not. The events
+        and filters are checked as on create (a 400 names the field); so is the payload, as a
+        publish checks it."""
+        events = validate_subscriptions(probe.events) if probe.events is not None else None
+        filters = validate_filters(probe.filters)
+        if events is not None:
+            check_filters_fit_events(filters, events)
+        event_type = get_event_type(probe.event)
+        if events is None:  # checked against the event's own type
+            check_filters_fit_events(filters, [event_type.name])
+        data = sample_payload(event_type) if probe.data is None else probe.data
+        if not isinstance(data, dict):
+            raise InvalidRequestError("data must be a JSON object", field="data")
+        validate_payload(event_type, data)
+        if events is not None and not EventSelector.of(events).covers(event_type.name):
+            return FilterTest(
+                matches=False,
+                failed_clause="events",
+                message=f"{event_type.name} is not among the events {', '.join(events)}",
+            )
+        if not filters:
+            return FilterTest(matches=True)
+        failure = compile_filter(parse_filter(filters)).explain(data)
+        if failure is None:
+            return FilterTest(matches=True)
+        return FilterTest(matches=False, failed_clause=failure.clause, message=failure.message)
+
     # -- webhooks ------------------------------------------------------------------------
 
     async def create_webhook(
@@ -90,7 +135,7 @@ class WebhookUseCases(UseCases):
         url: str,
         events: list[str],
         secret: str | None,
-        filters: dict[str, list[Any]] | None,
+        filters: dict[str, Any] | None,
         description: str,
         enabled: bool = True,
         max_concurrency: int | None = None,
@@ -98,7 +143,7 @@ class WebhookUseCases(UseCases):
         pacing: Pacing = NO_PACING,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
-        event_names = validate_events(events)
+        event_names = validate_subscriptions(events)
         clean_filters = validate_filters(filters)
         check_filters_fit_events(clean_filters, event_names)
         scheme = signing_scheme(scheme.format, scheme.algorithm)
@@ -183,7 +228,7 @@ class WebhookUseCases(UseCases):
             await validate_webhook_url(changes["url"], self.settings.mode, self.resolve)
             values["url"] = changes["url"]
         if "events" in changes:
-            values["events"] = validate_events(changes["events"])
+            values["events"] = validate_subscriptions(changes["events"])
         if "filters" in changes:
             values["filters"] = validate_filters(changes["filters"])
         if "description" in changes:

@@ -19,6 +19,7 @@ import orjson
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS
 from promptha_webhooks.pacing import is_paced
+from promptha_webhooks.routing import RouteTable, route_of
 from promptha_webhooks.store.backends.postgresql import CHANNEL
 from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
 from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
@@ -29,10 +30,11 @@ from promptha_webhooks.webhook_secrets import Signing
 
 @dataclass(frozen=True, slots=True)
 class FanoutSnapshot:
-    """The account's enabled webhooks as of `version`."""
+    """The account's enabled webhooks as of `version`, indexed for routing (built once per
+    load, then cached by the publisher)."""
 
     version: int
-    targets: list[FanoutTarget]
+    table: RouteTable[FanoutTarget]
 
 
 @dataclass(slots=True)
@@ -128,6 +130,11 @@ SELECT (SELECT webhooks_version FROM account) AS version,
 """
 
 
+def fanout_table(targets: list[FanoutTarget]) -> RouteTable[FanoutTarget]:
+    """The targets indexed by event type and filter anchors (routing.RouteTable)."""
+    return RouteTable([(target, target.route) for target in targets])
+
+
 async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnapshot | None:
     """The account's enabled webhooks and their version; None if there is no such account."""
     rows = await driver.fetch(_LOAD_FANOUT, account_id, list(HEALTH_DISABLE_REASONS))
@@ -136,8 +143,7 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
     targets = [
         FanoutTarget(
             row["id"],
-            frozenset(orjson.loads(row["events"])),
-            orjson.loads(row["filters"]) if row["filters"] else None,
+            route_of(row["events"], row["filters"]),
             row["kind"],
             bool(row["enabled"]),
             row["max_concurrency"],
@@ -146,7 +152,7 @@ async def load_fanout(driver: asyncpg.Connection, account_id: str) -> FanoutSnap
         for row in rows
         if row["id"] is not None
     ]
-    return FanoutSnapshot(int(rows[0]["webhooks_version"]), targets)
+    return FanoutSnapshot(int(rows[0]["webhooks_version"]), fanout_table(targets))
 
 
 async def store_publish(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
 from promptha_webhooks.pacing import Ordering, is_paced
+from promptha_webhooks.routing import Route, route_of
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.tables import attempts, webhooks
 from promptha_webhooks.store.webhook_secrets import SecretCodec
@@ -23,9 +24,11 @@ from promptha_webhooks.webhook_secrets import Signing, SigningSecrets
 
 @dataclass(frozen=True, slots=True)
 class FanoutTarget:
+    """A webhook an account's events may go to, its route (event types and patterns, filter)
+    compiled once per distinct definition (routing.route_of)."""
+
     id: str
-    events: frozenset[str]
-    filters: dict[str, builtins.list[Any]] | None
+    route: Route
     kind: str = "http"
     enabled: bool = True  # False: disabled by its health, deliveries are kept as skipped
     max_concurrency: int | None = None  # None: the worker's default
@@ -52,7 +55,7 @@ class NewWebhook:
     account_id: str
     url: str
     events: builtins.list[str]
-    filters: dict[str, builtins.list[Any]] | None
+    filters: dict[str, Any] | None
     secret: str
     description: str
     enabled: bool
@@ -257,7 +260,7 @@ class WebhookQueries:
     ) -> builtins.list[FanoutTarget]:
         """Every enabled webhook of the account, and those its health disabled (their
         deliveries are kept as skipped for recovery); a manual disable gets nothing.
-        Event and filter matching is the caller's."""
+        Matching an event is the caller's (target.route, or a routing.RouteTable of them)."""
         query = select(
             webhooks.c.id,
             webhooks.c.events,
@@ -277,8 +280,7 @@ class WebhookQueries:
         return [
             FanoutTarget(
                 row.id,
-                frozenset(orjson.loads(row.events)),
-                orjson.loads(row.filters) if row.filters else None,
+                route_of(row.events, row.filters),
                 row.kind,
                 bool(row.enabled),
                 row.max_concurrency,
