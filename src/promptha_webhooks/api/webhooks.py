@@ -14,6 +14,7 @@ from promptha_webhooks.api.schemas import (
     SendTestEvent,
     UpdateWebhook,
 )
+from promptha_webhooks.delivery_settings import DeliveryOptions
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import (
     Delivery,
@@ -21,6 +22,7 @@ from promptha_webhooks.models import (
     SecretRotation,
     TestResult,
     Webhook,
+    WebhookHeaders,
     WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
@@ -35,6 +37,8 @@ _RENAMED = {
     "maxConcurrency": "max_concurrency",
     "signatureFormat": "signature_format",
     "signatureAlgorithm": "signature_algorithm",
+    "retrySchedule": "retry_schedule",
+    "timeoutSeconds": "timeout_seconds",
 }
 
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size (default 20)")]
@@ -59,6 +63,7 @@ async def create_webhook(
         scheme=SigningScheme(
             SignatureFormat(body.signatureFormat), SignatureAlgorithm(body.signatureAlgorithm)
         ),
+        delivery=DeliveryOptions(body.headers, body.retrySchedule, body.timeoutSeconds),
     )
 
 
@@ -121,6 +126,14 @@ async def get_webhook_secret(
 ) -> WebhookSecret:
     """Reveal the signing secret."""
     return await services.get_webhook_secret(account_id, webhook_id)
+
+
+@router.get("/{webhook_id}/headers", response_model=WebhookHeaders)
+async def get_webhook_headers(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> WebhookHeaders:
+    """Reveal the static headers' values (the webhook lists only their names)."""
+    return await services.get_webhook_headers(account_id, webhook_id)
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=SecretRotation)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
 from promptha_webhooks.records import record
 from promptha_webhooks.store.tables import deliveries, events, webhooks
 from promptha_webhooks.store.webhook_secrets import SecretCodec
@@ -35,6 +36,8 @@ class ClaimedDelivery:
     traceparent: str | None = None  # the event's publish span (tracing on)
     # The webhook's cap on concurrent requests; None: the worker's default (worker.py)
     max_concurrency: int | None = None
+    # The webhook's static headers, retry schedule and timeout (delivery_settings.py)
+    settings: DeliverySettings = DEFAULT_DELIVERY_SETTINGS
 
 
 def _claimed(secrets: SecretCodec, r: Any) -> ClaimedDelivery:
@@ -60,6 +63,9 @@ def _claimed(secrets: SecretCodec, r: Any) -> ClaimedDelivery:
         webhook_enabled=r.enabled,
         traceparent=r.traceparent,
         max_concurrency=r.max_concurrency,
+        settings=secrets.delivery_settings(
+            r.webhook_id, (r.headers, r.retry_schedule, r.timeout_seconds)
+        ),
     )
 
 
@@ -89,6 +95,9 @@ class DispatchQueries:
                 webhooks.c.secret_key_id,
                 webhooks.c.enabled,
                 webhooks.c.max_concurrency,
+                webhooks.c.headers,
+                webhooks.c.retry_schedule,
+                webhooks.c.timeout_seconds,
             )
             .select_from(
                 deliveries.join(events, events.c.id == deliveries.c.event_id).join(

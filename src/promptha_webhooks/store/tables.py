@@ -74,6 +74,13 @@ webhooks = Table(
     Column("updated_at", BigInteger, nullable=False),
     # Requests a worker may have in flight to the webhook; NULL: the worker's default.
     Column("max_concurrency", Integer, nullable=True),
+    # The webhook's delivery settings (delivery_settings.py); each NULL: the server's default.
+    # headers: its static custom headers, one JSON object sealed like the secrets (secret_box;
+    # the key id travels in the value); retry_schedule: a JSON array of retry delays (s);
+    # timeout_seconds: the per-attempt timeout (0013).
+    Column("headers", Text, nullable=True),
+    Column("retry_schedule", Text, nullable=True),
+    Column("timeout_seconds", Integer, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning
