@@ -34,7 +34,6 @@ __all__ = [
     "check_retry_schedule",
     "check_timeout",
     "full_schedule",
-    "parse_duration",
 ]
 
 # headers: at most this many, names of at most this many characters (an RFC 7230 token),
@@ -77,8 +76,6 @@ _RESERVED_NAMES: Final = frozenset(
         "expect",
     }
 )
-_DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?\Z")
-_UNIT_S: Final = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +215,3 @@ def check_timeout(value: Any, *, field: str = "timeoutSeconds") -> int | None:
             f"{field} must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}", field=field
         )
     return value
-
-
-def parse_duration(text: str) -> float:
-    """`250ms`, `5s`, `5m`, `2h`, `1d` or plain seconds (`30`) → seconds; ValueError else."""
-    match = _DURATION_RE.match(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration such as 5s, 30s, 5m, 2h or 1d")
-    return float(match.group(1)) * _UNIT_S[match.group(2)]

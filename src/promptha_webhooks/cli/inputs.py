@@ -77,6 +77,27 @@ _DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
+def headers(values: Sequence[str]) -> dict[str, str]:
+    """`--header 'X-Api-Key: abc'` (or `X-Api-Key=abc`), repeated (the API checks names and
+    values)."""
+    result: dict[str, str] = {}
+    for value in values:
+        colon, equals = value.find(":"), value.find("=")
+        cut = min(i for i in (colon, equals) if i >= 0) if max(colon, equals) >= 0 else -1
+        name, raw = (value[:cut].strip(), value[cut + 1 :].strip()) if cut >= 0 else ("", "")
+        if not name:
+            raise typer.BadParameter(f"--header wants NAME:VALUE, got {value!r}")
+        result[name] = raw
+    return result
+
+
+def retry_schedule(value: str) -> list[float]:
+    """`--retry-schedule 5s,30s,5m`: the delays before each retry; `none` for no retries."""
+    if value.strip().lower() == "none":
+        return []
+    return [float(duration_seconds(item, "--retry-schedule")) for item in value.split(",")]
+
+
 def duration_seconds(value: str, option: str) -> int:
     """Whole seconds from `90`, `90s`, `30m`, `24h` or `7d` (range checks are the API's)."""
     found = _DURATION.fullmatch(value.strip().lower())
