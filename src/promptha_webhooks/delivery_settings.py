@@ -33,7 +33,10 @@ __all__ = [
     "check_headers",
     "check_retry_schedule",
     "check_timeout",
+    "format_delays",
     "full_schedule",
+    "parse_delays",
+    "parse_header_lines",
 ]
 
 # headers: at most this many, names of at most this many characters (an RFC 7230 token),
@@ -58,6 +61,8 @@ _TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _VALUE_RE: Final = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?\Z")
 # Names of ours (signature_headers.py, the body's), and hop-by-hop headers (RFC 7230 6.1 and
 # the proxy-* family), which a static header must not set.
+_DELAY_RE: Final = re.compile(r"(\d{1,9}(?:\.\d{1,9})?)\s*([smhd]?)\Z")
+_UNIT_S: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _RESERVED_PREFIXES: Final = ("x-promptha-", "webhook-", "proxy-")
 _RESERVED_NAMES: Final = frozenset(
     {
@@ -215,3 +220,59 @@ def check_timeout(value: Any, *, field: str = "timeoutSeconds") -> int | None:
             f"{field} must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}", field=field
         )
     return value
+
+
+def parse_delays(text: str, *, field: str = "retrySchedule") -> list[float] | None:
+    """Retry delays as people type them (`5s, 30s, 5m, 2h`; a bare number is seconds):
+    empty → None (the server's schedule), `none` → [] (no retries). The bounds are
+    `check_retry_schedule`'s."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    if text == "none":
+        return []
+    delays: list[float] = []
+    for item in text.replace(",", " ").split():
+        found = _DELAY_RE.match(item)
+        if found is None:
+            raise InvalidRequestError(
+                f"{item!r} is not a delay: use seconds or a number with a unit, like 5s, 30s, "
+                "5m, 2h or 1d",
+                field=field,
+            )
+        delays.append(float(found.group(1)) * _UNIT_S[found.group(2)])
+    return delays
+
+
+def format_delays(delays: Sequence[float] | None) -> str:
+    """Delays as `parse_delays` reads them: `5s, 30s, 5m` (`none` for no retries)."""
+    if delays is None:
+        return ""
+    if not delays:
+        return "none"
+    parts = []
+    for delay in delays:
+        for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+            if delay >= size and delay % size == 0:
+                parts.append(f"{delay / size:g}{unit}")
+                break
+        else:
+            parts.append(f"{delay:.9f}".rstrip("0").rstrip(".") + "s")
+    return ", ".join(parts)
+
+
+def parse_header_lines(text: str, *, field: str = "headers") -> dict[str, str]:
+    """Static headers typed one `Name: value` a line (blank lines skipped); the names and
+    values are `check_headers`'."""
+    headers: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise InvalidRequestError(
+                f"write each header as Name: value, one a line (got {line.strip()[:40]!r})",
+                field=field,
+            )
+        headers[name.strip()] = value.strip()
+    return headers

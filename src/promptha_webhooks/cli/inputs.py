@@ -12,6 +12,8 @@ from typing import Any
 import typer
 
 from promptha_webhooks import canonical_json
+from promptha_webhooks.delivery_settings import parse_delays
+from promptha_webhooks.errors import InvalidRequestError
 
 
 def json_object(value: str | None, option: str = "--data") -> dict[str, Any] | None:
@@ -93,9 +95,13 @@ def headers(values: Sequence[str]) -> dict[str, str]:
 
 def retry_schedule(value: str) -> list[float]:
     """`--retry-schedule 5s,30s,5m`: the delays before each retry; `none` for no retries."""
-    if value.strip().lower() == "none":
-        return []
-    return [float(duration_seconds(item, "--retry-schedule")) for item in value.split(",")]
+    try:
+        delays = parse_delays(value)
+    except InvalidRequestError as exc:
+        raise typer.BadParameter(f"--retry-schedule: {exc.message}") from None
+    if delays is None:
+        raise typer.BadParameter("--retry-schedule wants delays like 5s,30s,5m, or none")
+    return delays
 
 
 def duration_seconds(value: str, option: str) -> int:

@@ -173,6 +173,7 @@ async def create_webhook(
             filters=form.filters(),
             description=form.description,
             scheme=form.scheme(),
+            delivery=form.delivery(),
         ),
     )
     if created is None:
