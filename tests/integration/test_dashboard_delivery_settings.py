@@ -12,9 +12,7 @@ from support import Receiver, Service
 
 
 async def _webhook(service: Service, auth: dict[str, str], wid: str) -> dict[str, Any]:
-    found: dict[str, Any] = (
-        await service.client.get(f"/v1/webhooks/{wid}", headers=auth)
-    ).json()
+    found: dict[str, Any] = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
     return found
 
 

@@ -118,6 +118,14 @@ class SecretCodec:
         plain = orjson.dumps(dict(headers)).decode()
         return self.keys.encrypt(plain, _aad(_HEADERS_AAD, webhook_id))
 
+    def resealed_headers(self, webhook_id: str, sealed: str | None) -> str | None:
+        """The `headers` column value holding the same headers under the ring's first key;
+        DecryptionError when they do not open."""
+        if sealed is None:
+            return None
+        plain = self.keys.decrypt(sealed, _aad(_HEADERS_AAD, webhook_id))
+        return self.keys.encrypt(plain, _aad(_HEADERS_AAD, webhook_id))
+
     def _open_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
         sealed, schedule, timeout = stored
         delays = orjson.loads(schedule) if schedule is not None else None
