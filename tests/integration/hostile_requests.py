@@ -94,9 +94,9 @@ def _json_fields(
         yield "POST", "/v1/webhooks", signing, name, False, ALL
         yield "PATCH", patch, {name: signing[name]}, name, False, ALL
     # A static header's value: visible ASCII, at most 1,024 characters.
-    gateway = webhook | {"headers": {"X-Api-Key": "k"}}
-    yield "POST", "/v1/webhooks", gateway, "headers.X-Api-Key", False, ALL
-    yield "PATCH", patch, {"headers": {"X-Api-Key": "k"}}, "headers.X-Api-Key", False, ALL
+    gateway = webhook | {"headers": {"Authorization": "k"}}
+    yield "POST", "/v1/webhooks", gateway, "headers.Authorization", False, ALL
+    yield "PATCH", patch, {"headers": {"Authorization": "k"}}, "headers.Authorization", False, ALL
     yield "POST", "/v1/webhooks", webhook, "events[0]", False, ALL
     yield "PATCH", patch, {"events": ["fabric.completed"]}, "events[0]", False, ALL
     # A filter value may be any string, number or boolean.
