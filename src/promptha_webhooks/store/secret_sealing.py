@@ -1,7 +1,8 @@
 """Moving stored webhook secrets under the key ring's first key, online and in batches: rows
 from before encryption at rest (plaintext, `secret_key_id` NULL) are sealed, rows under an
-older key re-encrypted (with their static headers, sealed the same way). `serve` and `worker` seal plaintext rows at start-up; `promptha-webhooks
-secrets reencrypt` moves every row (docs/security.md, rotating the encryption key).
+older key re-encrypted (with their static headers, sealed the same way). `serve` and `worker`
+seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt` moves every row
+(docs/security.md, rotating the encryption key).
 
 Each batch is one short transaction, and each row is written only if its secrets are still
 the ones read (compare-and-set): a secret changed meanwhile (PATCH, a rotation) is already
