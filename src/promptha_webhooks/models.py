@@ -71,6 +71,13 @@ class Webhook(ApiModel):
     rate_limit: int | None = None
     # "fifo": one delivery at a time, in publish order; "none" (the default): no order
     ordering: Ordering = Ordering.NONE
+    # Names of the static headers sent on every attempt (values: GET /v1/webhooks/{id}/headers);
+    # None only when their stored values do not decrypt with the server's keys
+    header_names: list[str] | None = Field(default_factory=list)
+    # Delays (s) before each retry; None: the server's schedule (the guide's table)
+    retry_schedule: list[float] | None = None
+    # Per-attempt timeout (s); None: the server's (30 s)
+    timeout_seconds: int | None = None
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -119,6 +126,15 @@ class WebhookSecret(ApiModel):
     object: Literal["webhook_secret"] = "webhook_secret"
     webhook_id: str
     secret: str
+
+
+class WebhookHeaders(ApiModel):
+    """A webhook's static custom headers with their values (GET /v1/webhooks/{id}/headers;
+    the webhook itself lists only their names, as the secret has its own endpoint)."""
+
+    object: Literal["webhook_headers"] = "webhook_headers"
+    webhook_id: str
+    headers: dict[str, str]
 
 
 class SecretRotation(ApiModel):

@@ -96,6 +96,7 @@ CASES: dict[str, Cases] = {
     "webhooks secret": _api(("webhooks", "secret", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks rotate-secret": _api(("webhooks", "rotate-secret", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks public-key": _api(("webhooks", "public-key", WEBHOOK), f"No webhook {WEBHOOK}"),
+    "webhooks headers": _api(("webhooks", "headers", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks test": _api(("webhooks", "test", WEBHOOK), f"No webhook {WEBHOOK}"),
     "webhooks test-filter": _api(
         ("webhooks", "test-filter", "-t", "fabric.completed"), "Invalid API key", UNKNOWN_KEY

@@ -328,3 +328,72 @@ def test_patterns_where_and_test_filter(cli: Cli) -> None:
     }  # fmt: skip
     other = cli("webhooks", "test-filter", "-t", "credits.low", "-e", "fabric.*")
     assert other.exit_code == 1 and "events" in other.stdout
+
+
+async def test_headers_retry_schedule_and_timeout(cli: Cli, receiver: Receiver) -> None:
+    created = cli(
+        "--json",
+        "webhooks",
+        "create",
+        receiver.url("/gw"),
+        "-e",
+        "fabric.completed",
+        "--header",
+        "X-Api-Key: gw_123",
+        "-H",
+        "X-Tenant=acme",
+        "--retry-schedule",
+        "5s,30s,5m",
+        "--timeout",
+        "10",
+    )
+    assert created.exit_code == 0, created.output
+    hook = json.loads(created.stdout)
+    assert hook["headerNames"] == ["X-Api-Key", "X-Tenant"]
+    assert hook["retrySchedule"] == [5, 30, 300]
+    assert hook["timeoutSeconds"] == 10
+    shown = cli("webhooks", "show", hook["id"])
+    assert "X-Api-Key, X-Tenant" in shown.stdout and "gw_123" not in shown.stdout
+    assert "5s, 30s, 300s" in shown.stdout and "10s" in shown.stdout
+    revealed = cli("webhooks", "headers", hook["id"])
+    assert revealed.exit_code == 0, revealed.output
+    assert revealed.stdout.splitlines() == ["X-Api-Key: gw_123", "X-Tenant: acme"]
+
+    sent = await cli.run("webhooks", "test", hook["id"], "-e", "fabric.completed")
+    assert sent.exit_code == 0, sent.output
+    (request,) = receiver.on("/gw")
+    assert (request.headers["X-Api-Key"], request.headers["X-Tenant"]) == ("gw_123", "acme")
+
+    updated = cli(
+        "--json",
+        "webhooks",
+        "update",
+        hook["id"],
+        "--header",
+        "X-Only: 1",
+        "--retry-schedule",
+        "none",
+        "--default-timeout",
+    )
+    assert updated.exit_code == 0, updated.output
+    document = json.loads(updated.stdout)
+    assert document["headerNames"] == ["X-Only"]
+    assert document["retrySchedule"] == []
+    assert document["timeoutSeconds"] is None
+    reset = cli(
+        "--json", "webhooks", "update", hook["id"], "--clear-headers", "--default-retry-schedule"
+    )
+    assert reset.exit_code == 0, reset.output
+    assert json.loads(reset.stdout)["headerNames"] == []
+    assert json.loads(reset.stdout)["retrySchedule"] is None
+
+    refused = cli("webhooks", "update", hook["id"], "--header", "Host: evil")
+    assert refused.exit_code == 1 and "headers.Host" in refused.stderr
+    too_long = cli("webhooks", "update", hook["id"], "--retry-schedule", "2d,2d")
+    assert too_long.exit_code == 1 and "retrySchedule" in too_long.stderr
+    no_value = cli("webhooks", "update", hook["id"], "--header", "X-Nothing")
+    assert no_value.exit_code == 2 and "NAME:VALUE" in no_value.output
+    bad_delay = cli("webhooks", "update", hook["id"], "--retry-schedule", "5x")
+    assert bad_delay.exit_code == 2 and "--retry-schedule" in bad_delay.output
+    both = cli("webhooks", "update", hook["id"], "--timeout", "5", "--default-timeout")
+    assert both.exit_code == 2

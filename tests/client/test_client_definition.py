@@ -43,7 +43,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 28
+    assert len(blocking) == 29
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])
@@ -89,7 +89,7 @@ from promptha_webhooks.client import AsyncClient, BatchEvent, Client
 from promptha_webhooks.models import (
     Account, ApiKey, Delivery, DeliveryDetail, Event, EventTypeInfo, FilterTest, Page,
     PublishedBatch,
-    TestResult, Webhook, WebhookPublicKey, WebhookWithSecret,
+    TestResult, Webhook, WebhookHeaders, WebhookPublicKey, WebhookWithSecret,
 )
 
 
@@ -99,6 +99,12 @@ def blocking(client: Client) -> None:
     assert_type(client.webhooks.update("wh_1", enabled=False, secret=None), Webhook)
     assert_type(client.webhooks.delete("wh_1"), None)
     assert_type(client.webhooks.public_key("wh_1"), WebhookPublicKey)
+    assert_type(client.webhooks.headers("wh_1"), WebhookHeaders)
+    assert_type(
+        client.webhooks.update("wh_1", headers=None, retry_schedule=[5, 30], timeout_seconds=5),
+        Webhook,
+    )
+    client.webhooks.create("x", [], timeout_seconds="5")  # type: ignore[arg-type]
     assert_type(
         client.webhooks.update("wh_1", signature_format="standard", secret=None), Webhook
     )

@@ -198,3 +198,41 @@ def test_signature_scheme_round_trip(api: RunningApi) -> None:
             client.webhooks.update(created.id, signature_algorithm="ed25519")
         assert caught.value.field == "secret"
         client.webhooks.delete(created.id)
+
+
+async def test_delivery_settings_round_trip_and_reach_a_receiver(
+    api: RunningApi, receiver: Receiver
+) -> None:
+    """headers, retry_schedule and timeout_seconds: created, read back, changed, reset; the
+    test event carries the static header."""
+    with api.client() as client:
+        hook = client.webhooks.create(
+            receiver.url("/settings"),
+            ["fabric.completed"],
+            headers={"X-Gateway-Key": "gk-1"},
+            retry_schedule=[5, 30, 300],
+            timeout_seconds=10,
+        )
+        assert hook.header_names == ["X-Gateway-Key"]
+        assert hook.retry_schedule == [5, 30, 300]
+        assert hook.timeout_seconds == 10
+        assert client.webhooks.headers(hook.id).headers == {"X-Gateway-Key": "gk-1"}
+        result = await asyncio.to_thread(client.webhooks.test, hook.id, "fabric.completed")
+        assert result.success
+        assert result.delivery.attempts[0].request_headers["X-Gateway-Key"] == "[redacted]"
+        changed = client.webhooks.update(
+            hook.id, headers={"X-Other": "o"}, retry_schedule=[], timeout_seconds=None
+        )
+        assert (changed.header_names, changed.retry_schedule, changed.timeout_seconds) == (
+            ["X-Other"],
+            [],
+            None,
+        )
+        reset = client.webhooks.update(hook.id, headers=None, retry_schedule=None)
+        assert (reset.header_names, reset.retry_schedule) == ([], None)
+        with pytest.raises(InvalidRequestError) as refused:
+            client.webhooks.update(hook.id, headers={"Host": "x"})
+        assert refused.value.field == "headers.Host"
+        client.webhooks.delete(hook.id)
+    (request,) = receiver.on("/settings")
+    assert request.headers["X-Gateway-Key"] == "gk-1"

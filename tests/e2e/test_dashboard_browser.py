@@ -259,3 +259,37 @@ async def test_standard_webhooks_signing_chosen_in_the_add_form(
     assert verified == json.loads(request.body)  # the library hands back the verified payload
     assert request.headers["x-promptha-event"] == "fabric.completed"
     await context.close()
+
+
+async def test_delivery_settings_in_the_add_form(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    """Add Webhook with a custom header, retry delays and a timeout: the test event carries
+    the header, and the Edit form shows the header's name, never its value."""
+    key = await new_account(server, "Gateway")
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    await sign_in(page, server, key)
+    await page.get_by_role("link", name="+ Add Webhook").click()
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/gateway"))
+    await page.get_by_label("Custom headers").fill("X-Api-Key: browser-key-42")
+    await page.get_by_label("Retry delays").fill("5s, 1m")
+    await page.get_by_label("Timeout").fill("10")
+    await page.get_by_role("button", name="Save and test").click()
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+    await expect(page.locator(".test-result")).to_contain_text("Delivered")
+    [request] = await receiver.wait_for(1, path="/gateway")
+    assert request.headers["X-Api-Key"] == "browser-key-42"
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        [hook] = (
+            await client.get("/v1/webhooks", headers={"Authorization": f"Bearer {key}"})
+        ).json()["data"]
+    assert (hook["headerNames"], hook["retrySchedule"], hook["timeoutSeconds"]) == (
+        ["X-Api-Key"],
+        [5, 60],
+        10,
+    )
+    await page.goto(f"{server.url}/dashboard/webhooks/{hook['id']}")
+    await expect(page.get_by_label("Retry delays")).to_have_value("5s, 1m")
+    assert "browser-key-42" not in await page.content()
+    await context.close()

@@ -93,6 +93,10 @@ def _json_fields(
     for name in ("signatureFormat", "signatureAlgorithm"):
         yield "POST", "/v1/webhooks", signing, name, False, ALL
         yield "PATCH", patch, {name: signing[name]}, name, False, ALL
+    # A static header's value: visible ASCII, at most 1,024 characters.
+    gateway = webhook | {"headers": {"Authorization": "k"}}
+    yield "POST", "/v1/webhooks", gateway, "headers.Authorization", False, ALL
+    yield "PATCH", patch, {"headers": {"Authorization": "k"}}, "headers.Authorization", False, ALL
     yield "POST", "/v1/webhooks", webhook, "events[0]", False, ALL
     yield "PATCH", patch, {"events": ["fabric.completed"]}, "events[0]", False, ALL
     # A filter value may be any string, number or boolean.
@@ -382,6 +386,7 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
                 ),
                 field=name,
             )
+    yield from _delivery_settings(s)
     rotate_path = f"/v1/webhooks/{s.webhook}/rotate-secret"
     for value in (-1, 604_801, 10**9, "x", "60", True, 1.5, [2], {"n": 2}):
         yield Hostile(
@@ -474,6 +479,43 @@ def _bad_values(s: Seeded) -> Iterator[Hostile]:
     )
 
 
+def _delivery_settings(s: Seeded) -> Iterator[Hostile]:
+    """A webhook's static headers, retry schedule and timeout out of bounds (POST and PATCH)."""
+    webhook = {"url": "http://127.0.0.1:9/x", "events": ["fabric.completed"]}
+    bad: list[tuple[str, str, Any]] = [
+        ("headers", "a name of ours", {"X-Promptha-Signature": "x"}),
+        ("headers", "a Standard Webhooks name", {"webhook-signature": "x"}),
+        ("headers", "hop-by-hop", {"Transfer-Encoding": "chunked"}),
+        ("headers", "a name with a space", {"X Api": "x"}),
+        ("headers", "a name with a lone surrogate", {f"X-{LONE}": "x"}),
+        ("headers", "a NUL name", {f"X{NUL}": "x"}),
+        ("headers", "CR LF in a value", {"X-A": "a\r\nX-B: b"}),
+        ("headers", "21 headers", {f"X-{i}": "v" for i in range(21)}),
+        ("headers", "a list", ["X-A: 1"]),
+        ("headers", "deeply nested", json.loads('{"X-A": ' + "[" * 80 + "]" * 80 + "}")),
+        ("retrySchedule", "10 retries", [1] * 10),
+        ("retrySchedule", "over 3 days", [259_200, 1]),
+        ("retrySchedule", "a negative delay", [-1]),
+        ("retrySchedule", "a huge delay", [1e308]),
+        ("retrySchedule", "a string", ["5s"]),
+        ("retrySchedule", "a number", 5),
+        ("retrySchedule", "nested", [[1]]),
+        ("timeoutSeconds", "0", 0),
+        ("timeoutSeconds", "31", 31),
+        ("timeoutSeconds", "huge", 10**30),
+        ("timeoutSeconds", "a fraction", 1.5),
+        ("timeoutSeconds", "a string", "10"),
+        ("timeoutSeconds", "true", True),
+    ]
+    for name, label, value in bad:
+        yield Hostile(
+            f"{name}: {label} (POST)", "POST", "/v1/webhooks", body_of(webhook | {name: value})
+        )
+        yield Hostile(
+            f"{name}: {label} (PATCH)", "PATCH", f"/v1/webhooks/{s.webhook}", body_of({name: value})
+        )
+
+
 def _bad_bodies(s: Seeded) -> Iterator[Hostile]:
     """Not JSON, not UTF-8, not an object, or not sent as JSON, on every route with a body."""
     routes = [
@@ -538,6 +580,7 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
         ("DELETE", "/v1/webhooks/{}"),
         ("GET", "/v1/webhooks/{}/secret"),
         ("GET", "/v1/webhooks/{}/public-key"),
+        ("GET", "/v1/webhooks/{}/headers"),
         ("GET", "/v1/webhooks/{}/deliveries"),
         ("GET", "/v1/webhooks/{}/stats"),
         ("GET", "/v1/webhooks/{}/stats/hourly"),

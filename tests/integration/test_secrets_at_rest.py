@@ -20,6 +20,7 @@ from promptha_webhooks.cli.environment import seal_plaintext_secrets
 from promptha_webhooks.receiver.verify import verify
 from promptha_webhooks.secret_box import KeyRing, generate_key_entry
 from promptha_webhooks.store.tables import webhooks
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 
 from support import (
     TEST_ENCRYPTION_KEYS,
@@ -209,9 +210,13 @@ async def test_reencrypt_moves_every_row_online(
     )
     account, auth = await service.create_account()
     hooks: list[dict[str, Any]] = [
-        await service.create_webhook(auth, url=receiver.url(f"/h{i}")) for i in range(5)
+        await service.create_webhook(
+            auth, url=receiver.url(f"/h{i}"), headers={"X-Gateway": f"gw-{i}"}
+        )
+        for i in range(5)
     ]
     assert await raw_key_ids(service) == {TEST_KEY_ID}
+    assert await raw_header_key_ids(service) == {TEST_KEY_ID}
 
     published = 0
 
@@ -234,6 +239,7 @@ async def test_reencrypt_moves_every_row_online(
     assert "2 of 5 webhooks looked at" in done.stderr  # progress, batch by batch
     assert "5 of 5 webhooks looked at" in done.stderr
     assert await raw_key_ids(service) == {"k2"}
+    assert await raw_header_key_ids(service) == {"k2"}  # the static headers moved too
     assert published > 0
 
     # Every delivery, before, during and after, verified with the plaintext secrets.
@@ -241,6 +247,7 @@ async def test_reencrypt_moves_every_row_online(
         arrived = await receiver.wait_for(published, path=f"/h{number}", timeout=30)
         for request in arrived:
             verify(request.body, request.headers, hook["secret"])
+            assert request.headers["X-Gateway"] == f"gw-{number}"
     again = await reencrypt(database_url, both)
     assert again.returncode == 0 and "0 of 0 webhooks re-encrypted" in again.stdout
 
@@ -249,8 +256,44 @@ async def test_reencrypt_moves_every_row_online(
     await newest.publish(account, "fabric.completed", DATA)
     last = (await receiver.wait_for(published + 1, path="/h0", timeout=30))[-1]
     verify(last.body, last.headers, hooks[0]["secret"])
+    assert last.headers["X-Gateway"] == "gw-0"
     shown = await newest.client.get(f"/v1/webhooks/{hooks[0]['id']}/secret", headers=auth)
     assert shown.status_code == 200 and shown.json()["secret"] == hooks[0]["secret"]
+
+
+async def raw_header_key_ids(service: Service) -> set[str]:
+    """The key id each stored `headers` value is sealed with (v1:<keyid>:…)."""
+    async with service.app.state.services.db.transaction() as conn:
+        rows = await conn.execute(text("SELECT headers FROM webhooks WHERE headers IS NOT NULL"))
+        return {row[0].split(":")[1] for row in rows}
+
+
+async def test_headers_left_under_an_older_key_are_moved_too(
+    make_service: ServiceFactory, receiver: Receiver, database_url: str
+) -> None:
+    """A webhook whose secret was re-sealed under the new key (as a PATCH by a process with
+    the new key first writes it), its headers still under the old one: reencrypt finds it
+    and moves them."""
+    new_entry = generate_key_entry("k3")
+    service = await make_service(
+        encryption_keys=KeyRing.parse(f"{TEST_ENCRYPTION_KEYS},{new_entry}")
+    )
+    _account, auth = await service.create_account()
+    hook = await service.create_webhook(auth, url=receiver.url(), headers={"X-Gateway": "g"})
+    newer = SecretCodec(KeyRing.parse(f"{new_entry},{TEST_ENCRYPTION_KEYS}"))
+    async with service.app.state.services.db.transaction() as conn:
+        columns = newer.secret_columns(hook["id"], hook["secret"], None, None)
+        await conn.execute(update(webhooks).where(webhooks.c.id == hook["id"]).values(**columns))
+    assert await raw_key_ids(service) == {"k3"}
+    assert await raw_header_key_ids(service) == {TEST_KEY_ID}
+    done = await reencrypt(database_url, f"{new_entry},{TEST_ENCRYPTION_KEYS}")
+    assert done.returncode == 0, done.stderr
+    assert "1 of 1 webhooks re-encrypted with key k3" in done.stdout
+    assert await raw_header_key_ids(service) == {"k3"}
+    only_new = SecretCodec(KeyRing.parse(new_entry))  # the old key removed: still opens
+    row = await service.sql_row("SELECT headers FROM webhooks WHERE id = :id", id=hook["id"])
+    opened = only_new.delivery_settings(hook["id"], (row[0], None, None))
+    assert opened.unreadable is None and opened.headers == (("X-Gateway", "g"),)
 
 
 async def raw_key_ids(service: Service) -> set[str | None]:

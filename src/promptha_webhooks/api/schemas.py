@@ -17,6 +17,18 @@ AlgorithmName = Literal["hmac-sha256", "ed25519"]
 OrderingName = Literal["none", "fifo"]
 
 
+# The webhook's delivery settings (delivery_settings.py checks them: services, one place).
+HEADERS_DOC = (
+    "Static headers sent on every attempt, e.g. an API gateway key (at most 20; not "
+    "x-promptha-*, webhook-*, content-type, host, content-length nor hop-by-hop)"
+)
+RETRY_DOC = (
+    "Delays in seconds before each retry: at most 9 (10 attempts), 3 days in all "
+    "(null: the server's schedule 5 s, 30 s, 5 min, 30 min, 2 h)"
+)
+TIMEOUT_DOC = "Per-attempt timeout in seconds, 1-30 (null: the server's, 30 s)"
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -60,6 +72,9 @@ class CreateWebhook(RequestModel):
         default="hmac-sha256",
         description="hmac-sha256, or ed25519 (standard only: the secret is a whsk_ key)",
     )
+    headers: dict[str, str] | None = Field(default=None, description=HEADERS_DOC)
+    retrySchedule: list[int | float] | None = Field(default=None, description=RETRY_DOC)
+    timeoutSeconds: int | None = Field(default=None, description=TIMEOUT_DOC)
 
 
 class UpdateWebhook(RequestModel):
@@ -85,6 +100,15 @@ class UpdateWebhook(RequestModel):
     )
     signatureAlgorithm: AlgorithmName | None = Field(
         default=None, description="Left out: kept (hmac-sha256 for the promptha format)"
+    )
+    headers: dict[str, str] | None = Field(
+        default=None, description=HEADERS_DOC + "; replaces the whole set ({} or null: none)"
+    )
+    retrySchedule: list[int | float] | None = Field(
+        default=None, description=RETRY_DOC + "; null: back to the server's"
+    )
+    timeoutSeconds: int | None = Field(
+        default=None, description=TIMEOUT_DOC + "; null: back to the server's"
     )
 
 

@@ -15,6 +15,7 @@ from promptha_webhooks.api.schemas import (
     TestFilter,
     UpdateWebhook,
 )
+from promptha_webhooks.delivery_settings import DeliveryOptions
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import (
     Delivery,
@@ -23,6 +24,7 @@ from promptha_webhooks.models import (
     SecretRotation,
     TestResult,
     Webhook,
+    WebhookHeaders,
     WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
@@ -40,6 +42,8 @@ _RENAMED = {
     "rateLimit": "rate_limit",
     "signatureFormat": "signature_format",
     "signatureAlgorithm": "signature_algorithm",
+    "retrySchedule": "retry_schedule",
+    "timeoutSeconds": "timeout_seconds",
 }
 
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size (default 20)")]
@@ -65,6 +69,7 @@ async def create_webhook(
             SignatureFormat(body.signatureFormat), SignatureAlgorithm(body.signatureAlgorithm)
         ),
         pacing=Pacing(body.rateLimit, Ordering(body.ordering)),
+        delivery=DeliveryOptions(body.headers, body.retrySchedule, body.timeoutSeconds),
     )
 
 
@@ -140,6 +145,14 @@ async def get_webhook_secret(
 ) -> WebhookSecret:
     """Reveal the signing secret."""
     return await services.get_webhook_secret(account_id, webhook_id)
+
+
+@router.get("/{webhook_id}/headers", response_model=WebhookHeaders)
+async def get_webhook_headers(
+    webhook_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> WebhookHeaders:
+    """Reveal the static headers' values (the webhook lists only their names)."""
+    return await services.get_webhook_headers(account_id, webhook_id)
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=SecretRotation)

@@ -12,6 +12,8 @@ from typing import Any
 import typer
 
 from promptha_webhooks import canonical_json
+from promptha_webhooks.delivery_settings import parse_delays
+from promptha_webhooks.errors import InvalidRequestError
 
 
 def json_object(value: str | None, option: str = "--data") -> dict[str, Any] | None:
@@ -75,6 +77,31 @@ def filters(values: Sequence[str]) -> dict[str, list[Any]]:
 
 _DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def headers(values: Sequence[str]) -> dict[str, str]:
+    """`--header 'X-Api-Key: abc'` (or `X-Api-Key=abc`), repeated (the API checks names and
+    values)."""
+    result: dict[str, str] = {}
+    for value in values:
+        colon, equals = value.find(":"), value.find("=")
+        cut = min(i for i in (colon, equals) if i >= 0) if max(colon, equals) >= 0 else -1
+        name, raw = (value[:cut].strip(), value[cut + 1 :].strip()) if cut >= 0 else ("", "")
+        if not name:
+            raise typer.BadParameter(f"--header wants NAME:VALUE, got {value!r}")
+        result[name] = raw
+    return result
+
+
+def retry_schedule(value: str) -> list[float]:
+    """`--retry-schedule 5s,30s,5m`: the delays before each retry; `none` for no retries."""
+    try:
+        delays = parse_delays(value)
+    except InvalidRequestError as exc:
+        raise typer.BadParameter(f"--retry-schedule: {exc.message}") from None
+    if delays is None:
+        raise typer.BadParameter("--retry-schedule wants delays like 5s,30s,5m, or none")
+    return delays
 
 
 def duration_seconds(value: str, option: str) -> int:

@@ -107,6 +107,15 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
     )
     _add(grid, "rate limit", "none" if hook.rate_limit is None else f"{hook.rate_limit}/s")
     _add(grid, "ordering", hook.ordering.value)
+    if hook.header_names is None:
+        _add(grid, "headers", "unknown (their values do not decrypt)")
+    elif hook.header_names:
+        _add(grid, "headers", ", ".join(hook.header_names) + " (values: webhooks headers ID)")
+    if hook.retry_schedule is not None:
+        delays = ", ".join(f"{delay:g}s" for delay in hook.retry_schedule) or "none"
+        _add(grid, "retries", delays)
+    if hook.timeout_seconds is not None:
+        _add(grid, "timeout", f"{hook.timeout_seconds}s")
     if secret is not None:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))

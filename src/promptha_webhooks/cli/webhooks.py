@@ -1,5 +1,5 @@
-"""`webhooks list|show|create|update|delete|secret|rotate-secret|public-key|test|test-filter`:
-an account's subscriptions."""
+"""`webhooks list|show|create|update|delete|secret|headers|rotate-secret|public-key|test|
+test-filter`: an account's subscriptions."""
 
 from __future__ import annotations
 
@@ -95,6 +95,35 @@ OrderingOption = Annotated[
 ]
 
 
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header",
+        "-H",
+        help="A static header sent on every attempt, NAME:VALUE (e.g. an API gateway key); "
+        "repeat for more. Stored encrypted; `webhooks headers` shows the values",
+        show_default=False,
+    ),
+]
+RetryScheduleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--retry-schedule",
+        help="Delays before each retry, e.g. 5s,30s,5m,2h (at most 9, 3 days in all; 'none': "
+        "no retries). Default: the server's schedule (5s,30s,5m,30m,2h)",
+        show_default=False,
+    ),
+]
+TimeoutOption = Annotated[
+    int | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds each attempt may take, 1-30 (default: the server's, 30)",
+        show_default=False,
+    ),
+]
+
+
 SignatureFormatOption = Annotated[
     SignatureFormat | None,
     typer.Option(
@@ -176,12 +205,16 @@ def create_webhook(
     signature_algorithm: SignatureAlgorithmOption = None,
     rate_limit: RateLimitOption = None,
     ordering: OrderingOption = None,
+    header: HeaderOption = None,
+    retry_schedule: RetryScheduleOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Subscribe a URL to event types and print its signing secret.
 
     Example:
       promptha-webhooks webhooks create https://example.com/hooks/promptha
         -e fabric.completed -e fabric.failed --filter fabricId=product-description
+        --header 'X-Api-Key: gw_123' --retry-schedule 5s,30s,5m --timeout 10
 
       promptha-webhooks webhooks create https://example.com/hooks/big -e 'fabric.*'
         --where '{"data.usage.totalTokens": {"$gt": 1000}}'
@@ -202,6 +235,11 @@ def create_webhook(
             signature_algorithm=signature_algorithm,
             rate_limit=rate_limit,
             ordering=ordering,
+            headers=inputs.headers(header) if header else None,
+            retry_schedule=(
+                inputs.retry_schedule(retry_schedule) if retry_schedule is not None else None
+            ),
+            timeout_seconds=timeout,
         )
     if output.json_mode:
         output.json(hook)
@@ -243,9 +281,23 @@ def update_webhook(
         bool, typer.Option("--no-rate-limit", help="Remove the rate limit")
     ] = False,
     ordering: OrderingOption = None,
+    header: HeaderOption = None,
+    clear_headers: Annotated[
+        bool, typer.Option("--clear-headers", help="Send no static headers any more")
+    ] = False,
+    retry_schedule: RetryScheduleOption = None,
+    default_retry_schedule: Annotated[
+        bool,
+        typer.Option("--default-retry-schedule", help="Back to the server's retry schedule"),
+    ] = False,
+    timeout: TimeoutOption = None,
+    default_timeout: Annotated[
+        bool, typer.Option("--default-timeout", help="Back to the server's timeout")
+    ] = False,
 ) -> None:
     """Change a webhook: only the options given are changed. A new --signature-format or
     --signature-algorithm keeps the secret if it fits, else add --secret or --rotate-secret.
+    --header replaces every static header (repeat it for several).
 
     Example: promptha-webhooks webhooks update wh_… --disable
     """
@@ -256,6 +308,12 @@ def update_webhook(
         raise fail(ctx, "Give --filter/--where or --clear-filters, not both")
     if rate_limit is not None and no_rate_limit:
         raise fail(ctx, "Give --rate-limit or --no-rate-limit, not both")
+    if header and clear_headers:
+        raise fail(ctx, "Give --header or --clear-headers, not both")
+    if retry_schedule is not None and default_retry_schedule:
+        raise fail(ctx, "Give --retry-schedule or --default-retry-schedule, not both")
+    if timeout is not None and default_timeout:
+        raise fail(ctx, "Give --timeout or --default-timeout, not both")
     changes: dict[str, Any] = {}
     if url is not None:
         changes["url"] = url
@@ -277,6 +335,14 @@ def update_webhook(
         changes["rate_limit"] = rate_limit  # None removes the limit
     if ordering is not None:
         changes["ordering"] = ordering
+    if header or clear_headers:
+        changes["headers"] = inputs.headers(header) if header else None
+    if retry_schedule is not None or default_retry_schedule:
+        changes["retry_schedule"] = (
+            inputs.retry_schedule(retry_schedule) if retry_schedule is not None else None
+        )
+    if timeout is not None or default_timeout:
+        changes["timeout_seconds"] = timeout
     if not changes and not events:
         raise fail(ctx, "Nothing to change: give at least one option (see --help)")
     with open_client(ctx) as client:
@@ -293,6 +359,9 @@ def update_webhook(
             signature_algorithm=changes.get("signature_algorithm", NOT_GIVEN),
             rate_limit=changes.get("rate_limit", NOT_GIVEN),
             ordering=changes.get("ordering", NOT_GIVEN),
+            headers=changes.get("headers", NOT_GIVEN),
+            retry_schedule=changes.get("retry_schedule", NOT_GIVEN),
+            timeout_seconds=changes.get("timeout_seconds", NOT_GIVEN),
         )
         new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
     if output.json_mode:
@@ -342,6 +411,24 @@ def show_secret(ctx: typer.Context, webhook_id: WebhookId) -> None:
         output.json(secret)
     else:
         typer.echo(secret.secret)
+
+
+@app.command("headers")
+def show_headers(ctx: typer.Context, webhook_id: WebhookId) -> None:
+    """Print the webhook's static headers with their values, one NAME: VALUE a line.
+
+    Example: promptha-webhooks webhooks headers wh_…
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        found = client.webhooks.headers(webhook_id)
+    if output.json_mode:
+        output.json(found)
+    elif not found.headers:
+        output.note("No static headers: promptha-webhooks webhooks update ID --header 'NAME: V'")
+    else:
+        for name, value in found.headers.items():
+            typer.echo(f"{name}: {value}")
 
 
 @app.command("rotate-secret")

@@ -32,6 +32,7 @@ from promptha_webhooks.models import (
     SecretRotation,
     TestResult,
     Webhook,
+    WebhookHeaders,
     WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
@@ -163,9 +164,15 @@ def create_webhook(
     signature_algorithm: SignatureAlgorithmName | None = None,
     rate_limit: int | None = None,
     ordering: OrderingName | None = None,
+    headers: Mapping[str, str] | None = None,
+    retry_schedule: Sequence[float] | None = None,
+    timeout_seconds: int | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
     `max_concurrency`: requests sent to it at once (None: the server's default).
+    `headers`: static headers sent on every attempt (e.g. a gateway key; stored encrypted,
+    read back with `headers`); `retry_schedule`: the delays in seconds before each retry (at
+    most 9, 3 days in all; None: the server's); `timeout_seconds`: per attempt, 1-30.
     `rate_limit`: deliveries started per second, across every worker (None: no limit).
     `ordering`: "fifo" (one at a time, in publish order) or "none" (default).
     `signature_format`: "promptha" (default) or "standard" (Standard Webhooks);
@@ -191,6 +198,12 @@ def create_webhook(
         body["rateLimit"] = rate_limit
     if ordering is not None:
         body["ordering"] = str(ordering)
+    if headers is not None:
+        body["headers"] = dict(headers)
+    if retry_schedule is not None:
+        body["retrySchedule"] = list(retry_schedule)
+    if timeout_seconds is not None:
+        body["timeoutSeconds"] = timeout_seconds
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -223,12 +236,16 @@ def update_webhook(
     signature_algorithm: SignatureAlgorithmName | NotGiven = NOT_GIVEN,
     rate_limit: int | NotGiven | None = NOT_GIVEN,
     ordering: OrderingName | NotGiven = NOT_GIVEN,
+    headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+    retry_schedule: Sequence[float] | NotGiven | None = NOT_GIVEN,
+    timeout_seconds: int | NotGiven | None = NOT_GIVEN,
 ) -> Call[Webhook]:
     """Change the given fields only; `secret=None` replaces it at once (`rotate_secret` keeps
     the old one signing for a grace period), `filters=None` clears,
-    `max_concurrency=None` goes back to the server's default, `rate_limit=None` removes the
-    limit. A new `signature_format` or
-    `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate)."""
+    `max_concurrency=None` goes back to the server's default. A new `signature_format` or
+    `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate).
+    `headers` replaces the whole set (None or {}: none); `retry_schedule=None` and
+    `timeout_seconds=None` go back to the server's; `rate_limit=None` removes the limit."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -252,6 +269,12 @@ def update_webhook(
         body["rateLimit"] = rate_limit
     if ordering is not NOT_GIVEN:
         body["ordering"] = str(ordering)
+    if headers is not NOT_GIVEN:
+        body["headers"] = None if headers is None else dict(headers)
+    if retry_schedule is not NOT_GIVEN:
+        body["retrySchedule"] = None if retry_schedule is None else list(retry_schedule)
+    if timeout_seconds is not NOT_GIVEN:
+        body["timeoutSeconds"] = timeout_seconds
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 
@@ -266,6 +289,12 @@ def get_webhook_secret(webhook_id: str) -> Call[WebhookSecret]:
     """Reveal the signing secret."""
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/secret"
     return _get(path, WebhookSecret.model_validate)
+
+
+def get_webhook_headers(webhook_id: str) -> Call[WebhookHeaders]:
+    """Reveal the static headers' values (the webhook lists only their names)."""
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/headers"
+    return _get(path, WebhookHeaders.model_validate)
 
 
 def rotate_webhook_secret(

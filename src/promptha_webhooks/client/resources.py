@@ -144,6 +144,7 @@ class Webhooks(Resource[S]):
     rotate_secret = Endpoint(calls.rotate_webhook_secret)
     complete_secret_rotation = Endpoint(calls.complete_secret_rotation)
     public_key = Endpoint(calls.get_webhook_public_key)
+    headers = Endpoint(calls.get_webhook_headers)
     test = Endpoint(calls.send_test_event)
     test_filter = Endpoint(calls.test_filter)
 

@@ -16,6 +16,15 @@ from starlette.requests import Request
 
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
+from promptha_webhooks.delivery_settings import (
+    DeliveryOptions,
+    check_headers,
+    check_retry_schedule,
+    check_timeout,
+    format_delays,
+    parse_delays,
+    parse_header_lines,
+)
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Webhook
@@ -119,6 +128,13 @@ class WebhookForm:
     max_concurrency: str = ""
     rate_limit: str = ""
     ordering: str = Ordering.NONE.value
+    # Delivery settings: static headers one "Name: value" a line (on edit, empty keeps the
+    # current ones: their values are never put in the page), retry delays ("5s, 30s, 5m";
+    # empty: the server's), the timeout in seconds (empty: the server's).
+    headers: str = ""
+    clear_headers: bool = False  # edit only: remove every static header
+    retry_schedule: str = ""
+    timeout: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -133,6 +149,10 @@ class WebhookForm:
             max_concurrency=form.get("max_concurrency").strip(),
             rate_limit=form.get("rate_limit").strip(),
             ordering=form.get("ordering", Ordering.NONE.value),
+            headers=form.get("headers"),
+            clear_headers=form.get("clear_headers") == "on",
+            retry_schedule=form.get("retry_schedule"),
+            timeout=form.get("timeout").strip(),
         )
 
     @classmethod
@@ -151,6 +171,8 @@ class WebhookForm:
             max_concurrency=_text(webhook.max_concurrency),
             rate_limit=_text(webhook.rate_limit),
             ordering=webhook.ordering.value,
+            retry_schedule=format_delays(webhook.retry_schedule),
+            timeout="" if webhook.timeout_seconds is None else str(webhook.timeout_seconds),
         )
 
     def cap(self) -> int | None:
@@ -164,6 +186,25 @@ class WebhookForm:
         return service_rules.validate_pacing(
             _whole_number(self.rate_limit, "rateLimit"), self.ordering
         )
+
+    def delivery(self) -> DeliveryOptions:
+        """The static headers, retry delays and timeout as typed (checked by `validate`)."""
+        timeout: Any = None
+        if self.timeout:
+            if not self.timeout.isascii() or not self.timeout.isdigit():
+                raise InvalidRequestError(
+                    "The timeout is a whole number of seconds, 1-30", field="timeoutSeconds"
+                )
+            timeout = int(self.timeout)
+        return DeliveryOptions(
+            parse_header_lines(self.headers), parse_delays(self.retry_schedule), timeout
+        )
+
+    def _check_delivery(self) -> None:
+        delivery = self.delivery()
+        check_headers(delivery.headers)
+        check_retry_schedule(delivery.retry_schedule)
+        check_timeout(delivery.timeout_seconds)
 
     def scheme(self) -> SigningScheme:
         """The chosen signing scheme."""
@@ -191,12 +232,14 @@ class WebhookForm:
             ("max_concurrency", self._sync(self.cap)),
             ("rate_limit", self._sync(lambda: self.pacing().rate_limit)),
             ("ordering", self._sync(lambda: service_rules.validate_ordering(self.ordering))),
+            ("delivery", self._sync(self._check_delivery)),
         ]
         for name, check in checks:
             try:
                 await check()
             except InvalidRequestError as exc:
-                self.errors.setdefault(name, exc.message)
+                key = form_field(exc.field) if name == "delivery" else name
+                self.errors.setdefault(key, exc.message)
         if not self.events:
             self.errors["events"] = "Select at least one event"
         return not self.errors
@@ -262,6 +305,13 @@ class WebhookForm:
             changes["signature_algorithm"] = scheme.algorithm
         if self.new_secret:
             changes["secret"] = None
+        delivery = self.delivery()
+        if self.clear_headers:
+            changes["headers"] = None
+        elif delivery.headers:
+            changes["headers"] = delivery.headers
+        changes["retry_schedule"] = delivery.retry_schedule
+        changes["timeout_seconds"] = delivery.timeout_seconds
         return changes
 
 

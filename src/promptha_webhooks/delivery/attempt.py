@@ -55,6 +55,8 @@ ROTATION_NOTE = "signature rejected during a secret rotation's grace period: ret
 # The webhook's stored secrets do not decrypt (a key missing from the ring): nothing is sent,
 # never a request signed with garbage; retried on the schedule, as a failed send is.
 NOT_SIGNED_ERROR = "not sent: the webhook's signing secret does not decrypt ({reason})"
+# Likewise for the webhook's static custom headers (sealed like its secrets).
+HEADERS_UNREADABLE_ERROR = "not sent: the webhook's custom headers do not decrypt ({reason})"
 
 
 class Trigger(StrEnum):
@@ -164,21 +166,34 @@ async def _attempt(
     context: DeliveryContext, delivery: ClaimedDelivery, mode: AttemptMode
 ) -> AttemptOutcome:
     if isinstance(delivery.signing, UnreadableSecrets):
-        return _not_signed(context, delivery, mode, delivery.signing)
+        return _not_sent(context, delivery, mode, NOT_SIGNED_ERROR, delivery.signing.reason)
+    settings = delivery.settings
+    if settings.unreadable is not None:
+        return _not_sent(context, delivery, mode, HEADERS_UNREADABLE_ERROR, settings.unreadable)
     headers = delivery_headers(delivery, delivery.attempt_count + 1, int(context.clock.now()))
-    response = await context.transport.send(OutboundRequest(delivery.url, delivery.body, headers))
+    sent = headers
+    if settings.headers:
+        # The webhook's static headers go out; the attempt log keeps their names only (their
+        # values are credentials). Their names never collide with ours (delivery_settings.py).
+        sent = headers.copy()
+        sent.update(settings.headers)
+        headers.update(settings.masked_headers)
+    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s)
+    response = await context.transport.send(request)
     return outcome_of(delivery, mode, headers, response, context)
 
 
-def _not_signed(
+def _not_sent(
     context: DeliveryContext,
     delivery: ClaimedDelivery,
     mode: AttemptMode,
-    unreadable: UnreadableSecrets,
+    template: str,
+    reason: str,
 ) -> AttemptOutcome:
-    """No request: the secrets do not decrypt. Recorded as an attempt that got no answer, with
-    the reason, so the delivery is retried on its schedule (the operator restores the key)."""
-    error = NOT_SIGNED_ERROR.format(reason=unreadable.reason)
+    """No request: the secrets (or the custom headers) do not decrypt. Recorded as an attempt
+    that got no answer, with the reason, so the delivery is retried on its schedule (the
+    operator restores the key)."""
+    error = template.format(reason=reason)
     response = TransportResponse(None, None, None, error, None, context.clock.now(), 0.0)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     return outcome_of(delivery, mode, headers, response, context)
@@ -214,7 +229,8 @@ def outcome_of(
     if outcome is retry.Outcome.DELIVERED:
         status = "delivered"
     elif outcome is retry.Outcome.RETRY and mode.retries:
-        delay = retry.next_delay(context.retry_schedule_s, number, response.retry_after)
+        schedule = delivery.settings.retry_schedule_s or context.retry_schedule_s
+        delay = retry.next_delay(schedule, number, response.retry_after)
         if delay is not None:
             status = "pending"
             next_at = ms(now + delay)

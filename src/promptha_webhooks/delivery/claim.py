@@ -20,7 +20,8 @@ def as_claimed(
     delivery: Delivery, body: str, endpoint: Endpoint, traceparent: str | None
 ) -> ClaimedDelivery:
     """A delivery read from the log (resends, test events, listen answers) as the attempt
-    stage takes it. `endpoint`: the webhook's url, secrets, whether it is enabled, its cap."""
+    stage takes it. `endpoint`: the webhook's url, secrets, whether it is enabled, its cap,
+    its delivery settings."""
     return ClaimedDelivery(
         id=delivery.id,
         event_id=delivery.event_id,
@@ -34,6 +35,7 @@ def as_claimed(
         webhook_enabled=endpoint.enabled,
         traceparent=traceparent,
         max_concurrency=endpoint.max_concurrency,
+        settings=endpoint.settings,
     )
 
 

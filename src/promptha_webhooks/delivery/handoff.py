@@ -18,7 +18,7 @@ from typing import Protocol
 
 from promptha_webhooks.delivery.claim import ClaimedDelivery
 from promptha_webhooks.store.deliveries import DeliveryRow
-from promptha_webhooks.webhook_secrets import Signing
+from promptha_webhooks.store.webhooks import HandOffEndpoint
 
 
 class DeliveryHandOff(Protocol):
@@ -65,14 +65,14 @@ def hand_over(
     handoff: DeliveryHandOff,
     handed: list[DeliveryRow],
     events: Mapping[str, tuple[bytes, str | None]],
-    endpoints: Mapping[str, tuple[str, Signing]],
+    endpoints: Mapping[str, HandOffEndpoint],
     caps: Mapping[str, int | None],
 ) -> None:
     """Give the committed handed rows to the dispatcher. `events`: body and traceparent per
-    event id; `endpoints`: url and secrets per webhook id, read by the statement or transaction
-    that stored the rows (as current as a claim's). A row without its endpoint (not expected:
-    the statement stores nothing if the webhooks changed) is left to its lease. `caps`: as
-    for `mark_handed`."""
+    event id; `endpoints`: url, secrets and delivery settings per webhook id, read by the
+    statement or transaction that stored the rows (as current as a claim's). A row without its
+    endpoint (not expected: the statement stores nothing if the webhooks changed) is left to
+    its lease. `caps`: as for `mark_handed`."""
     if not handed:
         return
     missing = [row for row in handed if row.webhook_id not in endpoints]
@@ -89,11 +89,12 @@ def hand_over(
                 attempt_count=0,
                 is_test=False,
                 body=events[row.event_id][0],
-                url=endpoints[row.webhook_id][0],
-                signing=endpoints[row.webhook_id][1],
+                url=endpoints[row.webhook_id].url,
+                signing=endpoints[row.webhook_id].signing,
                 webhook_enabled=True,
                 traceparent=events[row.event_id][1],
                 max_concurrency=caps.get(row.webhook_id),
+                settings=endpoints[row.webhook_id].settings,
             )
             for row in handed
         ]

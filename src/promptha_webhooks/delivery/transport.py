@@ -3,10 +3,11 @@
 
 `AiohttpTransport` is the implementation: one uvloop-friendly aiohttp session per process, the
 destination guard (destinations.decide) asked for every request, connections only to the
-addresses it checked (a pinned resolver: no second lookup, no DNS-rebinding window), 30 s for
-the whole exchange, no redirects, at most the response body limit read. A proxy, a source
-address or another client plugs in here, as another Transport. The guard stays inside the
-transport because the addresses it checked are what the client must connect to.
+addresses it checked (a pinned resolver: no second lookup, no DNS-rebinding window), 30 s (or
+the webhook's own `timeoutSeconds`) for the whole exchange, no redirects, at most the response
+body limit read. A proxy, a source address or another client plugs in here, as another
+Transport. The guard stays inside the transport because the addresses it checked are what the
+client must connect to.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class OutboundRequest:
     url: str
     body: bytes
     headers: dict[str, str]
+    # The webhook's own timeout for the whole exchange (s); None: the server's delivery timeout
+    timeout_s: float | None = None
 
 
 @record
@@ -130,10 +133,25 @@ class AiohttpTransport:
         # A name's answer serves attempts for DNS_CACHE_TTL_S; the guard checks it every time.
         self._resolve = CachingResolve(resolve)
         self._session: aiohttp.ClientSession | None = None
-        self._deadlines = Deadlines(settings.delivery_timeout_s)
-        self._timeout_error = (
-            f"timeout: no complete answer within {settings.delivery_timeout_s:g} s"
-        )
+        # One Deadlines per timeout in use (the server's, and each webhook's own: 1-30 s), so
+        # each keeps its deadlines in start order and one timer (deadlines.py).
+        self._deadlines: dict[float, Deadlines] = {}
+        self._default = self._deadlines_for(settings.delivery_timeout_s)
+
+    def _deadlines_for(self, timeout_s: float) -> Deadlines:
+        deadlines = self._deadlines.get(timeout_s)
+        if deadlines is None:
+            deadlines = self._deadlines[timeout_s] = Deadlines(timeout_s)
+        return deadlines
+
+    def _timeout_of(self, request: OutboundRequest) -> Deadlines:
+        """The deadlines keeping `request`'s timeout. A webhook's own timeout must stay below
+        the claim's lease (a delivery is due again when its lease runs out): with a lease that
+        short (configured below 30 s) the server's timeout applies instead."""
+        timeout_s = request.timeout_s
+        if timeout_s is None or timeout_s >= self._settings.lease_s:
+            return self._default
+        return self._deadlines_for(timeout_s)
 
     async def start(self) -> None:
         if self._session is None:
@@ -162,7 +180,8 @@ class AiohttpTransport:
         assert self._session is not None
         started = time.time()
         t0 = time.perf_counter()
-        task = self._deadlines.start()
+        deadlines = self._default if request.timeout_s is None else self._timeout_of(request)
+        task = deadlines.start()
         try:
             # The mode this process runs in decides, whatever mode the URL was saved under.
             decision = await decide(url, self._settings.mode, self._resolve, Purpose.SEND)
@@ -176,11 +195,11 @@ class AiohttpTransport:
                 finally:
                     _PINNED.reset(pinned)
         except asyncio.CancelledError:
-            if not self._deadlines.expired(task):
+            if not deadlines.expired(task):
                 raise
-            error = self._timeout_error
+            error = _timeout_error(deadlines.timeout_s)
         except TimeoutError:
-            error = self._timeout_error
+            error = _timeout_error(deadlines.timeout_s)
         except aiohttp.ClientConnectorDNSError as exc:
             if isinstance(exc.os_error, BlockedDestinationError):
                 error = f"blocked: {exc.os_error}"
@@ -195,7 +214,7 @@ class AiohttpTransport:
         except (OSError, ValueError) as exc:
             error = f"request error: {type(exc).__name__}: {exc}"
         finally:
-            self._deadlines.finish(task)
+            deadlines.finish(task)
         duration = (time.perf_counter() - t0) * 1000
         error = receiver_text(error[:MAX_ERROR_LENGTH])
         return TransportResponse(None, None, None, error, None, started, duration)
@@ -239,6 +258,10 @@ class AiohttpTransport:
                 started,
                 duration,
             )
+
+
+def _timeout_error(timeout_s: float) -> str:
+    return f"timeout: no complete answer within {timeout_s:g} s"
 
 
 def _request_url(decision: Decision) -> URL | str:

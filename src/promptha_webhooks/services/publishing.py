@@ -59,9 +59,8 @@ from promptha_webhooks.store.publish_statement import (
     load_fanout,
     store_publish,
 )
-from promptha_webhooks.store.webhooks import FanoutTarget
+from promptha_webhooks.store.webhooks import FanoutTarget, HandOffEndpoint
 from promptha_webhooks.tracing import Tracing
-from promptha_webhooks.webhook_secrets import Signing
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH_EVENTS = 1000
@@ -454,7 +453,7 @@ class Publisher:
         requests: list[_Request],
         rows: PublishRows,
         handed: list[DeliveryRow],
-        endpoints: dict[str, tuple[str, Signing]],
+        endpoints: dict[str, HandOffEndpoint],
     ) -> None:
         """The rows are committed: hand over what was marked, wake claims for the rest."""
         if self.handoff is not None and handed:
@@ -483,7 +482,7 @@ class Publisher:
         stored: list[Stored] = []
         rows = PublishRows()
         handed: list[DeliveryRow] = []
-        endpoints: dict[str, tuple[str, Signing]] = {}
+        endpoints: dict[str, HandOffEndpoint] = {}
         try:
             async with self.db.transaction() as conn:
                 stored = await self._store_requests(conn, account_id, requests, rows)

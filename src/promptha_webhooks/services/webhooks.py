@@ -15,6 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids, signing_standard
 from promptha_webhooks.catalog import get_event_type, sample_payload, validate_payload
+from promptha_webhooks.delivery_settings import (
+    DeliveryOptions,
+    check_headers,
+    check_retry_schedule,
+    check_timeout,
+)
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import (
     ConflictError,
@@ -27,6 +33,7 @@ from promptha_webhooks.models import (
     Page,
     SecretRotation,
     Webhook,
+    WebhookHeaders,
     WebhookPublicKey,
     WebhookSecret,
     WebhookWithSecret,
@@ -56,6 +63,8 @@ from promptha_webhooks.store import dispatch_statements
 from promptha_webhooks.store.webhooks import NewWebhook
 from promptha_webhooks.webhook_secrets import SigningScheme, SigningSecrets, UnreadableSecrets
 
+# No static headers, the server's retry schedule and timeout.
+DEFAULT_DELIVERY_OPTIONS = DeliveryOptions()
 # promptha format, HMAC-SHA256: what a webhook signs with unless told otherwise.
 DEFAULT_SCHEME = SigningScheme()
 
@@ -141,6 +150,7 @@ class WebhookUseCases(UseCases):
         max_concurrency: int | None = None,
         scheme: SigningScheme = DEFAULT_SCHEME,
         pacing: Pacing = NO_PACING,
+        delivery: DeliveryOptions = DEFAULT_DELIVERY_OPTIONS,
     ) -> WebhookWithSecret:
         await validate_webhook_url(url, self.settings.mode, self.resolve)
         event_names = validate_subscriptions(events)
@@ -151,6 +161,7 @@ class WebhookUseCases(UseCases):
         description = validate_description(description)
         cap = validate_max_concurrency(max_concurrency)
         pacing = validate_pacing(pacing.rate_limit, pacing.ordering)
+        delivery = delivery.checked()
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
             new = NewWebhook(
@@ -166,6 +177,9 @@ class WebhookUseCases(UseCases):
                 signature_format=scheme.format,
                 rate_limit=pacing.rate_limit,
                 ordering=pacing.ordering,
+                headers=delivery.headers,
+                retry_schedule=delivery.retry_schedule,
+                timeout_seconds=delivery.timeout_seconds,
             )
             await self.store.webhooks.insert(conn, new, self._now())
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
@@ -187,6 +201,20 @@ class WebhookUseCases(UseCases):
         if webhook.secret is None:  # stored, but it does not decrypt (the log says why)
             raise SecretUnavailableError()
         return WebhookSecret(webhook_id=webhook.id, secret=webhook.secret_value())
+
+    async def get_webhook_headers(self, account_id: str, webhook_id: str) -> WebhookHeaders:
+        """The webhook's static headers with their values (503 when they do not decrypt)."""
+        async with self.db.transaction() as conn:
+            settings = await self.store.webhooks.delivery_settings(conn, account_id, webhook_id)
+        if settings is None:
+            raise NotFoundError(f"No webhook {webhook_id}")
+        if settings.unreadable is not None:  # the log names the missing key
+            raise SecretUnavailableError(
+                "The webhook's custom headers do not decrypt with this server's encryption "
+                "keys: restore the key (the server's log names it), or replace them with "
+                'PATCH {"headers": {…}}'
+            )
+        return WebhookHeaders(webhook_id=webhook_id, headers=dict(settings.headers))
 
     async def get_webhook_public_key(self, account_id: str, webhook_id: str) -> WebhookPublicKey:
         """The whpk_ public keys receivers verify an ed25519 webhook's v1a signatures with
@@ -239,6 +267,12 @@ class WebhookUseCases(UseCases):
             values["rate_limit"] = validate_rate_limit(changes["rate_limit"])
         if "ordering" in changes:
             values["ordering"] = validate_ordering(changes["ordering"]).value
+        if "headers" in changes:  # the whole set: {} or null removes them
+            values["headers"] = check_headers(changes["headers"])
+        if "retry_schedule" in changes:
+            values["retry_schedule"] = check_retry_schedule(changes["retry_schedule"])
+        if "timeout_seconds" in changes:
+            values["timeout_seconds"] = check_timeout(changes["timeout_seconds"])
         if "enabled" in changes:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"

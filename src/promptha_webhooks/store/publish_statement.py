@@ -24,8 +24,7 @@ from promptha_webhooks.store.backends.postgresql import CHANNEL
 from promptha_webhooks.store.deliveries import DeliveryRow, delivery_binds
 from promptha_webhooks.store.events import EventRow, IdempotencyKeyRow, event_binds, key_binds
 from promptha_webhooks.store.webhook_secrets import SecretCodec
-from promptha_webhooks.store.webhooks import FanoutTarget
-from promptha_webhooks.webhook_secrets import Signing
+from promptha_webhooks.store.webhooks import FanoutTarget, HandOffEndpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ class PublishOutcome:
     version: int | None  # the account's current version; None: no such account
     conflict: bool = False  # an idempotency key exists
     # url and secrets of the webhooks asked for (handed over deliveries'), when stored
-    endpoints: dict[str, tuple[str, Signing]] = field(default_factory=dict)
+    endpoints: dict[str, HandOffEndpoint] = field(default_factory=dict)
 
 
 # The same webhooks as Store.fanout_targets: enabled ones, and those disabled by their health
@@ -124,7 +123,8 @@ SELECT (SELECT webhooks_version FROM account) AS version,
             THEN pg_notify('{CHANNEL}', '') END AS notified,
        (SELECT json_agg(json_build_array(w.id, w.url, w.secret, w.previous_secret,
                                          w.previous_secret_expires_at, w.signature_format,
-                                         w.secret_key_id))
+                                         w.secret_key_id, w.headers, w.retry_schedule,
+                                         w.timeout_seconds))
         FROM webhooks AS w
         WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
@@ -187,13 +187,23 @@ async def store_publish(
     conflict = not stored and current == version
     endpoints = (
         {
-            webhook_id: (
+            webhook_id: HandOffEndpoint(
                 url,
                 secrets.signing_secrets(webhook_id, (secret, previous, expires, format_, key_id)),
+                secrets.delivery_settings(webhook_id, (headers, schedule, timeout)),
             )
-            for webhook_id, url, secret, previous, expires, format_, key_id in orjson.loads(
-                row["endpoints"]
-            )
+            for (
+                webhook_id,
+                url,
+                secret,
+                previous,
+                expires,
+                format_,
+                key_id,
+                headers,
+                schedule,
+                timeout,
+            ) in orjson.loads(row["endpoints"])
         }
         if row["endpoints"]
         else {}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
 from promptha_webhooks.pacing import Ordering, take_slots
 from promptha_webhooks.records import record
 from promptha_webhooks.store.tables import deliveries, events, webhooks
@@ -40,6 +41,8 @@ class ClaimedDelivery:
     # A rate-limited webhook's delivery: its rate slot, the time (ms) the worker may start
     # sending it (claim_paced); None: at once
     not_before: int | None = None
+    # The webhook's static headers, retry schedule and timeout (delivery_settings.py)
+    settings: DeliverySettings = DEFAULT_DELIVERY_SETTINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,9 @@ def _claimed(secrets: SecretCodec, r: Any, not_before: int | None = None) -> Cla
         traceparent=r.traceparent,
         max_concurrency=r.max_concurrency,
         not_before=not_before,
+        settings=secrets.delivery_settings(
+            r.webhook_id, (r.headers, r.retry_schedule, r.timeout_seconds)
+        ),
     )
 
 
@@ -113,6 +119,9 @@ class DispatchQueries:
                 webhooks.c.secret_key_id,
                 webhooks.c.enabled,
                 webhooks.c.max_concurrency,
+                webhooks.c.headers,
+                webhooks.c.retry_schedule,
+                webhooks.c.timeout_seconds,
             )
             .select_from(
                 deliveries.join(events, events.c.id == deliveries.c.event_id).join(

@@ -1,7 +1,8 @@
 """Moving stored webhook secrets under the key ring's first key, online and in batches: rows
 from before encryption at rest (plaintext, `secret_key_id` NULL) are sealed, rows under an
-older key re-encrypted. `serve` and `worker` seal plaintext rows at start-up; `promptha-webhooks
-secrets reencrypt` moves every row (docs/security.md, rotating the encryption key).
+older key re-encrypted (with their static headers, sealed the same way). `serve` and `worker`
+seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt` moves every row
+(docs/security.md, rotating the encryption key).
 
 Each batch is one short transaction, and each row is written only if its secrets are still
 the ones read (compare-and-set): a secret changed meanwhile (PATCH, a rotation) is already
@@ -14,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
-from promptha_webhooks.secret_box import DecryptionError
+from promptha_webhooks.secret_box import SEALED_PREFIX, DecryptionError
 from promptha_webhooks.store.database import Database
 from promptha_webhooks.store.tables import webhooks
 
@@ -48,9 +49,16 @@ class ResealProgress:
 def _pending(database: Database, request: ResealRequest) -> ColumnElement[bool]:
     if request.plaintext_only:
         return webhooks.c.secret_key_id.is_(None)
+    primary = database.secrets.keys.primary_key_id
     return or_(
         webhooks.c.secret_key_id.is_(None),
-        webhooks.c.secret_key_id != database.secrets.keys.primary_key_id,
+        webhooks.c.secret_key_id != primary,
+        # Static headers are sealed on their own (their key id is inside the value): a row
+        # whose secret moved since may still hold headers under an older key.
+        and_(
+            webhooks.c.headers.is_not(None),
+            ~webhooks.c.headers.startswith(f"{SEALED_PREFIX}:{primary}:", autoescape=True),
+        ),
     )
 
 
@@ -82,6 +90,7 @@ async def reseal(
                         webhooks.c.previous_secret_expires_at,
                         webhooks.c.signature_format,
                         webhooks.c.secret_key_id,
+                        webhooks.c.headers,
                     )
                     .where(_pending(database, request), webhooks.c.id > after)
                     .order_by(webhooks.c.id)
@@ -102,6 +111,8 @@ async def reseal(
                         row.secret_key_id,
                     )
                     columns = codec.resealed(row.id, stored)
+                    if not request.plaintext_only:
+                        columns["headers"] = codec.resealed_headers(row.id, row.headers)
                 except DecryptionError:
                     unreadable.append(row.id)
                     continue
@@ -111,6 +122,7 @@ async def reseal(
                         webhooks.c.id == row.id,
                         webhooks.c.secret == row.secret,
                         webhooks.c.previous_secret.is_not_distinct_from(row.previous_secret),
+                        webhooks.c.headers.is_not_distinct_from(row.headers),
                     )
                     .values(**columns)
                 )

@@ -79,6 +79,13 @@ webhooks = Table(
     Column("rate_limit", Integer, nullable=True),
     Column("ordering", String(8), nullable=False, server_default="none"),
     Column("rate_next_at", BigInteger, nullable=True),
+    # The webhook's delivery settings (delivery_settings.py); each NULL: the server's default.
+    # headers: its static custom headers, one JSON object sealed like the secrets (secret_box;
+    # the key id travels in the value); retry_schedule: a JSON array of retry delays (s);
+    # timeout_seconds: the per-attempt timeout (0014).
+    Column("headers", Text, nullable=True),
+    Column("retry_schedule", Text, nullable=True),
+    Column("timeout_seconds", Integer, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning

@@ -13,18 +13,32 @@ it is sealed (store/secret_sealing.py, at start-up and by `secrets reencrypt`).
 Opened values are cached by webhook id and ciphertext: the claim and hand-off paths read the
 same webhooks' secrets for every delivery, so a secret is decrypted once per process and per
 stored value (a new value is a new ciphertext: a fresh nonce), never per attempt.
+
+A webhook's static custom headers (delivery_settings.py) are sealed the same way, as one JSON
+object in the `headers` column (associated data: the column and the webhook id), and opened
+with its retry schedule and timeout into one cached `DeliverySettings` (`delivery_settings`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Final
 
+import orjson
+
+from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
 from promptha_webhooks.secret_box import DecryptionError, KeyRing
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing, SigningSecrets, UnreadableSecrets
 
-__all__ = ["SIGNING_COLUMNS", "SecretCodec", "StoredSecrets"]
+__all__ = [
+    "SETTINGS_COLUMNS",
+    "SIGNING_COLUMNS",
+    "SecretCodec",
+    "StoredSecrets",
+    "StoredSettings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +54,15 @@ SIGNING_COLUMNS: Final = (
 # The values of SIGNING_COLUMNS, as a row holds them.
 StoredSecrets = tuple[str, str | None, int | None, str, str | None]
 
+# The webhooks columns a webhook's delivery settings are read from, in `StoredSettings`' order.
+SETTINGS_COLUMNS: Final = ("headers", "retry_schedule", "timeout_seconds")
+
+# The values of SETTINGS_COLUMNS, as a row holds them: the sealed headers (a JSON object), the
+# retry delays (a JSON array), the timeout in seconds; each NULL for the server's default.
+StoredSettings = tuple[str | None, str | None, int | None]
+
 _CACHE_SIZE = 4096
+_HEADERS_AAD = "webhooks.headers:"
 _SECRET_AAD = "webhooks.secret:"
 _PREVIOUS_AAD = "webhooks.previous_secret:"
 
@@ -50,11 +72,12 @@ class SecretCodec:
     key seals, every key opens). Built once per process from Settings and passed in (the
     Database holds it; the Store's queries use it)."""
 
-    __slots__ = ("_cache", "keys")
+    __slots__ = ("_cache", "_settings_cache", "keys")
 
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
         self._cache: dict[tuple[str, StoredSecrets], Signing] = {}
+        self._settings_cache: dict[tuple[str, StoredSettings], DeliverySettings] = {}
 
     def __repr__(self) -> str:
         return f"SecretCodec({self.keys!r})"
@@ -71,6 +94,57 @@ class SecretCodec:
             self._cache.clear()
         self._cache[key] = built
         return built
+
+    def delivery_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
+        """The delivery settings stored as these column values of webhook `webhook_id` (the
+        header values opened; `unreadable` says why when they do not decrypt)."""
+        if stored == (None, None, None):
+            return DEFAULT_DELIVERY_SETTINGS
+        key = (webhook_id, stored)
+        found = self._settings_cache.get(key)
+        if found is not None:
+            return found
+        built = self._open_settings(webhook_id, stored)
+        if len(self._settings_cache) >= _CACHE_SIZE:
+            self._settings_cache.clear()
+        self._settings_cache[key] = built
+        return built
+
+    def headers_column(self, webhook_id: str, headers: Mapping[str, str]) -> str | None:
+        """The `headers` column value storing these static headers, sealed under the ring's
+        first key; None when there are none."""
+        if not headers:
+            return None
+        plain = orjson.dumps(dict(headers)).decode()
+        return self.keys.encrypt(plain, _aad(_HEADERS_AAD, webhook_id))
+
+    def resealed_headers(self, webhook_id: str, sealed: str | None) -> str | None:
+        """The `headers` column value holding the same headers under the ring's first key;
+        DecryptionError when they do not open."""
+        if sealed is None:
+            return None
+        plain = self.keys.decrypt(sealed, _aad(_HEADERS_AAD, webhook_id))
+        return self.keys.encrypt(plain, _aad(_HEADERS_AAD, webhook_id))
+
+    def _open_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
+        sealed, schedule, timeout = stored
+        delays = orjson.loads(schedule) if schedule is not None else None
+        retry_schedule = (0.0, *map(float, delays)) if delays is not None else None
+        headers: tuple[tuple[str, str], ...] = ()
+        unreadable = None
+        if sealed is not None:
+            try:
+                opened = orjson.loads(self.keys.decrypt(sealed, _aad(_HEADERS_AAD, webhook_id)))
+                headers = tuple((str(k), str(v)) for k, v in opened.items())
+            except DecryptionError as exc:
+                logger.error("webhook %s: custom headers: %s", webhook_id, exc.message)
+                unreadable = exc.message
+        return DeliverySettings(
+            headers=headers,
+            retry_schedule_s=retry_schedule,
+            timeout_s=float(timeout) if timeout is not None else None,
+            unreadable=unreadable,
+        )
 
     def secret_columns(
         self, webhook_id: str, current: str, previous: str | None, previous_expires_at: int | None

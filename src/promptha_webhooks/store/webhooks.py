@@ -4,6 +4,7 @@ the endpoints (url and secret) deliveries are sent to."""
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
 from promptha_webhooks.pacing import Ordering, is_paced
 from promptha_webhooks.routing import Route, route_of
@@ -45,6 +47,16 @@ class Endpoint:
     signing: Signing  # UnreadableSecrets: they do not decrypt, nothing is sent
     enabled: bool
     max_concurrency: int | None = None  # None: the worker's default
+    settings: DeliverySettings = DEFAULT_DELIVERY_SETTINGS  # headers, retries, timeout
+
+
+@dataclass(frozen=True, slots=True)
+class HandOffEndpoint:
+    """What a handed-over delivery's attempt needs of its webhook (read with the publish)."""
+
+    url: str
+    signing: Signing
+    settings: DeliverySettings = DEFAULT_DELIVERY_SETTINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,13 @@ class NewWebhook:
     signature_format: SignatureFormat = SignatureFormat.PROMPTHA
     rate_limit: int | None = None  # None: no limit
     ordering: Ordering = Ordering.NONE
+    # Static headers (sealed on insert), retry delays (s) and timeout (s); None: defaults
+    headers: Mapping[str, str] | None = None
+    retry_schedule: Sequence[float] | None = None
+    timeout_seconds: int | None = None
+
+
+_SETTINGS = (webhooks.c.headers, webhooks.c.retry_schedule, webhooks.c.timeout_seconds)
 
 
 def _json(value: Any) -> str:
@@ -79,10 +98,15 @@ _SIGNING = (
 )
 
 
-def _webhook(row: Row[Any], signing: Signing) -> Webhook:
+def _webhook(row: Row[Any], signing: Signing, settings: DeliverySettings) -> Webhook:
     """The webhook of a row; without its secret when it does not decrypt (`signing` says why:
-    revealing it answers 503, SecretUnavailableError)."""
+    revealing it answers 503, SecretUnavailableError). Its static headers by name only."""
     return Webhook(
+        header_names=(
+            None if settings.unreadable else sorted(name for name, _ in settings.headers)
+        ),
+        retry_schedule=settings.retry_delays_s,
+        timeout_seconds=row.timeout_seconds,
         id=row.id,
         url=row.url,
         events=orjson.loads(row.events),
@@ -132,6 +156,11 @@ class WebhookQueries:
             ),
         )
 
+    def _settings(self, row: Any) -> DeliverySettings:
+        return self.secrets.delivery_settings(
+            row.id, (row.headers, row.retry_schedule, row.timeout_seconds)
+        )
+
     async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
         await conn.execute(
             insert(webhooks).values(
@@ -148,6 +177,11 @@ class WebhookQueries:
                 rate_limit=new.rate_limit,
                 ordering=new.ordering.value,
                 signature_format=new.signature_format.value,
+                headers=self.secrets.headers_column(new.id, new.headers or {}),
+                retry_schedule=(
+                    _json(list(new.retry_schedule)) if new.retry_schedule is not None else None
+                ),
+                timeout_seconds=new.timeout_seconds,
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -157,7 +191,7 @@ class WebhookQueries:
     async def get(self, conn: AsyncConnection, account_id: str, id: str) -> Webhook | None:
         query = select(webhooks).where(webhooks.c.id == id, webhooks.c.account_id == account_id)
         row = (await conn.execute(query)).first()
-        return _webhook(row, self._signing(row)) if row else None
+        return _webhook(row, self._signing(row), self._settings(row)) if row else None
 
     async def list(
         self, conn: AsyncConnection, account_id: str, limit: int, before: str | None
@@ -170,7 +204,10 @@ class WebhookQueries:
         )
         if before:
             query = query.where(webhooks.c.id < before)
-        return [_webhook(row, self._signing(row)) for row in await conn.execute(query)]
+        return [
+            _webhook(row, self._signing(row), self._settings(row))
+            for row in await conn.execute(query)
+        ]
 
     async def update(
         self, conn: AsyncConnection, account_id: str, id: str, values: dict[str, Any], now: int
@@ -181,6 +218,10 @@ class WebhookQueries:
                 columns["events"] = _json(value)
             elif key == "filters":
                 columns["filters"] = _json(value) if value is not None else None
+            elif key == "headers":
+                columns["headers"] = self.secrets.headers_column(id, value)
+            elif key == "retry_schedule":
+                columns["retry_schedule"] = _json(value) if value is not None else None
             elif key == "secret":
                 # A new secret at once (PATCH): no grace period, any rotation ends.
                 columns.update(self.secrets.secret_columns(id, value, None, None))
@@ -239,21 +280,42 @@ class WebhookQueries:
     async def endpoint(self, conn: AsyncConnection, webhook_id: str) -> Endpoint | None:
         """url, secrets, enabled and concurrency cap of the webhook, or None if there is none."""
         query = select(
-            webhooks.c.id, webhooks.c.url, *_SIGNING, webhooks.c.enabled, webhooks.c.max_concurrency
+            webhooks.c.id,
+            webhooks.c.url,
+            *_SIGNING,
+            webhooks.c.enabled,
+            webhooks.c.max_concurrency,
+            *_SETTINGS,
         ).where(webhooks.c.id == webhook_id)
         row = (await conn.execute(query)).first()
         if row is None:
             return None
-        return Endpoint(row.url, self._signing(row), row.enabled, row.max_concurrency)
+        return Endpoint(
+            row.url, self._signing(row), row.enabled, row.max_concurrency, self._settings(row)
+        )
 
     async def endpoints(
         self, conn: AsyncConnection, webhook_ids: builtins.list[str]
-    ) -> dict[str, tuple[str, Signing]]:
-        """url and secrets of each webhook, by id (the ones that exist)."""
-        query = select(webhooks.c.id, webhooks.c.url, *_SIGNING).where(
+    ) -> dict[str, HandOffEndpoint]:
+        """url, secrets and delivery settings of each webhook, by id (the ones that exist)."""
+        query = select(webhooks.c.id, webhooks.c.url, *_SIGNING, *_SETTINGS).where(
             webhooks.c.id.in_(webhook_ids)
         )
-        return {row.id: (row.url, self._signing(row)) for row in await conn.execute(query)}
+        return {
+            row.id: HandOffEndpoint(row.url, self._signing(row), self._settings(row))
+            for row in await conn.execute(query)
+        }
+
+    async def delivery_settings(
+        self, conn: AsyncConnection, account_id: str, id: str
+    ) -> DeliverySettings | None:
+        """The webhook's delivery settings (its header values opened), or None if the
+        account has no such webhook."""
+        query = select(webhooks.c.id, *_SETTINGS).where(
+            webhooks.c.id == id, webhooks.c.account_id == account_id
+        )
+        row = (await conn.execute(query)).first()
+        return self._settings(row) if row else None
 
     async def fanout_targets(
         self, conn: AsyncConnection, account_id: str

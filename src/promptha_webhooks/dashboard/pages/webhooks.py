@@ -175,6 +175,7 @@ async def create_webhook(
             scheme=form.scheme(),
             max_concurrency=form.cap(),
             pacing=form.pacing(),
+            delivery=form.delivery(),
         ),
     )
     if created is None:
