@@ -30,6 +30,7 @@ from promptha_webhooks.delivery import AiohttpTransport
 from promptha_webhooks.routing import RouteTable, route_of
 from promptha_webhooks.secret_box import KeyRing, generate_key_entry
 from promptha_webhooks.services import Services
+from promptha_webhooks.services.webhooks import WebhookDefinition
 from promptha_webhooks.store import create_database
 from promptha_webhooks.store.database import migrate_sync
 
@@ -119,11 +120,13 @@ async def seed(services: Services, webhooks: int) -> str:
         scanned = i % 10 == 9
         await services.create_webhook(
             account,
-            url=f"http://127.0.0.1:9/h{i}",
-            events=["fabric.*" if i % 2 and not scanned else "fabric.completed"],
-            secret=None,
-            filters=({"usage.totalTokens": {"$gt": 10**9}} if scanned else {"fabricId": [f"f{i}"]}),
-            description="",
+            WebhookDefinition(
+                url=f"http://127.0.0.1:9/h{i}",
+                events=["fabric.*" if i % 2 and not scanned else "fabric.completed"],
+                filters=(
+                    {"usage.totalTokens": {"$gt": 10**9}} if scanned else {"fabricId": [f"f{i}"]}
+                ),
+            ),
         )
     return account
 

@@ -30,7 +30,7 @@ from promptha_webhooks.models import (
     WebhookWithSecret,
 )
 from promptha_webhooks.pacing import Ordering, Pacing
-from promptha_webhooks.services.webhooks import FilterProbe
+from promptha_webhooks.services.webhooks import FilterProbe, WebhookDefinition
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningScheme
 
@@ -56,13 +56,12 @@ async def create_webhook(
 ) -> WebhookWithSecret:
     """Subscribe a URL to event types. The answer carries the signing secret (a whsk_ signing
     key for an ed25519 webhook: receivers verify with GET /v1/webhooks/{id}/public-key)."""
-    return await services.create_webhook(
-        account_id,
+    definition = WebhookDefinition(
         url=body.url,
         events=body.events,
-        secret=body.secret,
         filters=body.filters,
         description=body.description,
+        secret=body.secret,
         enabled=body.enabled,
         max_concurrency=body.maxConcurrency,
         scheme=SigningScheme(
@@ -71,6 +70,7 @@ async def create_webhook(
         pacing=Pacing(body.rateLimit, Ordering(body.ordering)),
         delivery=DeliveryOptions(body.headers, body.retrySchedule, body.timeoutSeconds),
     )
+    return await services.create_webhook(account_id, definition)
 
 
 @router.get("", response_model=Page[Webhook])

@@ -31,6 +31,7 @@ from promptha_webhooks.models import Webhook
 from promptha_webhooks.pacing import Ordering, Pacing
 from promptha_webhooks.services import Services
 from promptha_webhooks.services import validation as service_rules
+from promptha_webhooks.services.webhooks import WebhookDefinition
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningScheme
 
@@ -205,6 +206,19 @@ class WebhookForm:
         check_headers(delivery.headers)
         check_retry_schedule(delivery.retry_schedule)
         check_timeout(delivery.timeout_seconds)
+
+    def definition(self) -> WebhookDefinition:
+        """The webhook the Add form describes (checked by `validate` first)."""
+        return WebhookDefinition(
+            url=self.url,
+            events=self.events,
+            filters=self.filters(),
+            description=self.description,
+            max_concurrency=self.cap(),
+            scheme=self.scheme(),
+            pacing=self.pacing(),
+            delivery=self.delivery(),
+        )
 
     def scheme(self) -> SigningScheme:
         """The chosen signing scheme."""

@@ -104,6 +104,23 @@ class FilterProbe:
     data: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookDefinition:
+    """A webhook to create, as asked for (create_webhook checks every field): where it goes,
+    what it subscribes to, and how its deliveries are signed, paced and sent."""
+
+    url: str
+    events: list[str]
+    filters: dict[str, Any] | None = None
+    description: str = ""
+    secret: str | None = None  # None: generated for the scheme
+    enabled: bool = True
+    max_concurrency: int | None = None  # None: the server's default
+    scheme: SigningScheme = DEFAULT_SCHEME
+    pacing: Pacing = NO_PACING
+    delivery: DeliveryOptions = DEFAULT_DELIVERY_OPTIONS
+
+
 class WebhookUseCases(UseCases):
     # -- routing -------------------------------------------------------------------------
 
@@ -138,41 +155,32 @@ class WebhookUseCases(UseCases):
     # -- webhooks ------------------------------------------------------------------------
 
     async def create_webhook(
-        self,
-        account_id: str,
-        *,
-        url: str,
-        events: list[str],
-        secret: str | None,
-        filters: dict[str, Any] | None,
-        description: str,
-        enabled: bool = True,
-        max_concurrency: int | None = None,
-        scheme: SigningScheme = DEFAULT_SCHEME,
-        pacing: Pacing = NO_PACING,
-        delivery: DeliveryOptions = DEFAULT_DELIVERY_OPTIONS,
+        self, account_id: str, definition: WebhookDefinition
     ) -> WebhookWithSecret:
-        await validate_webhook_url(url, self.settings.mode, self.resolve)
-        event_names = validate_subscriptions(events)
-        clean_filters = validate_filters(filters)
+        """Create the webhook `definition` describes, every field checked first (a 400 names
+        the first bad one); the answer carries its signing secret."""
+        d = definition
+        await validate_webhook_url(d.url, self.settings.mode, self.resolve)
+        event_names = validate_subscriptions(d.events)
+        clean_filters = validate_filters(d.filters)
         check_filters_fit_events(clean_filters, event_names)
-        scheme = signing_scheme(scheme.format, scheme.algorithm)
-        secret_value = secret_for_format(scheme.format, secret, algorithm=scheme.algorithm)
-        description = validate_description(description)
-        cap = validate_max_concurrency(max_concurrency)
-        pacing = validate_pacing(pacing.rate_limit, pacing.ordering)
-        delivery = delivery.checked()
+        scheme = signing_scheme(d.scheme.format, d.scheme.algorithm)
+        secret_value = secret_for_format(scheme.format, d.secret, algorithm=scheme.algorithm)
+        description = validate_description(d.description)
+        cap = validate_max_concurrency(d.max_concurrency)
+        pacing = validate_pacing(d.pacing.rate_limit, d.pacing.ordering)
+        delivery = d.delivery.checked()
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
             new = NewWebhook(
                 id=webhook_id,
                 account_id=account_id,
-                url=url,
+                url=d.url,
                 events=event_names,
                 filters=clean_filters,
                 secret=secret_value,
                 description=description,
-                enabled=enabled,
+                enabled=d.enabled,
                 max_concurrency=cap,
                 signature_format=scheme.format,
                 rate_limit=pacing.rate_limit,

@@ -165,18 +165,7 @@ async def create_webhook(
     form = WebhookForm.from_form(form_data)
     created = await form.submit(
         services,
-        lambda: services.create_webhook(
-            user.account_id,
-            url=form.url,
-            events=form.events,
-            secret=None,
-            filters=form.filters(),
-            description=form.description,
-            scheme=form.scheme(),
-            max_concurrency=form.cap(),
-            pacing=form.pacing(),
-            delivery=form.delivery(),
-        ),
+        lambda: services.create_webhook(user.account_id, form.definition()),
     )
     if created is None:
         return page(request, "webhook_new.html", {"form": form}, user=user, status_code=400)
