@@ -134,7 +134,7 @@ async def test_dashboard_end_to_end(
         .click()
     )
     await page.get_by_label("Event type").select_option("credits.low")
-    payload = page.get_by_label("Payload")
+    payload = page.get_by_label("Payload (data)")
     await expect(payload).to_have_value(re.compile('"threshold"'))
     await payload.fill('{"remaining": 7, "threshold": 100, "userId": "user_e2e"}')
     await page.get_by_role("button", name="Send test event").click()
@@ -292,4 +292,72 @@ async def test_delivery_settings_in_the_add_form(
     await page.goto(f"{server.url}/dashboard/webhooks/{hook['id']}")
     await expect(page.get_by_label("Retry delays")).to_have_value("5s, 1m")
     assert "browser-key-42" not in await page.content()
+    await context.close()
+
+
+async def test_routing_with_the_filter_editor(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    """Tick "All Fabric events", type a payload filter and watch the Try it panel answer live
+    (Matches / Does not match), save: a published event that matches reaches the receiver, one
+    that does not is never delivered."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        created = await client.post(
+            "/v1/accounts",
+            json={"name": "Router"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+        assert created.status_code == 201, created.text
+        account, key = created.json()["account"]["id"], created.json()["apiKey"]["key"]
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    await sign_in(page, server, key)
+    await page.get_by_role("link", name="+ Add Webhook").click()
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/routed"))
+    await page.get_by_label("All Fabric events").check()
+    await page.get_by_label("fabric.completed").uncheck()
+    result = page.locator("#filter-result")
+    payload_filter = page.get_by_label("Payload filter")
+    # The sample fabric.completed payload's executionId is exec_9f3a2c71.
+    await payload_filter.fill('{"data.executionId": {"$prefix": "keep-"}}')
+    await payload_filter.press("End")
+    await expect(result).to_contain_text("Does not match")
+    await expect(result).to_contain_text("filters.data.executionId.$prefix")
+    await payload_filter.fill('{"data.executionId": {"$prefix": "exec_"}}')
+    await payload_filter.press("End")
+    await expect(result).to_contain_text("Matches")
+    sample = page.get_by_label("Data to try")
+    await expect(sample).to_have_value(re.compile("exec_9f3a2c71"))
+    # Another event type brings its own sample, and is tried at once.
+    await page.get_by_label("Event to try").select_option("fabric.started")
+    await expect(sample).to_have_value(re.compile("productName"))
+    await expect(result).to_contain_text("Matches")
+    await payload_filter.fill('{"data.executionId": {"$prefix": "keep-"}}')
+    await payload_filter.press("End")
+    await expect(result).to_contain_text("Does not match")
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+
+    auth = {"Authorization": f"Bearer {key}"}
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        [hook] = (await client.get("/v1/webhooks", headers=auth)).json()["data"]
+        assert hook["events"] == ["fabric.*"]
+        assert hook["filters"] == {"data.executionId": {"$prefix": "keep-"}}
+        dropped = {"executionId": "exec_1", "fabricId": "f", "inputs": {}}
+        kept = {"executionId": "keep-1", "fabricId": "f", "inputs": {}}
+        for data in (dropped, kept):
+            published = await client.post(
+                "/v1/events",
+                json={"account": account, "event": "fabric.started", "data": data},
+                headers=admin,
+            )
+            assert published.status_code == 201, published.text
+        [arrived] = await receiver.wait_for(1, path="/routed")
+        assert json.loads(arrived.body)["data"]["executionId"] == "keep-1"
+        deliveries = await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=auth)
+        assert len(deliveries.json()["data"]) == 1  # the filtered-out event made none
+    await page.goto(f"{server.url}/dashboard/webhooks/{hook['id']}")
+    await expect(page.get_by_label("All Fabric events")).to_be_checked()
+    await expect(page.get_by_label("Payload filter")).to_have_value(re.compile("keep-"))
     await context.close()

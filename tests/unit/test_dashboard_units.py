@@ -12,7 +12,12 @@ import pytest
 from promptha_webhooks import ids
 from promptha_webhooks.cli.environment import ensure_session_secret
 from promptha_webhooks.config import ConfigError, Settings
-from promptha_webhooks.dashboard.forms import WebhookForm, form_field, parse_payload
+from promptha_webhooks.dashboard.forms import (
+    EVENT_PATTERNS,
+    WebhookForm,
+    form_field,
+    parse_payload,
+)
 from promptha_webhooks.dashboard.rendering import (
     build_environment,
     disabled_because,
@@ -20,6 +25,7 @@ from promptha_webhooks.dashboard.rendering import (
 )
 from promptha_webhooks.dashboard.sessions import SessionCodec
 from promptha_webhooks.dashboard.stats_view import HourlyBucket, hourly_chart, percent
+from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Webhook
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,6 +108,25 @@ def test_form_filters_and_field_names() -> None:
     assert parse_payload('{"a": 1}') == ({"a": 1}, None)
     assert parse_payload("[1]")[1] == "The payload must be a JSON object"
     assert (parse_payload("{")[1] or "").startswith("Not valid JSON")
+
+
+def test_form_payload_filter_merges_with_fabric_ids_and_patterns_are_offered() -> None:
+    typed = WebhookForm(fabric_ids="seo", payload_filter='{"data.executionId": {"$prefix": "k"}}')
+    assert typed.filters() == {"fabricId": ["seo"], "data.executionId": {"$prefix": "k"}}
+    assert WebhookForm(payload_filter=' {"$or": []} ').filters() == {"$or": []}
+    for bad in ("{", "[]", '"x"'):
+        with pytest.raises(InvalidRequestError) as refused:
+            WebhookForm(payload_filter=bad).filters()
+        assert refused.value.field == "payload_filter"
+    twice = WebhookForm(fabric_ids="a", payload_filter='{"fabricId": ["b"]}')
+    with pytest.raises(InvalidRequestError, match="one place only"):
+        twice.filters()
+    assert [p.pattern for p in EVENT_PATTERNS] == ["fabric.*", "ask.*", "credits.*", "*"]
+    # The Try it panel starts on the first type the events cover, with its sample.
+    form = WebhookForm(events=["credits.*"])
+    assert form.try_event == "credits.low" and '"threshold"' in form.try_payload
+    kept = WebhookForm(try_event="ask.message", try_sample_for="ask.message", try_payload="{}")
+    assert (kept.try_payload, kept.try_resampled) == ("{}", False)
 
 
 @pytest.mark.parametrize("at_ms", [0, 1, 1_700_000_000_000, 1_700_000_000_001])

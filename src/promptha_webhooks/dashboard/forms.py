@@ -6,6 +6,7 @@ the page can show each error next to its field; the service then checks again wh
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from promptha_webhooks import canonical_json
-from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
+from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME, sample_payload
 from promptha_webhooks.delivery_settings import (
     DeliveryOptions,
     check_headers,
@@ -27,11 +28,12 @@ from promptha_webhooks.delivery_settings import (
 )
 from promptha_webhooks.destinations import validate_webhook_url
 from promptha_webhooks.errors import InvalidRequestError
-from promptha_webhooks.models import Webhook
+from promptha_webhooks.models import FilterTest, Webhook
 from promptha_webhooks.pacing import Ordering, Pacing
+from promptha_webhooks.routing import covered_types
 from promptha_webhooks.services import Services
 from promptha_webhooks.services import validation as service_rules
-from promptha_webhooks.services.webhooks import WebhookDefinition
+from promptha_webhooks.services.webhooks import FilterProbe, WebhookDefinition
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import SigningScheme
 
@@ -41,6 +43,37 @@ EVENT_GROUPS: tuple[tuple[str, list[tuple[str, str]]], ...] = tuple(
     (group, [(t.name, t.description) for t in EVENT_TYPES if t.group == group])
     for group in dict.fromkeys(t.group for t in EVENT_TYPES)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EventPattern:
+    """A pattern the form offers: every event of a group, also types added later."""
+
+    pattern: str
+    label: str
+
+
+def _group_patterns() -> tuple[EventPattern, ...]:
+    """`<prefix>.*` for each group whose types share one first name (Fabric, Ask, Credits)."""
+    chosen = []
+    for group, items in EVENT_GROUPS:
+        prefixes = {name.split(".", 1)[0] for name, _ in items}
+        if len(prefixes) == 1:
+            pattern = f"{prefixes.pop()}.*"
+            chosen.append(EventPattern(pattern, f"All {group} events, also future ones"))
+    return (*chosen, EventPattern("*", "Every event, also future ones"))
+
+
+EVENT_PATTERNS: Final = _group_patterns()
+DEFAULT_TRY_EVENT: Final = "fabric.completed"
+
+
+def sample_text(event: str) -> str:
+    """The editable sample payload of an event type, pretty-printed ("{}" for an unknown one)."""
+    event_type = EVENT_TYPES_BY_NAME.get(event)
+    return (
+        json.dumps(sample_payload(event_type), indent=2, ensure_ascii=False) if event_type else "{}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +169,26 @@ class WebhookForm:
     clear_headers: bool = False  # edit only: remove every static header
     retry_schedule: str = ""
     timeout: str = ""
+    # The payload filter as typed (a JSON object; merged with fabric_ids into `filters`)
+    payload_filter: str = ""
+    # The "Try it" panel: an event type, its payload as typed, the type that payload is the
+    # sample of (a changed type brings its own sample), and the last try's outcome.
+    try_event: str = ""
+    try_payload: str = ""
+    try_sample_for: str = ""
+    try_result: FilterTest | None = None
+    try_error: str = ""
+    try_resampled: bool = False  # the payload was replaced by the sample of a new type
     errors: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.try_event not in EVENT_TYPES_BY_NAME:
+            covered = covered_types(self.events)
+            self.try_event = covered[0] if covered else DEFAULT_TRY_EVENT
+        if self.try_event != self.try_sample_for:
+            self.try_payload = sample_text(self.try_event)
+            self.try_sample_for = self.try_event
+            self.try_resampled = True
 
     @classmethod
     def from_form(cls, form: FormData) -> WebhookForm:
@@ -154,19 +206,26 @@ class WebhookForm:
             clear_headers=form.get("clear_headers") == "on",
             retry_schedule=form.get("retry_schedule"),
             timeout=form.get("timeout").strip(),
+            payload_filter=form.get("payload_filter"),
+            try_event=form.get("try_event"),
+            try_payload=form.get("try_payload"),
+            try_sample_for=form.get("try_sample_for"),
         )
 
     @classmethod
     def from_webhook(cls, webhook: Webhook) -> WebhookForm:
         fabric_ids = ""
-        filters = webhook.filters
-        if isinstance(filters, dict) and isinstance(filters.get("fabricId"), list):
-            fabric_ids = "\n".join(str(v) for v in filters["fabricId"])
+        rest = dict(webhook.filters or {})
+        ids = rest.get("fabricId")
+        if isinstance(ids, list) and all(isinstance(v, str) for v in ids):
+            fabric_ids = "\n".join(ids)
+            del rest["fabricId"]
         algorithm = webhook.signature_algorithm or SignatureAlgorithm.HMAC_SHA256
         return cls(
             url=webhook.url,
             events=list(webhook.events),
             fabric_ids=fabric_ids,
+            payload_filter=json.dumps(rest, indent=2, ensure_ascii=False) if rest else "",
             description=webhook.description,
             signing=signing_value(SigningScheme(webhook.signature_format, algorithm)),
             max_concurrency=_text(webhook.max_concurrency),
@@ -227,16 +286,52 @@ class WebhookForm:
             raise InvalidRequestError("Choose a signing scheme", field="signing")
         return choice.scheme
 
-    def filters(self) -> dict[str, list[Any]] | None:
-        """fabricId values, one per line or comma-separated; none → no filter."""
+    def filters(self) -> dict[str, Any] | None:
+        """The fabricId values (one per line or comma-separated) and the payload filter's
+        clauses, in one filter document; neither → no filter."""
         values = [v.strip() for v in re.split(r"[,\n]", self.fabric_ids) if v.strip()]
-        return {"fabricId": list(dict.fromkeys(values))} if values else None
+        document: dict[str, Any] = {"fabricId": list(dict.fromkeys(values))} if values else {}
+        clauses = self.payload_clauses()
+        if values and "fabricId" in clauses:
+            raise InvalidRequestError(
+                "The payload filter has a fabricId clause too: give fabricId values in one "
+                "place only",
+                field="payload_filter",
+            )
+        document.update(clauses)
+        return document or None
+
+    def payload_clauses(self) -> dict[str, Any]:
+        """The payload filter as typed: a JSON object (empty: none)."""
+        if not self.payload_filter.strip():
+            return {}
+        value, error = parse_payload(self.payload_filter, what="payload filter")
+        if value is None:
+            raise InvalidRequestError(error or "Not a JSON object", field="payload_filter")
+        return value
+
+    def try_filter(self, services: Services) -> None:
+        """Try the panel's event against the events and filters as typed: fills `try_result`
+        or `try_error` (a filter or payload the service refuses, named with its field)."""
+        try:
+            payload, error = parse_payload(self.try_payload)
+            if payload is None:
+                raise InvalidRequestError(error or "Not a JSON object", field="data")
+            probe = FilterProbe(
+                events=self.events or None,
+                filters=self.filters(),
+                event=self.try_event,
+                data=payload,
+            )
+            self.try_result = services.test_filter(probe)
+        except InvalidRequestError as exc:
+            self.try_error = described(exc)
 
     async def validate(self, services: Services) -> bool:
         """Check every field with the API's rules; fill `errors`; True when all are valid."""
         checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("url", self._check_url(services)),
-            ("events", self._sync(lambda: service_rules.validate_events(self.events))),
+            ("events", self._sync(lambda: service_rules.validate_subscriptions(self.events))),
             ("filters", self._sync(self._check_filters)),
             (
                 "description",
@@ -253,15 +348,26 @@ class WebhookForm:
                 await check()
             except InvalidRequestError as exc:
                 key = form_field(exc.field) if name == "delivery" else name
-                self.errors.setdefault(key, exc.message)
+                if name == "filters":
+                    key = self._filter_field(exc)
+                self.errors.setdefault(key, described(exc) if name == "filters" else exc.message)
         if not self.events:
             self.errors["events"] = "Select at least one event"
         return not self.errors
 
     def _check_filters(self) -> None:
         filters = service_rules.validate_filters(self.filters())
-        known = [name for name in self.events if name in EVENT_TYPES_BY_NAME]
+        known = [
+            name for name in self.events if name in EVENT_TYPES_BY_NAME or covered_types([name])
+        ]
         service_rules.check_filters_fit_events(filters, known)
+
+    def _filter_field(self, exc: InvalidRequestError) -> str:
+        """Where a refused filter is shown: next to the payload filter when one is typed
+        (or the error is its own), else next to the fabricId values."""
+        if exc.field == "payload_filter" or self.payload_filter.strip():
+            return "payload_filter"
+        return "filters"
 
     def _check_url(self, services: Services) -> Callable[[], Awaitable[object]]:
         async def check() -> object:
@@ -280,6 +386,9 @@ class WebhookForm:
         return check
 
     def add_error(self, exc: InvalidRequestError) -> None:
+        if form_field(exc.field) in ("filters", "payload_filter"):
+            self.errors[self._filter_field(exc)] = described(exc)
+            return
         name = (
             "signing"
             if exc.field in SIGNING_FIELDS
@@ -329,6 +438,13 @@ class WebhookForm:
         return changes
 
 
+def described(exc: InvalidRequestError) -> str:
+    """An error's message, naming its field when the message does not already."""
+    if exc.field and exc.field not in exc.message and exc.field != "payload_filter":
+        return f"{exc.message} ({exc.field})"
+    return exc.message
+
+
 def _text(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -343,7 +459,7 @@ def _whole_number(text: str, api_field: str) -> int | None:
     return int(text)
 
 
-def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:
+def parse_payload(text: str, what: str = "payload") -> tuple[dict[str, Any] | None, str | None]:
     """The test form's JSON payload: (object, None) or (None, why it is not one). Parsed as
     the API parses a body (canonical_json.loads_input), so it refuses what the API refuses."""
     if not text.strip():
@@ -355,5 +471,5 @@ def parse_payload(text: str) -> tuple[dict[str, Any] | None, str | None]:
         reason = exc.reason.removeprefix("invalid JSON: ")
         return None, f"Not valid JSON{where}: {reason}"
     if not isinstance(value, dict):
-        return None, "The payload must be a JSON object"
+        return None, f"The {what} must be a JSON object"
     return value, None

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse
 
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
-from promptha_webhooks.dashboard.forms import EVENT_GROUPS, SIGNING_CHOICES
+from promptha_webhooks.dashboard.forms import EVENT_GROUPS, EVENT_PATTERNS, SIGNING_CHOICES
 from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook
 
@@ -100,6 +100,7 @@ def build_environment() -> Environment:
         webhook_status=webhook_status,
         disabled_because=disabled_because,
         event_groups=EVENT_GROUPS,
+        event_patterns=EVENT_PATTERNS,
         signing_choices=SIGNING_CHOICES,
         event_types=EVENT_TYPES,
         event_types_by_name=EVENT_TYPES_BY_NAME,

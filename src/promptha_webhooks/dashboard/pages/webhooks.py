@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from promptha_webhooks import signing_standard
-from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME, sample_payload
+from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME
 from promptha_webhooks.dashboard import stats_view
 from promptha_webhooks.dashboard.dependencies import (
     SIGNED_IN_ONLY,
@@ -22,8 +22,13 @@ from promptha_webhooks.dashboard.dependencies import (
     SignedIn,
     current_services,
 )
-from promptha_webhooks.dashboard.forms import FormData, WebhookForm, parse_payload, read_form
-from promptha_webhooks.dashboard.rendering import pretty_json
+from promptha_webhooks.dashboard.forms import (
+    FormData,
+    WebhookForm,
+    parse_payload,
+    read_form,
+    sample_text,
+)
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import TestResult, Webhook
@@ -59,12 +64,6 @@ class DetailPanels:
 
 
 NO_PANELS = DetailPanels()
-
-
-def sample_text(event: str) -> str:
-    """The editable sample payload of an event type, pretty-printed."""
-    event_type = EVENT_TYPES_BY_NAME.get(event)
-    return pretty_json(sample_payload(event_type)) if event_type else "{}"
 
 
 def rotation_end(webhook: Webhook) -> datetime | None:
@@ -208,6 +207,41 @@ async def update_webhook(
     return redirect(
         f"/webhooks/{webhook_id}", done="saved-new-secret" if form.new_secret else "saved"
     )
+
+
+def try_answer(request: Request, user: SignedIn, form: WebhookForm) -> Response | None:
+    """Try the form's filter (the Try it panel): the htmx answer (the result, and the payload
+    box again when the event type changed), or None for the whole page to show it."""
+    form.try_filter(current_services(request))
+    if not is_htmx(request):
+        return None
+    return page(
+        request, "_filter_try.html", {"form": form, "resampled": form.try_resampled}, user=user
+    )
+
+
+@router.post("/webhooks/new/try-filter")
+async def try_new_filter(request: Request, user: CurrentUser) -> Response:
+    """Add Webhook's Try it: would this event reach a webhook with the form's events and
+    filters? (htmx: the result; without JS: the form again with it.)"""
+    form = WebhookForm.from_form(await read_form(request))
+    answer = try_answer(request, user, form)
+    if answer is not None:
+        return answer
+    return page(request, "webhook_new.html", {"form": form}, user=user)
+
+
+@router.post("/webhooks/{webhook_id}/try-filter")
+async def try_filter(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """The edit form's Try it (a 404 for a webhook that is not the account's)."""
+    await services.get_webhook(user.account_id, webhook_id)
+    form = WebhookForm.from_form(await read_form(request))
+    answer = try_answer(request, user, form)
+    if answer is not None:
+        return answer
+    return await detail_page(request, user, webhook_id, DetailPanels(form=form))
 
 
 @router.post("/webhooks/{webhook_id}/enabled")
