@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, ValidationError, WithJsonSchema
 
 from promptha_webhooks.errors import InvalidRequestError
 
@@ -35,21 +35,30 @@ class FabricStarted(EventPayload):
     inputs: dict[str, Any]
 
 
-class Usage(BaseModel):
-    """A completed execution's token counts; each optional, extra fields kept."""
-
-    model_config = ConfigDict(strict=True, extra="allow")
-
-    promptTokens: Number | None = None
-    completionTokens: Number | None = None
-    totalTokens: Number | None = None
+# A completed execution's token counts: a plain object for receivers (`event.data.usage` is a
+# dict, as it always was), whose JSON Schema declares the counts as numbers so that payload
+# filters on them (`usage.totalTokens`) are checked like any declared field (routing.py).
+UsageCounts = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                "promptTokens": {"type": "number"},
+                "completionTokens": {"type": "number"},
+                "totalTokens": {"type": "number"},
+            },
+            "additionalProperties": True,
+        }
+    ),
+]
 
 
 class FabricCompleted(EventPayload):
     executionId: StrictStr
     fabricId: StrictStr
     result: Any
-    usage: Usage
+    usage: UsageCounts
 
 
 class FabricFailed(EventPayload):
