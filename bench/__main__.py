@@ -6,9 +6,9 @@
     .venv/bin/python -m bench --backend postgresql  # every benchmark on one backend
 
 With `--backend both` (the default) each benchmark runs on the backends the issue names for it:
-dispatch and publish on SQLite and PostgreSQL, the others on PostgreSQL. Exit status: 0 when
-every benchmark ran (whether or not it met its target), 1 when one of them crashed or the run
-was interrupted (SIGINT/SIGTERM: the benchmarks that finished are printed).
+dispatch, publish and routing on SQLite and PostgreSQL, the others on PostgreSQL. Exit status: 0
+when every benchmark ran (whether or not it met its target), 1 when one of them crashed or the
+run was interrupted (SIGINT/SIGTERM: the benchmarks that finished are printed).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import backlog, dispatch, fanout, isolation, latency, publish
+from bench import backlog, dispatch, fanout, isolation, latency, publish, routing
 from bench.common import Context, Options, Result, log
 from bench.machine import LoadMonitor, wait_quiet
 from bench.report import table, write_json
@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     fanout.NAME: fanout.run,
     isolation.NAME: isolation.run,
     backlog.NAME: backlog.run,
+    routing.NAME: routing.run,
 }
 
 

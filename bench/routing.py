@@ -3,6 +3,7 @@ what a publish costs on an account with 1,000 webhooks against one with 10 (targ
 each event going to one webhook in both.
 
     PYTHONPATH=$PWD/src .venv/bin/python -m bench.routing [--backend sqlite|postgresql|both]
+    PYTHONPATH=$PWD/src .venv/bin/python -m bench --only routing   # in the suite's table
 
 Part 1 is pure Python: 1,000 compiled filters of several shapes (the original form, nested
 paths, `$or`/`$not`, `$prefix`), each evaluated against events that pass and events that
@@ -19,12 +20,14 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
+from bench.common import Context, Result, Target, log
 from promptha_webhooks.config import Mode, Settings
 from promptha_webhooks.delivery import AiohttpTransport
 from promptha_webhooks.routing import RouteTable, route_of
@@ -34,9 +37,12 @@ from promptha_webhooks.services.webhooks import WebhookDefinition
 from promptha_webhooks.store import create_database
 from promptha_webhooks.store.database import migrate_sync
 
+NAME = "routing"
 WEBHOOKS = 1000
 FEW = 10
 PUBLISHES = 400
+MATCH_TARGET_US = 10.0
+RATIO_TARGET = 2.0
 ROUNDS = 5
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -64,7 +70,8 @@ EVENTS: list[dict[str, Any]] = [
 ]
 
 
-def matching_figures() -> None:
+def matching_figures(say: Callable[[str], None] = print) -> tuple[float, float]:
+    """µs per webhook per event: a compiled filter's evaluation, and RouteTable.match's."""
     routes = [
         route_of('["fabric.*"]', orjson.dumps(SHAPES[i % len(SHAPES)]).decode())
         for i in range(WEBHOOKS)
@@ -77,8 +84,8 @@ def matching_figures() -> None:
             for test in tests:
                 test(data)
         per_eval.append((time.perf_counter() - started) / (len(tests) * len(EVENTS) * 50))
-    print(f"filter evaluation: {statistics.median(per_eval) * 1e6:.3f} µs per webhook per event")
-    print(f"  ({len(tests)} compiled filters of {len(SHAPES)} shapes, median of {ROUNDS} rounds)")
+    say(f"filter evaluation: {statistics.median(per_eval) * 1e6:.3f} µs per webhook per event")
+    say(f"  ({len(tests)} compiled filters of {len(SHAPES)} shapes, median of {ROUNDS} rounds)")
 
     # The table the publish path uses: 1,000 webhooks, each anchored on its own fabricId, but
     # one in ten with a filter that cannot be anchored (evaluated for every event).
@@ -98,7 +105,7 @@ def matching_figures() -> None:
             table.match("fabric.completed", data)
         per_event.append((time.perf_counter() - started) / 2000)
     median = statistics.median(per_event)
-    print(
+    say(
         f"RouteTable.match, {WEBHOOKS} webhooks: {median * 1e6:.1f} µs per event = "
         f"{median * 1e6 / WEBHOOKS:.3f} µs per webhook per event"
     )
@@ -108,7 +115,8 @@ def matching_figures() -> None:
         for _ in range(200):
             [t for t, route in entries if route.matches("fabric.completed", data)]
         naive.append((time.perf_counter() - started) / 200)
-    print(f"  (every route evaluated instead: {statistics.median(naive) * 1e6:.1f} µs per event)")
+    say(f"  (every route evaluated instead: {statistics.median(naive) * 1e6:.1f} µs per event)")
+    return statistics.median(per_eval) * 1e6, median * 1e6 / WEBHOOKS
 
 
 async def seed(services: Services, webhooks: int) -> str:
@@ -131,7 +139,7 @@ async def seed(services: Services, webhooks: int) -> str:
     return account
 
 
-async def publish_costs(url: str) -> dict[int, float]:
+async def publish_costs(url: str, publishes: int = PUBLISHES) -> dict[int, float]:
     """Median µs of a publish on the account with FEW webhooks and on the one with WEBHOOKS,
     in the same database, measured in alternating blocks (the machine's load hits both)."""
     settings = Settings(
@@ -150,11 +158,11 @@ async def publish_costs(url: str) -> dict[int, float]:
         for round_ in range(ROUNDS * 2 + 1):
             for count, account in accounts.items():
                 started = time.perf_counter()
-                for _ in range(PUBLISHES // 4):
+                for _ in range(publishes // 4):
                     event, _ = await services.publish(account, "fabric.completed", data)
                     assert event.delivery_count == 1
                 if round_:  # the first round warms up
-                    blocks[count].append((time.perf_counter() - started) / (PUBLISHES // 4))
+                    blocks[count].append((time.perf_counter() - started) / (publishes // 4))
         return {count: statistics.median(times) * 1e6 for count, times in blocks.items()}
     finally:
         await database.dispose()
@@ -178,21 +186,63 @@ async def drop_postgres(name: str) -> None:
         await admin.close()
 
 
-async def publish_figures(backend: str) -> None:
+async def publish_figures(
+    backend: str, publishes: int = PUBLISHES, say: Callable[[str], None] = print
+) -> dict[int, float]:
     if backend == "postgresql":
         name, url = await scratch_postgres()
         try:
-            costs = await publish_costs(url)
+            costs = await publish_costs(url, publishes)
         finally:
             await drop_postgres(name)
     else:
         with tempfile.TemporaryDirectory() as directory:
-            costs = await publish_costs(f"sqlite:///{Path(directory) / 'b.db'}")
+            costs = await publish_costs(f"sqlite:///{Path(directory) / 'b.db'}", publishes)
     ratio = costs[WEBHOOKS] / costs[FEW]
-    print(
+    say(
         f"publish on {backend}: {costs[FEW]:.0f} µs with {FEW} webhooks, {costs[WEBHOOKS]:.0f} µs "
-        f"with {WEBHOOKS}: {ratio:.2f}× (target ≤ 2×)"
+        f"with {WEBHOOKS}: {ratio:.2f}× (target ≤ {RATIO_TARGET:g}×)"
     )
+    return costs
+
+
+async def run(ctx: Context) -> list[Result]:
+    """The suite's rows (`python -m bench --only routing`): matching per webhook per event, and
+    per backend a publish's cost with 1,000 webhooks against the one with 10 as baseline."""
+    evaluation, indexed = matching_figures(log)
+    results = [
+        Result(
+            "routing/match",
+            evaluation,
+            "µs",
+            target=Target("<", MATCH_TARGET_US, unit=" µs"),
+            notes=[
+                f"one compiled filter, per webhook per event ({WEBHOOKS} filters of "
+                f"{len(SHAPES)} shapes)",
+                f"RouteTable.match over {WEBHOOKS} webhooks: {indexed:.3f} µs per webhook",
+            ],
+        )
+    ]
+    publishes = max(40, ctx.scale(PUBLISHES))
+    for backend in ctx.backends(("sqlite", "postgresql")):
+        log(f"routing/{backend}: seeding {FEW} and {WEBHOOKS} webhooks, then publishing")
+        costs = await publish_figures(backend, publishes, log)
+        results.append(
+            Result(
+                f"routing/publish-{WEBHOOKS}/{backend}",
+                costs[WEBHOOKS],
+                "µs",
+                baseline=costs[FEW],
+                baseline_label=f"{FEW} webhooks",
+                target=Target("<=", RATIO_TARGET, of_baseline=True),
+                notes=[
+                    f"one publish (service layer, one matching webhook) on an account with "
+                    f"{WEBHOOKS} webhooks vs {FEW}; median of {ROUNDS * 2} alternating blocks "
+                    f"of {publishes // 4}"
+                ],
+            )
+        )
+    return results
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ Two ways to store, one result:
   so a webhook created or disabled on another API node is never missed (the cache reloads and
   the statement runs again). Idempotency keys are inserted in the same statement; any
   conflict (a replay, a race, an expired key) falls back to the transactional path.
-- SQLite (and every fallback): one transaction that reads the webhooks, checks idempotency
-  keys and inserts with SQLAlchemy Core.
+- SQLite (and every fallback): one transaction that reads the account's `webhooks_version`
+  (triggers bump it on SQLite too, migration 0015), takes the account's route table from the
+  same cache while that version is current (else reads the webhooks and caches them again),
+  checks idempotency keys and inserts with SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -524,9 +526,7 @@ class Publisher:
             due = 0
             if fresh:
                 if targets is None:
-                    targets = fanout_table(
-                        await self.store.webhooks.fanout_targets(conn, account_id)
-                    )
+                    targets = await self._fanout_in_transaction(conn, account_id)
                 own_rows, events, due = _fan_out(
                     account_id,
                     [p for _, p in fresh],
@@ -540,6 +540,24 @@ class Publisher:
                     results[index] = (event, False)
             stored.append(([r for r in results if r is not None], due))
         return stored
+
+    async def _fanout_in_transaction(self, conn: Any, account_id: str) -> RouteTable[FanoutTarget]:
+        """The account's route table, from the cache while the account's `webhooks_version`
+        (read here, in the publish transaction: one primary-key read) is the one it was built
+        from; else its webhooks are read and compiled again, and cached.
+
+        The version is read before the webhooks: a change committed between the two reads
+        (PostgreSQL, READ COMMITTED) makes the table newer than its version, never older, and
+        the next publish reads the bumped version and reloads. On SQLite the transaction holds
+        the write lock from its BEGIN (IMMEDIATE): both reads and the inserts see one state."""
+        version = await self.store.accounts.webhooks_version(conn, account_id)
+        snapshot = self._fanout.get(account_id)
+        if snapshot is not None and snapshot.version == version:
+            return snapshot.table
+        table = fanout_table(await self.store.webhooks.fanout_targets(conn, account_id))
+        if version is not None:  # (no account: the insert's foreign key says so)
+            self._remember(account_id, FanoutSnapshot(version, table))
+        return table
 
     async def _idempotent_replay(
         self, conn: Any, account_id: str, key: str, request_hash: str

@@ -36,6 +36,13 @@ class AccountQueries:
         row = (await conn.execute(select(accounts).where(accounts.c.id == id))).first()
         return _account(row) if row else None
 
+    async def webhooks_version(self, conn: AsyncConnection, id: str) -> int | None:
+        """The account's `webhooks_version` (bumped by triggers whenever its fan-out can
+        change: migrations 0004, 0015), or None if there is no such account."""
+        query = select(accounts.c.webhooks_version).where(accounts.c.id == id)
+        version = (await conn.execute(query)).scalar_one_or_none()
+        return None if version is None else int(version)
+
     async def list(
         self, conn: AsyncConnection, limit: int, before: str | None
     ) -> builtins.list[Account]:

@@ -30,7 +30,7 @@ accounts = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    # Bumped (PostgreSQL trigger) whenever the account's fan-out can change: see publishing.py.
+    # Bumped (triggers, both backends) whenever the account's fan-out can change: see publishing.py.
     Column("webhooks_version", BigInteger, nullable=False, server_default="0"),
 )
 
