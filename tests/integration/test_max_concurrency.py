@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from support import Service, ServiceFactory
+from support import Service, ServiceFactory, loopback_receiver
 
 COMPLETED = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 DELIVERIES = 20
@@ -50,18 +50,9 @@ class CountingReceiver:
 @pytest.fixture
 async def counting() -> AsyncIterator[CountingReceiver]:
     receiver = CountingReceiver()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
+    async with loopback_receiver(receiver.handle) as url:
+        receiver.url = url
         yield receiver
-    finally:
-        await runner.cleanup()
 
 
 async def _deliver_all(

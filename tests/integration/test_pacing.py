@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from support import ServiceFactory
+from support import ServiceFactory, loopback_receiver
 
 BURST = 300
 RATE = 20
@@ -62,18 +62,9 @@ class ArrivalReceiver:
 @pytest.fixture
 async def arrivals() -> AsyncIterator[ArrivalReceiver]:
     receiver = ArrivalReceiver()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
+    async with loopback_receiver(receiver.handle) as url:
+        receiver.url = url
         yield receiver
-    finally:
-        await runner.cleanup()
 
 
 def credits_low(seq: int) -> dict[str, Any]:
