@@ -98,6 +98,9 @@ class Dispatcher:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_per_webhook: dict[str, int] = defaultdict(int)
+        # A rate-limited webhook's last start in this worker, (its slot, when it started), ms:
+        # a late start keeps the spacing of the slots (_wait_for_slot).
+        self._paced_starts: dict[str, tuple[int, int]] = {}
         # Each webhook's concurrency cap, as its latest delivery here carried it (cap()).
         self._caps: dict[str, int] = {}
         self._waiting: dict[str, deque[ClaimedDelivery]] = defaultdict(deque)
@@ -458,9 +461,7 @@ class Dispatcher:
         try:
             if delivery.not_before is not None:
                 # A rate-limited webhook's delivery: not before its slot (claim_paced).
-                wait_ms = delivery.not_before - self._now()
-                if wait_ms > 0:
-                    await asyncio.sleep(wait_ms / 1000)
+                await self._wait_for_slot(delivery.webhook_id, delivery.not_before)
             if delivery.webhook_enabled:
                 outcome = await attempt(self.context, delivery, self.mode)
             else:
@@ -470,6 +471,21 @@ class Dispatcher:
             # Stop renewing its lease: the delivery becomes due again when the lease lapses.
             logger.exception("attempt of %s failed unexpectedly", delivery.id)
             self._claimed.pop(delivery.id, None)
+
+    async def _wait_for_slot(self, webhook_id: str, slot: int) -> None:
+        """Wait for a rate-limited delivery's slot (ms). Late (the loop was busy past several
+        slots), it still keeps the gap to the slot this worker last started for the webhook,
+        so deliveries that fell behind go out spaced as their slots were, not together."""
+        while True:
+            start_at = slot
+            previous = self._paced_starts.get(webhook_id)
+            if previous is not None and slot > previous[0]:
+                start_at = max(slot, previous[1] + (slot - previous[0]))
+            wait_ms = start_at - self._now()
+            if wait_ms <= 0:
+                break
+            await asyncio.sleep(wait_ms / 1000)
+        self._paced_starts[webhook_id] = (slot, self._now())
 
     def _finish(self, webhook_id: str) -> ClaimedDelivery | None:
         """An attempt ended: its sending slot goes to the same webhook's next waiting delivery,
