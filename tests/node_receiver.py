@@ -149,3 +149,11 @@ def node_standard_receiver(node_installed: None, tmp_path: Path) -> Iterator[Nod
         yield receiver
     finally:
         _stop(receiver)
+
+
+def ensure_node_modules() -> None:
+    """tests/node's npm packages (the Express receiver, axe-core) installed, or skip (fail under
+    CI=true) with one line where node or npm is missing."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        _unavailable("node and npm are needed (apt-get install -y nodejs npm)")
+    _install()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,44 @@ def require_chromium() -> str:
     if IN_CI:
         pytest.fail(f"{reason}; CI=true: browser tests must run")
     pytest.skip(reason)
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def require_axe() -> Path:
+    """axe-core's browser build from the npm package (tests/node, `npm ci` once per session);
+    skip (fail under CI=true) with one line where node/npm are missing."""
+    from node_receiver import ensure_node_modules
+
+    ensure_node_modules()
+    if not AXE_SCRIPT.exists():
+        reason = f"axe-core is not installed at {AXE_SCRIPT} (npm ci in tests/node)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return AXE_SCRIPT
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core (WCAG 2 A and AA) on the page as it is now; the violations, each with its
+    rule id, impact and the offending nodes' selectors."""
+    script = require_axe()
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(content=script.read_text(encoding="utf-8"))
+    result = await page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' '))}))",
+        AXE_TAGS,
+    )
+    return list(result)
+
+
+async def assert_accessible(page: Any, label: str) -> None:
+    """Fail with a readable list when axe-core finds any WCAG 2 A/AA violation on the page."""
+    violations = await axe_violations(page)
+    assert violations == [], f"axe-core on {label}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:5]}" for v in violations
+    )
