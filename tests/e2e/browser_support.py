@@ -35,7 +35,8 @@ def require_chromium() -> str:
     pytest.skip(reason)
 
 
-AXE_SCRIPT = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node" / "node_modules"
+AXE_SCRIPT = NODE_MODULES / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -74,3 +75,15 @@ async def assert_accessible(page: Any, label: str) -> None:
     assert violations == [], f"axe-core on {label}: " + "; ".join(
         f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:5]}" for v in violations
     )
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+
+
+async def save_screenshot(page: Any, name: str) -> Path:
+    """The page as the test left it, as docs/screenshots/NAME.png (docs/dashboard.md shows them;
+    every browser test run refreshes them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
