@@ -59,7 +59,9 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
     rule id, impact and the offending nodes' selectors."""
     script = require_axe()
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.add_script_tag(content=script.read_text(encoding="utf-8"))
+        # Evaluated through the DevTools protocol, not as a <script> tag: the dashboard's CSP
+        # (script-src 'self') refuses inline scripts, and must stay as it is while audited.
+        await page.evaluate(script.read_text(encoding="utf-8") + "\n;undefined")
     result = await page.evaluate(
         "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
         ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
@@ -80,10 +82,10 @@ async def assert_accessible(page: Any, label: str) -> None:
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 
-async def save_screenshot(page: Any, name: str) -> Path:
+async def save_screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """The page as the test left it, as docs/screenshots/NAME.png (docs/dashboard.md shows them;
-    every browser test run refreshes them)."""
+    every browser test run refreshes them); `full_page=False`: the viewport only."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     return path
