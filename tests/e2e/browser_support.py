@@ -4,6 +4,7 @@ browser: `playwright install` needs the internet). Under CI=true a missing Chrom
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,9 @@ def require_axe() -> Path:
     return AXE_SCRIPT
 
 
-async def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core (WCAG 2 A and AA) on the page as it is now; the violations, each with its
-    rule id, impact and the offending nodes' selectors."""
+async def axe_violations(page: Any, tags: Sequence[str] = AXE_TAGS) -> list[dict[str, Any]]:
+    """Run axe-core (WCAG 2 A and AA, or the rules of `tags`) on the page as it is now; the
+    violations, each with its rule id, impact and the offending nodes' selectors."""
     script = require_axe()
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, not as a <script> tag: the dashboard's CSP
@@ -66,7 +67,7 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
         "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
         ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.map(n => n.target.join(' '))}))",
-        AXE_TAGS,
+        list(tags),
     )
     return list(result)
 

@@ -1,8 +1,9 @@
-"""Every dashboard page and state audited by axe-core (WCAG 2 A and AA, the npm package's
-browser build) in Debian's Chromium against the real `promptha-webhooks serve` process, with
-realistic data: webhooks that succeed, fail, are disabled (by hand and by 410 Gone);
-deliveries delivered, failed, pending and skipped, attempts with errors; a secret rotation in
-progress; a payload filter tried live; delivery settings; phone width; the dark palette.
+"""Every dashboard page and state audited by axe-core (WCAG 2 A and AA, and axe's best
+practices; the npm package's browser build) in Debian's Chromium against the real
+`promptha-webhooks serve` process, with realistic data: webhooks that succeed, fail, are
+disabled (by hand and by 410 Gone); deliveries delivered, failed, pending and skipped, attempts
+with errors; a secret rotation in progress; a payload filter tried live; delivery settings;
+phone width; the dark palette.
 
 Each page must show zero violations. The run also refreshes the pictures the README shows
 (docs/screenshots/*.png, through `save_screenshot`)."""
@@ -23,6 +24,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from browser_support import (
+    AXE_TAGS,
     CHROMIUM_ARGS,
     LAPTOP,
     PHONE,
@@ -33,6 +35,8 @@ from browser_support import (
 )
 from support import ADMIN_KEY, ServiceProcess, free_port, loopback_receiver
 
+# WCAG 2.0/2.1 A and AA, and axe's best practices (heading order, one main landmark, ...).
+AUDIT_TAGS = [*AXE_TAGS, "best-practice"]
 POLL_LIMIT = 150  # polls of the API (0.1 s apart) while waiting for a delivery's status
 HOUR_S = 3600
 
@@ -87,7 +91,7 @@ class Audit:
     async def __call__(self, page: Page, label: str) -> None:
         await page.wait_for_load_state("networkidle")
         assert label not in self.findings, f"audited {label!r} twice"
-        self.findings[label] = await axe_violations(page)
+        self.findings[label] = await axe_violations(page, AUDIT_TAGS)
 
     def assert_clean(self) -> None:
         failed = {label: found for label, found in self.findings.items() if found}
