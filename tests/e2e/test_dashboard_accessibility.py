@@ -414,6 +414,36 @@ async def audit_empty_account(server: ServiceProcess, browser: Browser, audit: A
     await context.close()
 
 
+FOCUS_PRESSES = 40  # Tab presses checked per page
+
+UNFOCUSED_ELEMENT = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e);
+  const name = e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " "
+    + (e.getAttribute("aria-label") || e.textContent || "").trim().slice(0, 40);
+  return s.outlineStyle === "none" || parseFloat(s.outlineWidth) < 2 ? name : "";
+}"""
+
+
+async def assert_focus_visible(page: Page, label: str) -> None:
+    """From the top of the page, Tab through up to FOCUS_PRESSES stops: each focused element
+    shows an outline of at least 2 px (focus visible, WCAG 2.4.7)."""
+    await page.locator("body").focus()
+    invisible: list[str] = []
+    visited = 0
+    for _ in range(FOCUS_PRESSES):
+        await page.keyboard.press("Tab")
+        found = await page.evaluate(UNFOCUSED_ELEMENT)
+        if found is None:
+            break
+        visited += 1
+        if found:
+            invisible.append(found)
+    assert visited > 3, f"{label}: Tab reached only {visited} elements"
+    assert invisible == [], f"{label}: focus not visible on {invisible}"
+
+
 async def audit_dark(page: Page, base: str, seeded: Seeded, audit: Audit) -> None:
     """The dark palette: chosen by `data-theme="dark"` on <html> (set from JS, as a theme switch
     would) and by the system's preference."""
@@ -480,6 +510,13 @@ async def test_every_dashboard_page_passes_axe(server: ServiceProcess, browser: 
         await audit(page, "form expired (403)")
 
         await audit_dark(page, base, seeded, audit)
+        for path in (
+            "/webhooks",
+            f"/webhooks/{seeded.main}",
+            f"/webhooks/{seeded.main}/deliveries",
+        ):
+            await page.goto(base + path)
+            await assert_focus_visible(page, path)
 
         await page.set_viewport_size(PHONE)
         await page.goto(base + "/webhooks")
