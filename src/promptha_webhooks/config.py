@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -245,6 +246,10 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}METRICS_PORT must be 0-65535")
 
 
+MAX_ORIGIN_LENGTH = 300  # scheme, a 253-character host name and a port
+_ORIGIN_NETLOC = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
 def parse_origins(value: str) -> tuple[str, ...]:
     """PORTAL_ORIGINS: comma-separated origins, each `https://host[:port]` (or http to a
     loopback host, for development); no path, query, wildcard nor credentials."""
@@ -259,11 +264,15 @@ def parse_origins(value: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(f"{ENV_PREFIX}PORTAL_ORIGINS: {item!r} is not an origin") from None
         host = parts.hostname or ""
-        plain = not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
+        # Only host characters: the origin goes into a CSP header as it is.
+        plain = not (parts.path or parts.query or parts.fragment) and bool(
+            _ORIGIN_NETLOC.fullmatch(parts.netloc)
+        )
         allowed_scheme = parts.scheme == "https" or (
             parts.scheme == "http" and (host == "localhost" or _loopback_ip(host))
         )
-        if not host or "*" in origin or not plain or not allowed_scheme:
+        too_long = len(origin) > MAX_ORIGIN_LENGTH
+        if not host or "*" in origin or not plain or not allowed_scheme or too_long:
             raise ValueError(
                 f"{ENV_PREFIX}PORTAL_ORIGINS: {item!r} is not an origin like "
                 "https://app.example.com (http only for a loopback host)"
