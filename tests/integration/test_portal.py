@@ -339,3 +339,18 @@ async def test_the_theme_and_its_headers(make_service: ServiceFactory) -> None:
     # Outside a portal session there is no theme.
     async with browser(service) as stranger:
         assert (await stranger.get("/dashboard/portal/theme.css")).status_code == 303
+
+
+async def test_deleting_the_account_ends_its_portal_sessions(make_service: ServiceFactory) -> None:
+    service = await make_service()
+    account_id, _ = await service.create_account()
+    created = await portal_link(service, account_id)
+    unused = await portal_link(service, account_id)
+    async with browser(service) as client:
+        await open_portal(client, created["url"])
+        deleted = await service.client.delete(f"/v1/accounts/{account_id}", headers=service.admin())
+        assert deleted.status_code == 204
+        ended = await client.get("/dashboard/webhooks")
+        assert ended.status_code == 303 and ended.headers["location"].startswith("/dashboard/login")
+        assert (await client.get(entry_path(unused["url"]))).status_code == 410
+    assert await portal_rows(service) == 0
