@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
@@ -105,6 +108,9 @@ class Settings:
     metrics_port: int = 0  # `worker`: serve /metrics on this port (0: off)
     # OpenTelemetry spans for publishes and attempts (tracing.py); needs the `otel` extra.
     tracing: bool = False
+    # Origins (scheme://host[:port]) that may frame the dashboard: the embeddable customer
+    # portal's iframes (CSP frame-ancestors). Empty: no other origin may frame it.
+    portal_origins: tuple[str, ...] = ()
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -196,6 +202,8 @@ class Settings:
                 values["tracing"] = _flag(v, "TRACING")
             if (v := get("HANDOFF")) is not None:
                 values["handoff"] = _flag(v, "HANDOFF")
+            if (v := get("PORTAL_ORIGINS")) is not None:
+                values["portal_origins"] = parse_origins(v)
         except (ValueError, KeyRingError) as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
@@ -236,6 +244,48 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}ALERT_EMAIL_TO needs {ENV_PREFIX}SMTP_HOST")
         if not 0 <= self.metrics_port < 65536:
             raise ConfigError(f"{ENV_PREFIX}METRICS_PORT must be 0-65535")
+
+
+MAX_ORIGIN_LENGTH = 300  # scheme, a 253-character host name and a port
+_ORIGIN_NETLOC = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """PORTAL_ORIGINS: comma-separated origins, each `https://host[:port]` (or http to a
+    loopback host, for development); no path, query, wildcard nor credentials."""
+    origins: list[str] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        origin = item.rstrip("/")
+        try:
+            parts = urlsplit(origin)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}PORTAL_ORIGINS: {item!r} is not an origin") from None
+        host = parts.hostname or ""
+        # Only host characters: the origin goes into a CSP header as it is.
+        plain = not (parts.path or parts.query or parts.fragment) and bool(
+            _ORIGIN_NETLOC.fullmatch(parts.netloc)
+        )
+        allowed_scheme = parts.scheme == "https" or (
+            parts.scheme == "http" and (host == "localhost" or _loopback_ip(host))
+        )
+        too_long = len(origin) > MAX_ORIGIN_LENGTH
+        if not host or "*" in origin or not plain or not allowed_scheme or too_long:
+            raise ValueError(
+                f"{ENV_PREFIX}PORTAL_ORIGINS: {item!r} is not an origin like "
+                "https://app.example.com (http only for a loopback host)"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
+
+
+def _loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _flag(value: str, name: str) -> bool:

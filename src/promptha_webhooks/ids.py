@@ -1,4 +1,4 @@
-"""Prefixed, time-sortable identifiers: acct_, key_, wh_, evt_, dlv_, att_.
+"""Prefixed, time-sortable identifiers: acct_, key_, wh_, evt_, dlv_, att_, ps_.
 
 The part after the prefix is 26 Crockford base32 characters encoding 48 bits of milliseconds
 since the epoch then 80 random bits, so ids of one kind sort by creation time (cursor
@@ -18,6 +18,7 @@ WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
 ATTEMPT = "att"
+PORTAL_SESSION = "ps"
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BODY_LENGTH = 26

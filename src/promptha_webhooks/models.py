@@ -344,3 +344,12 @@ class RecoveryResult(ApiModel):
     until: datetime | None
     dry_run: bool
     count: int  # deliveries re-queued (or that would be, on a dry run)
+
+
+class PortalSessionCreated(ApiModel):
+    """A portal session's one-time URL (open it once, before `expires_at`)."""
+
+    object: Literal["portal_session"] = "portal_session"
+    url: str
+    expires_at: datetime
+    read_only: bool

@@ -8,6 +8,7 @@ from client_support import BACKENDS, FAST_RETRIES, RunningApi, shared_api
 from promptha_webhooks.client import (
     AuthenticationError,
     Client,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -55,3 +56,20 @@ def test_account_keys_cannot_administer(api: RunningApi) -> None:
     with api.client() as client, pytest.raises(PermissionDeniedError) as raised:
         client.accounts.list()
     assert (raised.value.status_code, raised.value.error_type) == (403, "permission_denied")
+
+
+def test_portal_session(api: RunningApi) -> None:
+    account_id, _key = api.new_account()
+    with api.admin() as admin:
+        created = admin.accounts.create_portal_session(
+            account_id, ttl_seconds=600, read_only=True, primary_color="#0a7d4f", dark_mode=True
+        )
+        assert created.read_only is True
+        assert "/dashboard/portal?token=" in created.url
+        with pytest.raises(InvalidRequestError) as raised:
+            admin.accounts.create_portal_session(account_id, primary_color="green")
+        assert raised.value.status_code == 400
+        with pytest.raises(NotFoundError):
+            admin.accounts.create_portal_session("acct_00000000000000000000000000")
+    with api.client() as client, pytest.raises(PermissionDeniedError):
+        client.accounts.create_portal_session(account_id)

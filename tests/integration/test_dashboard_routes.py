@@ -21,8 +21,9 @@ from support import Receiver, Service
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
-# Open without a session: the front door (it redirects to the webhook list) and sign-in.
-PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
+# Open without a session: the front door (it redirects to the webhook list), sign-in, and the
+# customer portal's entry (its one-time token is the credential: test_portal.py).
+PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/portal")}
 
 
 def page_routes() -> Iterator[tuple[str, str]]:

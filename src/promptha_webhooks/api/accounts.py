@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AdminDep, ServicesDep
-from promptha_webhooks.api.schemas import CreateAccount
-from promptha_webhooks.models import Account, AccountCreated, ApiKey, Page
+from promptha_webhooks.api.schemas import CreateAccount, CreatePortalSession
+from promptha_webhooks.dashboard import MOUNT_PATH
+from promptha_webhooks.models import Account, AccountCreated, ApiKey, Page, PortalSessionCreated
+from promptha_webhooks.models import from_ms as datetime_of
+from promptha_webhooks.portal import PORTAL_ENTRY_PATH, PORTAL_TOKEN_PARAM
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts (admin)"], route_class=StrictJSONRoute)
 
@@ -59,3 +63,25 @@ async def delete_api_key(
 ) -> Response:
     await services.delete_api_key(account_id, key_id)
     return Response(status_code=204)
+
+
+@router.post("/{account_id}/portal-sessions", status_code=201, response_model=PortalSessionCreated)
+async def create_portal_session(
+    account_id: str,
+    body: CreatePortalSession,
+    request: Request,
+    services: ServicesDep,
+    _: AdminDep,
+) -> PortalSessionCreated:
+    """A one-time URL that opens the dashboard signed in as the account, to embed in an iframe
+    (the customer portal). Open it once, before `expiresAt`; the session lasts until then."""
+    link = await services.create_portal_session(account_id, body.options())
+    query = urlencode({PORTAL_TOKEN_PARAM: link.token})
+    base = str(request.base_url).rstrip("/")
+    expires_at = datetime_of(link.session.expires_at_ms)
+    assert expires_at is not None
+    return PortalSessionCreated(
+        url=f"{base}{MOUNT_PATH}{PORTAL_ENTRY_PATH}?{query}",
+        expires_at=expires_at,
+        read_only=link.session.read_only,
+    )

@@ -8,6 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from promptha_webhooks.pacing import MAX_RATE_LIMIT
+from promptha_webhooks.portal import (
+    DEFAULT_PORTAL_TTL_S,
+    MAX_PORTAL_TTL_S,
+    MAX_PORTAL_URL_LENGTH,
+    MIN_PORTAL_TTL_S,
+    PortalOptions,
+    PortalTheme,
+)
 from promptha_webhooks.services.validation import MAX_WEBHOOK_CONCURRENCY
 
 # signature_headers.SignatureFormat and SignatureAlgorithm's values (tests/unit pins them equal).
@@ -191,3 +199,45 @@ class RecoverWebhook(RequestModel):
         default=None, strict=False, description="…and before this time (default: now)"
     )
     dryRun: bool = Field(default=False, description="Only count the deliveries")
+
+
+# The embeddable portal (portal.py); services/portal.py checks the URLs' schemes and the TTL.
+class PortalThemeBody(RequestModel):
+    primaryColor: str | None = Field(
+        default=None, pattern=r"^#[0-9a-fA-F]{6}$", examples=["#4f46e5"], description="#rrggbb"
+    )
+    logoUrl: str | None = Field(
+        default=None,
+        max_length=MAX_PORTAL_URL_LENGTH,
+        description="https URL of the logo shown in the portal's top bar",
+    )
+    darkMode: bool = False
+
+
+class CreatePortalSession(RequestModel):
+    ttlSeconds: int = Field(
+        default=DEFAULT_PORTAL_TTL_S,
+        ge=MIN_PORTAL_TTL_S,
+        le=MAX_PORTAL_TTL_S,
+        description="How long the session lasts once opened, in seconds (the link as long)",
+    )
+    readOnly: bool = Field(default=False, description="The portal can look but not change")
+    returnUrl: str | None = Field(
+        default=None,
+        max_length=MAX_PORTAL_URL_LENGTH,
+        description="https URL that Sign out leads to (in the top window)",
+    )
+    theme: PortalThemeBody | None = None
+
+    def options(self) -> PortalOptions:
+        theme = self.theme or PortalThemeBody()
+        return PortalOptions(
+            ttl_s=self.ttlSeconds,
+            read_only=self.readOnly,
+            return_url=self.returnUrl,
+            theme=PortalTheme(
+                primary_color=theme.primaryColor.lower() if theme.primaryColor else None,
+                logo_url=theme.logoUrl,
+                dark_mode=theme.darkMode,
+            ),
+        )

@@ -16,6 +16,7 @@ from promptha_webhooks.cli import (
     events,
     listen,
     operators,
+    portal,
     secrets,
     server,
     trigger,
@@ -31,6 +32,7 @@ from promptha_webhooks.client import DEFAULT_BASE_URL
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     server,
     operators,
+    portal,
     secrets,
     webhooks,
     deliveries,

@@ -28,6 +28,7 @@ from promptha_webhooks.models import (
     EventTypeInfo,
     FilterTest,
     Page,
+    PortalSessionCreated,
     PublishedBatch,
     SecretRotation,
     TestResult,
@@ -523,3 +524,35 @@ def delete_key(account_id: str, key_id: str) -> Call[None]:
     """Revoke the key."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/keys/{_segment(key_id, 'key_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
+
+
+def create_portal_session(
+    account_id: str,
+    *,
+    ttl_seconds: int | None = None,
+    read_only: bool = False,
+    return_url: str | None = None,
+    primary_color: str | None = None,
+    logo_url: str | None = None,
+    dark_mode: bool = False,
+) -> Call[PortalSessionCreated]:
+    """A one-time URL that opens the dashboard as the account (the customer portal), to
+    embed in an iframe. `ttl_seconds`: 60-86400 (None: 3600); `read_only`: it can look but not
+    change; `return_url`: where Sign out leads (https); theme: `primary_color` (#rrggbb),
+    `logo_url` (https), `dark_mode`. Open the URL once, before `expires_at`."""
+    body: dict[str, Any] = {"readOnly": read_only}
+    if ttl_seconds is not None:
+        body["ttlSeconds"] = ttl_seconds
+    if return_url is not None:
+        body["returnUrl"] = return_url
+    theme: dict[str, Any] = {}
+    if primary_color is not None:
+        theme["primaryColor"] = primary_color
+    if logo_url is not None:
+        theme["logoUrl"] = logo_url
+    if dark_mode:
+        theme["darkMode"] = True
+    if theme:
+        body["theme"] = theme
+    path = f"/v1/accounts/{_segment(account_id, 'account_id')}/portal-sessions"
+    return Call("POST", path, PortalSessionCreated.model_validate, body=body)

@@ -180,6 +180,7 @@ class Accounts(Resource[S]):
     list_all = EveryPage(calls.all_accounts)
     get = Endpoint(calls.get_account)
     delete = Endpoint(calls.delete_account)
+    create_portal_session = Endpoint(calls.create_portal_session)
 
 
 class Keys(Resource[S]):

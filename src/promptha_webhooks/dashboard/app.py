@@ -16,10 +16,15 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from promptha_webhooks.config import Mode, Settings
-from promptha_webhooks.dashboard.dependencies import DashboardState, ServicesProvider
+from promptha_webhooks.dashboard.dependencies import (
+    PORTAL_RULES,
+    DashboardState,
+    ServicesProvider,
+    dashboard_state,
+)
 from promptha_webhooks.dashboard.errors import add_error_pages
 from promptha_webhooks.dashboard.pages import ROUTERS
-from promptha_webhooks.dashboard.rendering import MOUNT_PATH, SECURITY_HEADERS, Renderer
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH, Renderer
 from promptha_webhooks.dashboard.sessions import SessionCodec
 
 logger = logging.getLogger(__name__)
@@ -35,11 +40,13 @@ def create_dashboard(settings: Settings, services: ServicesProvider) -> FastAPI:
         # Tests and embedded use: sessions last as long as the process.
         logger.info("no session secret configured: dashboard sessions end with this process")
         secret = secrets.token_urlsafe(SESSION_SECRET_BYTES)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # portal_rules on every route: portal sessions never reach operator pages, and read-only
+    # ones change nothing, whatever page group a route is added to.
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=PORTAL_RULES)
     app.state.dashboard = DashboardState(
         services=services,
         codec=SessionCodec(secret),
-        renderer=Renderer(),
+        renderer=Renderer(settings.portal_origins),
         secure_cookies=settings.mode is Mode.PRODUCTION,
     )
     app.mount(
@@ -57,7 +64,7 @@ def create_dashboard(settings: Settings, services: ServicesProvider) -> FastAPI:
 async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
     """The security headers on every answer (static files keep their own caching)."""
     response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
+    for name, value in dashboard_state(request).renderer.headers.items():
         if name == "Cache-Control" and request.url.path.startswith(f"{MOUNT_PATH}/static"):
             continue
         response.headers.setdefault(name, value)

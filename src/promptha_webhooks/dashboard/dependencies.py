@@ -4,6 +4,10 @@ every request (signature, expiry, not signed out, the key still exists, CSRF on 
 
 Page groups that are for signed-in accounts only put `signed_in` on their whole router
 (`dependencies=SIGNED_IN_ONLY`), so a route added to them cannot skip the check.
+
+Customer-portal sessions (portal.py) are also checked on every route of the dashboard app
+(`portal_rules`, an app-wide dependency, so a route added later is covered): the operator pages
+(OPERATOR_PAGES) are refused, and a read-only session may only GET (and sign out).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from promptha_webhooks.dashboard.forms import read_form
-from promptha_webhooks.dashboard.rendering import Renderer
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH, Renderer
 from promptha_webhooks.dashboard.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -26,10 +30,16 @@ from promptha_webhooks.dashboard.sessions import (
 )
 from promptha_webhooks.errors import NotFoundError
 from promptha_webhooks.models import Account
+from promptha_webhooks.portal import PortalSession
 from promptha_webhooks.services import Services
 
 ServicesProvider = Callable[[], Services]
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Dashboard pages for the platform's operators, not its customers: hidden from the portal's
+# navigation and refused (403) in a portal session. Paths under the mount; "/x" covers "/x/…".
+OPERATOR_PAGES = ("/monitoring", "/keys")
+# The one state-changing request a read-only portal session may make.
+READ_ONLY_ALLOWED = frozenset({"/logout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +59,15 @@ class SignedIn:
 
     session: DashboardSession
     account: Account
+    portal: PortalSession | None = None
 
     @property
     def account_id(self) -> str:
         return self.session.account_id
+
+    @property
+    def read_only(self) -> bool:
+        return self.portal is not None and self.portal.read_only
 
 
 class SignInRequired(Exception):
@@ -61,6 +76,14 @@ class SignInRequired(Exception):
 
 class CsrfRejected(Exception):
     """A state-changing request without the session's CSRF token."""
+
+
+class PortalRefused(Exception):
+    """A portal session asked for an operator page, or a read-only one for a change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def dashboard_state(request: Request) -> DashboardState:
@@ -82,20 +105,56 @@ async def current_session(request: Request) -> DashboardSession | None:
     return session
 
 
-async def signed_in(request: Request) -> SignedIn:
-    """The session, checked: signature, expiry, not signed out, the key still exists; and
-    CSRF on every request that can change something."""
-    session = await current_session(request)
+async def current_portal(
+    request: Request,
+    session: Annotated[DashboardSession | None, Depends(current_session)],
+) -> PortalSession | None:
+    """The portal session behind the cookie, if it is one, opened and not expired."""
+    if session is None or not session.is_portal:
+        return None
+    services = dashboard_state(request).services()
+    return await services.get_portal_session(session.account_id, session.key_id)
+
+
+def is_operator_page(path: str) -> bool:
+    """Whether a path under the mount is one of OPERATOR_PAGES (or below one)."""
+    return any(path == page or path.startswith(page + "/") for page in OPERATOR_PAGES)
+
+
+async def portal_rules(
+    request: Request, portal: Annotated[PortalSession | None, Depends(current_portal)]
+) -> None:
+    """On every dashboard route: a portal session never reaches an operator page, and a
+    read-only one changes nothing (any method but GET and HEAD, except signing out)."""
+    if portal is None:
+        return
+    path = request.url.path.removeprefix(MOUNT_PATH)
+    if is_operator_page(path):
+        raise PortalRefused("This page is not part of the customer portal.")
+    if portal.read_only and request.method not in SAFE_METHODS and path not in READ_ONLY_ALLOWED:
+        raise PortalRefused("This portal session is read-only: it can look but not change.")
+
+
+async def signed_in(
+    request: Request,
+    session: Annotated[DashboardSession | None, Depends(current_session)],
+    portal: Annotated[PortalSession | None, Depends(current_portal)],
+) -> SignedIn:
+    """The session, checked: signature, expiry, not signed out, the key (or the portal
+    session) still exists; and CSRF on every request that can change something."""
     if session is None:
         raise SignInRequired()
     state = dashboard_state(request)
     services = state.services()
     try:
-        keys = await services.list_api_keys(session.account_id)
         account = await services.get_account(session.account_id)
+        keys = [] if session.is_portal else await services.list_api_keys(session.account_id)
     except NotFoundError:
         raise SignInRequired() from None
-    if not any(key.id == session.key_id for key in keys):
+    if session.is_portal:
+        if portal is None:
+            raise SignInRequired()
+    elif not any(key.id == session.key_id for key in keys):
         raise SignInRequired()
     if request.method not in SAFE_METHODS:
         token = request.headers.get(CSRF_HEADER)
@@ -103,7 +162,7 @@ async def signed_in(request: Request) -> SignedIn:
             token = (await read_form(request)).get(CSRF_FIELD)
         if not state.codec.check_csrf(session, token):
             raise CsrfRejected()
-    return SignedIn(session=session, account=account)
+    return SignedIn(session=session, account=account, portal=portal)
 
 
 # Parameter types of the route handlers. FastAPI caches a dependency per request, so a
@@ -111,3 +170,4 @@ async def signed_in(request: Request) -> SignedIn:
 CurrentServices = Annotated[Services, Depends(current_services)]
 CurrentUser = Annotated[SignedIn, Depends(signed_in)]
 SIGNED_IN_ONLY = [Depends(signed_in)]
+PORTAL_RULES = [Depends(portal_rules)]

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from promptha_webhooks.dashboard.dependencies import CsrfRejected, SignInRequired
+from promptha_webhooks.dashboard.dependencies import CsrfRejected, PortalRefused, SignInRequired
 from promptha_webhooks.dashboard.rendering import MOUNT_PATH
 from promptha_webhooks.dashboard.responses import delete_cookie, is_htmx, page, safe_next
 from promptha_webhooks.dashboard.sessions import SESSION_COOKIE
@@ -50,6 +50,11 @@ async def on_csrf(request: Request, _exc: Exception) -> Response:
         "Reload the page and try again.",
         403,
     )
+
+
+async def on_portal_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PortalRefused)
+    return error_page(request, "Not available here", exc.message, 403)
 
 
 async def on_promptha_error(request: Request, exc: Exception) -> Response:
@@ -91,6 +96,7 @@ ErrorPage = Callable[[Request, Exception], Awaitable[Response]]
 ERROR_PAGES: tuple[tuple[type[Exception], ErrorPage], ...] = (
     (SignInRequired, on_sign_in_required),
     (CsrfRejected, on_csrf),
+    (PortalRefused, on_portal_refused),
     (PrompthaError, on_promptha_error),
     (StarletteHTTPException, on_http_error),
     *((driver_error, on_database_error) for driver_error in DRIVER_ERRORS),

@@ -16,16 +16,37 @@ from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook
 
 MOUNT_PATH = "/dashboard"
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
+
+
+def security_headers(
+    frame_origins: tuple[str, ...] = (),
+    *,
+    img_origins: tuple[str, ...] = (),
+    form_origins: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """The dashboard's security headers. `frame_origins` (PROMPTHA_WEBHOOKS_PORTAL_ORIGINS) may
+    frame it besides itself; with none, nothing may (and X-Frame-Options says DENY too, for old
+    browsers). With some, X-Frame-Options is left out: it cannot name origins, and a browser
+    that knows CSP obeys frame-ancestors instead. A portal page adds its logo's origin to
+    img-src and its return URL's to form-action (Sign out redirects there)."""
+    frame = " ".join(("'self'", *frame_origins)) if frame_origins else "'none'"
+    img = " ".join(("'self'", "data:", *img_origins))
+    form = " ".join(("'self'", *form_origins))
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": (
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {img}; "
+            f"connect-src 'self'; form-action {form}; frame-ancestors {frame}; base-uri 'none'"
+        ),
+    }
+    if not frame_origins:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+SECURITY_HEADERS = security_headers()
 
 
 def format_time(value: datetime | None) -> str:
@@ -111,8 +132,10 @@ def build_environment() -> Environment:
 class Renderer:
     """Renders a template into an HTML response with the dashboard's security headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame_origins: tuple[str, ...] = ()) -> None:
         self.env = build_environment()
+        self.frame_origins = frame_origins
+        self.headers = security_headers(frame_origins)
 
     def render(
         self,
@@ -123,5 +146,5 @@ class Renderer:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         html = self.env.get_template(name).render(**context)
-        all_headers = SECURITY_HEADERS | (headers or {})
+        all_headers = self.headers | (headers or {})
         return HTMLResponse(html, status_code=status_code, headers=all_headers)

@@ -4,14 +4,14 @@ the action just done, the redirect after a form, cookies, and where sign-in may 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from promptha_webhooks.dashboard.dependencies import SignedIn, dashboard_state
-from promptha_webhooks.dashboard.rendering import MOUNT_PATH
-from promptha_webhooks.dashboard.sessions import CSRF_FIELD
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH, security_headers
+from promptha_webhooks.dashboard.sessions import CSRF_FIELD, SESSION_COOKIE
 
 # `?done=…` after a redirect: what the next page says was done.
 NOTICES = {
@@ -23,6 +23,29 @@ NOTICES = {
     "deleted": "Webhook deleted.",
     "signed-out": "You are signed out.",
 }
+
+
+def _origin(url: str | None) -> tuple[str, ...]:
+    """The origin of a URL the services checked (portal logo or return URL), for the CSP."""
+    if not url:
+        return ()
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}",)
+
+
+def portal_headers(request: Request, user: SignedIn | None) -> dict[str, str] | None:
+    """A portal page's CSP: its logo's origin may be loaded and Sign out may lead to its
+    return URL's origin."""
+    portal = user.portal if user else None
+    if portal is None or not (portal.theme.logo_url or portal.return_url):
+        return None
+    state = dashboard_state(request)
+    frame = state.renderer.frame_origins
+    return security_headers(
+        frame,
+        img_origins=_origin(portal.theme.logo_url),
+        form_origins=_origin(portal.return_url),
+    )
 
 
 def is_htmx(request: Request) -> bool:
@@ -68,8 +91,12 @@ def page(
         "csrf_field": CSRF_FIELD,
         "notice": NOTICES.get(request.query_params.get("done", ""), ""),
         "htmx": is_htmx(request),
+        "portal": user.portal if user else None,
+        "read_only": user.read_only if user else False,
+        "operator_pages": not (user and user.portal),
     } | context
-    return state.renderer.render(name, full, status_code=status_code)
+    headers = portal_headers(request, user)
+    return state.renderer.render(name, full, status_code=status_code, headers=headers)
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age_s: int) -> None:
@@ -86,5 +113,20 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
     )
 
 
-def delete_cookie(response: Response, name: str) -> None:
+def set_portal_cookie(response: Response, value: str, max_age_s: int) -> None:
+    """A portal session's cookie: what a third-party iframe needs (SameSite=None; Secure;
+    Partitioned, so browsers that block third-party cookies still keep it, for the embedding
+    site); the session's CSRF token still guards every change. Written by hand: the standard
+    library's cookie module knows `Partitioned` only from Python 3.14."""
+    response.headers.append(
+        "set-cookie",
+        f"{SESSION_COOKIE}={value}; Max-Age={max_age_s}; Path={MOUNT_PATH}; HttpOnly; Secure; "
+        "SameSite=None; Partitioned",
+    )
+
+
+def delete_cookie(response: Response, name: str, *, portal: bool = False) -> None:
+    if portal:  # a partitioned cookie is only replaced by one with the same attributes
+        set_portal_cookie(response, "", 0)
+        return
     response.delete_cookie(name, path=MOUNT_PATH)

@@ -8,6 +8,10 @@ expires, so signing out records the session as revoked in the database (`session
 SHA-256 of its nonce, kept until the cookie expires) and `dependencies.signed_in` refuses a
 revoked session on every request, on every API process. The CSRF token is an HMAC of the
 session nonce: forms carry it in a hidden field and htmx sends it as the `X-CSRF-Token` header.
+
+A customer-portal session (portal.py) is the same cookie with the portal session's id (`ps_…`)
+in place of the key id and the portal session's expiry; its read-only flag, return URL and
+theme stay in the `portal_sessions` table, read on every request (`dependencies.current_portal`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+
+from promptha_webhooks import ids
 
 SESSION_COOKIE = "pw_session"
 LOGIN_CSRF_COOKIE = "pw_login_csrf"
@@ -36,6 +42,11 @@ class DashboardSession:
     key_id: str
     nonce: str
     expires_at: int
+
+    @property
+    def is_portal(self) -> bool:
+        """Opened through a portal link (the embeddable customer portal)."""
+        return ids.has_prefix(self.key_id, ids.PORTAL_SESSION)
 
     @property
     def session_hash(self) -> str:
@@ -63,11 +74,18 @@ class SessionCodec:
     def _sign(self, payload: str) -> str:
         return hmac.new(self._session_key, payload.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, account_id: str, key_id: str, *, now: float | None = None) -> str:
-        """A new cookie value for a sign-in."""
+    def issue(
+        self,
+        account_id: str,
+        key_id: str,
+        *,
+        now: float | None = None,
+        expires_at: int | None = None,
+    ) -> str:
+        """A new cookie value for a sign-in (`expires_at`, s: a portal session's own end)."""
         issued = int(time.time() if now is None else now)
         body = {"a": account_id, "k": key_id, "n": secrets.token_urlsafe(16)}
-        body["e"] = str(issued + self.ttl_s)
+        body["e"] = str(issued + self.ttl_s if expires_at is None else expires_at)
         payload = _b64encode(json.dumps(body, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
 

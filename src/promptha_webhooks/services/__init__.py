@@ -1,8 +1,8 @@
 """Use cases, one module each, one transaction per call: accounts.py (accounts, keys, auth,
 dashboard sessions), webhooks.py, publishing.py, deliveries.py (test events, resends, the
-delivery log, recovery), monitoring.py (stats), listen.py (listen sessions), validation.py
-(checks shared with the dashboard's forms). `Services` is the façade the API, the dashboard and
-the CLI are given."""
+delivery log, recovery), monitoring.py (stats), listen.py (listen sessions), portal.py (the
+embeddable portal's sessions), validation.py (checks shared with the dashboard's forms).
+`Services` is the façade the API, the dashboard and the CLI are given."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.services.accounts import AccountUseCases, Principal
 from promptha_webhooks.services.deliveries import DeliveryUseCases, Recovery
 from promptha_webhooks.services.monitoring import Stats
+from promptha_webhooks.services.portal import PortalUseCases
 from promptha_webhooks.services.publishing import Publisher, PublishingUseCases
 from promptha_webhooks.services.webhooks import WebhookUseCases
 from promptha_webhooks.store import Database, Store
@@ -27,7 +28,9 @@ from promptha_webhooks.tracing import Tracing
 __all__ = ["Principal", "Services"]
 
 
-class Services(AccountUseCases, WebhookUseCases, PublishingUseCases, DeliveryUseCases):
+class Services(
+    AccountUseCases, WebhookUseCases, PublishingUseCases, DeliveryUseCases, PortalUseCases
+):
     """The use-cases, over one database. Built once by the app factory."""
 
     def __init__(

@@ -10,6 +10,7 @@ from promptha_webhooks.store.deliveries import DeliveryQueries
 from promptha_webhooks.store.events import EventQueries, IdempotencyQueries
 from promptha_webhooks.store.health import HealthQueries
 from promptha_webhooks.store.listen import ListenQueries
+from promptha_webhooks.store.portal import PortalQueries
 from promptha_webhooks.store.queries import DispatchQueries
 from promptha_webhooks.store.recovery import RecoveryQueries
 from promptha_webhooks.store.retention import RetentionQueries
@@ -29,6 +30,7 @@ class Store:
         self.accounts = AccountQueries()
         self.keys = KeyQueries()
         self.sessions = SessionQueries(self.dialect)
+        self.portal = PortalQueries()
         self.webhooks = WebhookQueries(secrets)
         self.events = EventQueries()
         self.idempotency = IdempotencyQueries()

@@ -241,3 +241,23 @@ dashboard_session_revocations = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_dashboard_session_revocations_expires_at", "expires_at"),
 )
+
+# The embeddable portal's one-time sign-in links and the sessions they open (migration 0016):
+# only the SHA-256 of the link's token; `used_at` set once, atomically, when the link is opened.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("read_only", Boolean, nullable=False, server_default=false()),
+    Column("return_url", Text, nullable=True),
+    Column("primary_color", String(7), nullable=True),
+    Column("logo_url", Text, nullable=True),
+    Column("dark_mode", Boolean, nullable=False, server_default=false()),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Index("ix_portal_sessions_account_id", "account_id"),
+    Index("ix_portal_sessions_expires_at", "expires_at"),
+)

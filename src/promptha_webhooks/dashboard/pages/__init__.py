@@ -1,17 +1,19 @@
 """The dashboard's page groups, one module and one router each; `create_dashboard` mounts
-every router in `ROUTERS`. Only `auth` has pages open without a session."""
+every router in `ROUTERS`. Only `auth` and the portal's
+entry (`portal`) have pages open without a session."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, webhooks
+from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, portal, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     webhooks.router,
     deliveries.router,
     monitoring.router,
+    portal.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -92,7 +92,13 @@ async def login(request: Request, services: CurrentServices) -> Response:
 
 @router.post("/logout")
 async def logout(user: CurrentUser, services: CurrentServices) -> Response:
+    """Sign out; a portal session goes to its return URL if it has one (the form targets the
+    top window), else to the sign-in page like any other."""
     await services.revoke_dashboard_session(user.session.session_hash, user.session.expires_at)
-    response = redirect("/login", done="signed-out")
-    delete_cookie(response, SESSION_COOKIE)
+    portal = user.portal
+    if portal is not None and portal.return_url:
+        response: Response = RedirectResponse(portal.return_url, status_code=303)
+    else:
+        response = redirect("/login", done="signed-out")
+    delete_cookie(response, SESSION_COOKIE, portal=portal is not None)
     return response
