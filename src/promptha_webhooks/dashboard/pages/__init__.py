@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, webhooks
+from promptha_webhooks.dashboard.pages import auth, deliveries, events, monitoring, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     webhooks.router,
     deliveries.router,
+    events.router,
     monitoring.router,
 )
 
