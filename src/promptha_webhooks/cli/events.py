@@ -82,7 +82,7 @@ def list_events(
     start = inputs.time_point(since, "--since") if since else None
     end = inputs.time_point(until, "--until") if until else None
     with open_client(ctx) as client, output.spinner("Fetching events…"):
-        if all_:
+        if all_ and event_id is None:
             events = list(client.events.list_all(type=type_, since=start, until=end))
             more = False
         else:
