@@ -215,6 +215,34 @@ class DeliveryDetail(Delivery):
     attempts: list[Attempt]
 
 
+class EventDelivery(Delivery):
+    """A delivery of one event, with the URL of the webhook it goes to (an event's
+    deliveries, one per webhook: `GET /v1/events/{id}/deliveries`)."""
+
+    webhook_url: str
+
+
+# Why a bulk resend left a delivery it was given alone (services/deliveries.py).
+ResendSkipReason = Literal["not_found", "delivered", "pending", "test", "webhook_disabled"]
+
+
+class SkippedDelivery(ApiModel):
+    id: str
+    reason: ResendSkipReason
+
+
+class BulkResendResult(ApiModel):
+    """What `POST /v1/deliveries/resend` did: `resent` deliveries re-queued; `skipped`, the
+    named ones left alone and why; with a time range, `more` when matching deliveries remain
+    (call again: those re-queued no longer match) and `remaining`, how many."""
+
+    object: Literal["bulk_resend"] = "bulk_resend"
+    resent: int
+    skipped: list[SkippedDelivery]
+    more: bool
+    remaining: int
+
+
 class TestResult(ApiModel):
     """What `POST /v1/webhooks/test` reports: the event, its delivery and the attempt made."""
 

@@ -47,6 +47,7 @@ __all__ = [
     "covered_types",
     "parse_filter",
     "route_of",
+    "validate_event_pattern",
     "validate_event_selectors",
 ]
 
@@ -95,23 +96,33 @@ def validate_event_selectors(events: Any, *, field: str = "events") -> list[str]
             "events must be a non-empty list of event types or patterns", field=field
         )
     for index, name in enumerate(events):
-        if isinstance(name, str) and name in EVENT_NAMES:
-            continue
-        if isinstance(name, str) and (name == WILDCARD or _is_prefix_pattern(name)):
-            if covered_types([name]):
-                continue
-            raise InvalidRequestError(
-                f"{field}[{index}]: the pattern {name!r} covers no event type; known types: "
-                f"{', '.join(sorted(EVENT_NAMES))}",
-                field=f"{field}[{index}]",
-            )
-        shown = repr(name)[:80] if isinstance(name, str) else type(name).__name__
-        raise InvalidRequestError(
-            f"Unknown event type {shown}; give a known type, a pattern such as 'fabric.*', or "
-            f"'*'; known types: {', '.join(sorted(EVENT_NAMES))}",
-            field=f"{field}[{index}]",
-        )
+        _check_selector(name, field=f"{field}[{index}]")
     return list(dict.fromkeys(events))
+
+
+def validate_event_pattern(name: Any, *, field: str = "type") -> str:
+    """One event type or pattern (a search of events by type): as a subscription's."""
+    _check_selector(name, field=field)
+    return str(name)
+
+
+def _check_selector(name: Any, *, field: str) -> None:
+    if isinstance(name, str) and name in EVENT_NAMES:
+        return
+    if isinstance(name, str) and (name == WILDCARD or _is_prefix_pattern(name)):
+        if covered_types([name]):
+            return
+        raise InvalidRequestError(
+            f"{field}: the pattern {name!r} covers no event type; known types: "
+            f"{', '.join(sorted(EVENT_NAMES))}",
+            field=field,
+        )
+    shown = repr(name)[:80] if isinstance(name, str) else type(name).__name__
+    raise InvalidRequestError(
+        f"Unknown event type {shown}; give a known type, a pattern such as 'fabric.*', or "
+        f"'*'; known types: {', '.join(sorted(EVENT_NAMES))}",
+        field=field,
+    )
 
 
 def _is_prefix_pattern(name: str) -> bool:

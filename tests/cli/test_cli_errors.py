@@ -104,6 +104,9 @@ CASES: dict[str, Cases] = {
     "deliveries list": _api(("deliveries", "list", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries show": _api(("deliveries", "show", DELIVERY), f"No delivery {DELIVERY}"),
     "deliveries retry": _api(("deliveries", "retry", DELIVERY), f"No delivery {DELIVERY}"),
+    "deliveries resend": _api(
+        ("deliveries", "resend", "--failed", "--webhook", WEBHOOK), f"No webhook {WEBHOOK}"
+    ),
     # `events publish` and `trigger` send an Idempotency-Key: a typo'd account is still a 404.
     "events publish": _api(
         ("events", "publish", "credits.low", "--data", CREDITS_LOW, "--account", ACCOUNT),
@@ -111,6 +114,7 @@ CASES: dict[str, Cases] = {
         ADMIN,
     ),
     "events show": _api(("events", "show", EVENT), f"No event {EVENT}"),
+    "events list": _api(("events", "list"), "Invalid API key", UNKNOWN_KEY),
     "events types": _api(("events", "types"), "Invalid API key", UNKNOWN_KEY),
     "trigger": _api(
         ("trigger", "credits.low", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN

@@ -43,7 +43,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 30
+    assert len(blocking) == 34
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])
@@ -87,7 +87,8 @@ import httpx
 
 from promptha_webhooks.client import AsyncClient, BatchEvent, Client
 from promptha_webhooks.models import (
-    Account, ApiKey, Delivery, DeliveryDetail, Event, EventTypeInfo, FilterTest, Page,
+    Account, ApiKey, BulkResendResult, Delivery, DeliveryDetail, Event, EventDelivery,
+    EventTypeInfo, FilterTest, Page,
     PublishedBatch,
     TestResult, Webhook, WebhookHeaders, WebhookPublicKey, WebhookWithSecret,
 )
@@ -115,6 +116,10 @@ def blocking(client: Client) -> None:
     assert_type(client.webhooks.list_all(), Iterator[Webhook])
     assert_type(client.deliveries.list_all("wh_1", status="failed"), Iterator[Delivery])
     assert_type(client.deliveries.retry("dlv_1"), DeliveryDetail)
+    assert_type(client.deliveries.resend(["dlv_1"]), BulkResendResult)
+    assert_type(client.events.list(type="fabric.*"), Page[Event])
+    assert_type(client.events.list_all(type="fabric.*"), Iterator[Event])
+    assert_type(client.events.deliveries("evt_1"), Page[EventDelivery])
     assert_type(client.event_types.list(), list[EventTypeInfo])
     assert_type(client.events.publish("credits.low", {}, idempotency_key="k"), Event)
     assert_type(client.events.publish_batch([BatchEvent("credits.low", {})]), PublishedBatch)

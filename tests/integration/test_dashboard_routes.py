@@ -50,7 +50,8 @@ async def seed(service: Service, receiver: Receiver) -> Seeded:
     webhook = await service.create_webhook(auth, url=receiver.url("/r"))
     await service.publish(account, "fabric.completed", PAYLOAD)
     [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
-    return Seeded(auth, webhook, {"webhook_id": webhook["id"], "delivery_id": delivery["id"]})
+    ids = {"webhook_id": webhook["id"], "delivery_id": delivery["id"]}
+    return Seeded(auth, webhook, ids | {"event_id": delivery["eventId"]})
 
 
 def browser(service: Service) -> httpx.AsyncClient:

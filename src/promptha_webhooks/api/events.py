@@ -13,8 +13,9 @@ from promptha_webhooks.api.responses import model_response
 from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
-from promptha_webhooks.models import Event, EventTypeInfo, Page, PublishedBatch
+from promptha_webhooks.models import Event, EventDelivery, EventTypeInfo, Page, PublishedBatch
 from promptha_webhooks.services import Principal
+from promptha_webhooks.services.deliveries import EventQuery
 from promptha_webhooks.services.publishing import PublishRequest
 
 router = APIRouter(tags=["events"], route_class=StrictJSONRoute)
@@ -109,8 +110,16 @@ def target_account(principal: Principal, account: str | None) -> str:
 async def list_events(
     services: ServicesDep,
     account_id: AccountIdDep,
+    id: Annotated[str | None, Query(description="Only this event (evt_…)")] = None,
+    type: Annotated[
+        str | None, Query(description="An event type, or a pattern such as fabric.* or *")
+    ] = None,
     since: Annotated[
-        datetime | None, Query(description="ISO 8601 or Unix seconds (default: 24 h ago)")
+        datetime | None,
+        Query(description="ISO 8601 or Unix seconds (default: 24 h before until, unless id)"),
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Created before this time (default: now)")
     ] = None,
     undelivered: Annotated[
         bool, Query(description="Only events some endpoint never received (failed/skipped)")
@@ -118,12 +127,33 @@ async def list_events(
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: str | None = None,
 ) -> Page[Event]:
-    """The account's events, newest first; `undelivered=true`: what it never received."""
-    return await services.recovery.list_events(
-        account_id, since=since, undelivered=undelivered, limit=limit, cursor=cursor
+    """The account's events, newest first, searched by id, type or pattern and time range;
+    `undelivered=true`: what some endpoint never received."""
+    query = EventQuery(
+        event_id=id,
+        type=type,
+        since=since,
+        until=until,
+        undelivered=undelivered,
+        limit=limit,
+        cursor=cursor,
     )
+    return await services.recovery.list_events(account_id, query)
 
 
 @router.get("/v1/events/{event_id}", response_model=Event)
 async def get_event(event_id: str, services: ServicesDep, account_id: AccountIdDep) -> Event:
     return await services.get_event(account_id, event_id)
+
+
+@router.get("/v1/events/{event_id}/deliveries", response_model=Page[EventDelivery])
+async def list_event_deliveries(
+    event_id: str,
+    services: ServicesDep,
+    account_id: AccountIdDep,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    cursor: str | None = None,
+) -> Page[EventDelivery]:
+    """The event's deliveries, one per webhook it went to (newest first): status, attempts,
+    last response status, last error and the webhook's URL."""
+    return await services.event_deliveries(account_id, event_id, limit=limit, cursor=cursor)

@@ -241,3 +241,23 @@ class CreatePortalSession(RequestModel):
                 dark_mode=theme.darkMode,
             ),
         )
+class ResendDeliveries(RequestModel):
+    deliveryIds: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="Re-queue these failed or skipped deliveries (at most 1,000)",
+        examples=[["dlv_01JDQ3W6Z5K1V8R4T2N9M0B7XC"]],
+    )
+    status: Literal["failed"] | None = Field(
+        default=None,
+        description='Without deliveryIds: "failed" (required) re-queues the failed and skipped '
+        "deliveries created in the time range",
+    )
+    since: datetime | None = Field(
+        default=None, strict=False, description="Created at or after (ISO 8601 or Unix s)"
+    )
+    until: datetime | None = Field(default=None, strict=False, description="…and before")
+    webhookId: str | None = Field(default=None, description="Only this webhook's deliveries")
+    limit: int | None = Field(
+        default=None, description="At most this many per call, 1-1000 (default 100)"
+    )

@@ -1,4 +1,5 @@
-"""`events publish|show|types`: publishing events, reading one back, the catalogue."""
+"""`events publish|list|show|types`: publishing events, searching them, reading one back with
+its deliveries, the catalogue."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import typer
 
 from promptha_webhooks.cli import inputs, render
 from promptha_webhooks.cli.context import fail, open_client, output_of
+from promptha_webhooks.cli.output import jsonable
 
 PANEL = "API"
+DEFAULT_LIST_LIMIT = 20
 
 app = typer.Typer(
     help="Publish and inspect events.\n\nExample: promptha-webhooks events types",
@@ -53,22 +56,77 @@ def publish_event(
     output.show(render.event_details(published))
 
 
+@app.command("list")
+def list_events(
+    ctx: typer.Context,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", "-t", help="An event type, or a pattern such as fabric.*"),
+    ] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Only this event (evt_…)")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Created at or after: ISO 8601 (UTC) or a duration ago (24h, 7d)"),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (as --since)")] = None,
+    limit: Annotated[int, typer.Option(help="How many (newest first)", min=1)] = (
+        DEFAULT_LIST_LIMIT
+    ),
+    all_: Annotated[bool, typer.Option("--all", help="Every match, page after page")] = False,
+) -> None:
+    """The account's events, newest first (default: the last 24 h, unless --id or --since).
+
+    Example: promptha-webhooks events list --type 'fabric.*' --since 7d
+    """
+    output = output_of(ctx)
+    start = inputs.time_point(since, "--since") if since else None
+    end = inputs.time_point(until, "--until") if until else None
+    with open_client(ctx) as client, output.spinner("Fetching events…"):
+        if all_ and event_id is None:
+            events = list(client.events.list_all(type=type_, since=start, until=end))
+            more = False
+        else:
+            page = client.events.list(
+                id=event_id, type=type_, since=start, until=end, limit=min(limit, 100)
+            )
+            events, more = page.data, page.has_more
+    if output.json_mode:
+        output.json(events)
+        return
+    if not events:
+        output.note("No events match.")
+        return
+    output.show(render.events_table(events))
+    if more:
+        output.note(f"Showing the newest {len(events)}; --all lists every match.")
+
+
 @app.command("show")
 def show_event(
     ctx: typer.Context,
     event_id: Annotated[str, typer.Argument(help="Event id (evt_…)", show_default=False)],
 ) -> None:
-    """Show an event and how many deliveries it made.
+    """Show an event and its deliveries to every webhook (with --json: the event with a
+    `deliveries` list).
 
     Example: promptha-webhooks events show evt_…
     """
     output = output_of(ctx)
     with open_client(ctx) as client:
         event = client.events.get(event_id)
+        pages = client.events.deliveries(event_id, limit=100)
+        deliveries = list(pages.data)
+        while pages.has_more and pages.next_cursor:
+            pages = client.events.deliveries(event_id, limit=100, cursor=pages.next_cursor)
+            deliveries.extend(pages.data)
     if output.json_mode:
-        output.json(event)
+        output.json(jsonable(event) | {"deliveries": jsonable(deliveries)})
+        return
+    output.show(render.event_details(event))
+    if deliveries:
+        output.show(render.event_deliveries_table(deliveries))
     else:
-        output.show(render.event_details(event))
+        output.note("No webhook was subscribed to it: no deliveries.")
 
 
 @app.command("types")

@@ -1,11 +1,12 @@
-"""Reading what users type: JSON payloads (`--data`), event lists, `--filter` values and
-durations (`--grace-period 24h`)."""
+"""Reading what users type: JSON payloads (`--data`), event lists, `--filter` values,
+durations (`--grace-period 24h`) and points in time (`--since 2h`, `--since 2026-12-01`)."""
 
 from __future__ import annotations
 
 import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,19 @@ def duration_seconds(value: str, option: str) -> int:
             f"{option} wants seconds or a number with a unit (s, m, h, d), like 24h; got {value!r}"
         )
     return int(found.group(1)) * _UNIT_S[found.group(2)]
+
+
+def time_point(value: str, option: str) -> datetime:
+    """A point in time: ISO 8601 (`2026-12-01`, `2026-12-01T18:00`, UTC unless it says
+    otherwise), or a duration ago (`90m`, `24h`, `7d`)."""
+    text = value.strip()
+    if _DURATION.fullmatch(text.lower()):
+        return datetime.now(tz=UTC) - timedelta(seconds=duration_seconds(text, option))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{option} wants an ISO 8601 time (2026-12-01T18:00, UTC unless it has an offset) "
+            f"or a duration ago (24h, 7d); got {value!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

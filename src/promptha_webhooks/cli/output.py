@@ -88,6 +88,22 @@ class Output:
         return self.err.status(message)
 
     @contextmanager
+    def counter(self, description: str) -> Iterator[Callable[[int, int], None]]:
+        """A progress bar on stderr whose total is learnt as the work goes (only drawn on a
+        terminal); call what this yields with (done, total) after each step."""
+        columns: Sequence[Any] = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(
+            *columns, console=self.err, transient=True, disable=not self.err.is_terminal
+        ) as progress:
+            task = progress.add_task(description, total=None)
+            yield lambda done, total: progress.update(task, completed=done, total=total)
+
+    @contextmanager
     def progress(self, description: str, total: int) -> Iterator[Callable[[], None]]:
         """A progress bar on stderr (only drawn on a terminal); call what this yields once per
         item done."""

@@ -16,6 +16,7 @@ from promptha_webhooks.models import (
     Delivery,
     DeliveryDetail,
     Event,
+    EventDelivery,
     EventTypeInfo,
     SecretRotation,
     Webhook,
@@ -224,4 +225,29 @@ def event_types_table(types: Iterable[EventTypeInfo]) -> Table:
     for info in types:
         required = info.schema_.get("required", [])
         _add(table, info.name, info.group, info.description, ", ".join(map(str, required)))
+    return table
+
+
+def events_table(events: Iterable[Event]) -> Table:
+    rows = list(events)
+    table = _table("ID", "TYPE", "CREATED")
+    for event in rows:
+        _add(table, event.id, event.event + ("*" if event.is_test else ""), when(event.created_at))
+    if any(event.is_test for event in rows):
+        table.caption = "* test event"
+    return table
+
+
+def event_deliveries_table(deliveries: Iterable[EventDelivery]) -> Table:
+    table = _table("DELIVERY", "WEBHOOK", "URL", "STATUS", "TRIES", "LAST ANSWER")
+    for delivery in deliveries:
+        _add(
+            table,
+            delivery.id,
+            delivery.webhook_id,
+            delivery.webhook_url,
+            status(delivery.status),
+            str(delivery.attempt_count),
+            last_answer(delivery),
+        )
     return table

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
@@ -21,10 +22,12 @@ from promptha_webhooks.models import (
     Account,
     AccountCreated,
     ApiKey,
+    BulkResendResult,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
     Event,
+    EventDelivery,
     EventTypeInfo,
     FilterTest,
     Page,
@@ -423,6 +426,38 @@ def retry_delivery(delivery_id: str) -> Call[DeliveryDetail]:
     return Call("POST", path, DeliveryDetail.model_validate)
 
 
+def resend_deliveries(
+    delivery_ids: Sequence[str] | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    webhook_id: str | None = None,
+    limit: int | None = None,
+) -> Call[BulkResendResult]:
+    """Re-queue failed (or skipped) deliveries: those named (at most 1,000; each left alone is
+    in `skipped` with why), or else up to `limit` (1-1000, default 100) of the account's
+    created in [`since`, `until`), of `webhook_id` only if given. Re-queued ones no longer
+    match: call again while `more` (`remaining` says how many are left)."""
+    body: dict[str, Any] = {}
+    if delivery_ids is not None:
+        body["deliveryIds"] = list(delivery_ids)
+    else:
+        body["status"] = "failed"
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            body[name] = _time(value)
+    if webhook_id is not None:
+        body["webhookId"] = webhook_id
+    if limit is not None:
+        body["limit"] = limit
+    return Call("POST", "/v1/deliveries/resend", BulkResendResult.model_validate, body=body)
+
+
+def _time(value: datetime) -> str:
+    """An aware time as ISO 8601; a naive one is taken as UTC."""
+    return value.isoformat() if value.tzinfo is not None else value.isoformat() + "Z"
+
+
 # -- events --------------------------------------------------------------------------------
 
 
@@ -478,6 +513,61 @@ def publish_events(
 def get_event(event_id: str) -> Call[Event]:
     """The event as published, with the number of its deliveries."""
     return _get(f"/v1/events/{_segment(event_id, 'event_id')}", Event.model_validate)
+
+
+def list_events(
+    *,
+    id: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    undelivered: bool = False,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[Event]]:
+    """One page of the account's events, newest first: of one `id`, a `type` or a pattern
+    (`fabric.*`), created in [`since`, `until`) (no `id` nor `since`: the 24 h before);
+    `undelivered`: only those some endpoint never received."""
+    return _get(
+        "/v1/events",
+        Page[Event].model_validate,
+        id=id,
+        type=type,
+        since=_time(since) if since is not None else None,
+        until=_time(until) if until is not None else None,
+        undelivered="true" if undelivered else None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def all_events(
+    *,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    undelivered: bool = False,
+    page_size: int = MAX_PAGE_SIZE,
+) -> Pages[Event]:
+    """Every event the search selects, newest first, fetching pages as the iteration goes."""
+    return Pages(
+        lambda cursor: list_events(
+            type=type,
+            since=since,
+            until=until,
+            undelivered=undelivered,
+            limit=page_size,
+            cursor=cursor,
+        )
+    )
+
+
+def list_event_deliveries(
+    event_id: str, *, limit: int | None = None, cursor: str | None = None
+) -> Call[Page[EventDelivery]]:
+    """The event's deliveries, one per webhook it went to, with each webhook's URL."""
+    path = f"/v1/events/{_segment(event_id, 'event_id')}/deliveries"
+    return _get(path, Page[EventDelivery].model_validate, limit=limit, cursor=cursor)
 
 
 # -- accounts and keys (admin) -------------------------------------------------------------

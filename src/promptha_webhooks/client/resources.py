@@ -156,6 +156,7 @@ class Deliveries(Resource[S]):
     list_all = EveryPage(calls.all_deliveries)
     get = Endpoint(calls.get_delivery)
     retry = Endpoint(calls.retry_delivery)
+    resend = Endpoint(calls.resend_deliveries)
 
 
 class EventTypes(Resource[S]):
@@ -170,6 +171,9 @@ class Events(Resource[S]):
     publish = Endpoint(calls.publish_event)
     publish_batch = Endpoint(calls.publish_events)
     get = Endpoint(calls.get_event)
+    list = Endpoint(calls.list_events)
+    list_all = EveryPage(calls.all_events)
+    deliveries = Endpoint(calls.list_event_deliveries)
 
 
 class Accounts(Resource[S]):

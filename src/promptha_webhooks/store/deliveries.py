@@ -12,9 +12,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import canonical_json
-from promptha_webhooks.models import Attempt, Delivery, from_ms
+from promptha_webhooks.models import Attempt, Delivery, EventDelivery, from_ms
 from promptha_webhooks.pacing import PACE_ORDER_PER_MS
-from promptha_webhooks.store.tables import attempts, deliveries, events
+from promptha_webhooks.store.tables import attempts, deliveries, events, webhooks
 
 
 class DeliveryRow(NamedTuple):
@@ -178,6 +178,28 @@ class DeliveryQueries:
         if before:
             query = query.where(deliveries.c.id < before)
         return [_delivery(row) for row in await conn.execute(query)]
+
+    async def of_event(
+        self, conn: AsyncConnection, account_id: str, event_id: str, limit: int, before: str | None
+    ) -> builtins.list[EventDelivery]:
+        """A page of the event's deliveries (one per webhook), newest first, with each
+        webhook's URL."""
+        query = (
+            select(deliveries, webhooks.c.url)
+            .select_from(deliveries.join(webhooks, webhooks.c.id == deliveries.c.webhook_id))
+            .where(deliveries.c.event_id == event_id, deliveries.c.account_id == account_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        if before:
+            query = query.where(deliveries.c.id < before)
+        return [
+            EventDelivery(
+                **_delivery(row).model_dump(by_alias=False, exclude={"object"}),
+                webhook_url=row.url,
+            )
+            for row in await conn.execute(query)
+        ]
 
     async def repace(self, conn: AsyncConnection, webhook_id: str, paced: bool) -> int:
         """A webhook's pacing was turned on or off (pacing.py): give its pending deliveries a

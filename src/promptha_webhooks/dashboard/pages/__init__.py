@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, portal, webhooks
+from promptha_webhooks.dashboard.pages import auth, deliveries, events, monitoring, portal, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     webhooks.router,
     deliveries.router,
+    events.router,
     monitoring.router,
     portal.router,
 )

@@ -1,13 +1,14 @@
 """Delivery logs: a webhook's deliveries newest first (filtered by status, event type, time
 window and "before" a time, paged with the API's cursor), one delivery with every attempt,
-and Resend."""
+Resend, and bulk resend: the failed deliveries selected, or all failed in the log's time range
+(a batch per request, htmx asking for the next with the count so far), then the fresh log."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -22,8 +23,12 @@ from promptha_webhooks.dashboard.dependencies import (
     CurrentServices,
     CurrentUser,
 )
+from promptha_webhooks.dashboard.forms import read_form
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
+from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Delivery, DeliveryStatus
+from promptha_webhooks.services.deliveries import MAX_RESEND_IDS, ResendRequest
 
 router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
 
@@ -35,6 +40,11 @@ TIME_WINDOW_LABELS = {"": "Any time", "1h": "Last hour", "24h": "Last 24 hours"}
     "30d": "Last 30 days",
 }
 LOG_FILTERS = ("status", "event", "since", "before")
+# "Resend all failed in this time range": deliveries re-queued per request (htmx shows the
+# count after each), and the most requests a form without htmx makes in one go.
+RESEND_BATCH = 25
+MAX_RESEND_BATCHES = 400
+RESENDABLE: tuple[DeliveryStatus, ...] = ("failed", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +113,8 @@ async def delivery_log(
         cursor=query.cursor,
     )
     rows, has_more = query.within_window(listing.data, listing.has_more)
+    notice = resent_notice(request.query_params)
+    context = {"notice": notice} if notice else {}
     return page(
         request,
         "deliveries.html",
@@ -116,9 +128,128 @@ async def delivery_log(
             "next_query": query.link(cursor=rows[-1].id) if has_more and rows else None,
             "paged": query.cursor is not None and not query.typed["before"],
             "first_query": query.link(),
-        },
+            "resendable": RESENDABLE,
+            "range_label": TIME_WINDOW_LABELS.get(query.typed["since"], "Any time"),
+        }
+        | context,
         user=user,
     )
+
+
+def resent_notice(params: QueryParams) -> str:
+    """`?resent=N&of=M` after a bulk resend: what the fresh log says was done."""
+    try:
+        resent, total = int(params.get("resent", "")), int(params.get("of", ""))
+    except ValueError:
+        return ""
+    skipped = total - resent
+    note = f" ({skipped} could not be: not failed any more, or gone)" if skipped > 0 else ""
+    return f"Resent {resent} of {total}{note}. They are queued with a fresh retry schedule."
+
+
+def log_path(webhook_id: str, typed: dict[str, str], **extra: str) -> str:
+    """The delivery log's path inside the dashboard with the filters as typed, and `extra`."""
+    query = urlencode({k: v for k, v in typed.items() if v and k in LOG_FILTERS} | extra)
+    return f"/webhooks/{webhook_id}/deliveries?{query}"
+
+
+def after_resend(request: Request, path: str) -> Response:
+    """The fresh delivery log: htmx loads it whole (HX-Redirect), a plain form is redirected."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": MOUNT_PATH + path})
+    return redirect(path)
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/resend")
+async def resend_selected(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Re-queue the deliveries ticked in the log (those still failed or skipped)."""
+    await services.get_webhook(user.account_id, webhook_id)
+    form = await read_form(request)
+    chosen = list(dict.fromkeys(form.get_all("delivery")))
+    if not chosen:
+        raise InvalidRequestError("Select at least one failed delivery to resend")
+    if len(chosen) > MAX_RESEND_IDS:
+        raise InvalidRequestError(f"Select at most {MAX_RESEND_IDS} deliveries")
+    result = await services.recovery.resend_many(
+        user.account_id, ResendRequest(delivery_ids=chosen)
+    )
+    typed = {name: form.get(name, "") for name in LOG_FILTERS}
+    path = log_path(webhook_id, typed, resent=str(result.resent), of=str(len(chosen)))
+    return after_resend(request, path)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeResend:
+    """A "resend all failed in this time range" under way: the range fixed when it started
+    (its end is that moment, so deliveries failing meanwhile are left for later), and the
+    count so far."""
+
+    typed: dict[str, str]
+    started: datetime
+    since: datetime | None
+    until: datetime
+    done: int
+    total: int
+
+    @classmethod
+    def parse(cls, form: dict[str, str], now: datetime) -> RangeResend:
+        typed = {name: form.get(name, "") for name in LOG_FILTERS}
+        try:
+            started = datetime.fromisoformat(form.get("started") or now.isoformat())
+            done, total = int(form.get("done") or 0), int(form.get("total") or 0)
+        except ValueError:
+            raise InvalidRequestError("This form is out of date: reload the page") from None
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        until = started
+        if typed["before"]:
+            try:
+                until = min(until, datetime.fromisoformat(typed["before"]).replace(tzinfo=UTC))
+            except ValueError:
+                raise InvalidRequestError("Use a date and time such as 2026-01-31T18:00") from None
+        window_s = TIME_WINDOWS_S.get(typed["since"])
+        since = started - timedelta(seconds=window_s) if window_s is not None else None
+        return cls(typed, started, since, until, max(done, 0), max(total, 0))
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/resend-failed")
+async def resend_failed_in_range(
+    request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """One batch of the webhook's failed deliveries in the log's time range; with htmx, a
+    progress count that asks for the next batch, else every batch, then the fresh log."""
+    await services.get_webhook(user.account_id, webhook_id)
+    form = await read_form(request)
+    state = RangeResend.parse(
+        {key: form.get(key, "") for key in (*LOG_FILTERS, "started", "done", "total")},
+        datetime.now(tz=UTC),
+    )
+    request_of = ResendRequest(
+        since=state.since, until=state.until, webhook_id=webhook_id, limit=RESEND_BATCH
+    )
+    done, total = state.done, state.total
+    for _ in range(1 if is_htmx(request) else MAX_RESEND_BATCHES):
+        result = await services.recovery.resend_many(user.account_id, request_of)
+        done += result.resent
+        total = max(total, done + result.remaining)
+        if not result.more or not result.resent:
+            break
+    if is_htmx(request) and result.more and result.resent:
+        return page(
+            request,
+            "_bulk_progress.html",
+            {
+                "webhook_id": webhook_id,
+                "filters": state.typed,
+                "started": state.started.isoformat(),
+                "done": done,
+                "total": total,
+            },
+            user=user,
+        )
+    return after_resend(request, log_path(webhook_id, state.typed, resent=str(done), of=str(total)))
 
 
 @router.get("/deliveries/{delivery_id}")
