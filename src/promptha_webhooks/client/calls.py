@@ -523,3 +523,21 @@ def delete_key(account_id: str, key_id: str) -> Call[None]:
     """Revoke the key."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/keys/{_segment(key_id, 'key_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
+
+
+# -- the calling account's own keys (account key) -------------------------------------------
+
+
+def create_own_key() -> Call[ApiKey]:
+    """A new API key for the calling account (`key` is shown only in this answer)."""
+    return Call("POST", "/v1/keys", ApiKey.model_validate)
+
+
+def list_own_keys() -> Call[list[ApiKey]]:
+    """The calling account's keys, newest first; `key` is empty (only creation shows it)."""
+    return _get("/v1/keys", _list_of(ApiKey))
+
+
+def delete_own_key(key_id: str) -> Call[None]:
+    """Revoke one of the calling account's keys (even the one in use, or the last one)."""
+    return Call("DELETE", f"/v1/keys/{_segment(key_id, 'key_id')}", _nothing, retry_safe=True)
