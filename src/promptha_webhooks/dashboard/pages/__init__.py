@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, webhooks
+from promptha_webhooks.dashboard.pages import (
+    auth,
+    deliveries,
+    keys,
+    monitoring,
+    webhook_stats,
+    webhooks,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     webhooks.router,
     deliveries.router,
     monitoring.router,
+    keys.router,
+    webhook_stats.router,
 )
 
 __all__ = ["ROUTERS"]
