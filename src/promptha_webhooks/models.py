@@ -365,6 +365,29 @@ class WebhookHourly(ApiModel):
     buckets: list[HourlyBucket]  # oldest first, one per hour, zero-filled
 
 
+# The chart buckets of each window (seconds): 12 of 5 min, 24 of 1 h, 28 of 6 h.
+SERIES_BUCKET_S: dict[str, int] = {"1h": 300, "24h": 3600, "7d": 6 * 3600}
+
+
+class SeriesBucket(ApiModel):
+    start: datetime  # UTC, aligned to the bucket size
+    attempts: int
+    delivered: int  # successful attempts
+    failed: int  # failed attempts
+    success_rate: float | None  # delivered / attempts, None without attempts
+    latency: LatencyPercentiles
+
+
+class WebhookSeries(ApiModel):
+    """A webhook's attempts over a window, bucket by bucket (for a chart)."""
+
+    object: Literal["webhook_stats_series"] = "webhook_stats_series"
+    webhook_id: str
+    window: StatsWindow
+    bucket_seconds: int
+    buckets: list[SeriesBucket]  # oldest first, zero-filled; the last one is still running
+
+
 class RecoveryResult(ApiModel):
     object: Literal["recovery"] = "recovery"
     webhook_id: str

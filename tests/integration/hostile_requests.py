@@ -584,6 +584,7 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
         ("GET", "/v1/webhooks/{}/deliveries"),
         ("GET", "/v1/webhooks/{}/stats"),
         ("GET", "/v1/webhooks/{}/stats/hourly"),
+        ("GET", "/v1/webhooks/{}/stats/series"),
         ("POST", "/v1/webhooks/{}/recover"),
         ("POST", "/v1/webhooks/{}/rotate-secret"),
         ("POST", "/v1/webhooks/{}/rotate-secret/complete"),
@@ -591,6 +592,7 @@ def _ids(s: Seeded) -> Iterator[Hostile]:
         ("POST", "/v1/deliveries/{}/retry"),
         ("POST", "/v1/listen/deliveries/{}"),
         ("GET", "/v1/events/{}"),
+        ("DELETE", "/v1/keys/{}"),
     ]
     bodies = {
         "PATCH": {"description": "x"},
@@ -723,6 +725,10 @@ def _auth(s: Seeded) -> Iterator[Hostile]:
         ("GET", "/v1/stats"),
         ("GET", "/v1/listen"),
         ("GET", "/v1/event-types"),
+        ("GET", "/v1/keys"),
+        ("POST", "/v1/keys"),
+        ("DELETE", f"/v1/keys/{s.key_id}"),
+        ("GET", f"/v1/webhooks/{s.webhook}/stats/series"),
     ]
     body = body_of({"event": "fabric.completed", "data": COMPLETED})
     for method, path in account_routes:
@@ -766,6 +772,9 @@ def _auth(s: Seeded) -> Iterator[Hostile]:
         ("GET", "/v1/webhooks"),
         ("GET", f"/v1/deliveries/{s.delivery}"),
         ("GET", "/v1/listen"),
+        ("GET", "/v1/keys"),
+        ("POST", "/v1/keys"),
+        ("DELETE", f"/v1/keys/{s.key_id}"),
     ):
         yield Hostile(
             f"the admin key on an account route: {method} {path}",
@@ -826,6 +835,13 @@ def _queries(s: Seeded) -> Iterator[Hostile]:
         )
     for query in ("window=2d", "window=", "window=%00"):
         yield Hostile(f"stats {query}", "GET", f"/v1/stats?{query}", field="window")
+    for query in ("window=2d", "window=", "window=%00", "window=%ED%A0%80", "window=" + LONG):
+        yield Hostile(
+            f"series {query[:40]}",
+            "GET",
+            f"/v1/webhooks/{s.webhook}/stats/series?{query}",
+            field="window",
+        )
     for query, culprit in (
         ("events=fabric.exploded", "events[0]"),
         ("events=fabric.completed,credits.nope", "events[1]"),

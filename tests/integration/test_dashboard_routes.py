@@ -50,7 +50,8 @@ async def seed(service: Service, receiver: Receiver) -> Seeded:
     webhook = await service.create_webhook(auth, url=receiver.url("/r"))
     await service.publish(account, "fabric.completed", PAYLOAD)
     [delivery] = await service.wait_delivery(auth, webhook["id"], status="delivered")
-    ids = {"webhook_id": webhook["id"], "delivery_id": delivery["id"]}
+    [key] = (await service.client.get("/v1/keys", headers=auth)).json()
+    ids = {"webhook_id": webhook["id"], "delivery_id": delivery["id"], "key_id": key["id"]}
     return Seeded(auth, webhook, ids | {"event_id": delivery["eventId"]})
 
 
@@ -131,3 +132,5 @@ async def test_every_signed_in_form_needs_the_csrf_token(
     secret = await service.client.get(f"/v1/webhooks/{webhook['id']}/secret", headers=auth)
     assert secret.json()["secret"] == webhook["secret"]
     assert len(receiver.on("/r")) == 1  # no test event, no resend
+    keys = (await service.client.get("/v1/keys", headers=auth)).json()
+    assert [k["id"] for k in keys] == [ids["key_id"]]  # none created, none revoked

@@ -23,6 +23,7 @@ from promptha_webhooks.api import (
     root,
     webhooks,
 )
+from promptha_webhooks.api import keys as own_keys
 from promptha_webhooks.api.body_limit import BodySizeLimit
 from promptha_webhooks.api.errors import install_error_handlers
 from promptha_webhooks.api.publish_fast_path import PATH as PUBLISH_PATH
@@ -135,7 +136,8 @@ def create_app(
     )
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
-    for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations, root):
+    routers = (events, accounts, own_keys, webhooks, monitoring, deliveries, listen, operations)
+    for module in (*routers, root):
         app.include_router(module.router)
 
     def services() -> Services:

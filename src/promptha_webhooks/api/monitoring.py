@@ -1,4 +1,5 @@
-"""Endpoint statistics and recovery: /v1/webhooks/{id}/stats, …/stats/hourly, /v1/stats and
+"""Endpoint statistics and recovery: /v1/webhooks/{id}/stats, …/stats/hourly,
+…/stats/series, /v1/stats and
 POST /v1/webhooks/{id}/recover."""
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from fastapi import APIRouter, Query
 from promptha_webhooks.api.body import StrictJSONRoute
 from promptha_webhooks.api.deps import AccountIdDep, ServicesDep
 from promptha_webhooks.api.schemas import RecoverWebhook
-from promptha_webhooks.models import AccountStats, RecoveryResult, WebhookHourly, WebhookStats
+from promptha_webhooks.models import (
+    AccountStats,
+    RecoveryResult,
+    WebhookHourly,
+    WebhookSeries,
+    WebhookStats,
+)
 
 router = APIRouter(tags=["monitoring"], route_class=StrictJSONRoute)
 
@@ -33,6 +40,18 @@ async def webhook_hourly(
 ) -> WebhookHourly:
     """Successful and failed attempts per hour, oldest first (for a small chart)."""
     return await services.stats.webhook_hourly(account_id, webhook_id, hours)
+
+
+@router.get("/v1/webhooks/{webhook_id}/stats/series", response_model=WebhookSeries)
+async def webhook_series(
+    webhook_id: str,
+    services: ServicesDep,
+    account_id: AccountIdDep,
+    window: Literal["1h", "24h", "7d"] = "24h",
+) -> WebhookSeries:
+    """The window in buckets (1h: 12 × 5 min, 24h: 24 × 1 h, 7d: 28 × 6 h), oldest first,
+    each with its attempts, success rate and latency percentiles (for a chart)."""
+    return await services.stats.webhook_series(account_id, webhook_id, window)
 
 
 @router.get("/v1/stats", response_model=AccountStats)

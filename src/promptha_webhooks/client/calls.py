@@ -646,3 +646,19 @@ def create_portal_session(
         body["theme"] = theme
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/portal-sessions"
     return Call("POST", path, PortalSessionCreated.model_validate, body=body)
+# -- the calling account's own keys (account key) -------------------------------------------
+
+
+def create_own_key() -> Call[ApiKey]:
+    """A new API key for the calling account (`key` is shown only in this answer)."""
+    return Call("POST", "/v1/keys", ApiKey.model_validate)
+
+
+def list_own_keys() -> Call[list[ApiKey]]:
+    """The calling account's keys, newest first; `key` is empty (only creation shows it)."""
+    return _get("/v1/keys", _list_of(ApiKey))
+
+
+def delete_own_key(key_id: str) -> Call[None]:
+    """Revoke one of the calling account's keys (even the one in use, or the last one)."""
+    return Call("DELETE", f"/v1/keys/{_segment(key_id, 'key_id')}", _nothing, retry_safe=True)

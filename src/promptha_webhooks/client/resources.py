@@ -188,11 +188,15 @@ class Accounts(Resource[S]):
 
 
 class Keys(Resource[S]):
-    """`/v1/accounts/{id}/keys` (admin key)."""
+    """`/v1/accounts/{id}/keys` (admin key) and `/v1/keys` (`*_own`: an account key's own
+    account)."""
 
     create = Endpoint(calls.create_key)
     list = Endpoint(calls.list_keys)
     delete = Endpoint(calls.delete_key)
+    create_own = Endpoint(calls.create_own_key)
+    list_own = Endpoint(calls.list_own_keys)
+    delete_own = Endpoint(calls.delete_own_key)
 
 
 class Api(Generic[S, TransportT]):

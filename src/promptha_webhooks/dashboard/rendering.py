@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.dashboard.forms import EVENT_GROUPS, EVENT_PATTERNS, SIGNING_CHOICES
+from promptha_webhooks.dashboard.stats_chart import bucket_label
 from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook
 
@@ -118,6 +119,7 @@ def build_environment() -> Environment:
     env.globals.update(
         base=MOUNT_PATH,
         hourly_chart=hourly_chart,
+        bucket_label=bucket_label,
         webhook_status=webhook_status,
         disabled_because=disabled_because,
         event_groups=EVENT_GROUPS,

@@ -22,6 +22,9 @@ NOTICES = {
     "and give it to your receiver.",
     "deleted": "Webhook deleted.",
     "signed-out": "You are signed out.",
+    "key-revoked": "API key revoked: it no longer works, in the API or here.",
+    "key-revoked-signed-out": "You revoked the API key this session signed in with, so you "
+    "are signed out. Sign in with another key of the account.",
 }
 
 

@@ -114,7 +114,8 @@ class SessionCodec:
         return hmac.new(self._csrf_key, session.nonce.encode(), hashlib.sha256).hexdigest()
 
     def check_csrf(self, session: DashboardSession, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+        # As bytes: compare_digest refuses non-ASCII text (a hostile token would be a 500).
+        return bool(token) and hmac.compare_digest(_utf8(token), _utf8(self.csrf_token(session)))
 
 
 def new_login_token() -> str:
@@ -123,4 +124,9 @@ def new_login_token() -> str:
 
 
 def check_login_token(cookie: str | None, field: str | None) -> bool:
-    return bool(cookie) and bool(field) and hmac.compare_digest(str(cookie), str(field))
+    return bool(cookie) and bool(field) and hmac.compare_digest(_utf8(cookie), _utf8(field))
+
+
+def _utf8(text: str | None) -> bytes:
+    """Text as bytes for compare_digest; lone surrogates kept (never an error)."""
+    return str(text).encode("utf-8", "surrogatepass")

@@ -6,7 +6,9 @@ services/monitoring.py), the same one behind `GET /v1/stats` and `GET /v1/webhoo
 they count attempts.
 
 `hourly_chart` is pure: it turns hourly buckets into the geometry of the SVG bar chart that
-the `hourly_chart` macro of templates/_macros.html draws.
+the `hourly_chart` macro of templates/_macros.html draws; the Stats page's charts come from
+stats_chart.py. `health_of` turns a 24 h success rate into the badge an enabled endpoint wears
+(never green for 0 %).
 """
 
 from __future__ import annotations
@@ -14,14 +16,57 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
-from promptha_webhooks.models import Webhook
+from promptha_webhooks.dashboard.stats_chart import (
+    AttemptsChart,
+    LatencyChart,
+    attempts_chart,
+    latency_chart,
+)
+from promptha_webhooks.models import SeriesBucket, StatsWindow, Webhook, WindowStats
 from promptha_webhooks.services import Services
 
 CHART_WIDTH = 120
 CHART_HEIGHT = 28
 CHART_GAP = 1
 MONITORED_WEBHOOKS = 100  # webhooks whose hourly buckets the Monitoring chart adds up
+HEALTHY_RATE = 0.99  # a 24 h success rate from here up is green
+STATS_WINDOW_CHOICES: tuple[tuple[StatsWindow, str], ...] = (
+    ("1h", "1 hour"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+)
+DEFAULT_STATS_WINDOW: StatsWindow = "24h"
+
+
+class Health(Enum):
+    """An enabled endpoint's badge from its 24 h success rate: (css class, label). Never
+    green unless nearly every attempt succeeded; 0 % is red."""
+
+    HEALTHY = ("healthy", "Healthy")
+    DEGRADED = ("degraded", "Degraded")
+    FAILING = ("failing", "Failing")
+    NO_TRAFFIC = ("no-traffic", "No traffic")
+
+    @property
+    def css(self) -> str:
+        return self.value[0]
+
+    @property
+    def label(self) -> str:
+        return self.value[1]
+
+
+def health_of(success_rate: float | None) -> Health:
+    """None (nothing attempted) → no traffic; 0 → failing; below HEALTHY_RATE → degraded."""
+    if success_rate is None:
+        return Health.NO_TRAFFIC
+    if success_rate <= 0:
+        return Health.FAILING
+    if success_rate < HEALTHY_RATE:
+        return Health.DEGRADED
+    return Health.HEALTHY
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +85,10 @@ class WebhookStats:
     available: bool = False
     success_rate_24h: float | None = None  # 0.0-1.0; None when nothing was attempted
     hourly: Sequence[HourlyBucket] = ()
+
+    @property
+    def health(self) -> Health:
+        return health_of(self.success_rate_24h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +120,55 @@ async def webhook_stats(
         buckets = await _hourly(services, account_id, webhook.id)
         stats[webhook.id] = WebhookStats(True, _success_rate(buckets), buckets)
     return stats
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStatsPage:
+    """What a webhook's Stats page shows for the chosen window: its figures (success rate,
+    attempts, latency percentiles), the health badge (always from 24 h, as in the list),
+    and the two charts with the buckets they draw (also shown as a table)."""
+
+    window: StatsWindow
+    figures: WindowStats
+    health: Health
+    bucket_seconds: int
+    attempts: AttemptsChart
+    latency: LatencyChart
+    buckets: Sequence[SeriesBucket]
+
+
+def stats_window(value: str | None) -> StatsWindow | None:
+    """The `?window=` of the Stats page: one of STATS_WINDOW_CHOICES, else None."""
+    for name, _label in STATS_WINDOW_CHOICES:
+        if value == name:
+            return name
+    return None
+
+
+async def webhook_stats_page(
+    services: Services, account_id: str, webhook_id: str, window: StatsWindow
+) -> WebhookStatsPage:
+    """The webhook's windows (`GET /v1/webhooks/{id}/stats`) and the chosen one's series
+    (`GET /v1/webhooks/{id}/stats/series?window=…`)."""
+    stats = await services.stats.webhook_stats(account_id, webhook_id)
+    series = await services.stats.webhook_series(account_id, webhook_id, window)
+    by_name = {w.window: w for w in stats.windows}
+    return WebhookStatsPage(
+        window=window,
+        figures=by_name[window],
+        health=health_of(by_name["24h"].success_rate),
+        bucket_seconds=series.bucket_seconds,
+        attempts=attempts_chart(series.buckets, series.bucket_seconds),
+        latency=latency_chart(series.buckets, series.bucket_seconds),
+        buckets=series.buckets,
+    )
+
+
+async def webhook_health(services: Services, account_id: str, webhook_id: str) -> Health:
+    """The detail page's badge: the webhook's 24 h success rate."""
+    stats = await services.stats.webhook_stats(account_id, webhook_id)
+    day = next(w for w in stats.windows if w.window == "24h")
+    return health_of(day.success_rate)
 
 
 async def account_monitoring(services: Services, account_id: str) -> AccountMonitoring:

@@ -1,6 +1,7 @@
 """Delivery statistics for the API and the dashboard: per webhook over 1 h / 24 h / 7 d
 (success rate, latency percentiles, health counters), per account over a window (with
-failures by reason), and hourly delivered/failed buckets of a webhook for a chart.
+failures by reason), hourly delivered/failed buckets of a webhook for a chart, and a
+webhook's series over a window (per bucket: counts, success rate, latency percentiles).
 
 Reached as `services.stats` (a `Stats`); every method checks that the webhook belongs to
 the account (404 otherwise)."""
@@ -13,14 +14,17 @@ from collections.abc import Iterable
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import (
+    SERIES_BUCKET_S,
     STATS_WINDOWS_S,
     AccountStats,
     FailureReason,
     HourlyBucket,
     LatencyPercentiles,
+    SeriesBucket,
     StatsWindow,
     Webhook,
     WebhookHourly,
+    WebhookSeries,
     WebhookStats,
     WindowStats,
     from_ms,
@@ -29,6 +33,7 @@ from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.stats import (
     HOUR_MS,
     HistogramCell,
+    SeriesCell,
 )
 
 MAX_HOURLY_HOURS = 7 * 24
@@ -195,3 +200,48 @@ class Stats:
                 for hour in range(first, current + 1)
             ],
         )
+
+    async def webhook_series(
+        self, account_id: str, webhook_id: str, window: str = "24h"
+    ) -> WebhookSeries:
+        """The webhook's attempts over `window` in SERIES_BUCKET_S buckets aligned to the
+        clock (the current, partial bucket last), zero-filled: per bucket the counts, the
+        success rate and the latency percentiles (one histogram query)."""
+        name = window_of(window)
+        slot_ms = SERIES_BUCKET_S[name] * 1000
+        count = STATS_WINDOWS_S[name] * 1000 // slot_ms
+        current = ms(self.clock.now()) // slot_ms
+        first = current - count + 1
+        async with self.db.transaction() as conn:
+            if await self.store.webhooks.get(conn, account_id, webhook_id) is None:
+                raise NotFoundError(f"No webhook {webhook_id}")
+            cells = await self.queries.series(conn, webhook_id, first * slot_ms, slot_ms)
+        by_slot: dict[int, list[HistogramCell]] = defaultdict(list)
+        for cell in cells:
+            by_slot[cell.slot].append(_histogram_cell(cell))
+        buckets = []
+        for slot in range(first, current + 1):
+            chosen = by_slot.get(slot, [])
+            total, delivered, failed, rate = _counts(chosen)
+            buckets.append(
+                SeriesBucket(
+                    start=from_ms(slot * slot_ms),
+                    attempts=total,
+                    delivered=delivered,
+                    failed=failed,
+                    success_rate=rate,
+                    latency=_latency(chosen),
+                )
+            )
+        return WebhookSeries(
+            webhook_id=webhook_id,
+            window=name,
+            bucket_seconds=SERIES_BUCKET_S[name],
+            buckets=buckets,
+        )
+
+
+def _histogram_cell(cell: SeriesCell) -> HistogramCell:
+    return HistogramCell(
+        cell.bucket, False, False, cell.delivered, cell.count, cell.min_ms, cell.max_ms
+    )

@@ -35,6 +35,18 @@ class HistogramCell:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesCell:
+    """Attempts of one time slot in one latency bucket, delivered or not."""
+
+    slot: int
+    bucket: int
+    delivered: bool
+    count: int
+    min_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class FailureCount:
     status: int | None
     category: str
@@ -141,3 +153,28 @@ class StatsQueries:
             .group_by(hour)
         )
         return [(int(r.hour), int(r.delivered), int(r.failed)) for r in await conn.execute(query)]
+
+    async def series(
+        self, conn: AsyncConnection, webhook_id: str, since: int, slot_ms: int
+    ) -> list[SeriesCell]:
+        """Latency histogram cells of the webhook's attempts since `since`, per time slot of
+        `slot_ms` (slot number = started_at // slot_ms) and success."""
+        slot = (attempts.c.started_at // slot_ms).label("slot")
+        bucket = _bucket().label("bucket")
+        ok = _flag(attempts.c.outcome == "delivered").label("ok")
+        query = (
+            select(
+                slot,
+                bucket,
+                ok,
+                func.count().label("n"),
+                func.min(attempts.c.duration_ms).label("lo"),
+                func.max(attempts.c.duration_ms).label("hi"),
+            )
+            .where(attempts.c.webhook_id == webhook_id, attempts.c.started_at >= since)
+            .group_by(slot, bucket, ok)
+        )
+        return [
+            SeriesCell(int(r.slot), int(r.bucket), bool(r.ok), int(r.n), r.lo, r.hi)
+            for r in await conn.execute(query)
+        ]

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, events, monitoring, portal, webhooks
+from promptha_webhooks.dashboard.pages import (
+    auth,
+    deliveries,
+    events,
+    keys,
+    monitoring,
+    portal,
+    webhook_stats,
+    webhooks,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -14,6 +23,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     deliveries.router,
     events.router,
     monitoring.router,
+    keys.router,
+    webhook_stats.router,
     portal.router,
 )
 

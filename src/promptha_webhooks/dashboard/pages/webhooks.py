@@ -109,6 +109,7 @@ async def detail_page(
         form = WebhookForm.from_webhook(webhook)
     event = panels.test_event or webhook.events[0]
     test_payload = sample_text(event) if panels.test_payload is None else panels.test_payload
+    health = await stats_view.webhook_health(services, user.account_id, webhook_id)
     recent = await services.list_deliveries(
         user.account_id,
         webhook_id,
@@ -128,6 +129,7 @@ async def detail_page(
             "test_payload": test_payload,
             "test_error": panels.test_error,
             "recent": recent.data,
+            "health": health,
         },
         user=user,
         status_code=status_code,

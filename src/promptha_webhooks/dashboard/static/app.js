@@ -29,6 +29,13 @@
     });
   });
 
+  // A POST answer that shows something once (a new API key) names its page's address: a reload
+  // then asks for that page again (GET) instead of posting the form a second time.
+  var replaced = document.querySelector("[data-replace-url]");
+  if (replaced && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", replaced.getAttribute("data-replace-url"));
+  }
+
   // After htmx swaps in a result, move focus to it so keyboard and screen-reader users land there.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
