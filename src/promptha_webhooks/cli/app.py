@@ -14,10 +14,12 @@ import typer
 from promptha_webhooks.cli import (
     deliveries,
     events,
+    keys,
     listen,
     operators,
     secrets,
     server,
+    stats,
     trigger,
     verify,
     webhooks,
@@ -32,9 +34,11 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     server,
     operators,
     secrets,
+    keys,
     webhooks,
     deliveries,
     events,
+    stats,
     trigger,
     listen,
     verify,
@@ -47,7 +51,6 @@ app = typer.Typer(
         "Example: promptha-webhooks --api-key pwk_… webhooks list"
     ),
     no_args_is_help=True,
-    add_completion=False,
     # Every command's API, service and connection errors: one line and exit code 1.
     cls=CommandGroup,
 )

@@ -1,11 +1,12 @@
-"""Reading what users type: JSON payloads (`--data`), event lists, `--filter` values and
-durations (`--grace-period 24h`)."""
+"""Reading what users type: JSON payloads (`--data`), event lists, `--filter` values,
+durations (`--grace-period 24h`) and points in time (`--since 24h`, `--since 2026-11-20`)."""
 
 from __future__ import annotations
 
 import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,29 @@ def duration_seconds(value: str, option: str) -> int:
             f"{option} wants seconds or a number with a unit (s, m, h, d), like 24h; got {value!r}"
         )
     return int(found.group(1)) * _UNIT_S[found.group(2)]
+
+
+_AGO = re.compile(r"(\d{1,9})\s*([smhd])")
+
+
+def point_in_time(value: str, option: str, now: datetime) -> datetime:
+    """A time in UTC from `now`, an ISO 8601 date or time (`2026-11-20`,
+    `2026-11-20T08:00:00Z`; without a zone: local time), or how long before `now` with a
+    unit (`90s`, `30m`, `24h`, `7d`). A ValueError says what is wrong, in one line."""
+    text = value.strip().lower()
+    if text == "now":
+        return now
+    ago = _AGO.fullmatch(text)
+    try:
+        if ago is not None:
+            return now - timedelta(seconds=int(ago.group(1)) * _UNIT_S[ago.group(2)])
+        moment = datetime.fromisoformat(value.strip())
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None:
+        raise ValueError(
+            f"{option} wants a time (2026-11-20, 2026-11-20T08:00:00Z), how long ago "
+            f"(30m, 24h, 7d) or now; got {value!r}"
+        )
+    # A time without a zone is the user's local time, as the tables show times.
+    return (moment if moment.tzinfo is not None else moment.astimezone()).astimezone(UTC)

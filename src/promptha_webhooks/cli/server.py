@@ -204,6 +204,7 @@ def serve(
         f"Dashboard: {url}/dashboard",
         f"Docs:      {url}/docs",
         f"Database:  {settings.database_url.split('@')[-1]}",
+        f"Data dir:  {settings.data_dir}",
     ]
     console.print(Panel("\n".join(lines), title="ready", expand=False))
     _print_keys(settings, started)
