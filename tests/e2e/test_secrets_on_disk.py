@@ -36,7 +36,7 @@ async def serve_until_ready(cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     env |= {
         "PROMPTHA_WEBHOOKS_MODE": "development",
         "PROMPTHA_WEBHOOKS_PORT": str(port),
-        "PROMPTHA_WEBHOOKS_DATA_DIR": str(tmp_path / "data"),
+        "PROMPTHA_WEBHOOKS_DATA_DIR": str(cwd / "data"),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
