@@ -25,8 +25,13 @@ $(STAMP): $(RUNTIME_STAMP) requirements-dev.lock
 	@touch $(STAMP)
 
 ## Start the whole service (API + dispatcher) on SQLite under ./data, development mode.
+## ./data is this checkout's, wherever make runs from (make -C); PROMPTHA_WEBHOOKS_DATA_DIR or
+## PROMPTHA_WEBHOOKS_DATABASE_URL put it elsewhere (docs/operations.md, "The data directory").
 run: $(RUNTIME_STAMP)
-	PROMPTHA_WEBHOOKS_MODE=$${PROMPTHA_WEBHOOKS_MODE:-development} $(BIN)/promptha-webhooks serve
+	@if [ -z "$$PROMPTHA_WEBHOOKS_DATABASE_URL" ]; then \
+	  export PROMPTHA_WEBHOOKS_DATA_DIR="$${PROMPTHA_WEBHOOKS_DATA_DIR:-$(CURDIR)/data}"; \
+	fi; \
+	PROMPTHA_WEBHOOKS_MODE=$${PROMPTHA_WEBHOOKS_MODE:-development} exec $(BIN)/promptha-webhooks serve
 
 ## Lint, type-check and run every test (SQLite and PostgreSQL, and the dashboard in Chromium).
 test: $(STAMP) chromium lint typecheck

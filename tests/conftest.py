@@ -32,6 +32,17 @@ from support import (
 pytest_plugins = ["node_receiver"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def per_user_data_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The commands' per-user data directory (cli/data_dir.py: $XDG_DATA_HOME/promptha-webhooks)
+    in a temporary directory, for this process and the commands the tests start: a command run
+    without a SQLite URL or PROMPTHA_WEBHOOKS_DATA_DIR never writes to the real home."""
+    directory = tmp_path_factory.mktemp("xdg-data-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(directory))
+        yield directory
+
+
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
+from pathlib import Path
 
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
@@ -70,7 +71,10 @@ class Settings:
     port: int = DEFAULT_PORT
     mode: Mode = Mode.PRODUCTION
     admin_key: str | None = field(default=None, repr=False)
-    # Signs dashboard session cookies; `serve` generates and keeps one under ./data when unset.
+    # Where the commands keep generated files (encryption-keys, session-secret): found by the
+    # CLI (cli/data_dir.py), never relative to the current directory.
+    data_dir: Path | None = None
+    # Signs dashboard session cookies; `serve` generates and keeps one in data_dir when unset.
     session_secret: str | None = field(default=None, repr=False)
     # Seals webhook signing secrets at rest (secret_box.py): PROMPTHA_WEBHOOKS_ENCRYPTION_KEYS;
     # when unset, `serve`/`worker` generate one in development and refuse to start in

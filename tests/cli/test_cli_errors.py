@@ -35,6 +35,7 @@ WEBHOOK = "wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC"
 DELIVERY = "dlv_01JDQ40C8W2M5R7T9V1X3Z5B7D"
 EVENT = "evt_01JDQ40C8V0A2C4E6G8J0K2M4P"
 ACCOUNT = "acct_01JDQ40C8V0A2C4E6G8J0K2M4P"
+KEY = "key_01JDQ40C8V0A2C4E6G8J0K2M4P"
 CREDITS_LOW = '{"remaining": 1, "threshold": 10, "userId": "u"}'
 
 # Where a run points: the service with an account key, with the admin key or with a key it does
@@ -83,6 +84,14 @@ CASES: dict[str, Cases] = {
     "keys create": _database(
         Run(DATABASE, ("keys", "create", "--account", ACCOUNT), f"No account {ACCOUNT}"),
         ("keys", "create", "--account", ACCOUNT),
+    ),
+    "keys list": _api(("keys", "list", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN),
+    "keys revoke": _api(
+        ("keys", "revoke", KEY, "--account", ACCOUNT, "--yes"), f"No API key {KEY}", ADMIN
+    ),
+    "stats": _api(("stats", WEBHOOK), f"No webhook {WEBHOOK}"),
+    "webhooks recover": _api(
+        ("webhooks", "recover", WEBHOOK, "--since", "1h"), f"No webhook {WEBHOOK}"
     ),
     "webhooks list": _api(("webhooks", "list"), "Invalid API key", UNKNOWN_KEY),
     "webhooks show": _api(("webhooks", "show", WEBHOOK), f"No webhook {WEBHOOK}"),

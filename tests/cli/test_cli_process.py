@@ -25,6 +25,7 @@ COMMANDS = [
     "migrate",
     "accounts",
     "keys",
+    "stats",
     "webhooks",
     "deliveries",
     "events",
@@ -66,7 +67,8 @@ def test_every_command_has_help_with_an_example() -> None:
     assert set(commands) >= {
         "webhooks list", "webhooks create", "webhooks update", "webhooks delete", "webhooks test",
         "deliveries list", "deliveries show", "deliveries retry", "events publish", "trigger",
-        "verify", "serve", "worker", "migrate", "accounts create", "keys create",
+        "verify", "serve", "worker", "migrate", "accounts create", "keys create", "keys list",
+        "keys revoke", "stats", "webhooks recover",
     }  # fmt: skip
     for path in commands:
         result = invoke([*path.split(), "--help"])

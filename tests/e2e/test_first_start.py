@@ -36,7 +36,12 @@ async def test_first_start_prints_keys_and_serves_the_quick_start(
 ) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTHA_WEBHOOKS_")}
-    env |= {"PROMPTHA_WEBHOOKS_MODE": "development", "PROMPTHA_WEBHOOKS_PORT": str(port)}
+    # As `make run` sets it: the checkout's ./data (the default is the per-user directory).
+    env |= {
+        "PROMPTHA_WEBHOOKS_MODE": "development",
+        "PROMPTHA_WEBHOOKS_PORT": str(port),
+        "PROMPTHA_WEBHOOKS_DATA_DIR": str(tmp_path / "data"),
+    }
     log = tmp_path / "out.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

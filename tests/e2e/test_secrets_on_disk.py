@@ -32,7 +32,12 @@ async def serve_until_ready(cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     """`serve` started and ready: its database open (/readyz answers 200)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTHA_WEBHOOKS_")}
-    env |= {"PROMPTHA_WEBHOOKS_MODE": "development", "PROMPTHA_WEBHOOKS_PORT": str(port)}
+    # As `make run` sets it: the checkout's ./data (the default is the per-user directory).
+    env |= {
+        "PROMPTHA_WEBHOOKS_MODE": "development",
+        "PROMPTHA_WEBHOOKS_PORT": str(port),
+        "PROMPTHA_WEBHOOKS_DATA_DIR": str(cwd / "data"),
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "promptha_webhooks.cli", "serve"],
@@ -101,4 +106,5 @@ async def test_serve_keeps_its_secrets_private(tmp_path: Path) -> None:
         ("data/promptha-webhooks.db-shm", "0644", "0600"),
         ("data/session-secret", "0644", "0600"),
     ):
-        assert text.count(f"tightened {path} from {was} to {now}") == 1, (path, text)
+        # The data directory is absolute (cli/data_dir.py), and so are the paths logged.
+        assert text.count(f"tightened {tmp_path / path} from {was} to {now}") == 1, (path, text)

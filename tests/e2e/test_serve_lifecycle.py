@@ -32,7 +32,12 @@ def test_a_taken_port_is_one_clear_line_and_a_failed_exit(tmp_path: Path) -> Non
         holder.listen()
         port = holder.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTHA_WEBHOOKS_")}
-        env |= {"PROMPTHA_WEBHOOKS_MODE": "development", "PROMPTHA_WEBHOOKS_PORT": str(port)}
+        # As `make run` sets it: the checkout's ./data (the default is the per-user directory).
+        env |= {
+            "PROMPTHA_WEBHOOKS_MODE": "development",
+            "PROMPTHA_WEBHOOKS_PORT": str(port),
+            "PROMPTHA_WEBHOOKS_DATA_DIR": str(tmp_path / "data"),
+        }
         result = subprocess.run(
             [sys.executable, "-m", "promptha_webhooks.cli", "serve"],
             cwd=tmp_path,

@@ -10,11 +10,15 @@ import sys
 
 from promptha_webhooks.cli.app import app
 
-__all__ = ["app", "main"]
+__all__ = ["COMMAND", "app", "main"]
+
+# The name in usage lines and in the shell completion scripts, however the command was started
+# (`python -m promptha_webhooks.cli` too).
+COMMAND = "promptha-webhooks"
 
 
 def main() -> None:
     try:
-        app()
+        app(prog_name=COMMAND)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)

@@ -14,11 +14,13 @@ import typer
 from promptha_webhooks.cli import (
     deliveries,
     events,
+    keys,
     listen,
     operators,
     portal,
     secrets,
     server,
+    stats,
     trigger,
     verify,
     webhooks,
@@ -34,9 +36,11 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     operators,
     portal,
     secrets,
+    keys,
     webhooks,
     deliveries,
     events,
+    stats,
     trigger,
     listen,
     verify,
@@ -49,7 +53,6 @@ app = typer.Typer(
         "Example: promptha-webhooks --api-key pwk_… webhooks list"
     ),
     no_args_is_help=True,
-    add_completion=False,
     # Every command's API, service and connection errors: one line and exit code 1.
     cls=CommandGroup,
 )

@@ -7,6 +7,7 @@ accounts create, keys create) use this; this is where the process environment is
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from promptha_webhooks.cli.data_dir import DATA_DIR_ENV, locate
 from promptha_webhooks.config import ConfigError, Mode, Settings
 from promptha_webhooks.errors import ServiceUnavailableError
 from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
@@ -29,8 +31,18 @@ err_console = Console(stderr=True)
 
 
 def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with the data directory and the database URL found
+    the same way wherever the command runs (cli/data_dir.py)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings.from_env(None, **{k: v for k, v in overrides.items() if v is not None})
+        try:
+            home = Path.home()
+        except RuntimeError:
+            raise ConfigError(f"no home directory: set {DATA_DIR_ENV}") from None
+        location = locate(os.environ, home)
+        return Settings.from_env(
+            None, database_url=location.database_url, data_dir=location.directory, **given
+        )
     except ConfigError as exc:
         err_console.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -72,12 +84,10 @@ def migrate_database(settings: Settings) -> None:
 
 
 def _secret_dir(settings: Settings) -> Path:
-    """Beside the SQLite database file, else ./data."""
-    if settings.database_url.startswith("sqlite:///"):
-        database = settings.database_url.removeprefix("sqlite:///").split("?", 1)[0]
-        if database and database != ":memory:" and not database.startswith("file:"):
-            return Path(database).expanduser().parent
-    return Path("data")
+    """The data directory load_settings found (cli/data_dir.py)."""
+    if settings.data_dir is None:  # Settings not made by load_settings
+        return locate(os.environ, Path.home()).directory
+    return settings.data_dir
 
 
 def ensure_session_secret(settings: Settings) -> Settings:

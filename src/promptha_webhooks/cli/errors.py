@@ -39,6 +39,12 @@ def describe(exc: BaseException) -> Failure | None:
         return Failure(exc.message, exc.error_type, exc.field, exc.status_code)
     if isinstance(exc, PrompthaError):
         return Failure(exc.message, exc.error_type, exc.field)
+    if isinstance(exc, UnicodeEncodeError):
+        # A lone surrogate: bytes of the command line that are not UTF-8 (or "\ud800").
+        return Failure(
+            "The command line holds text that is not valid UTF-8 (a lone surrogate)",
+            "invalid_request",
+        )
     database = _database_error(exc)
     if database is not None:
         return Failure(f"The database failed: {database}", "database_error")

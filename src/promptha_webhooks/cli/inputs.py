@@ -1,5 +1,5 @@
 """Reading what users type: JSON payloads (`--data`), event lists, `--filter` values,
-durations (`--grace-period 24h`) and points in time (`--since 2h`, `--since 2026-12-01`)."""
+durations (`--grace-period 24h`) and points in time (`--since 24h`, `--since 2026-11-20`)."""
 
 from __future__ import annotations
 
@@ -115,17 +115,35 @@ def duration_seconds(value: str, option: str) -> int:
     return int(found.group(1)) * _UNIT_S[found.group(2)]
 
 
-def time_point(value: str, option: str) -> datetime:
-    """A point in time: ISO 8601 (`2026-12-01`, `2026-12-01T18:00`, UTC unless it says
-    otherwise), or a duration ago (`90m`, `24h`, `7d`)."""
-    text = value.strip()
-    if _DURATION.fullmatch(text.lower()):
-        return datetime.now(tz=UTC) - timedelta(seconds=duration_seconds(text, option))
+_AGO = re.compile(r"(\d{1,9})\s*([smhd])")
+
+
+def point_in_time(value: str, option: str, now: datetime) -> datetime:
+    """A time in UTC from `now`, an ISO 8601 date or time (`2026-11-20`,
+    `2026-11-20T08:00:00Z`; without a zone: UTC, as the dashboard and the tables show times),
+    or how long before `now` with a unit (`90s`, `30m`, `24h`, `7d`). A ValueError says what is
+    wrong, in one line."""
+    text = value.strip().lower()
+    if text == "now":
+        return now
+    ago = _AGO.fullmatch(text)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{option} wants an ISO 8601 time (2026-12-01T18:00, UTC unless it has an offset) "
-            f"or a duration ago (24h, 7d); got {value!r}"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        if ago is not None:
+            return now - timedelta(seconds=int(ago.group(1)) * _UNIT_S[ago.group(2)])
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None:
+        raise ValueError(
+            f"{option} wants a time (2026-11-20, 2026-11-20T08:00:00Z; UTC unless it has an "
+            f"offset), how long ago (30m, 24h, 7d) or now; got {value!r}"
+        )
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def time_point(value: str, option: str) -> datetime:
+    """`point_in_time` from now, for an option: a bad value is Typer's one-line usage error."""
+    try:
+        return point_in_time(value, option, datetime.now(tz=UTC))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None

@@ -1,17 +1,15 @@
-"""`accounts create` and `keys create`: operator commands that work on the database directly
-(no API, no key needed), for bootstrapping a deployment."""
+"""`accounts create`, and the key minting behind `keys create --admin` (cli/keys.py): operator
+commands that work on the database directly (no API, no key needed), for bootstrapping."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from promptha_webhooks.cli.environment import (
     ensure_key_ring,
-    err_console,
     load_settings,
     migrate_database,
 )
@@ -21,10 +19,6 @@ PANEL = "Operators (direct database access)"
 console = Console()
 accounts_app = typer.Typer(
     help='Manage accounts (operators).\n\nExample: promptha-webhooks accounts create "Acme Inc"',
-    no_args_is_help=True,
-)
-keys_app = typer.Typer(
-    help="Manage API keys (operators).\n\nExample: promptha-webhooks keys create --admin",
     no_args_is_help=True,
 )
 
@@ -55,22 +49,13 @@ def accounts_create(name: str) -> None:
     asyncio.run(run())
 
 
-@keys_app.command("create")
-def keys_create(
-    account: Annotated[str | None, typer.Option(help="Account id (acct_…)")] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="A platform admin key")] = False,
-) -> None:
-    """Create an API key for an account, or a platform admin key, and print it once.
-
-    Example: promptha-webhooks keys create --admin
-    """
-    if admin == (account is not None):
-        err_console.print("Give exactly one of --account ACCT_ID or --admin")
-        raise typer.Exit(2)
+def create_key_in_database(account: str | None) -> str:
+    """An API key for `account`, or a platform admin key (None), made in the database directly
+    (`keys create` without an API key, or with --admin): the operators' bootstrap."""
     settings = ensure_key_ring(load_settings())
     migrate_database(settings)
 
-    async def run() -> None:
+    async def run() -> str:
         from promptha_webhooks.delivery import AiohttpTransport
         from promptha_webhooks.services import Services
         from promptha_webhooks.store import create_database
@@ -80,16 +65,15 @@ def keys_create(
             services = Services(settings, database, AiohttpTransport(settings))
             key = (
                 await services.create_admin_key()
-                if admin
-                else await services.create_api_key(account or "")
+                if account is None
+                else await services.create_api_key(account)
             )
         finally:
             await database.dispose()
-        console.print(key.key)
+        return key.key or ""
 
-    asyncio.run(run())
+    return asyncio.run(run())
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(accounts_app, name="accounts", rich_help_panel=PANEL)
-    app.add_typer(keys_app, name="keys", rich_help_panel=PANEL)

@@ -12,14 +12,18 @@ from rich.text import Text
 
 from promptha_webhooks.catalog import EVENT_NAMES
 from promptha_webhooks.models import (
+    AccountStats,
+    ApiKey,
     Attempt,
     Delivery,
     DeliveryDetail,
     Event,
     EventDelivery,
     EventTypeInfo,
+    LatencyPercentiles,
     SecretRotation,
     Webhook,
+    WebhookStats,
 )
 
 STATUS_STYLES = {
@@ -47,7 +51,7 @@ def status(value: str) -> Text:
 
 # Columns never wrapped (ids stay copyable, short words readable); the others fold, down to
 # a minimum width, when the terminal is narrow.
-_NO_WRAP = {"ID", "STATUS", "ON", "#", "MS", "OUTCOME", "TRIGGER", "TRIES"}
+_NO_WRAP = {"ID", "STATUS", "ON", "#", "MS", "OUTCOME", "TRIGGER", "TRIES", "PREFIX", "WINDOW"}
 _MIN_WIDTH = {"URL": 14, "EVENTS": 12, "EVENT": 11, "LAST ANSWER": 8, "DESCRIPTION": 8}
 
 
@@ -133,6 +137,88 @@ def secret_rotation(rotation: SecretRotation) -> Table:
     expires = rotation.previous_secret_expires_at
     _add(grid, "old secret signs until", "no longer" if expires is None else when(expires))
     return grid
+
+
+# -- keys and stats (keys list, stats) ------------------------------------------------------
+
+
+def keys_table(keys: Iterable[ApiKey], in_use: str | None = None) -> Table:
+    """An account's keys; `in_use`, the key the command runs with, is marked."""
+    table = _table("ID", "PREFIX", "CREATED", "")
+    for key in keys:
+        mark = "this key" if in_use is not None and in_use.startswith(key.prefix) else ""
+        _add(table, key.id, key.prefix + "…", when(key.created_at), mark)
+    return table
+
+
+def success_rate(rate: float | None) -> Text:
+    """Green only when every attempt succeeded, red when none did (never green for 0 %)."""
+    if rate is None:
+        return Text("no attempts", style="dim")
+    style = "green" if rate >= 1 else "red" if rate == 0 else "yellow"
+    return Text(f"{rate * 100:.1f}%", style=style)
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+def latency(percentiles: LatencyPercentiles) -> str:
+    if percentiles.p50_ms is None:
+        return "no attempts"
+    return (
+        f"p50 {_ms(percentiles.p50_ms)} ms, p95 {_ms(percentiles.p95_ms)} ms, "
+        f"p99 {_ms(percentiles.p99_ms)} ms"
+    )
+
+
+def account_stats(stats: AccountStats) -> RenderableType:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _add(grid, "account", stats.account_id)
+    _add(grid, "window", f"{stats.window} (since {when(stats.since)})")
+    _add(grid, "attempts", f"{stats.attempts} ({stats.delivered} delivered, {stats.failed} failed)")
+    _add(grid, "success rate", success_rate(stats.success_rate))
+    _add(grid, "latency", latency(stats.latency))
+    _add(grid, "disabled webhooks", str(stats.webhooks_disabled))
+    if not stats.failures_by_reason:
+        return grid
+    reasons = _table("FAILURE REASON", "COUNT")
+    for failure in stats.failures_by_reason:
+        _add(reasons, failure.reason, str(failure.count))
+    return Group(grid, Text(""), reasons)
+
+
+def webhook_stats(stats: WebhookStats) -> RenderableType:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    health = stats.health
+    _add(grid, "webhook", stats.webhook_id)
+    enabled = "yes" if stats.enabled else f"no {stats.disabled_reason or ''}".strip()
+    _add(grid, "enabled", enabled)
+    _add(grid, "consecutive failures", str(health.consecutive_failures))
+    _add(grid, "last success", when(health.last_success_at) or "never")
+    if health.last_failure_at is not None:
+        reason = f" ({health.last_failure_reason})" if health.last_failure_reason else ""
+        _add(grid, "last failure", when(health.last_failure_at) + reason)
+    windows = _table(
+        "WINDOW", "ATTEMPTS", "DELIVERED", "FAILED", "SUCCESS", "P50 MS", "P95 MS", "P99 MS"
+    )
+    for window in stats.windows:
+        _add(
+            windows,
+            window.window,
+            str(window.attempts),
+            str(window.delivered),
+            str(window.failed),
+            success_rate(window.success_rate),
+            _ms(window.latency.p50_ms),
+            _ms(window.latency.p95_ms),
+            _ms(window.latency.p99_ms),
+        )
+    return Group(grid, Text(""), windows)
 
 
 def last_answer(delivery: Delivery) -> str:

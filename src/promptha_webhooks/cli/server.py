@@ -203,9 +203,11 @@ def serve(
         f"API:       {url}/v1",
         f"Dashboard: {url}/dashboard",
         f"Docs:      {url}/docs",
-        f"Database:  {settings.database_url.split('@')[-1]}",
     ]
     console.print(Panel("\n".join(lines), title="ready", expand=False))
+    # Paths can be long: on lines of their own, never wrapped, so they can be copied whole.
+    console.print(f"Database:  {settings.database_url.split('@')[-1]}", soft_wrap=True)
+    console.print(f"Data dir:  {settings.data_dir}", soft_wrap=True)
     _print_keys(settings, started)
     console.print(f"Listening on {url}", soft_wrap=True)
     install_uvloop()

@@ -1,8 +1,9 @@
 """`webhooks list|show|create|update|delete|secret|headers|rotate-secret|public-key|test|
-test-filter`: an account's subscriptions."""
+test-filter|recover`: an account's subscriptions."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -581,6 +582,54 @@ def test_filter(
         output.show(result.message or "")
     if not result.matches:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command("recover")
+def recover(
+    ctx: typer.Context,
+    webhook_id: WebhookId,
+    since: Annotated[
+        str,
+        typer.Option(
+            help="Deliveries created from this time: 2026-11-20, 2026-11-20T08:00:00Z (no zone: "
+            "UTC) or how long ago, 30m, 24h, 7d",
+            show_default=False,
+        ),
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option(help="…and before this time (same forms; default: now)", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count them; nothing is re-queued")
+    ] = False,
+) -> None:
+    """Send again every failed or skipped delivery of the webhook created in a time range
+    (after an outage, once the endpoint works): due now, with a fresh retry schedule.
+
+    Example:
+      promptha-webhooks webhooks recover wh_… --since 24h --dry-run
+      promptha-webhooks webhooks recover wh_… --since 2026-11-20T08:00:00Z --until 2026-11-20T12:00Z
+    """
+    output = output_of(ctx)
+    now = datetime.now(UTC)
+    try:
+        start = inputs.point_in_time(since, "--since", now)
+        end = None if until is None else inputs.point_in_time(until, "--until", now)
+    except ValueError as exc:
+        raise fail(ctx, str(exc)) from None
+    with open_client(ctx) as client:
+        result = client.webhooks.recover(webhook_id, start, until=end, dry_run=dry_run)
+    if output.json_mode:
+        output.json(result)
+        return
+    span = f"created from {render.when(result.since)} to "
+    span += "now" if result.until is None else render.when(result.until)
+    noun = "delivery" if result.count == 1 else "deliveries"
+    if result.dry_run:
+        output.show(f"Would re-queue {result.count} failed or skipped {noun} {span} (dry run).")
+    else:
+        output.show(f"Re-queued {result.count} failed or skipped {noun} {span}.")
 
 
 def report_test_result(output: Output, result: TestResult) -> None:

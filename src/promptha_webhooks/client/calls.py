@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from promptha_webhooks.models import (
     Account,
     AccountCreated,
+    AccountStats,
     ApiKey,
     BulkResendResult,
     Delivery,
@@ -33,12 +34,15 @@ from promptha_webhooks.models import (
     Page,
     PortalSessionCreated,
     PublishedBatch,
+    RecoveryResult,
     SecretRotation,
+    StatsWindow,
     TestResult,
     Webhook,
     WebhookHeaders,
     WebhookPublicKey,
     WebhookSecret,
+    WebhookStats,
     WebhookWithSecret,
 )
 from promptha_webhooks.pacing import Ordering
@@ -359,6 +363,38 @@ def test_filter(
     if events is not None:
         body["events"] = list(events)
     return Call("POST", "/v1/webhooks/test-filter", FilterTest.model_validate, body=body)
+
+
+def get_webhook_stats(webhook_id: str) -> Call[WebhookStats]:
+    """Success rate and attempt-latency percentiles over 1 h, 24 h and 7 d, with the
+    webhook's failure streak (`health`)."""
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/stats"
+    return _get(path, WebhookStats.model_validate)
+
+
+def get_account_stats(*, window: StatsWindow = "24h") -> Call[AccountStats]:
+    """Every webhook of the key's account together over `window` ("1h", "24h" or "7d"):
+    success rate, latency percentiles and failures by reason."""
+    return _get("/v1/stats", AccountStats.model_validate, window=window)
+
+
+def recover_webhook(
+    webhook_id: str, since: datetime, *, until: datetime | None = None, dry_run: bool = False
+) -> Call[RecoveryResult]:
+    """Re-queue every failed or skipped delivery of the webhook created in [since, until)
+    (None: now), due now with a fresh retry schedule; `dry_run` only counts them. The times
+    must carry a time zone."""
+    body: dict[str, Any] = {"since": _instant(since, "since"), "dryRun": dry_run}
+    if until is not None:
+        body["until"] = _instant(until, "until")
+    path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}/recover"
+    return Call("POST", path, RecoveryResult.model_validate, body=body)
+
+
+def _instant(value: datetime, name: str) -> str:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a datetime with a time zone, got {value!r}")
+    return value.isoformat()
 
 
 def _filters(filters: Mapping[str, Any]) -> dict[str, Any]:

@@ -147,6 +147,9 @@ class Webhooks(Resource[S]):
     headers = Endpoint(calls.get_webhook_headers)
     test = Endpoint(calls.send_test_event)
     test_filter = Endpoint(calls.test_filter)
+    stats = Endpoint(calls.get_webhook_stats)
+    account_stats = Endpoint(calls.get_account_stats)
+    recover = Endpoint(calls.recover_webhook)
 
 
 class Deliveries(Resource[S]):
