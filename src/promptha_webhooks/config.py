@@ -9,8 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring

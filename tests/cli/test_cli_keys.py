@@ -1,6 +1,7 @@
 """`keys list|create|revoke` against the real service: the admin key manages an account's keys
 with --account; a key is shown once and works at once; a revoked one stops working; another
-account's key, an unknown account and an account key are refused in one line."""
+account's key, an unknown account and an account key on the admin routes are refused in one
+line; an account key manages its own account's keys without --account."""
 
 from __future__ import annotations
 
@@ -111,11 +112,6 @@ def test_refusals_are_one_line(admin: Cli) -> None:
     # An account key cannot use the admin routes...
     refused = as_account("keys", "list", "--account", account)
     assert refused.exit_code == 1 and "HTTP 403" in one_line_error(refused.stderr)
-    # ...and without --account there is nothing to call yet: a usage error.
-    for args in (("keys", "list"), ("keys", "create"), ("keys", "revoke", "key_x", "--yes")):
-        result = as_account(*args)
-        assert result.exit_code == 2, result.output
-        assert "--account" in one_line_error(result.stderr)
 
     both = admin("keys", "create", "--account", account, "--admin")
     assert both.exit_code == 2 and "not both" in one_line_error(both.stderr)
@@ -126,3 +122,27 @@ def test_refusals_are_one_line(admin: Cli) -> None:
         assert "Traceback" not in result.output
         line = one_line_error(result.stderr)
         assert "(not_found, HTTP 404)" in line or "(invalid_request" in line, line
+
+
+def test_an_account_key_manages_its_own_keys(admin: Cli) -> None:
+    """Without --account, an account key lists, creates and revokes its own account's keys
+    (/v1/keys), and another account's key id is not found."""
+    account, key = new_account(admin)
+    as_account = Cli(admin.url, key)
+    (mine,) = json.loads(as_account("--json", "keys", "list").stdout)
+    assert mine["accountId"] == account
+    created = as_account("keys", "create")
+    assert created.exit_code == 0, created.output
+    new_key = created.stdout.strip()
+    assert new_key.startswith("pwk_") and works(admin.url, new_key) == 200
+    listed = json.loads(as_account("--json", "keys", "list").stdout)
+    assert len(listed) == 2
+    other, other_key = new_account(admin)
+    (theirs,) = json.loads(admin("--json", "keys", "list", "--account", other).stdout)
+    refused = as_account("keys", "revoke", theirs["id"], "--yes")
+    assert refused.exit_code == 1 and "HTTP 404" in one_line_error(refused.stderr)
+    assert works(admin.url, other_key) == 200
+    [fresh] = [item for item in listed if item["id"] != mine["id"]]
+    revoked = as_account("keys", "revoke", fresh["id"], "--yes")
+    assert revoked.exit_code == 0, revoked.output
+    assert works(admin.url, new_key) == 401 and works(admin.url, key) == 200

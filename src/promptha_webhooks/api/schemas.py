@@ -241,6 +241,8 @@ class CreatePortalSession(RequestModel):
                 dark_mode=theme.darkMode,
             ),
         )
+
+
 class ResendDeliveries(RequestModel):
     deliveryIds: list[str] | None = Field(
         default=None,

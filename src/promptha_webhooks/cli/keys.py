@@ -1,6 +1,6 @@
 """`keys list|create|revoke`: an account's API keys through the API (the admin key with
-`--account`), and `keys create` on the database directly for operators bootstrapping a
-deployment (`--admin`, or no API key given)."""
+`--account`, or the account's own key on `/v1/keys`), and `keys create` on the database
+directly for operators bootstrapping a deployment (`--admin`, or no API key given)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ AccountOption = Annotated[
     str | None,
     typer.Option(
         "--account",
-        help="The account (acct_…) whose keys these are; needs the admin key",
+        help=(
+            "The account (acct_…) whose keys these are, with the admin key "
+            "(default: the API key's own account)"
+        ),
         show_default=False,
     ),
 ]
@@ -55,19 +58,17 @@ def _admin_routes(client: Client, account: str) -> KeyCalls:
     )
 
 
-# An account key managing its own account's keys (no --account): the builder of its calls, or
-# None while the API has no account-scoped key routes. When `GET/POST /v1/keys` and
-# `DELETE /v1/keys/{id}` are in the client, this is the one line to change, e.g.
-# `OWN_KEYS = lambda client: KeyCalls(client.keys.list_own, client.keys.create_own, …)`.
-OWN_KEYS: Callable[[Client], KeyCalls] | None = None
+def _own_routes(client: Client) -> KeyCalls:
+    """/v1/keys: an account key manages its own account's keys (no --account)."""
+    return KeyCalls(
+        list=client.keys.list_own, create=client.keys.create_own, revoke=client.keys.delete_own
+    )
 
 
 def _calls(ctx: typer.Context, client: Client, account: str | None) -> KeyCalls:
     if account is not None:
         return _admin_routes(client, account)
-    if OWN_KEYS is None:
-        raise fail(ctx, "Give --account ACCT_ID, with the admin key (pwa_…)")
-    return OWN_KEYS(client)
+    return _own_routes(client)
 
 
 @app.command("list")

@@ -682,6 +682,8 @@ def create_portal_session(
         body["theme"] = theme
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/portal-sessions"
     return Call("POST", path, PortalSessionCreated.model_validate, body=body)
+
+
 # -- the calling account's own keys (account key) -------------------------------------------
 
 
