@@ -344,3 +344,14 @@ class RecoveryResult(ApiModel):
     until: datetime | None
     dry_run: bool
     count: int  # deliveries re-queued (or that would be, on a dry run)
+
+
+class AlertContacts(ApiModel):
+    """Where the account's operational alerts go besides the operators' copy: e-mail
+    addresses, and optionally one of its webhooks that receives every alert event."""
+
+    object: Literal["alert_contacts"] = "alert_contacts"
+    account_id: str
+    emails: list[str]
+    webhook_id: str | None
+    updated_at: datetime | None

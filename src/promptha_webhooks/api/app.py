@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 from promptha_webhooks import __version__
 from promptha_webhooks.api import (
     accounts,
+    alert_contacts,
     deliveries,
     events,
     listen,
@@ -135,7 +136,8 @@ def create_app(
     )
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
-    for module in (events, accounts, webhooks, monitoring, deliveries, listen, operations, root):
+    routers = (events, accounts, webhooks, monitoring, deliveries, listen, alert_contacts)
+    for module in (*routers, operations, root):
         app.include_router(module.router)
 
     def services() -> Services:

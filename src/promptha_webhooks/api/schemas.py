@@ -191,3 +191,19 @@ class RecoverWebhook(RequestModel):
         default=None, strict=False, description="…and before this time (default: now)"
     )
     dryRun: bool = Field(default=False, description="Only count the deliveries")
+
+
+class PutAlertContacts(RequestModel):
+    account: str | None = Field(
+        default=None, description="Target account (admin key); defaults to the key's account"
+    )
+    emails: list[str] = Field(
+        description="At most 20 addresses; duplicates (case-insensitive) are dropped",
+        examples=[["ops@acme.example", "oncall@acme.example"]],
+    )
+    webhookId: str | None = Field(
+        default=None,
+        description="One of the account's HTTP webhooks that receives every operational event "
+        "about its other webhooks (null: none)",
+        examples=["wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC"],
+    )

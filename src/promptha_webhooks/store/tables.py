@@ -241,3 +241,14 @@ dashboard_session_revocations = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_dashboard_session_revocations_expires_at", "expires_at"),
 )
+
+# Each account's alert contacts (0018): e-mail addresses (a JSON array) and its own alert
+# webhook (no foreign key: a deleted webhook matches no fan-out target and reads back unset).
+alert_contacts = Table(
+    "alert_contacts",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("emails", Text, nullable=False),
+    Column("webhook_id", ID, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)
