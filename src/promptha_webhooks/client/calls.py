@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from promptha_webhooks.models import (
     Account,
     AccountCreated,
+    AlertContacts,
     ApiKey,
     Delivery,
     DeliveryDetail,
@@ -523,3 +524,26 @@ def delete_key(account_id: str, key_id: str) -> Call[None]:
     """Revoke the key."""
     path = f"/v1/accounts/{_segment(account_id, 'account_id')}/keys/{_segment(key_id, 'key_id')}"
     return Call("DELETE", path, _nothing, retry_safe=True)
+
+
+# -- alert contacts ------------------------------------------------------------------------
+
+
+def get_alert_contacts(*, account: str | None = None) -> Call[AlertContacts]:
+    """The account's alert e-mail addresses and alert webhook. `account` is needed with the
+    admin key."""
+    return _get("/v1/alert-contacts", AlertContacts.model_validate, account=account)
+
+
+def set_alert_contacts(
+    emails: Sequence[str], *, webhook_id: str | None = None, account: str | None = None
+) -> Call[AlertContacts]:
+    """Replace the account's alert contacts: the addresses that receive its alert e-mails
+    (at most 20), and the webhook (`webhook_id`, None: none) that receives every operational
+    event about its other webhooks. `account` is needed with the admin key."""
+    body: dict[str, Any] = {"emails": list(emails), "webhookId": webhook_id}
+    if account is not None:
+        body["account"] = account
+    return Call(
+        "PUT", "/v1/alert-contacts", AlertContacts.model_validate, body=body, retry_safe=True
+    )
