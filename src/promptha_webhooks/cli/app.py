@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from promptha_webhooks.cli import (
+    alerts,
     deliveries,
     events,
     listen,
@@ -35,6 +36,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     webhooks,
     deliveries,
     events,
+    alerts,
     trigger,
     listen,
     verify,
