@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptha_webhooks.dashboard.pages import auth, deliveries, monitoring, webhooks
+from promptha_webhooks.dashboard.pages import alerts, auth, deliveries, monitoring, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     webhooks.router,
     deliveries.router,
     monitoring.router,
+    alerts.router,
 )
 
 __all__ = ["ROUTERS"]
