@@ -21,6 +21,7 @@ import logging
 import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from typing import Any
@@ -36,6 +37,10 @@ from promptha_webhooks.store.events import EventRow
 from promptha_webhooks.store.webhooks import FanoutTarget
 
 logger = logging.getLogger("promptha_webhooks.alerts")
+
+# Alert e-mails waiting for the SMTP server at most; more are dropped (logged): a server that
+# stalls must not grow memory without bound while failures keep raising alerts.
+MAX_PENDING_EMAILS = 1000
 
 EMAIL_SUBJECTS = {
     "webhook.failing": "Webhook {webhookId} is failing ({percent}% of its disable budget used)",
@@ -148,13 +153,17 @@ def _delivery_row(event_id: str, target: FanoutTarget, notice: Notice, now: int)
 class AlertSink:
     """After commit: every notice to the service log, and e-mails (when an SMTP host is
     configured): one per account with alert addresses, holding only its own notices, and one
-    copy of the whole batch to the operators' address. Sent in a thread, one message after
-    another, off the event loop: the dispatcher never waits, and a failing SMTP server costs
-    a warning in the log, never a delivery."""
+    copy of the whole batch to the operators' address. Sent in a thread of the sink's own, one
+    message after another, off the event loop: the dispatcher never waits, and a failing SMTP
+    server costs a warning in the log, never a delivery."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending = 0  # messages queued or being sent
+        # One thread of its own: a slow or silent SMTP server holds this thread only, never
+        # the loop's default executor (which resolves the delivery path's host names).
+        self._executor: ThreadPoolExecutor | None = None
 
     def emit(self, notices: Sequence[Notice]) -> None:
         if not notices:
@@ -175,10 +184,19 @@ class AlertSink:
                 },
             )
         messages = self.messages(notices)
-        if messages:
-            task = asyncio.get_running_loop().create_task(self._mail(messages))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if not messages:
+            return
+        if self._pending + len(messages) > MAX_PENDING_EMAILS:
+            logger.warning(
+                "%d alert e-mails dropped: %d are still waiting for the SMTP server",
+                len(messages),
+                self._pending,
+            )
+            return
+        self._pending += len(messages)
+        task = asyncio.get_running_loop().create_task(self._mail(messages))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def messages(self, notices: Sequence[Notice]) -> list[EmailMessage]:
         """The e-mails of a batch: each account's own, then the operators' copy."""
@@ -200,16 +218,28 @@ class AlertSink:
         return messages
 
     async def _mail(self, messages: list[EmailMessage]) -> None:
-        for message in messages:
-            try:
-                await asyncio.to_thread(send_email, self.settings, message)
-            except (OSError, smtplib.SMTPException) as exc:
-                logger.warning("could not e-mail alerts to %s: %s", message["To"], exc)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-mail")
+        loop = asyncio.get_running_loop()
+        left = len(messages)
+        try:
+            for message in messages:
+                try:
+                    await loop.run_in_executor(self._executor, send_email, self.settings, message)
+                except (OSError, smtplib.SMTPException) as exc:
+                    logger.warning("could not e-mail alerts to %s: %s", message["To"], exc)
+                left -= 1
+                self._pending -= 1
+        finally:
+            self._pending -= left  # cancelled (shutdown): the rest is not waiting any more
 
     async def drain(self) -> None:
         """Wait for e-mails being sent (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._executor is not None:  # its idle thread goes; a later e-mail starts another
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
 
 def build_email(
