@@ -404,3 +404,14 @@ class PortalSessionCreated(ApiModel):
     url: str
     expires_at: datetime
     read_only: bool
+
+
+class AlertContacts(ApiModel):
+    """Where the account's operational alerts go besides the operators' copy: e-mail
+    addresses, and optionally one of its webhooks that receives every alert event."""
+
+    object: Literal["alert_contacts"] = "alert_contacts"
+    account_id: str
+    emails: list[str]
+    webhook_id: str | None
+    updated_at: datetime | None

@@ -125,6 +125,10 @@ CASES: dict[str, Cases] = {
     "events show": _api(("events", "show", EVENT), f"No event {EVENT}"),
     "events list": _api(("events", "list"), "Invalid API key", UNKNOWN_KEY),
     "events types": _api(("events", "types"), "Invalid API key", UNKNOWN_KEY),
+    "alerts show": _api(("alerts", "show", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN),
+    "alerts set": _api(
+        ("alerts", "set", "--email", "a@b.example", "--webhook", WEBHOOK), f"No webhook {WEBHOOK}"
+    ),
     "trigger": _api(
         ("trigger", "credits.low", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN
     ),

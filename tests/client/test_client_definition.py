@@ -16,7 +16,15 @@ from mypy import api as mypy_api
 from promptha_webhooks.client import AsyncClient, Client
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = ("webhooks", "deliveries", "event_types", "events", "accounts", "keys")
+RESOURCES = (
+    "webhooks",
+    "deliveries",
+    "event_types",
+    "events",
+    "accounts",
+    "keys",
+    "alert_contacts",
+)
 # The methods that iterate over every page rather than answer once.
 ITERATORS = {"list_all"}
 
@@ -43,7 +51,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 40
+    assert len(blocking) == 42
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])

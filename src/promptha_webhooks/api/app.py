@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 from promptha_webhooks import __version__
 from promptha_webhooks.api import (
     accounts,
+    alert_contacts,
     deliveries,
     events,
     listen,
@@ -136,7 +137,17 @@ def create_app(
     )
     install_error_handlers(app)
     # Publishing is the hot path: its router is matched first.
-    routers = (events, accounts, own_keys, webhooks, monitoring, deliveries, listen, operations)
+    routers = (
+        events,
+        accounts,
+        own_keys,
+        webhooks,
+        monitoring,
+        deliveries,
+        listen,
+        alert_contacts,
+        operations,
+    )
     for module in (*routers, root):
         app.include_router(module.router)
 

@@ -263,3 +263,19 @@ class ResendDeliveries(RequestModel):
     limit: int | None = Field(
         default=None, description="At most this many per call, 1-1000 (default 100)"
     )
+
+
+class PutAlertContacts(RequestModel):
+    account: str | None = Field(
+        default=None, description="Target account (admin key); defaults to the key's account"
+    )
+    emails: list[str] = Field(
+        description="At most 20 addresses; duplicates (case-insensitive) are dropped",
+        examples=[["ops@acme.example", "oncall@acme.example"]],
+    )
+    webhookId: str | None = Field(
+        default=None,
+        description="One of the account's HTTP webhooks that receives every operational event "
+        "about its other webhooks (null: none)",
+        examples=["wh_01JDQ3W6Z5K1V8R4T2N9M0B7XC"],
+    )

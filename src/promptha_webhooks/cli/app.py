@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from promptha_webhooks.cli import (
+    alerts,
     deliveries,
     events,
     keys,
@@ -41,6 +42,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     deliveries,
     events,
     stats,
+    alerts,
     trigger,
     listen,
     verify,

@@ -22,6 +22,7 @@ from promptha_webhooks.models import (
     Account,
     AccountCreated,
     AccountStats,
+    AlertContacts,
     ApiKey,
     BulkResendResult,
     Delivery,
@@ -700,3 +701,26 @@ def list_own_keys() -> Call[list[ApiKey]]:
 def delete_own_key(key_id: str) -> Call[None]:
     """Revoke one of the calling account's keys (even the one in use, or the last one)."""
     return Call("DELETE", f"/v1/keys/{_segment(key_id, 'key_id')}", _nothing, retry_safe=True)
+
+
+# -- alert contacts ------------------------------------------------------------------------
+
+
+def get_alert_contacts(*, account: str | None = None) -> Call[AlertContacts]:
+    """The account's alert e-mail addresses and alert webhook. `account` is needed with the
+    admin key."""
+    return _get("/v1/alert-contacts", AlertContacts.model_validate, account=account)
+
+
+def set_alert_contacts(
+    emails: Sequence[str], *, webhook_id: str | None = None, account: str | None = None
+) -> Call[AlertContacts]:
+    """Replace the account's alert contacts: the addresses that receive its alert e-mails
+    (at most 20), and the webhook (`webhook_id`, None: none) that receives every operational
+    event about its other webhooks. `account` is needed with the admin key."""
+    body: dict[str, Any] = {"emails": list(emails), "webhookId": webhook_id}
+    if account is not None:
+        body["account"] = account
+    return Call(
+        "PUT", "/v1/alert-contacts", AlertContacts.model_validate, body=body, retry_safe=True
+    )

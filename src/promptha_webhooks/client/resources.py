@@ -1,5 +1,5 @@
 """The client's API, defined once: each resource is a table naming its methods after the calls
-of `calls.py`, and `Api` holds the six resources over one sender.
+of `calls.py`, and `Api` holds the resources over one sender.
 
 `Client` (`sync.py`) and `AsyncClient` (`aio.py`) are `Api` over a blocking or an async sender;
 nothing here knows which. A method is an `Endpoint` (the call's result, awaited on the async
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Accounts",
+    "AlertContacts",
     "Api",
     "Deliveries",
     "Endpoint",
@@ -202,8 +203,16 @@ class Keys(Resource[S]):
     delete_own = Endpoint(calls.delete_own_key)
 
 
+class AlertContacts(Resource[S]):
+    """`/v1/alert-contacts`: where the account's alerts go (account key, or admin key with
+    `account`)."""
+
+    get = Endpoint(calls.get_alert_contacts)
+    set = Endpoint(calls.set_alert_contacts)
+
+
 class Api(Generic[S, TransportT]):
-    """All that `Client` and `AsyncClient` share: the constructor and the six resources over
+    """All that `Client` and `AsyncClient` share: the constructor and the resources over
     one sender. Each client says how it connects (`_connect`) and how it is closed."""
 
     def __init__(
@@ -223,6 +232,7 @@ class Api(Generic[S, TransportT]):
         self.events = Events(sender)
         self.accounts = Accounts(sender)
         self.keys = Keys(sender)
+        self.alert_contacts = AlertContacts(sender)
 
     def _connect(
         self, options: dict[str, Any], policy: RetryPolicy, transport: TransportT | None

@@ -1,8 +1,9 @@
 """Use cases, one module each, one transaction per call: accounts.py (accounts, keys, auth,
 dashboard sessions), webhooks.py, publishing.py, deliveries.py (test events, resends, the
-delivery log, recovery), monitoring.py (stats), listen.py (listen sessions), portal.py (the
-embeddable portal's sessions), validation.py (checks shared with the dashboard's forms).
-`Services` is the façade the API, the dashboard and the CLI are given."""
+delivery log, recovery), monitoring.py (stats), alert_contacts.py (where an account's alerts go),
+listen.py (listen sessions), portal.py (the embeddable portal's sessions), validation.py
+(checks shared with the dashboard's forms). `Services` is the façade the API, the dashboard and
+the CLI are given."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from promptha_webhooks.delivery.record import Recorder
 from promptha_webhooks.delivery.transport import Transport
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.services.accounts import AccountUseCases, Principal
+from promptha_webhooks.services.alert_contacts import AlertContactUseCases
 from promptha_webhooks.services.deliveries import DeliveryUseCases, Recovery
 from promptha_webhooks.services.monitoring import Stats
 from promptha_webhooks.services.portal import PortalUseCases
@@ -65,5 +67,6 @@ class Services(
         self.recorder = Recorder(database, self.observer, self.clock)
         # Monitoring use-cases live in their own modules, reachable from here.
         self.stats = Stats(database, self.clock)
+        self.alert_contacts = AlertContactUseCases(database, self.clock)
         self.recovery = Recovery(database, self.clock, on_requeue=on_publish)
         self._start_key_cache()

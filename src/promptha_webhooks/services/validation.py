@@ -3,6 +3,7 @@ types, secrets, descriptions, free text, page sizes and cursors; and the page of
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from promptha_webhooks import canonical_json, ids, signing_standard
@@ -29,6 +30,15 @@ MAX_DESCRIPTION_LENGTH = 500
 # maxConcurrency of a webhook: 1..MAX_WEBHOOK_CONCURRENCY (a worker applies at most its own
 # max_in_flight); None: the server's default (per_webhook_concurrency).
 MAX_WEBHOOK_CONCURRENCY = 100
+# An account's alert e-mail addresses (alerts.py): how many, and the longest address (RFC 5321).
+MAX_ALERT_EMAILS = 20
+MAX_EMAIL_LENGTH = 254
+# A plain address: printable ASCII without spaces, quotes, brackets, commas or semicolons (no
+# header injection, no display names); a dotted domain of letters, digits and hyphens.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63}"
+)
 
 
 def validate_max_concurrency(value: Any, *, field: str = "maxConcurrency") -> int | None:
@@ -252,6 +262,39 @@ def validate_description(description: Any, *, field: str = "description") -> str
             field=field,
         )
     return check_storable_text(description, field=field)
+
+
+def validate_alert_emails(emails: Any, *, field: str = "emails") -> tuple[str, ...]:
+    """An account's alert addresses: at most MAX_ALERT_EMAILS plain addresses
+    (local@domain.tld, printable ASCII, no display names), trimmed, in the order given, the
+    later copies of an address dropped (compared case-insensitively)."""
+    if not isinstance(emails, list | tuple):
+        raise InvalidRequestError(f"{field} must be a list of e-mail addresses", field=field)
+    kept: list[str] = []
+    seen: set[str] = set()
+    for index, email in enumerate(emails):
+        address = _alert_email(email, field=f"{field}[{index}]")
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            kept.append(address)
+            if len(kept) > MAX_ALERT_EMAILS:
+                raise InvalidRequestError(
+                    f"{field} takes at most {MAX_ALERT_EMAILS} addresses", field=field
+                )
+    return tuple(kept)
+
+
+def _alert_email(email: Any, *, field: str) -> str:
+    if not isinstance(email, str):
+        raise InvalidRequestError(f"{field} must be a string", field=field)
+    address = email.strip()
+    if len(address) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(address):
+        raise InvalidRequestError(
+            f"{field} must be an e-mail address like ops@example.com "
+            f"(at most {MAX_EMAIL_LENGTH} characters)",
+            field=field,
+        )
+    return address
 
 
 def check_storable_text(text: str, *, field: str) -> str:

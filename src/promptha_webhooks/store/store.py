@@ -5,6 +5,7 @@ caller owns the transaction (services open one per use case; the dispatcher one 
 from __future__ import annotations
 
 from promptha_webhooks.store.accounts import AccountQueries, KeyQueries, SessionQueries
+from promptha_webhooks.store.alert_contacts import AlertContactQueries
 from promptha_webhooks.store.backends import BackendName, Dialect, dialect_named
 from promptha_webhooks.store.deliveries import DeliveryQueries
 from promptha_webhooks.store.events import EventQueries, IdempotencyQueries
@@ -41,3 +42,4 @@ class Store:
         self.retention = RetentionQueries(self.dialect)
         self.stats = StatsQueries()
         self.health = HealthQueries(self.dialect)
+        self.alert_contacts = AlertContactQueries()

@@ -261,3 +261,14 @@ portal_sessions = Table(
     Index("ix_portal_sessions_account_id", "account_id"),
     Index("ix_portal_sessions_expires_at", "expires_at"),
 )
+
+# Each account's alert contacts (0017): e-mail addresses (a JSON array) and its own alert
+# webhook (no foreign key: a deleted webhook matches no fan-out target and reads back unset).
+alert_contacts = Table(
+    "alert_contacts",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("emails", Text, nullable=False),
+    Column("webhook_id", ID, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)

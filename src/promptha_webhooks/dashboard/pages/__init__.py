@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from promptha_webhooks.dashboard.pages import (
+    alerts,
     auth,
     deliveries,
     events,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     webhook_stats.router,
     portal.router,
+    alerts.router,
 )
 
 __all__ = ["ROUTERS"]
