@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from promptha_webhooks.cli import (
+    accounts,
     alerts,
     deliveries,
     events,
@@ -35,6 +36,7 @@ from promptha_webhooks.client import DEFAULT_BASE_URL
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     server,
     operators,
+    accounts,
     portal,
     secrets,
     keys,

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from promptha_webhooks.catalog import EVENT_NAMES
 from promptha_webhooks.models import (
+    Account,
     AccountStats,
     ApiKey,
     Attempt,
@@ -140,6 +141,13 @@ def secret_rotation(rotation: SecretRotation) -> Table:
 
 
 # -- keys and stats (keys list, stats) ------------------------------------------------------
+
+
+def accounts_table(accounts: Iterable[Account]) -> Table:
+    table = _table("ID", "NAME", "CREATED")
+    for account in accounts:
+        _add(table, account.id, account.name, when(account.created_at))
+    return table
 
 
 def keys_table(keys: Iterable[ApiKey], in_use: str | None = None) -> Table:
