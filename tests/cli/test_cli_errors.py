@@ -85,6 +85,14 @@ CASES: dict[str, Cases] = {
         Run(DATABASE, ("keys", "create", "--account", ACCOUNT), f"No account {ACCOUNT}"),
         ("keys", "create", "--account", ACCOUNT),
     ),
+    "accounts list": _api(("accounts", "list"), "Invalid API key", UNKNOWN_KEY),
+    "accounts show": _api(("accounts", "show", ACCOUNT), f"No account {ACCOUNT}", ADMIN),
+    "accounts delete": _api(
+        ("accounts", "delete", ACCOUNT, "--yes"), f"No account {ACCOUNT}", ADMIN
+    ),
+    "accounts portal-session": _api(
+        ("accounts", "portal-session", ACCOUNT), f"No account {ACCOUNT}", ADMIN
+    ),
     "keys list": _api(("keys", "list", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN),
     "keys revoke": _api(
         ("keys", "revoke", KEY, "--account", ACCOUNT, "--yes"), f"No API key {KEY}", ADMIN

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from promptha_webhooks.cli.data_dir import DATA_DIR_ENV, locate
-from promptha_webhooks.config import ConfigError, Mode, Settings
+from promptha_webhooks.cli.data_dir import DATA_DIR_ENV, DATABASE_URL_ENV, locate
+from promptha_webhooks.config import DEFAULT_DATABASE_URL, ConfigError, Mode, Settings
 from promptha_webhooks.errors import ServiceUnavailableError
 from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
 from promptha_webhooks.secret_box import development_key_ring, require_key_ring
@@ -85,8 +85,12 @@ def migrate_database(settings: Settings) -> None:
 
 def _secret_dir(settings: Settings) -> Path:
     """The data directory load_settings found (cli/data_dir.py)."""
-    if settings.data_dir is None:  # Settings not made by load_settings
-        return locate(os.environ, Path.home()).directory
+    if settings.data_dir is None:  # Settings not made by load_settings: the same rule, with
+        # the settings' own database URL (a SQLite file's directory) before the environment's
+        env = dict(os.environ)
+        if settings.database_url != DEFAULT_DATABASE_URL:
+            env[DATABASE_URL_ENV] = settings.database_url
+        return locate(env, Path.home()).directory
     return settings.data_dir
 
 

@@ -135,8 +135,8 @@ def point_in_time(value: str, option: str, now: datetime) -> datetime:
         moment = None
     if moment is None:
         raise ValueError(
-            f"{option} wants a time (2026-11-20, 2026-11-20T08:00:00Z; UTC unless it has an "
-            f"offset), how long ago (30m, 24h, 7d) or now; got {value!r}"
+            f"{option} wants a time: ISO 8601 (2026-11-20, 2026-11-20T08:00:00Z; UTC unless it "
+            f"has an offset), how long ago (30m, 24h, 7d) or now; got {value!r}"
         )
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
