@@ -480,8 +480,14 @@ async def test_every_dashboard_page_passes_axe(server: ServiceProcess, browser: 
 
         await sign_in(page, base, seeded.key, audit)
         await expect(page.locator(".webhooks-table tbody tr")).to_have_count(4)
-        for badge in ("enabled", "disabled", "auto-disabled"):
+        for badge in ("disabled", "auto-disabled"):
             await expect(page.locator(f".webhooks-table .badge-{badge}").first).to_be_visible()
+        # an enabled endpoint's badge is its 24 h health (healthy, degraded, failing, no traffic)
+        health = ", ".join(
+            f".webhooks-table .badge-{css}"
+            for css in ("healthy", "degraded", "failing", "no-traffic")
+        )
+        await expect(page.locator(health).first).to_be_visible()
         await audit(page, "webhooks list")
         await save_screenshot(page, "webhooks")
         await audit_add_form(page, base, main_url, audit)
