@@ -73,13 +73,21 @@ def parse_published_ips(document: Any) -> PublishedIPs:
     if len(addresses) > MAX_ADDRESSES:
         raise EgressListError(f"the egress list holds more than {MAX_ADDRESSES} addresses")
     try:
-        updated_at = datetime.fromisoformat(updated) if isinstance(updated, str) else None
         networks = tuple(ipaddress.ip_network(a.strip(), strict=True) for a in addresses)
     except ValueError as exc:
         raise EgressListError(f"the egress list is not valid: {exc}") from None
-    if updated_at is None or updated_at.tzinfo is None:
+    updated_at = _instant(updated)
+    if updated_at is None:
         raise EgressListError("the egress list's updatedAt is not an RFC 3339 date-time")
     return PublishedIPs(str(version), updated_at, networks)
+
+
+def _instant(value: object) -> datetime | None:
+    try:
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return instant if instant is not None and instant.tzinfo is not None else None
 
 
 def _parse_body(content: bytes, where: str) -> PublishedIPs:
@@ -87,7 +95,7 @@ def _parse_body(content: bytes, where: str) -> PublishedIPs:
         raise EgressListError(f"{where}: the egress list is larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
         document = json.loads(content)
-    except ValueError:  # also bytes that are not UTF-8
+    except (ValueError, RecursionError):  # also bytes not UTF-8, and absurd nesting
         raise EgressListError(f"{where}: the egress list is not JSON") from None
     try:
         return parse_published_ips(document)
