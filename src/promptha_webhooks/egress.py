@@ -22,6 +22,7 @@ from promptha_webhooks.special_addresses import IPAddress, IPNetwork
 # More than any NAT gateway pool; bounds what /v1/ips answers and what start-up binds.
 MAX_EGRESS_ENTRIES = 256
 MAX_SOURCE_ADDRESSES = 64
+SHOWN_CHARS = 64  # of a bad entry, in the one-line error
 VERSION_HEX_DIGITS = 16  # 64 bits of SHA-256: a version, not a secret
 
 
@@ -31,11 +32,14 @@ def parse_egress_cidrs(value: str, name: str = "EGRESS_CIDRS") -> tuple[IPNetwor
     networks: list[IPNetwork] = []
     for item in _items(value, name, MAX_EGRESS_ENTRIES):
         try:
+            if "%" in item:
+                raise ValueError("a zone id has no meaning to another host")
             network = ipaddress.ip_network(item, strict=True)
         except ValueError as exc:
-            hint = _host_bits_hint(item)
+            # ipaddress's reason repeats the entry: only a short one is worth the line.
+            why = _host_bits_hint(item) or (f" ({exc})" if len(item) <= SHOWN_CHARS else "")
             raise ValueError(
-                f"{name}: {item[:64]!r} is not an address or CIDR{hint} ({exc})"
+                f"{name}: {item[:SHOWN_CHARS]!r} is not an address or CIDR{why}"
             ) from None
         networks.append(network)
     return normal_form(networks)
@@ -49,10 +53,11 @@ def parse_source_addresses(value: str, name: str = "SOURCE_ADDRESSES") -> tuple[
             address = ipaddress.ip_address(item)
         except ValueError:
             raise ValueError(
-                f"{name}: {item[:64]!r} is not an IP address (one address per entry, no /prefix)"
+                f"{name}: {item[:SHOWN_CHARS]!r} is not an IP address "
+                "(one address per entry, no /prefix)"
             ) from None
         if address.is_unspecified or address.is_multicast or "%" in item:
-            raise ValueError(f"{name}: {item[:64]!r} cannot be a source address")
+            raise ValueError(f"{name}: {item[:SHOWN_CHARS]!r} cannot be a source address")
         addresses.append(address)
     return tuple(dict.fromkeys(addresses))
 
@@ -71,7 +76,7 @@ def _host_bits_hint(item: str) -> str:
         network = ipaddress.ip_network(item, strict=False)
     except ValueError:
         return ""
-    return f"; did you mean {network}?"
+    return f": host bits are set; did you mean {network}?"
 
 
 def normal_form(networks: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
