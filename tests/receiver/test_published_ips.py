@@ -5,10 +5,12 @@ usable list refused with EgressListError (never an empty allow-list)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from promptha_webhooks.receiver import EgressListError, IPAllowList
 
 from support import ServiceProcess
 
+EXAMPLE = Path(__file__).parents[2] / "docs" / "receiver_examples" / "ip_allowlist_published.py"
 CIDRS = "203.0.113.0/24, 2001:db8::/32"
 UPDATED_AT = "2026-12-01T09:00:00Z"
 
@@ -156,3 +159,29 @@ async def test_an_unreachable_service_is_named() -> None:
         port = unused.getsockname()[1]
     with pytest.raises(EgressListError, match=f"cannot fetch http://127.0.0.1:{port}/v1/ips"):
         await IPAllowList.from_promptha_async(f"http://127.0.0.1:{port}", timeout=5)
+
+
+def load_example(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
+    """docs/receiver_examples/ip_allowlist_published.py, imported afresh with `env`."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("ip_allowlist_published", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_documented_example_loads_the_live_list_and_a_pinned_copy(
+    service: ServiceProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PROMPTHA_IPS_FILE", raising=False)
+    live = await asyncio.to_thread(
+        load_example, monkeypatch, PROMPTHA_URL=service.url, WEBHOOK_SECRET="whsec_x"
+    )
+    assert live.allow.check("203.0.113.9") and not live.allow.check("198.51.100.1")
+    pinned = tmp_path / "promptha-ips.json"
+    pinned.write_bytes(httpx.get(f"{service.url}/v1/ips").content)
+    service.stop()  # the pinned copy needs no service
+    offline = load_example(monkeypatch, PROMPTHA_IPS_FILE=str(pinned), PROMPTHA_URL="http://x")
+    assert offline.allow.check("2001:db8::5") and not offline.allow.check("192.0.2.1")
