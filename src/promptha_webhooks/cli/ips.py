@@ -72,7 +72,9 @@ def _table(found: EgressAddresses) -> Table:
     for address in found.addresses:
         table.add_row(address)
     if not found.addresses:
-        table.caption = "None published: the service sets PROMPTHA_WEBHOOKS_EGRESS_CIDRS"
+        table.caption = (
+            "None published (the operator sets PROMPTHA_WEBHOOKS_EGRESS_CIDRS or _SOURCE_ADDRESSES)"
+        )
     return table
 
 
