@@ -159,12 +159,13 @@ def check_source_addresses(settings: Settings) -> None:
 
 def ensure_egress_updated_at(settings: Settings) -> Settings:
     """Settings whose published egress list has an updatedAt: PROMPTHA_WEBHOOKS_EGRESS_UPDATED_AT,
-    else the time this data directory first saw the list's version (kept in `egress-list`, and
-    moved on when the list changes). Several API nodes should set the variable, so that they
-    agree; their version and ETag agree anyway (a hash of the list)."""
-    if settings.egress_updated_at is not None:
-        return settings
+    else the time this data directory first saw the list's version (kept in `egress-list`,
+    moved on when the list changes; no file while nothing is published). Several API nodes
+    should set the variable, so that they agree; their version and ETag agree anyway (a hash of
+    the list)."""
     published = egress_list(settings.egress_cidrs, settings.source_addresses, None)
+    if settings.egress_updated_at is not None or not published.addresses:
+        return settings  # set, or nothing published: no file to keep
     path = _secret_dir(settings) / EGRESS_SEEN_FILE
     seen = _read_seen(path)
     if seen is not None and seen[0] == published.version:
