@@ -162,11 +162,13 @@ async def _wait_answering(url: str, process: subprocess.Popen[bytes], errors: Pa
 
 
 @contextmanager
-def running_service(tmp_path: Path, sources: str) -> Iterator[ServiceProcess]:
+def running_service(
+    tmp_path: Path, sources: str, command: str = "serve"
+) -> Iterator[ServiceProcess]:
     service = ServiceProcess(
         f"sqlite:///{tmp_path / 'egress.db'}",
         tmp_path / "service.log",
-        "serve",
+        command,
         PROMPTHA_WEBHOOKS_SOURCE_ADDRESSES=sources,
     )
     service.start()
@@ -236,9 +238,12 @@ def _host_address(receiver: NamespaceReceiver, last: int) -> str:
     return str(ipaddress.ip_address(int(address) - 2 + last))
 
 
-def test_a_source_address_this_host_does_not_have_stops_the_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_source_address_this_host_does_not_have_stops_the_start(
+    tmp_path: Path, command: str
+) -> None:
     """192.0.2.0/24 is documentation space: no host has it. One line, exit 2, nothing served."""
-    with running_service(tmp_path, "127.0.0.1, 192.0.2.77") as service:
+    with running_service(tmp_path, "127.0.0.1, 192.0.2.77", command) as service:
         assert service.wait_exit(30) == 2
         log = service.log().strip()
     assert log.splitlines() == [
