@@ -90,20 +90,23 @@ class EgressList:
 
     addresses: tuple[str, ...]  # "203.0.113.7/32", "2001:db8::/48", in normal form
     version: str  # hash of `addresses`
-    updated_at: datetime | None  # None: not known from settings (the app uses its start time)
+    updated_at: datetime  # when the list last changed
 
-    def at(self, updated_at: datetime) -> EgressList:
-        return EgressList(self.addresses, self.version, updated_at)
+
+def published_addresses(
+    egress_cidrs: tuple[IPNetwork, ...], source_addresses: tuple[IPAddress, ...]
+) -> tuple[str, ...]:
+    """The published list: EGRESS_CIDRS, else the source addresses (each as one host)."""
+    networks = egress_cidrs or normal_form(ipaddress.ip_network(a) for a in source_addresses)
+    return tuple(str(network) for network in networks)
 
 
 def egress_list(
     egress_cidrs: tuple[IPNetwork, ...],
     source_addresses: tuple[IPAddress, ...],
-    updated_at: datetime | None,
+    updated_at: datetime,
 ) -> EgressList:
-    """The published list: EGRESS_CIDRS, else the source addresses (each as one host)."""
-    networks = egress_cidrs or normal_form(ipaddress.ip_network(a) for a in source_addresses)
-    addresses = tuple(str(network) for network in networks)
+    addresses = published_addresses(egress_cidrs, source_addresses)
     return EgressList(addresses, list_version(addresses), updated_at)
 
 

@@ -22,6 +22,7 @@ from promptha_webhooks.egress import (
 )
 
 PREFIX = "PROMPTHA_WEBHOOKS_"
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
 
 
 def settings(**env: str) -> Settings:
@@ -82,9 +83,9 @@ def test_egress_updated_at_wants_an_offset() -> None:
 
 
 def test_the_version_follows_the_list_not_its_spelling() -> None:
-    one = egress_list(parse_egress_cidrs("203.0.113.7,2001:db8::/32"), (), None)
-    same = egress_list(parse_egress_cidrs("2001:db8::/32, 203.0.113.7/32, 203.0.113.7"), (), None)
-    other = egress_list(parse_egress_cidrs("203.0.113.8"), (), None)
+    one = egress_list(parse_egress_cidrs("203.0.113.7,2001:db8::/32"), (), NOW)
+    same = egress_list(parse_egress_cidrs("2001:db8::/32, 203.0.113.7/32, 203.0.113.7"), (), NOW)
+    other = egress_list(parse_egress_cidrs("203.0.113.8"), (), NOW)
     assert one == same
     assert other.version != one.version
 
@@ -92,9 +93,9 @@ def test_the_version_follows_the_list_not_its_spelling() -> None:
 def test_source_addresses_are_published_without_egress_cidrs() -> None:
     sources = parse_source_addresses("10.77.0.3, 10.77.0.1, 10.77.0.3")
     assert sources == (ipaddress.ip_address("10.77.0.3"), ipaddress.ip_address("10.77.0.1"))
-    assert egress_list((), sources, None).addresses == ("10.77.0.1/32", "10.77.0.3/32")
+    assert egress_list((), sources, NOW).addresses == ("10.77.0.1/32", "10.77.0.3/32")
     nat = parse_egress_cidrs("203.0.113.7")
-    assert egress_list(nat, sources, None).addresses == ("203.0.113.7/32",)
+    assert egress_list(nat, sources, NOW).addresses == ("203.0.113.7/32",)
 
 
 def test_a_data_directory_keeps_when_it_first_saw_the_list(tmp_path: Path) -> None:

@@ -177,12 +177,8 @@ def create_app(
 def _published_egress(settings: Settings) -> EgressList:
     """GET /v1/ips's list. Its updatedAt is PROMPTHA_WEBHOOKS_EGRESS_UPDATED_AT, or when this
     data directory first saw the list (`serve` keeps that: cli/environment.py), else now."""
-    published = egress_list(
-        settings.egress_cidrs, settings.source_addresses, settings.egress_updated_at
-    )
-    if published.updated_at is None:
-        published = published.at(datetime.now(UTC).replace(microsecond=0))
-    return published
+    updated_at = settings.egress_updated_at or datetime.now(UTC).replace(microsecond=0)
+    return egress_list(settings.egress_cidrs, settings.source_addresses, updated_at)
 
 
 def _publish_route(router: APIRouter) -> BaseRoute:

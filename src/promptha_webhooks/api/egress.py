@@ -32,7 +32,6 @@ async def ips(request: Request) -> Response:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match", ""), egress.version):
         return Response(status_code=304, headers=headers)
-    assert egress.updated_at is not None  # create_app fills it in
     body = EgressAddresses(
         version=egress.version, updated_at=egress.updated_at, addresses=list(egress.addresses)
     )

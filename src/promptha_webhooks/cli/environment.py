@@ -19,7 +19,7 @@ from rich.console import Console
 
 from promptha_webhooks.cli.data_dir import DATA_DIR_ENV, DATABASE_URL_ENV, locate
 from promptha_webhooks.config import DEFAULT_DATABASE_URL, ENV_PREFIX, ConfigError, Mode, Settings
-from promptha_webhooks.egress import egress_list, unassigned
+from promptha_webhooks.egress import list_version, published_addresses, unassigned
 from promptha_webhooks.errors import ServiceUnavailableError
 from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
 from promptha_webhooks.secret_box import development_key_ring, require_key_ring
@@ -163,16 +163,17 @@ def ensure_egress_updated_at(settings: Settings) -> Settings:
     moved on when the list changes; no file while nothing is published). Several API nodes
     should set the variable, so that they agree; their version and ETag agree anyway (a hash of
     the list)."""
-    published = egress_list(settings.egress_cidrs, settings.source_addresses, None)
-    if settings.egress_updated_at is not None or not published.addresses:
+    addresses = published_addresses(settings.egress_cidrs, settings.source_addresses)
+    if settings.egress_updated_at is not None or not addresses:
         return settings  # set, or nothing published: no file to keep
+    version = list_version(addresses)
     path = _secret_dir(settings) / EGRESS_SEEN_FILE
     seen = _read_seen(path)
-    if seen is not None and seen[0] == published.version:
+    if seen is not None and seen[0] == version:
         return settings.replace(egress_updated_at=seen[1])
     now = datetime.now(UTC).replace(microsecond=0)
     private_directory(path.parent)
-    record = {"version": published.version, "updatedAt": now.isoformat()}
+    record = {"version": version, "updatedAt": now.isoformat()}
     write_private_file(path, json.dumps(record) + "\n")
     return settings.replace(egress_updated_at=now)
 
