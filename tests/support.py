@@ -488,3 +488,37 @@ async def loopback_receiver(
         yield f"http://127.0.0.1:{port}/hook"
     finally:
         await runner.cleanup()
+
+
+# A fixed egress list (GET /v1/ips), as set and as published, for the tests of `ips`.
+EGRESS_CIDRS = "203.0.113.7, 198.51.100.0/24, 2001:db8:7::/48"
+EGRESS_PUBLISHED = ["198.51.100.0/24", "203.0.113.7/32", "2001:db8:7::/48"]
+EGRESS_UPDATED_AT = "2026-12-01T09:00:00Z"
+EGRESS_READY_TIMEOUT_S = 30.0
+
+
+@contextmanager
+def egress_service(directory: Path) -> Iterator[str]:
+    """The URL of a running service whose EGRESS_CIDRS is EGRESS_CIDRS."""
+    process = ServiceProcess(
+        f"sqlite:///{directory / 'egress.db'}",
+        directory / "service.log",
+        "serve",
+        PROMPTHA_WEBHOOKS_EGRESS_CIDRS=EGRESS_CIDRS,
+        PROMPTHA_WEBHOOKS_EGRESS_UPDATED_AT=EGRESS_UPDATED_AT,
+    )
+    process.start()
+    try:
+        deadline = time.monotonic() + EGRESS_READY_TIMEOUT_S
+        while True:
+            assert process.process is not None and process.process.poll() is None, process.log()
+            try:
+                if httpx.get(process.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "service did not start:\n" + process.log()
+            time.sleep(0.05)
+        yield process.url
+    finally:
+        process.stop()

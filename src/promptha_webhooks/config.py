@@ -8,12 +8,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from promptha_webhooks.egress import parse_egress_cidrs, parse_source_addresses
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
+from promptha_webhooks.special_addresses import IPAddress, IPNetwork
 
 ENV_PREFIX = "PROMPTHA_WEBHOOKS_"
 
@@ -115,6 +118,11 @@ class Settings:
     # Origins (scheme://host[:port]) that may frame the dashboard: the embeddable customer
     # portal's iframes (CSP frame-ancestors). Empty: no other origin may frame it.
     portal_origins: tuple[str, ...] = ()
+    # Fixed egress (egress.py): the published list customers allow-list (GET /v1/ips), the
+    # local addresses the dispatcher binds its connections to, and when the list last changed.
+    egress_cidrs: tuple[IPNetwork, ...] = ()
+    source_addresses: tuple[IPAddress, ...] = ()
+    egress_updated_at: datetime | None = None
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -208,6 +216,14 @@ class Settings:
                 values["handoff"] = _flag(v, "HANDOFF")
             if (v := get("PORTAL_ORIGINS")) is not None:
                 values["portal_origins"] = parse_origins(v)
+            if (v := get("EGRESS_CIDRS")) is not None:
+                values["egress_cidrs"] = parse_egress_cidrs(v, ENV_PREFIX + "EGRESS_CIDRS")
+            if (v := get("SOURCE_ADDRESSES")) is not None:
+                values["source_addresses"] = parse_source_addresses(
+                    v, ENV_PREFIX + "SOURCE_ADDRESSES"
+                )
+            if (v := get("EGRESS_UPDATED_AT")) is not None:
+                values["egress_updated_at"] = parse_instant(v, ENV_PREFIX + "EGRESS_UPDATED_AT")
         except (ValueError, KeyRingError) as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
@@ -283,6 +299,21 @@ def parse_origins(value: str) -> tuple[str, ...]:
             )
         origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
     return tuple(dict.fromkeys(origins))
+
+
+def parse_instant(value: str, name: str) -> datetime:
+    """An RFC 3339 date-time with its offset (`2026-12-01T09:00:00Z`)."""
+    text = value.strip()
+    try:
+        instant = datetime.fromisoformat(text) if text.isascii() and "T" in text.upper() else None
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ValueError(
+            f"{name} must be an RFC 3339 date-time with its offset, like 2026-12-01T09:00:00Z; "
+            f"got {value[:64]!r}"
+        )
+    return instant
 
 
 def _loopback_ip(host: str) -> bool:

@@ -415,3 +415,12 @@ class AlertContacts(ApiModel):
     emails: list[str]
     webhook_id: str | None
     updated_at: datetime | None
+
+
+class EgressAddresses(ApiModel):
+    """`GET /v1/ips`: the addresses and CIDRs deliveries come from, to allow-list. `version`
+    changes exactly when `addresses` does; `updated_at` is when the list last changed."""
+
+    version: str
+    updated_at: datetime
+    addresses: list[str]

@@ -144,6 +144,11 @@ CASES: dict[str, Cases] = {
         ("listen", "--forward-to", "http://127.0.0.1:9/"), "Invalid API key", UNKNOWN_KEY
     ),
     "verify": Cases(None, None, "works offline on a captured request: no id, no API, no database"),
+    "ips": Cases(
+        None,
+        Run(DEAD_API, ("ips",), "Cannot reach the API at"),
+        "public, takes no id and no key: the service refuses nothing it is given",
+    ),
     "secrets reencrypt": _database(None, ("secrets", "reencrypt"), NO_ID),
 }
 

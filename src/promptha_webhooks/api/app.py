@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -17,6 +18,7 @@ from promptha_webhooks.api import (
     accounts,
     alert_contacts,
     deliveries,
+    egress,
     events,
     listen,
     monitoring,
@@ -34,6 +36,7 @@ from promptha_webhooks.config import Settings
 from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
 from promptha_webhooks.delivery import AiohttpTransport, Dispatcher, Observer
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
+from promptha_webhooks.egress import EgressList, egress_list
 from promptha_webhooks.metrics import Metrics
 from promptha_webhooks.retention import RetentionJob
 from promptha_webhooks.services import Services
@@ -136,6 +139,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.state.egress = _published_egress(settings)
     # Publishing is the hot path: its router is matched first.
     routers = (
         events,
@@ -147,6 +151,7 @@ def create_app(
         listen,
         alert_contacts,
         operations,
+        egress,
     )
     for module in (*routers, root):
         app.include_router(module.router)
@@ -167,6 +172,13 @@ def create_app(
     app.add_middleware(operations.HttpMetrics, metrics=metrics)
     app.mount(MOUNT_PATH, create_dashboard(settings, services))
     return app
+
+
+def _published_egress(settings: Settings) -> EgressList:
+    """GET /v1/ips's list. Its updatedAt is PROMPTHA_WEBHOOKS_EGRESS_UPDATED_AT, or when this
+    data directory first saw the list (`serve` keeps that: cli/environment.py), else now."""
+    updated_at = settings.egress_updated_at or datetime.now(UTC).replace(microsecond=0)
+    return egress_list(settings.egress_cidrs, settings.source_addresses, updated_at)
 
 
 def _publish_route(router: APIRouter) -> BaseRoute:

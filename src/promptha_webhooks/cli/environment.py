@@ -6,9 +6,11 @@ accounts create, keys create) use this; this is where the process environment is
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,8 @@ import typer
 from rich.console import Console
 
 from promptha_webhooks.cli.data_dir import DATA_DIR_ENV, DATABASE_URL_ENV, locate
-from promptha_webhooks.config import DEFAULT_DATABASE_URL, ConfigError, Mode, Settings
+from promptha_webhooks.config import DEFAULT_DATABASE_URL, ENV_PREFIX, ConfigError, Mode, Settings
+from promptha_webhooks.egress import list_version, published_addresses, unassigned
 from promptha_webhooks.errors import ServiceUnavailableError
 from promptha_webhooks.private_files import private_directory, read_private_file, write_private_file
 from promptha_webhooks.secret_box import development_key_ring, require_key_ring
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from promptha_webhooks.store import Database
 
 SESSION_SECRET_FILE = "session-secret"
+# The published egress list's version and when this data directory first saw it (updatedAt).
+EGRESS_SEEN_FILE = "egress-list"
 SESSION_SECRET_BYTES = 32
 
 err_console = Console(stderr=True)
@@ -135,3 +140,48 @@ async def seal_plaintext_secrets(database: Database) -> None:
             "sealed the signing secrets of %d webhooks stored before encryption at rest",
             done.moved,
         )
+
+
+def check_source_addresses(settings: Settings) -> None:
+    """Start-up of a process that delivers: refuse, in one line (exit 2, as a configuration
+    error), a source address this host does not have: no delivery could be sent from it."""
+    missing = unassigned(settings.source_addresses)
+    if missing:
+        names = ", ".join(str(address) for address in missing)
+        err_console.print(
+            f"[red]Configuration error:[/red] {ENV_PREFIX}SOURCE_ADDRESSES: {names} is not "
+            "assigned to this host (no interface has it)",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
+def ensure_egress_updated_at(settings: Settings) -> Settings:
+    """Settings whose published egress list has an updatedAt: PROMPTHA_WEBHOOKS_EGRESS_UPDATED_AT,
+    else the time this data directory first saw the list's version (kept in `egress-list`,
+    moved on when the list changes; no file while nothing is published). Several API nodes
+    should set the variable, so that they agree; their version and ETag agree anyway (a hash of
+    the list)."""
+    addresses = published_addresses(settings.egress_cidrs, settings.source_addresses)
+    if settings.egress_updated_at is not None or not addresses:
+        return settings  # set, or nothing published: no file to keep
+    version = list_version(addresses)
+    path = _secret_dir(settings) / EGRESS_SEEN_FILE
+    seen = _read_seen(path)
+    if seen is not None and seen[0] == version:
+        return settings.replace(egress_updated_at=seen[1])
+    now = datetime.now(UTC).replace(microsecond=0)
+    private_directory(path.parent)
+    record = {"version": version, "updatedAt": now.isoformat()}
+    write_private_file(path, json.dumps(record) + "\n")
+    return settings.replace(egress_updated_at=now)
+
+
+def _read_seen(path: Path) -> tuple[str, datetime] | None:
+    try:
+        record = json.loads(read_private_file(path) or "null")
+        seen = (str(record["version"]), datetime.fromisoformat(str(record["updatedAt"])))
+    except (ValueError, TypeError, KeyError):
+        return None  # missing or damaged: the list is taken as new
+    return seen if seen[1].tzinfo is not None else None

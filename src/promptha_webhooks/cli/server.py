@@ -21,7 +21,9 @@ from rich.panel import Panel
 
 from promptha_webhooks import __version__
 from promptha_webhooks.cli.environment import (
+    check_source_addresses,
     configure_logging,
+    ensure_egress_updated_at,
     ensure_key_ring,
     ensure_session_secret,
     err_console,
@@ -187,6 +189,8 @@ def serve(
     from promptha_webhooks.api import create_app
 
     settings = load_settings(host=host, port=port, run_dispatcher=dispatcher)
+    if dispatcher:
+        check_source_addresses(settings)
     try:
         listeners = bind_listener(settings.host, settings.port)
     except ListenError as exc:
@@ -196,6 +200,7 @@ def serve(
     settings = ensure_key_ring(settings)
     migrate_database(settings)
     settings = ensure_session_secret(settings)
+    settings = ensure_egress_updated_at(settings)
     started = asyncio.run(_bootstrap(settings))
     url = f"http://{settings.host}:{settings.port}"
     lines = [
@@ -277,6 +282,7 @@ def worker() -> None:
       promptha-webhooks worker
     """
     settings = load_settings()
+    check_source_addresses(settings)
     configure_logging(settings)
     settings = ensure_key_ring(settings)
     migrate_database(settings)

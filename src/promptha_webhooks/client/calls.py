@@ -28,6 +28,7 @@ from promptha_webhooks.models import (
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
+    EgressAddresses,
     Event,
     EventDelivery,
     EventTypeInfo,
@@ -724,3 +725,12 @@ def set_alert_contacts(
     return Call(
         "PUT", "/v1/alert-contacts", AlertContacts.model_validate, body=body, retry_safe=True
     )
+
+
+# -- egress addresses (public) --------------------------------------------------------------
+
+
+def get_ips() -> Call[EgressAddresses]:
+    """The addresses and CIDRs deliveries come from (`GET /v1/ips`, public), with the list's
+    `version` and `updated_at`: what a receiver allow-lists."""
+    return _get("/v1/ips", EgressAddresses.model_validate)

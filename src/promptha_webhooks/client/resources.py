@@ -38,6 +38,7 @@ __all__ = [
     "EventTypes",
     "Events",
     "EveryPage",
+    "Ips",
     "Keys",
     "Resource",
     "Webhooks",
@@ -211,6 +212,12 @@ class AlertContacts(Resource[S]):
     set = Endpoint(calls.set_alert_contacts)
 
 
+class Ips(Resource[S]):
+    """`/v1/ips`: the addresses deliveries come from (public: any key, or none needed)."""
+
+    get = Endpoint(calls.get_ips)
+
+
 class Api(Generic[S, TransportT]):
     """All that `Client` and `AsyncClient` share: the constructor and the resources over
     one sender. Each client says how it connects (`_connect`) and how it is closed."""
@@ -233,6 +240,7 @@ class Api(Generic[S, TransportT]):
         self.accounts = Accounts(sender)
         self.keys = Keys(sender)
         self.alert_contacts = AlertContacts(sender)
+        self.ips = Ips(sender)
 
     def _connect(
         self, options: dict[str, Any], policy: RetryPolicy, transport: TransportT | None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import re
 import socket
 import time
@@ -26,6 +27,7 @@ from yarl import URL
 from promptha_webhooks import retry
 from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
+from promptha_webhooks.delivery.source_binding import SourceBinding
 from promptha_webhooks.destinations import (
     CachingResolve,
     Decision,
@@ -35,6 +37,7 @@ from promptha_webhooks.destinations import (
     system_resolve,
 )
 from promptha_webhooks.records import record
+from promptha_webhooks.special_addresses import IPAddress
 
 MAX_ERROR_LENGTH = 1000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -133,6 +136,9 @@ class AiohttpTransport:
         # A name's answer serves attempts for DNS_CACHE_TTL_S; the guard checks it every time.
         self._resolve = CachingResolve(resolve)
         self._session: aiohttp.ClientSession | None = None
+        # SOURCE_ADDRESSES: one session (connection pool) per local address, taken in turn.
+        self._binding = SourceBinding(settings.source_addresses)
+        self._sessions: dict[IPAddress | None, aiohttp.ClientSession] = {}
         # One Deadlines per timeout in use (the server's, and each webhook's own: 1-30 s), so
         # each keeps its deadlines in start order and one timer (deadlines.py).
         self._deadlines: dict[float, Deadlines] = {}
@@ -155,23 +161,30 @@ class AiohttpTransport:
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._settings.max_in_flight,
-                # Every connection asks _PinnedResolver, within the attempt that opens it.
-                use_dns_cache=False,
-                resolver=_PinnedResolver(),
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),  # self._deadlines keeps the limit
-                auto_decompress=True,
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
+            sources = self._binding.addresses or (None,)
+            self._sessions = {source: self._new_session(source) for source in sources}
+            self._session = next(iter(self._sessions.values()))
+
+    def _new_session(self, source: IPAddress | None) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.max_in_flight,
+            # Every connection asks _PinnedResolver, within the attempt that opens it.
+            use_dns_cache=False,
+            resolver=_PinnedResolver(),
+            local_addr=None if source is None else (str(source), 0),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),  # self._deadlines keeps the limit
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions = {}
+        self._session = None
 
     async def send(self, request: OutboundRequest) -> TransportResponse:
         url, body, headers = request.url, request.body, request.headers
@@ -186,12 +199,18 @@ class AiohttpTransport:
             # The mode this process runs in decides, whatever mode the URL was saved under.
             decision = await decide(url, self._settings.mode, self._resolve, Purpose.SEND)
             request_url = _request_url(decision)
+            choice = self._binding.choose(decision.addresses)  # the source address (if any)
             if isinstance(request_url, str):
                 error = request_url  # refused: no connection is made
+            elif isinstance(choice, str):
+                error = choice  # no source address reaches it: no connection is made
             else:
+                session = self._sessions[choice.source]
+                if choice.destinations is not decision.addresses:  # narrowed to its family
+                    decision = dataclasses.replace(decision, addresses=choice.destinations)
                 pinned = _PINNED.set(decision)
                 try:
-                    return await self._exchange(request_url, body, headers, started, t0)
+                    return await self._exchange(session, request_url, body, headers, started, t0)
                 finally:
                     _PINNED.reset(pinned)
         except asyncio.CancelledError:
@@ -220,14 +239,18 @@ class AiohttpTransport:
         return TransportResponse(None, None, None, error, None, started, duration)
 
     async def _exchange(
-        self, url: URL, body: bytes, headers: dict[str, str], started: float, t0: float
+        self,
+        session: aiohttp.ClientSession,
+        url: URL,
+        body: bytes,
+        headers: dict[str, str],
+        started: float,
+        t0: float,
     ) -> TransportResponse:
-        """POST and read the answer (at most the response body limit)."""
-        assert self._session is not None
+        """POST through `session` (its source address) and read the answer (at most the
+        response body limit)."""
         limit = self._settings.response_body_limit_bytes
-        async with self._session.post(
-            url, data=body, headers=headers, allow_redirects=False
-        ) as response:
+        async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
             content = response.content
             chunks: list[bytes] = []
             size = 0

@@ -32,6 +32,7 @@ from promptha_webhooks.receiver.idempotency import (
     IdempotencyStore,
 )
 from promptha_webhooks.receiver.ip import IPAllowList, client_ip
+from promptha_webhooks.receiver.published_ips import EgressListError, PublishedIPs
 from promptha_webhooks.receiver.queue import EventQueue, QueuedEvent
 from promptha_webhooks.receiver.router import Outcome, Response, Webhooks
 from promptha_webhooks.receiver.testing import SignedRequest, signed_request
@@ -54,6 +55,7 @@ __all__ = [
     "ClaimState",
     "Delivery",
     "DuplicateHandlerError",
+    "EgressListError",
     "Event",
     "EventInProgressError",
     "EventQueue",
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidTimestampError",
     "MissingHeaderError",
     "Outcome",
+    "PublishedIPs",
     "QueueUnavailableError",
     "QueuedEvent",
     "ReceiverError",

@@ -3,12 +3,24 @@
 ``X-Forwarded-For`` is only believed when the direct peer is one of your trusted proxies; the
 chain is then walked from the right (the entries your proxies appended) to the first address that
 is not a trusted proxy. Whatever a client writes at the left of the header is never believed.
+
+The allow-list can come from the service itself (``IPAllowList.from_promptha``: its public
+``/v1/ips``) or from a pinned copy of that list (``IPAllowList.from_file``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from pathlib import Path
+
+from promptha_webhooks.receiver.published_ips import (
+    DEFAULT_FETCH_TIMEOUT_S,
+    PublishedIPs,
+    fetch_published_ips,
+    fetch_published_ips_async,
+    read_published_ips,
+)
 
 __all__ = ["IPAddress", "IPAllowList", "IPNetwork", "client_ip", "parse_networks"]
 
@@ -89,6 +101,48 @@ class IPAllowList:
     ) -> None:
         self.allowed = parse_networks(allowed)
         self.trusted_proxies = parse_networks(trusted_proxies)
+        # The service's list it was built from (version, updatedAt), if it was.
+        self.published: PublishedIPs | None = None
+
+    @classmethod
+    def _of(
+        cls, published: PublishedIPs, trusted_proxies: Iterable[str | IPNetwork]
+    ) -> IPAllowList:
+        allow_list = cls(published.addresses, trusted_proxies=trusted_proxies)
+        allow_list.published = published
+        return allow_list
+
+    @classmethod
+    def from_promptha(
+        cls,
+        service_url: str,
+        *,
+        timeout: float = DEFAULT_FETCH_TIMEOUT_S,
+        trusted_proxies: Iterable[str | IPNetwork] = (),
+    ) -> IPAllowList:
+        """The addresses the service publishes at ``service_url``/v1/ips (blocking; at most
+        ``timeout`` seconds). EgressListError if it cannot be fetched or holds no address."""
+        return cls._of(fetch_published_ips(service_url, timeout=timeout), trusted_proxies)
+
+    @classmethod
+    async def from_promptha_async(
+        cls,
+        service_url: str,
+        *,
+        timeout: float = DEFAULT_FETCH_TIMEOUT_S,
+        trusted_proxies: Iterable[str | IPNetwork] = (),
+    ) -> IPAllowList:
+        """:meth:`from_promptha` for async code."""
+        published = await fetch_published_ips_async(service_url, timeout=timeout)
+        return cls._of(published, trusted_proxies)
+
+    @classmethod
+    def from_file(
+        cls, path: str | Path, *, trusted_proxies: Iterable[str | IPNetwork] = ()
+    ) -> IPAllowList:
+        """A pinned copy of the list: the JSON ``/v1/ips`` answered (``promptha-webhooks ips
+        --save FILE``). EgressListError if it cannot be read or holds no address."""
+        return cls._of(read_published_ips(path), trusted_proxies)
 
     def __repr__(self) -> str:
         allowed = [str(net) for net in self.allowed]
