@@ -14,12 +14,21 @@ from promptha_webhooks.delivery.brokers.kinds import BrokerURL, RedisStreamConfi
 from promptha_webhooks.delivery.brokers.message import BrokerMessage
 
 ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, ConnectionError)
+# Errors after which the pool is closed and made again (its connections may be half open).
+LOST: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
 MAX_CONNECTIONS = 64  # per Redis URL
 
 
 class RedisLink:
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
+        self._broken = False
 
     @classmethod
     async def open(cls, url: BrokerURL, address: str, timeout_s: float) -> RedisLink:
@@ -35,7 +44,13 @@ class RedisLink:
 
     @property
     def alive(self) -> bool:
-        return True  # the pool replaces broken connections itself
+        return not self._broken
+
+    def lost(self, exc: BaseException) -> None:
+        """Note a publish's error: after a connection error or a timeout the pool is replaced
+        (the pool would mend a broken connection itself, but not one left half open)."""
+        if isinstance(exc, LOST):
+            self._broken = True
 
     async def publish(self, config: RedisStreamConfig, message: BrokerMessage) -> str:
         fields: dict[FieldT, EncodableT] = {
