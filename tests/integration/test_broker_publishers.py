@@ -447,3 +447,37 @@ async def test_closed_publishers_refuse_politely(kind: DestinationKind) -> None:
     )
     assert not receipt.ok
     assert "closed" in receipt.detail
+
+
+@KINDS
+async def test_hostile_headers_give_a_receipt_and_break_nothing(
+    publishers: BrokerPublishers, kind: DestinationKind
+) -> None:
+    async with destination(kind, f"127.0.0.1:{REAL_PORTS[kind]}") as config:
+        for headers in (
+            {"x-evil": "a\r\nNats-Msg-Id: forged"},
+            {"x-surrogate": "\ud800"},
+            {"bad name": "v"},
+        ):
+            receipt = await publishers.publish(
+                config, BrokerMessage(b"{}", headers, "evt_hostile"), TIMEOUT_S
+            )
+            if kind is NATS:  # header lines: nothing with a line break or a bad name goes out
+                assert not receipt.ok
+                assert receipt.detail.startswith("invalid message: "), receipt.detail
+            if not receipt.ok:
+                receipt.detail.encode()  # the detail is storable text
+        after = await publishers.publish(config, message("evt_fine"), TIMEOUT_S)
+        assert after.ok, after.detail
+
+
+async def test_redis_more_publishes_at_once_than_pooled_connections(
+    publishers: BrokerPublishers, redis_stream: tuple[redis.asyncio.Redis, str]
+) -> None:
+    client, key = redis_stream
+    config = RedisStreamConfig(REDIS_URL, key)
+    receipts = await asyncio.gather(
+        *(publishers.publish(config, message(f"evt_{n}"), TIMEOUT_S) for n in range(200))
+    )
+    assert all(r.ok for r in receipts), {r.detail for r in receipts if not r.ok}
+    assert await client.xlen(key) == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import ssl
 
 import nats
@@ -21,6 +22,8 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, ConnectionError)
 
 
+_BAD_HEADER_NAME = re.compile(r"[\x00-\x20\x7f:]")
+_BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # nats-py tries a server again until it has failed more than this many times (0: forever).
 CONNECT_TRIES = 1
 
@@ -80,6 +83,10 @@ class NatsLink:
 
     async def publish(self, config: NatsConfig, message: BrokerMessage, timeout_s: float) -> str:
         headers = {**message.headers, MSG_ID_HEADER: message.message_id}
+        for name, value in headers.items():
+            # nats-py writes headers as text lines: a line break would add headers of its own.
+            if _BAD_HEADER_NAME.search(name) or _BAD_HEADER_VALUE.search(value) or not name:
+                raise ValueError(f"header {name[:100]!r} cannot be carried in a NATS message")
         acked = asyncio.ensure_future(
             self._js.publish(
                 config.subject,

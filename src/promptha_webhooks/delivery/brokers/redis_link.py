@@ -22,7 +22,7 @@ LOST: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
-MAX_CONNECTIONS = 64  # per Redis URL
+MAX_CONNECTIONS = 64  # per Redis URL; more publishes at once wait for a free one
 
 
 class RedisLink:
@@ -34,13 +34,14 @@ class RedisLink:
     async def open(cls, url: BrokerURL, address: str, timeout_s: float) -> RedisLink:
         """A client for `address` (the checked address of the URL's host); with TLS (rediss://)
         it connects by name, so the certificate's name can be checked."""
-        client = redis.asyncio.Redis.from_url(
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
             url.text(host=url.host if url.tls else address),
             socket_connect_timeout=timeout_s,
             socket_timeout=timeout_s,
             max_connections=MAX_CONNECTIONS,
+            timeout=timeout_s,  # waiting for a free connection
         )
-        return cls(client)
+        return cls(redis.asyncio.Redis.from_pool(pool))  # the client closes its pool
 
     @property
     def alive(self) -> bool:
