@@ -32,8 +32,8 @@ CANCELLABLE = "pending"
 
 
 def deliver_at_ms(value: Any, now_s: float, *, field: str = "deliverAt") -> int | None:
-    """The publish's `deliverAt` as Unix ms (`now_s` for a time already past); None when
-    absent. 400 for anything but an RFC 3339 date-time with an offset, or one more than 30
+    """The publish's `deliverAt` as Unix ms, as asked (`due_at_ms` makes a past one now);
+    None when absent. 400 for anything but an RFC 3339 date-time with an offset, or one more than 30
     days after `now_s`."""
     if value is None:
         return None
@@ -56,5 +56,10 @@ def deliver_at_ms(value: Any, now_s: float, *, field: str = "deliverAt") -> int 
     at_ms = ms(at.timestamp())
     if at_ms > ms(now_s + MAX_SCHEDULE_AHEAD_S):
         raise InvalidRequestError("deliverAt may be at most 30 days ahead", field=field)
-    # A time already past is the publish's own: due at once, and shown as when it was due.
-    return max(at_ms, ms(now_s))
+    return at_ms
+
+
+def due_at_ms(requested: int | None, now_s: float) -> int | None:
+    """When the deliveries are due: the requested time, or the publish's own for a time
+    already past (due at once, and shown as when it was due); None: at once, no deliverAt."""
+    return None if requested is None else max(requested, ms(now_s))

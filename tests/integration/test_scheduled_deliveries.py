@@ -328,3 +328,32 @@ async def test_bad_deliver_at_is_refused(service: Service, receiver: Receiver) -
     fine = await publish_at(service, account_id, rfc3339(time.time() + 30 * 24 * 3600 - 60))
     assert fine["deliveryCount"] == 1
     assert receiver.on("/bad") == []
+
+
+async def test_idempotency_key_covers_deliver_at(service: Service, receiver: Receiver) -> None:
+    account_id, auth = await service.create_account()
+    await service.create_webhook(auth, url=receiver.url("/once"))
+    body = {"account": account_id, "event": "fabric.completed", "data": PAYLOAD}
+    later = rfc3339(time.time() + 3600)
+    past = "2020-01-01T00:00:00Z"
+    for key, deliver_at in (("k-later", later), ("k-past", past)):
+        headers = service.admin() | {"Idempotency-Key": key}
+        first = await service.client.post(
+            "/v1/events", json=body | {"deliverAt": deliver_at}, headers=headers
+        )
+        assert first.status_code == 201, first.text
+        again = await service.client.post(
+            "/v1/events", json=body | {"deliverAt": deliver_at}, headers=headers
+        )
+        assert again.status_code == 201, again.text
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["deliverAt"] == first.json()["deliverAt"]
+    other = await service.client.post(
+        "/v1/events",
+        json=body | {"deliverAt": rfc3339(time.time() + 7200)},
+        headers=service.admin() | {"Idempotency-Key": "k-later"},
+    )
+    assert other.status_code == 409, other.text
+    await receiver.wait_for(1, path="/once")  # the past one, once
+    assert len(receiver.on("/once")) == 1

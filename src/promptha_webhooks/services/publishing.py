@@ -49,7 +49,7 @@ from promptha_webhooks.errors import (
 from promptha_webhooks.models import Event, EventTypeInfo, from_ms
 from promptha_webhooks.pacing import PaceOrder
 from promptha_webhooks.routing import RouteTable
-from promptha_webhooks.scheduling import deliver_at_ms
+from promptha_webhooks.scheduling import deliver_at_ms, due_at_ms
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.deliveries import DeliveryRow
@@ -282,7 +282,7 @@ class Publisher:
                 "data.eventId is assigned by the service", field="data.eventId"
             )
         validate_payload(event_type, data)
-        deliver_at = deliver_at_ms(request.deliver_at, now_s)
+        requested = deliver_at_ms(request.deliver_at, now_s)
         key = request.idempotency_key
         if key is not None and (
             not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or _NOT_PRINTABLE_ASCII.search(key)
@@ -298,10 +298,11 @@ class Publisher:
         if key is not None:
             # deliverAt is part of the request only when given: earlier keys' hashes hold
             hashed: dict[str, Any] = {"event": event_type.name, "data": data}
-            if deliver_at is not None:
-                hashed["deliverAt"] = deliver_at
+            if requested is not None:  # as asked: a replay of a past time is the same
+                hashed["deliverAt"] = requested
             request_hash = hashlib.sha256(canonical_json.dumps(hashed)).hexdigest()
-        return PreparedEvent(event_type.name, data, event_id, body, key, request_hash, deliver_at)
+        due = due_at_ms(requested, now_s)
+        return PreparedEvent(event_type.name, data, event_id, body, key, request_hash, due)
 
     # -- group commit ------------------------------------------------------------------------
 
