@@ -1,7 +1,8 @@
 """Scheduled deliveries and cancels in a real browser (Debian's Chromium, driven by Playwright)
 against the real `promptha-webhooks serve` process: an event published for later shows its
 "Deliver at" and a "Cancel pending deliveries" button; a pending delivery's Cancel button (htmx)
-ends it as Cancelled; the log filters by the new status. axe-core audits each page."""
+ends it as Cancelled; the log filters by the new status. axe-core audits each page (light,
+and dark for the cancelled badges)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,12 @@ async def test_cancel_in_the_browser(
         await page.goto(f"{server.url}/dashboard/webhooks/{first}/deliveries?status=cancelled")
         await expect(page.locator("details.delivery")).to_have_count(2)
         await assert_accessible(page, "delivery log filtered by cancelled")
+        # the dark palette (as test_dashboard_accessibility.py sets it): the cancelled badges
+        await page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        await assert_accessible(page, "delivery log filtered by cancelled, dark")
+        await page.goto(f"{server.url}/dashboard/events/{whole}")
+        await page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        await assert_accessible(page, "event with cancelled deliveries, dark")
         await context.close()
         statuses = await api.statuses(first)
         assert statuses == ["cancelled", "cancelled"]
