@@ -13,7 +13,7 @@ from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing
 
-DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
+DeliveryStatus = Literal["pending", "delivered", "failed", "skipped", "cancelled"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
 AttemptOutcome = Literal["delivered", "retry", "permanent"]
 T = TypeVar("T")
@@ -168,6 +168,8 @@ class Event(ApiModel):
     is_test: bool
     created_at: datetime
     delivery_count: int | None = None
+    # The time its deliveries were scheduled for (deliverAt); None: sent at once
+    deliver_at: datetime | None = None
 
 
 class PublishedBatch(ApiModel):
@@ -220,6 +222,16 @@ class EventDelivery(Delivery):
     deliveries, one per webhook: `GET /v1/events/{id}/deliveries`)."""
 
     webhook_url: str
+
+
+class CancelledDeliveries(ApiModel):
+    """What `DELETE /v1/events/{id}/deliveries` did: `cancelled` deliveries ended (those
+    not sent yet and not in flight), and every delivery of the event as it is now."""
+
+    object: Literal["cancelled_deliveries"] = "cancelled_deliveries"
+    event_id: str
+    cancelled: int
+    deliveries: list[EventDelivery]
 
 
 # Why a bulk resend left a delivery it was given alone (services/deliveries.py).

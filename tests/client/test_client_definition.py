@@ -52,7 +52,7 @@ def test_both_clients_have_the_same_methods_with_the_same_parameters(
 ) -> None:
     blocking, awaited = both
     assert blocking.keys() == awaited.keys()
-    assert len(blocking) == 43
+    assert len(blocking) == 45
     for name, method in blocking.items():
         sync_signature = inspect.signature(method)
         async_signature = inspect.signature(awaited[name])

@@ -55,3 +55,13 @@ async def retry_delivery(
 ) -> DeliveryDetail:
     """Resend now, whatever the delivery's state; the answer includes the new attempt."""
     return await services.resend(account_id, delivery_id)
+
+
+@router.post("/{delivery_id}/cancel", response_model=DeliveryDetail)
+async def cancel_delivery(
+    delivery_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> DeliveryDetail:
+    """Cancel the delivery if it was not sent yet (pending, held by no worker): it ends as
+    `cancelled` and is never sent unless resent. 409 when it is final (delivered, failed,
+    skipped, cancelled) or in flight."""
+    return await services.cancel_delivery(account_id, delivery_id)

@@ -13,7 +13,14 @@ from promptha_webhooks.api.responses import model_response
 from promptha_webhooks.api.schemas import PublishBatch, PublishEvent
 from promptha_webhooks.catalog import OPERATIONAL_EVENT_NAMES
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
-from promptha_webhooks.models import Event, EventDelivery, EventTypeInfo, Page, PublishedBatch
+from promptha_webhooks.models import (
+    CancelledDeliveries,
+    Event,
+    EventDelivery,
+    EventTypeInfo,
+    Page,
+    PublishedBatch,
+)
 from promptha_webhooks.services import Principal
 from promptha_webhooks.services.deliveries import EventQuery
 from promptha_webhooks.services.publishing import PublishRequest
@@ -42,10 +49,16 @@ async def publish_event(
     The admin key names the `account`; an account key publishes to its own account, any type
     but the operational ones (`webhook.*`, `delivery.failed`: the platform's, 403). The same
     `Idempotency-Key` within 24 h returns the first event and sends nothing again.
+    `deliverAt` (RFC 3339 with an offset, at most 30 days ahead) holds the deliveries until
+    that time; `DELETE /v1/events/{id}/deliveries` cancels them meanwhile.
     """
     account_id = publish_target(principal, body.account, [body.event])
     event, replayed = await services.publish(
-        account_id, body.event, body.data, idempotency_key=idempotency_key
+        account_id,
+        body.event,
+        body.data,
+        idempotency_key=idempotency_key,
+        deliver_at=body.deliverAt,
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return model_response(event, 201, headers)
@@ -63,7 +76,10 @@ async def publish_events(
     )
     results = await services.publish_batch(
         account_id,
-        [PublishRequest(item.event, item.data, item.idempotencyKey) for item in body.events],
+        [
+            PublishRequest(item.event, item.data, item.idempotencyKey, item.deliverAt)
+            for item in body.events
+        ],
     )
     batch = PublishedBatch(
         data=[event for event, _ in results], replayed=sum(1 for _, r in results if r)
@@ -157,3 +173,13 @@ async def list_event_deliveries(
     """The event's deliveries, one per webhook it went to (newest first): status, attempts,
     last response status, last error and the webhook's URL."""
     return await services.event_deliveries(account_id, event_id, limit=limit, cursor=cursor)
+
+
+@router.delete("/v1/events/{event_id}/deliveries", response_model=CancelledDeliveries)
+async def cancel_event_deliveries(
+    event_id: str, services: ServicesDep, account_id: AccountIdDep
+) -> CancelledDeliveries:
+    """Cancel every delivery of the event not sent yet: pending ones no worker holds (waiting
+    for `deliverAt`, for a worker, or for a retry). A delivery in flight, delivered or failed
+    keeps its status. `cancelled`: how many ended; `deliveries`: all of the event's, now."""
+    return await services.cancel_event_deliveries(account_id, event_id)

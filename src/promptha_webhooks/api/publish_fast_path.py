@@ -105,6 +105,7 @@ class PublishFastPath:
                 idempotency_key=None
                 if idempotency_key is None
                 else idempotency_key.decode("latin-1"),
+                deliver_at=request.deliverAt,
             )
         except Exception as exc:  # answered as the installed exception handlers answer
             error = exception_response(exc)

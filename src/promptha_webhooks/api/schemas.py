@@ -130,6 +130,12 @@ class RotateSecret(RequestModel):
     )
 
 
+DELIVER_AT_DOC = (
+    "Deliver at this time instead of now: RFC 3339 with an offset (2026-12-24T09:00:00Z), "
+    "at most 30 days ahead; a time already past is delivered at once"
+)
+
+
 class PublishEvent(RequestModel):
     account: str | None = Field(
         default=None, description="Target account (admin key); defaults to the key's account"
@@ -144,6 +150,9 @@ class PublishEvent(RequestModel):
                 "usage": {"totalTokens": 246},
             }
         ]
+    )
+    deliverAt: str | None = Field(
+        default=None, description=DELIVER_AT_DOC, examples=["2026-12-24T09:00:00Z"]
     )
 
 
@@ -177,6 +186,7 @@ class BatchItem(RequestModel):
     event: str
     data: dict[str, Any]
     idempotencyKey: str | None = None
+    deliverAt: str | None = Field(default=None, description=DELIVER_AT_DOC)
 
 
 class PublishBatch(RequestModel):

@@ -192,7 +192,7 @@ async def list_deliveries(
     webhook_id: str,
     services: ServicesDep,
     account_id: AccountIdDep,
-    status: Literal["pending", "delivered", "failed", "skipped"] | None = None,
+    status: Literal["pending", "delivered", "failed", "skipped", "cancelled"] | None = None,
     event: Annotated[str | None, Query(description="Only this event type")] = None,
     limit: Limit = None,
     cursor: Cursor = None,

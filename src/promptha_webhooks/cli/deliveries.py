@@ -1,5 +1,5 @@
-"""`deliveries list|show|retry|resend`: the delivery log of a webhook, one delivery, resending
-one now, and re-queuing failed ones in bulk."""
+"""`deliveries list|show|retry|resend|cancel`: the delivery log of a webhook, one delivery,
+resending one now, re-queuing failed ones in bulk, cancelling one not sent yet."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 DeliveryId = Annotated[str, typer.Argument(help="Delivery id (dlv_…)", show_default=False)]
-Status = Literal["pending", "delivered", "failed", "skipped"]
+Status = Literal["pending", "delivered", "failed", "skipped", "cancelled"]
 
 
 @app.command("list")
@@ -105,6 +105,24 @@ def retry_delivery(ctx: typer.Context, delivery_id: DeliveryId) -> None:
         output.show(render.delivery_details(delivery, payload=False))
     if not delivered:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command("cancel")
+def cancel_delivery(ctx: typer.Context, delivery_id: DeliveryId) -> None:
+    """Cancel a delivery not sent yet: it is never sent unless resent (`deliveries retry`).
+
+    Exit code 1 (the API's 409) when it is already final or in flight.
+
+    Example: promptha-webhooks deliveries cancel dlv_…
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        delivery = client.deliveries.cancel(delivery_id)
+    if output.json_mode:
+        output.json(delivery)
+    else:
+        output.show(Text(f"Cancelled {delivery.id}.", style="green"))
+        output.show(render.delivery_details(delivery, payload=False))
 
 
 @app.command("resend")

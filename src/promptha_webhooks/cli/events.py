@@ -1,11 +1,13 @@
-"""`events publish|list|show|types`: publishing events, searching them, reading one back with
-its deliveries, the catalogue."""
+"""`events publish|list|show|cancel|types`: publishing events (now or at a time), searching
+them, reading one back with its deliveries, cancelling what it has not sent yet, the
+catalogue."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from promptha_webhooks.cli import inputs, render
 from promptha_webhooks.cli.context import fail, open_client, output_of
@@ -35,20 +37,30 @@ def publish_event(
         str | None,
         typer.Option(help="Publish at most once under this key within 24 h (default: new key)"),
     ] = None,
+    deliver_at: Annotated[
+        str | None,
+        typer.Option(
+            help="Deliver later: in 30m, 2h, 7d, or at a time (2026-12-24T09:00:00Z; UTC "
+            "unless it has an offset); at most 30 days ahead",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Publish an event to every webhook of the account subscribed to it.
 
-    Example:
+    Examples:
       promptha-webhooks events publish credits.low
         --data '{"remaining": 120, "threshold": 500, "userId": "user_7d2f"}'
+      promptha-webhooks events publish credits.low --data @event.json --deliver-at 2h
     """
     output = output_of(ctx)
     payload = inputs.json_object(data)
     if payload is None:
         raise fail(ctx, "Give the payload with --data (or use `trigger` for a sample)")
+    at = inputs.time_ahead(deliver_at, "--deliver-at") if deliver_at is not None else None
     with open_client(ctx) as client:
         published = client.events.publish(
-            event, payload, account=account, idempotency_key=idempotency_key
+            event, payload, account=account, idempotency_key=idempotency_key, deliver_at=at
         )
     if output.json_mode:
         output.json(published)
@@ -127,6 +139,27 @@ def show_event(
         output.show(render.event_deliveries_table(deliveries))
     else:
         output.note("No webhook was subscribed to it: no deliveries.")
+
+
+@app.command("cancel")
+def cancel_event(
+    ctx: typer.Context,
+    event_id: Annotated[str, typer.Argument(help="Event id (evt_…)", show_default=False)],
+) -> None:
+    """Cancel every delivery of the event not sent yet (scheduled, or waiting for a worker or
+    a retry); those in flight or already sent keep their status.
+
+    Example: promptha-webhooks events cancel evt_…
+    """
+    output = output_of(ctx)
+    with open_client(ctx) as client:
+        result = client.events.cancel(event_id)
+    if output.json_mode:
+        output.json(result)
+        return
+    output.show(Text(f"Cancelled {result.cancelled} of {len(result.deliveries)} deliveries."))
+    if result.deliveries:
+        output.show(render.event_deliveries_table(result.deliveries))
 
 
 @app.command("types")

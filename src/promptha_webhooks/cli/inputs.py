@@ -141,6 +141,23 @@ def point_in_time(value: str, option: str, now: datetime) -> datetime:
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def time_ahead(value: str, option: str) -> datetime:
+    """A time to come: how long from now with a unit (`90s`, `30m`, `2h`, `7d`), or an ISO 8601
+    time as `point_in_time` reads it (UTC unless it has an offset); a bad value is Typer's
+    one-line usage error."""
+    now = datetime.now(tz=UTC)
+    ahead = _AGO.fullmatch(value.strip().lower())
+    if ahead is not None:
+        return now + timedelta(seconds=int(ahead.group(1)) * _UNIT_S[ahead.group(2)])
+    try:
+        return point_in_time(value, option, now)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{option} wants how long from now (90s, 30m, 2h, 7d) or a time "
+            f"(2026-12-24T09:00:00Z; UTC unless it has an offset); got {value!r}"
+        ) from None
+
+
 def time_point(value: str, option: str) -> datetime:
     """`point_in_time` from now, for an option: a bad value is Typer's one-line usage error."""
     try:

@@ -32,6 +32,7 @@ STATUS_STYLES = {
     "failed": "red",
     "pending": "yellow",
     "skipped": "dim",
+    "cancelled": "dim",
     "retry": "yellow",
     "permanent": "red",
 }
@@ -308,6 +309,8 @@ def event_details(event: Event) -> Table:
     _add(grid, "type", event.event + (" (test)" if event.is_test else ""))
     _add(grid, "account", event.account_id)
     _add(grid, "created", when(event.created_at))
+    if event.deliver_at is not None:
+        _add(grid, "deliver at", when(event.deliver_at))
     if event.delivery_count is not None:
         _add(grid, "deliveries", str(event.delivery_count))
     _add(grid, "data", json.dumps(event.data, ensure_ascii=False))

@@ -25,6 +25,7 @@ from promptha_webhooks.models import (
     AlertContacts,
     ApiKey,
     BulkResendResult,
+    CancelledDeliveries,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
@@ -119,6 +120,8 @@ class BatchEvent:
     event: str
     data: Mapping[str, Any]
     idempotency_key: str | None = None
+    # When to deliver it (at most 30 days ahead; a naive time is UTC); None: now
+    deliver_at: datetime | None = None
 
 
 def new_idempotency_key() -> str:
@@ -458,6 +461,12 @@ def get_delivery(delivery_id: str) -> Call[DeliveryDetail]:
     return _get(path, DeliveryDetail.model_validate)
 
 
+def cancel_delivery(delivery_id: str) -> Call[DeliveryDetail]:
+    """Cancel a delivery not sent yet; ConflictError (409) when it is final or in flight."""
+    path = f"/v1/deliveries/{_segment(delivery_id, 'delivery_id')}/cancel"
+    return Call("POST", path, DeliveryDetail.model_validate)
+
+
 def retry_delivery(delivery_id: str) -> Call[DeliveryDetail]:
     """Resend now, whatever the state; the answer includes the new attempt."""
     path = f"/v1/deliveries/{_segment(delivery_id, 'delivery_id')}/retry"
@@ -510,12 +519,17 @@ def publish_event(
     *,
     account: str | None = None,
     idempotency_key: str | None = None,
+    deliver_at: datetime | None = None,
 ) -> Call[Event]:
     """Publish an event. `account` is needed with the admin key. Without an
-    `idempotency_key` one is generated, so a retried publish is never sent twice."""
+    `idempotency_key` one is generated, so a retried publish is never sent twice.
+    `deliver_at`: hold the deliveries until then (at most 30 days ahead; a naive time is
+    UTC; a past one means now)."""
     body: dict[str, Any] = {"event": event, "data": dict(data)}
     if account is not None:
         body["account"] = account
+    if deliver_at is not None:
+        body["deliverAt"] = _time(deliver_at)
     key = idempotency_key if idempotency_key is not None else new_idempotency_key()
     return Call(
         "POST",
@@ -537,6 +551,7 @@ def publish_events(
             "data": dict(item.data),
             "idempotencyKey": item.idempotency_key or new_idempotency_key(),
         }
+        | ({} if item.deliver_at is None else {"deliverAt": _time(item.deliver_at)})
         for item in events
     ]
     body: dict[str, Any] = {"events": items}
@@ -606,6 +621,13 @@ def list_event_deliveries(
     """The event's deliveries, one per webhook it went to, with each webhook's URL."""
     path = f"/v1/events/{_segment(event_id, 'event_id')}/deliveries"
     return _get(path, Page[EventDelivery].model_validate, limit=limit, cursor=cursor)
+
+
+def cancel_event_deliveries(event_id: str) -> Call[CancelledDeliveries]:
+    """Cancel every delivery of the event not sent yet (scheduled, waiting for a worker or for
+    a retry; not one in flight); the answer counts them and lists all of the event's."""
+    path = f"/v1/events/{_segment(event_id, 'event_id')}/deliveries"
+    return Call("DELETE", path, CancelledDeliveries.model_validate, retry_safe=True)
 
 
 # -- accounts and keys (admin) -------------------------------------------------------------

@@ -162,6 +162,7 @@ class Deliveries(Resource[S]):
     get = Endpoint(calls.get_delivery)
     retry = Endpoint(calls.retry_delivery)
     resend = Endpoint(calls.resend_deliveries)
+    cancel = Endpoint(calls.cancel_delivery)
 
 
 class EventTypes(Resource[S]):
@@ -179,6 +180,7 @@ class Events(Resource[S]):
     list = Endpoint(calls.list_events)
     list_all = EveryPage(calls.all_events)
     deliveries = Endpoint(calls.list_event_deliveries)
+    cancel = Endpoint(calls.cancel_event_deliveries)
 
 
 class Accounts(Resource[S]):

@@ -43,9 +43,11 @@ def mark_handed(
     `take` or `release`. `caps`: each webhook's concurrency cap (None or absent: the default)."""
     handed: list[DeliveryRow] = []
     for index, row in enumerate(delivery_rows):
-        # A paced webhook's delivery waits for the paced claim (its order, its rate).
+        # A paced webhook's delivery waits for the paced claim (its order, its rate); a
+        # scheduled one (deliverAt: due after its creation) for the claim at its time.
         if (
             row.next_attempt_at is not None
+            and row.next_attempt_at <= row.created_at
             and row.pace_order is None
             and handoff.reserve(row.webhook_id, caps.get(row.webhook_id))
         ):

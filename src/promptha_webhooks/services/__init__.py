@@ -1,9 +1,9 @@
 """Use cases, one module each, one transaction per call: accounts.py (accounts, keys, auth,
 dashboard sessions), webhooks.py, publishing.py, deliveries.py (test events, resends, the
-delivery log, recovery), monitoring.py (stats), alert_contacts.py (where an account's alerts go),
-listen.py (listen sessions), portal.py (the embeddable portal's sessions), validation.py
-(checks shared with the dashboard's forms). `Services` is the façade the API, the dashboard and
-the CLI are given."""
+delivery log, recovery), cancelling.py (cancels of deliveries not sent yet), monitoring.py
+(stats), alert_contacts.py (where an account's alerts go), listen.py (listen sessions),
+portal.py (the embeddable portal's sessions), validation.py (checks shared with the
+dashboard's forms). `Services` is the façade the API, the dashboard and the CLI are given."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from promptha_webhooks.delivery.transport import Transport
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.services.accounts import AccountUseCases, Principal
 from promptha_webhooks.services.alert_contacts import AlertContactUseCases
-from promptha_webhooks.services.deliveries import DeliveryUseCases, Recovery
+from promptha_webhooks.services.cancelling import CancelUseCases
+from promptha_webhooks.services.deliveries import Recovery
 from promptha_webhooks.services.monitoring import Stats
 from promptha_webhooks.services.portal import PortalUseCases
 from promptha_webhooks.services.publishing import Publisher, PublishingUseCases
@@ -31,7 +32,7 @@ __all__ = ["Principal", "Services"]
 
 
 class Services(
-    AccountUseCases, WebhookUseCases, PublishingUseCases, DeliveryUseCases, PortalUseCases
+    AccountUseCases, WebhookUseCases, PublishingUseCases, CancelUseCases, PortalUseCases
 ):
     """The use-cases, over one database. Built once by the app factory."""
 

@@ -49,6 +49,7 @@ from promptha_webhooks.errors import (
 from promptha_webhooks.models import Event, EventTypeInfo, from_ms
 from promptha_webhooks.pacing import PaceOrder
 from promptha_webhooks.routing import RouteTable
+from promptha_webhooks.scheduling import deliver_at_ms, due_at_ms
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.store import Database, Store
 from promptha_webhooks.store.deliveries import DeliveryRow
@@ -87,6 +88,8 @@ class PublishRequest:
     event: Any
     data: Any
     idempotency_key: str | None = None
+    # RFC 3339 with an offset, at most 30 days ahead (scheduling.py); None: at once
+    deliver_at: Any = None
 
 
 # What storing one publish request gives: (event, replayed) per event, and how many
@@ -119,6 +122,7 @@ class PreparedEvent:
     body: bytes
     idempotency_key: str | None
     request_hash: str | None
+    deliver_at: int | None = None  # Unix ms asked (scheduling.py); None: at once
 
 
 def encode_event(event_id: str, event_name: str, data: dict[str, Any], timestamp: int) -> bytes:
@@ -142,9 +146,11 @@ def delivery_row(
     due: bool,
     status: str = "pending",
     pace_order: int | None = None,
+    due_at: int | None = None,
 ) -> DeliveryRow:
     # Positional (the publish path: keywords cost a third more). Not due (NULL): attempted
-    # by the API call itself (tests) or by a listen session.
+    # by the API call itself (tests) or by a listen session. `due_at`: a scheduled
+    # delivery's time (deliverAt, later than now); the claim leaves it until then.
     return DeliveryRow(
         ids.new_id(ids.DELIVERY, now_ms=now),
         event_id,
@@ -152,7 +158,7 @@ def delivery_row(
         account_id,
         event_name,
         status,
-        now if due else None,  # next_attempt_at
+        (now if due_at is None else due_at) if due else None,  # next_attempt_at
         None,  # claim_token
         is_test,
         now,  # created_at
@@ -276,6 +282,7 @@ class Publisher:
                 "data.eventId is assigned by the service", field="data.eventId"
             )
         validate_payload(event_type, data)
+        requested = deliver_at_ms(request.deliver_at, now_s)
         key = request.idempotency_key
         if key is not None and (
             not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or _NOT_PRINTABLE_ASCII.search(key)
@@ -289,10 +296,13 @@ class Publisher:
         body = encode_event(event_id, event_type.name, data, int(now_s))
         request_hash = None
         if key is not None:
-            request_hash = hashlib.sha256(
-                canonical_json.dumps({"event": event_type.name, "data": data})
-            ).hexdigest()
-        return PreparedEvent(event_type.name, data, event_id, body, key, request_hash)
+            # deliverAt is part of the request only when given: earlier keys' hashes hold
+            hashed: dict[str, Any] = {"event": event_type.name, "data": data}
+            if requested is not None:  # as asked: a replay of a past time is the same
+                hashed["deliverAt"] = requested
+            request_hash = hashlib.sha256(canonical_json.dumps(hashed)).hexdigest()
+        due = due_at_ms(requested, now_s)
+        return PreparedEvent(event_type.name, data, event_id, body, key, request_hash, due)
 
     # -- group commit ------------------------------------------------------------------------
 
@@ -606,9 +616,18 @@ def _fan_out(
         matching = targets.match(item.name, item.data)
         rows.events.append(
             EventRow(
-                item.event_id, account_id, item.name, item.body.decode(), False, now, traceparent
+                item.event_id,
+                account_id,
+                item.name,
+                item.body.decode(),
+                False,
+                now,
+                traceparent,
+                item.deliver_at,
             )
         )
+        # A deliverAt at or before now: due at once (scheduling.py)
+        due_at = item.deliver_at if item.deliver_at is not None and item.deliver_at > now else None
         due += len(matching)
         rows.deliveries += [
             delivery_row(
@@ -623,6 +642,7 @@ def _fan_out(
                 # kept for recovery while the webhook is disabled by its health
                 status="pending" if target.enabled else "skipped",
                 pace_order=order.next(now) if target.paced else None,
+                due_at=due_at,
             )
             for target in matching
         ]
@@ -648,6 +668,7 @@ def _fan_out(
                 is_test=False,
                 created_at=from_ms(now),
                 delivery_count=len(matching),
+                deliver_at=from_ms(item.deliver_at),
             )
         )
     return rows, answers, due
@@ -675,13 +696,15 @@ class PublishingUseCases(UseCases):
         data: Any,
         *,
         idempotency_key: str | None = None,
+        deliver_at: Any = None,
     ) -> tuple[Event, bool]:
         """Store the event and one delivery per matching webhook, atomically.
 
         Returns (event, replayed): replayed is True when the idempotency key was seen within
-        its window and the earlier event is returned instead of a new one.
+        its window and the earlier event is returned instead of a new one. `deliver_at`: an
+        RFC 3339 time the deliveries wait for (scheduling.py).
         """
-        request = PublishRequest(event_name, data, idempotency_key)
+        request = PublishRequest(event_name, data, idempotency_key, deliver_at)
         [result] = await self.publisher.publish(account_id, [request], batch=False)
         return result
 

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import canonical_json
 from promptha_webhooks.models import Attempt, Delivery, EventDelivery, from_ms
 from promptha_webhooks.pacing import PACE_ORDER_PER_MS
+from promptha_webhooks.scheduling import CANCELLABLE, CANCELLED
 from promptha_webhooks.store.tables import attempts, deliveries, events, webhooks
 
 
@@ -61,6 +62,23 @@ class DeliveryFilter:
     webhook_id: str
     status: str | None = None
     event_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTarget:
+    """The deliveries a cancel asks for: an event's, or one delivery, of one account."""
+
+    account_id: str
+    event_id: str | None = None
+    delivery_id: str | None = None
+
+
+def cancellable(now: int) -> ColumnElement[bool]:
+    """Pending and held by no worker at `now`: not claimed, or its lease has ended."""
+    return and_(
+        deliveries.c.status == CANCELLABLE,
+        or_(deliveries.c.claim_token.is_(None), deliveries.c.next_attempt_at <= now),
+    )
 
 
 def delivery_binds(row: DeliveryRow) -> dict[str, Any]:
@@ -221,6 +239,27 @@ class DeliveryQueries:
             .values(pace_order=None)
         )
         return (await conn.execute(statement)).rowcount
+
+    async def cancel(
+        self, conn: AsyncConnection, target: CancelTarget, now: int
+    ) -> builtins.list[str]:
+        """End the target's cancellable deliveries (scheduling.py): pending and held by no
+        worker (never claimed, released, or their lease ended); returns their ids. A claim
+        and a cancel of one row exclude each other: the claim locks the rows it takes (FOR
+        UPDATE SKIP LOCKED; SQLite has one writer), and a cancel waiting for that lock reads
+        the claimed row again, now held under a lease, and leaves it."""
+        where = [deliveries.c.account_id == target.account_id, cancellable(now)]
+        if target.event_id is not None:
+            where.append(deliveries.c.event_id == target.event_id)
+        if target.delivery_id is not None:
+            where.append(deliveries.c.id == target.delivery_id)
+        statement = (
+            update(deliveries)
+            .where(*where)
+            .values(status=CANCELLED, next_attempt_at=None, claim_token=None, updated_at=now)
+            .returning(deliveries.c.id)
+        )
+        return [row.id for row in await conn.execute(statement)]
 
     async def count_pending(self, conn: AsyncConnection) -> int:
         query = select(func.count()).select_from(deliveries).where(deliveries.c.status == "pending")

@@ -27,6 +27,7 @@ class EventRow(NamedTuple):
     is_test: bool
     created_at: int  # Unix ms
     traceparent: str | None = None  # the publish span (tracing on)
+    deliver_at: int | None = None  # Unix ms asked by the publish (deliverAt); None: at once
 
 
 class IdempotencyKeyRow(NamedTuple):
@@ -48,6 +49,7 @@ def event_binds(row: EventRow) -> dict[str, Any]:
         "is_test": row.is_test,
         "created_at": row.created_at,
         "traceparent": row.traceparent,
+        "deliver_at": row.deliver_at,
     }
 
 
@@ -79,6 +81,7 @@ def event_from_row(row: Row[Any]) -> Event:
         timestamp=body["timestamp"],
         is_test=row.is_test,
         created_at=from_ms(row.created_at),
+        deliver_at=from_ms(row.deliver_at),
     )
 
 

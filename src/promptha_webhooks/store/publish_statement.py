@@ -96,10 +96,12 @@ WITH account AS (
 ), go AS (
     SELECT 1 FROM current WHERE (SELECT count(*) FROM new_keys) = json_array_length($3::json)
 ), new_events AS (
-    INSERT INTO events (id, account_id, type, body, is_test, created_at, traceparent)
-    SELECT e.id, $1, e.type, e.body, false, e.created_at, e.traceparent
+    INSERT INTO events (id, account_id, type, body, is_test, created_at, traceparent,
+                        deliver_at)
+    SELECT e.id, $1, e.type, e.body, false, e.created_at, e.traceparent, e.deliver_at
     FROM json_to_recordset($4::json)
-         AS e(id varchar, type varchar, body text, created_at bigint, traceparent varchar)
+         AS e(id varchar, type varchar, body text, created_at bigint, traceparent varchar,
+              deliver_at bigint)
     WHERE EXISTS (SELECT 1 FROM go)
     RETURNING 1
 ), new_deliveries AS (

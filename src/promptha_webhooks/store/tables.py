@@ -118,6 +118,8 @@ events = Table(
     Column("created_at", BigInteger, nullable=False),
     # W3C traceparent of the publish span (tracing on): attempts' spans are its children.
     Column("traceparent", String(TRACEPARENT_LENGTH), nullable=True),
+    # The time (ms) the publish asked its deliveries for (`deliverAt`, 0019); NULL: at once.
+    Column("deliver_at", BigInteger, nullable=True),
     Index("ix_events_account_id_id", "account_id", "id"),
     Index("ix_events_created_at", "created_at"),  # retention
 )
@@ -132,9 +134,10 @@ idempotency_keys = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
-# status: pending → delivered | failed | skipped. A pending delivery is due when
+# status: pending → delivered | failed | skipped | cancelled. A pending delivery is due when
 # next_attempt_at <= now; claiming it pushes next_attempt_at to the lease's end, so a worker
-# that dies leaves it due again once the lease runs out.
+# that dies leaves it due again once the lease runs out. A scheduled delivery (deliverAt) is
+# stored pending with next_attempt_at at its time; a cancel ends an unheld pending one.
 # No foreign key on event_id (migration 0006): a delivery is inserted only in its event's
 # transaction, and whoever deletes events deletes their deliveries (retention; an account's go
 # with its webhooks). Each key check cost about 4 µs of PostgreSQL's CPU per published event.

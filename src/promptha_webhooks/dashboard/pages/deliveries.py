@@ -1,7 +1,8 @@
 """Delivery logs: a webhook's deliveries newest first (filtered by status, event type, time
 window and "before" a time, paged with the API's cursor), one delivery with every attempt,
-Resend, and bulk resend: the failed deliveries selected, or all failed in the log's time range
-(a batch per request, htmx asking for the next with the count so far), then the fresh log."""
+Resend, Cancel (a pending delivery), and bulk resend: the failed deliveries selected, or all
+failed in the log's time range (a batch per request, htmx asking for the next with the count
+so far), then the fresh log."""
 
 from __future__ import annotations
 
@@ -26,14 +27,20 @@ from promptha_webhooks.dashboard.dependencies import (
 from promptha_webhooks.dashboard.forms import read_form
 from promptha_webhooks.dashboard.rendering import MOUNT_PATH
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
-from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.errors import ConflictError, InvalidRequestError
 from promptha_webhooks.models import Delivery, DeliveryStatus
 from promptha_webhooks.services.deliveries import MAX_RESEND_IDS, ResendRequest
 
 router = APIRouter(include_in_schema=False, dependencies=SIGNED_IN_ONLY)
 
 DELIVERIES_PAGE_SIZE = 50
-DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "delivered", "failed", "skipped")
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = (
+    "pending",
+    "delivered",
+    "failed",
+    "skipped",
+    "cancelled",
+)
 TIME_WINDOWS_S = {"1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600, "30d": 30 * 24 * 3600}
 TIME_WINDOW_LABELS = {"": "Any time", "1h": "Last hour", "24h": "Last 24 hours"} | {
     "7d": "Last 7 days",
@@ -268,4 +275,21 @@ async def resend(
     delivery = await services.resend(user.account_id, delivery_id)
     if is_htmx(request):
         return page(request, "_delivery.html", {"delivery": delivery, "resent": True}, user=user)
+    return redirect(f"/deliveries/{delivery_id}")
+
+
+@router.post("/deliveries/{delivery_id}/cancel")
+async def cancel(
+    request: Request, delivery_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Cancel a pending delivery (`POST /v1/deliveries/{id}/cancel`'s service). One that is
+    final or in flight by now is shown as it is, with why it was not cancelled."""
+    try:
+        delivery = await services.cancel_delivery(user.account_id, delivery_id)
+        outcome: dict[str, object] = {"cancelled": True}
+    except ConflictError as exc:
+        delivery = await services.get_delivery(user.account_id, delivery_id)
+        outcome = {"not_cancelled": exc.message}
+    if is_htmx(request):
+        return page(request, "_delivery.html", {"delivery": delivery} | outcome, user=user)
     return redirect(f"/deliveries/{delivery_id}")

@@ -20,7 +20,7 @@ from promptha_webhooks.dashboard.dependencies import (
     CurrentUser,
 )
 from promptha_webhooks.dashboard.forms import EVENT_PATTERNS
-from promptha_webhooks.dashboard.responses import page
+from promptha_webhooks.dashboard.responses import page, redirect
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Event, Page
 from promptha_webhooks.services.deliveries import EventQuery
@@ -117,6 +117,33 @@ async def event_detail(
     return page(
         request,
         "event.html",
-        {"event": event, "deliveries": deliveries, "paged": cursor is not None},
+        {
+            "event": event,
+            "deliveries": deliveries,
+            "paged": cursor is not None,
+            "cancellable": any(d.status == "pending" for d in deliveries.data),
+        }
+        | cancelled_notice(request.query_params.get("cancelled", "")),
         user=user,
     )
+
+
+def cancelled_notice(value: str) -> dict[str, str]:
+    """`?cancelled=N` after "Cancel pending deliveries": what the fresh page says was done."""
+    if not value.isdigit():
+        return {}
+    count = int(value)
+    return {
+        "notice": f"Cancelled {count} deliver{'y' if count == 1 else 'ies'}"
+        + ("." if count else ": none was pending and unclaimed any more.")
+    }
+
+
+@router.post("/events/{event_id}/cancel")
+async def cancel_event_deliveries(
+    event_id: str, user: CurrentUser, services: CurrentServices
+) -> Response:
+    """Cancel every delivery of the event not sent yet (DELETE /v1/events/{id}/deliveries's
+    service), then the fresh event page with the count."""
+    result = await services.cancel_event_deliveries(user.account_id, event_id)
+    return redirect(f"/events/{event_id}", cancelled=str(result.cancelled))
