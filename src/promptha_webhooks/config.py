@@ -12,6 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.proxy_url import ProxyUrl, parse_proxy_url
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
 
@@ -115,6 +117,9 @@ class Settings:
     # Origins (scheme://host[:port]) that may frame the dashboard: the embeddable customer
     # portal's iframes (CSP frame-ancestors). Empty: no other origin may frame it.
     portal_origins: tuple[str, ...] = ()
+    # Every delivery goes through this HTTP CONNECT proxy (PROMPTHA_WEBHOOKS_PROXY_URL), unless
+    # its webhook names its own; None: straight to the receiver (delivery/transport.py).
+    proxy_url: ProxyUrl | None = field(default=None, repr=False)
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -208,6 +213,8 @@ class Settings:
                 values["handoff"] = _flag(v, "HANDOFF")
             if (v := get("PORTAL_ORIGINS")) is not None:
                 values["portal_origins"] = parse_origins(v)
+            if (v := get("PROXY_URL")) is not None:
+                values["proxy_url"] = _proxy(v)
         except (ValueError, KeyRingError) as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
@@ -290,6 +297,14 @@ def _loopback_ip(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _proxy(value: str) -> ProxyUrl | None:
+    """PROXY_URL: http://[user:password@]host:port (proxy_url.py's rules)."""
+    try:
+        return parse_proxy_url(value, field=f"{ENV_PREFIX}PROXY_URL")
+    except InvalidRequestError as exc:
+        raise ValueError(exc.message) from None
 
 
 def _flag(value: str, name: str) -> bool:

@@ -178,7 +178,7 @@ async def _attempt(
         sent = headers.copy()
         sent.update(settings.headers)
         headers.update(settings.masked_headers)
-    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s)
+    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s, settings.proxy)
     response = await context.transport.send(request)
     return outcome_of(delivery, mode, headers, response, context)
 

@@ -8,6 +8,13 @@ the webhook's own `timeoutSeconds`) for the whole exchange, no redirects, at mos
 body limit read. A proxy, a source address or another client plugs in here, as another
 Transport. The guard stays inside the transport because the addresses it checked are what the
 client must connect to.
+
+Through an HTTP CONNECT proxy (the server's PROMPTHA_WEBHOOKS_PROXY_URL, or a webhook's own
+`proxyUrl`, which wins) an attempt takes the one other path, `_send_via_proxy`: the guard
+decides the receiver first, then delivery/proxy_route.py pins both ends to checked addresses,
+and that proxy's session sends it through a CONNECT tunnel (delivery/tunnel.py). What goes
+wrong before the tunnel stands is logged as "proxy error: …" and retried like a connection
+error.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import contextvars
 import re
 import socket
 import time
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -26,6 +33,8 @@ from yarl import URL
 from promptha_webhooks import retry
 from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
+from promptha_webhooks.delivery.proxy_route import ProxyAt, ProxyRoute, proxy_route
+from promptha_webhooks.delivery.tunnel import ProxyError, TunnelConnector
 from promptha_webhooks.destinations import (
     CachingResolve,
     Decision,
@@ -34,9 +43,11 @@ from promptha_webhooks.destinations import (
     decide,
     system_resolve,
 )
+from promptha_webhooks.proxy_url import ProxyUrl
 from promptha_webhooks.records import record
 
 MAX_ERROR_LENGTH = 1000
+MAX_PROXY_SESSIONS: Final = 64  # proxies with a pool of tunnels at once
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -97,6 +108,8 @@ class OutboundRequest:
     headers: dict[str, str]
     # The webhook's own timeout for the whole exchange (s); None: the server's delivery timeout
     timeout_s: float | None = None
+    # The webhook's own HTTP CONNECT proxy; None: the server's (Settings.proxy_url), if any
+    proxy: ProxyUrl | None = None
 
 
 @record
@@ -133,6 +146,9 @@ class AiohttpTransport:
         # A name's answer serves attempts for DNS_CACHE_TTL_S; the guard checks it every time.
         self._resolve = CachingResolve(resolve)
         self._session: aiohttp.ClientSession | None = None
+        # Sessions of the proxies in use (delivery/tunnel.py), least recently used first.
+        self._proxied: dict[ProxyAt, aiohttp.ClientSession] = {}
+        self._closing: set[asyncio.Future[None]] = set()
         # One Deadlines per timeout in use (the server's, and each webhook's own: 1-30 s), so
         # each keeps its deadlines in start order and one timer (deadlines.py).
         self._deadlines: dict[float, Deadlines] = {}
@@ -172,6 +188,10 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        while self._proxied:
+            await self._proxied.popitem()[1].close()
+        for closing in list(self._closing):
+            await closing
 
     async def send(self, request: OutboundRequest) -> TransportResponse:
         url, body, headers = request.url, request.body, request.headers
@@ -186,8 +206,21 @@ class AiohttpTransport:
             # The mode this process runs in decides, whatever mode the URL was saved under.
             decision = await decide(url, self._settings.mode, self._resolve, Purpose.SEND)
             request_url = _request_url(decision)
+            proxy = request.proxy or self._settings.proxy_url
             if isinstance(request_url, str):
-                error = request_url  # refused: no connection is made
+                error = request_url  # refused: no connection is made, not even to a proxy
+            elif proxy is not None:
+                route = await proxy_route(
+                    decision,
+                    proxy,
+                    operator=request.proxy is None,
+                    mode=self._settings.mode,
+                    resolve=self._resolve,
+                )
+                if isinstance(route, str):
+                    error = route
+                else:
+                    return await self._send_via_proxy(route, body, headers, started, t0)
             else:
                 pinned = _PINNED.set(decision)
                 try:
@@ -207,6 +240,8 @@ class AiohttpTransport:
                 error = f"dns error: {exc.os_error}"
         except aiohttp.ClientSSLError as exc:
             error = f"tls error: {exc}"
+        except ProxyError as exc:
+            error = f"proxy error: {exc}"
         except aiohttp.ClientConnectorError as exc:
             error = f"connection error: {exc.os_error or exc}"
         except aiohttp.ClientError as exc:
@@ -219,14 +254,64 @@ class AiohttpTransport:
         error = receiver_text(error[:MAX_ERROR_LENGTH])
         return TransportResponse(None, None, None, error, None, started, duration)
 
-    async def _exchange(
-        self, url: URL, body: bytes, headers: dict[str, str], started: float, t0: float
+    async def _send_via_proxy(
+        self, route: ProxyRoute, body: bytes, headers: dict[str, str], started: float, t0: float
     ) -> TransportResponse:
-        """POST and read the answer (at most the response body limit)."""
-        assert self._session is not None
+        """The attempt through `route`'s proxy: a CONNECT tunnel to the receiver's checked
+        address (delivery/tunnel.py), http:// and https:// alike, then the request as sent
+        directly, with the receiver's name in Host (and TLS)."""
+        return await self._exchange(
+            route.url,
+            body,
+            {**headers, "Host": route.host_header},
+            started,
+            t0,
+            session=self._tunnels_through(route.proxy),
+            server_hostname=route.server_hostname,
+        )
+
+    def _tunnels_through(self, proxy: ProxyAt) -> aiohttp.ClientSession:
+        """The session whose connections are tunnels through `proxy` (one per proxy, so a
+        pooled tunnel is only reused through the proxy that made it)."""
+        session = self._proxied.pop(proxy, None)
+        if session is None:
+            if len(self._proxied) >= MAX_PROXY_SESSIONS:
+                # The least recently used goes (an attempt on it then fails and is retried).
+                oldest = next(iter(self._proxied))
+                closing = self._proxied.pop(oldest).close()
+                self._closing.add(task := asyncio.ensure_future(closing))
+                task.add_done_callback(self._closing.discard)
+            session = aiohttp.ClientSession(
+                connector=TunnelConnector(
+                    proxy.address,
+                    proxy.port,
+                    proxy.authorization,
+                    limit=self._settings.max_in_flight,
+                ),
+                timeout=aiohttp.ClientTimeout(total=None),  # self._deadlines keeps the limit
+                auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        self._proxied[proxy] = session  # most recently used last
+        return session
+
+    async def _exchange(
+        self,
+        url: URL,
+        body: bytes,
+        headers: dict[str, str],
+        started: float,
+        t0: float,
+        session: aiohttp.ClientSession | None = None,
+        **options: Any,
+    ) -> TransportResponse:
+        """POST and read the answer (at most the response body limit). `session` and
+        `options` (aiohttp's): the proxied path's."""
+        session = session or self._session
+        assert session is not None
         limit = self._settings.response_body_limit_bytes
-        async with self._session.post(
-            url, data=body, headers=headers, allow_redirects=False
+        async with session.post(
+            url, data=body, headers=headers, allow_redirects=False, **options
         ) as response:
             content = response.content
             chunks: list[bytes] = []
