@@ -30,6 +30,8 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 # proxy.py's access line: "<client> - CONNECT 127.0.0.1:8443 - …"
 _ACCESS = re.compile(r"access_log:\d+ - \S+ - (\S+) (\S+)")
+# Its debug line as it connects to what a client asked for (written at once).
+_UPSTREAM = re.compile(r"Connecting to upstream (\S+)")
 
 
 def require_proxy_py() -> None:
@@ -42,7 +44,8 @@ def require_proxy_py() -> None:
 @dataclass
 class ProxyServer:
     """A running proxy.py; `requests()` lists (method, target) of each finished connection
-    (proxy.py writes a connection's access line when it closes)."""
+    (proxy.py writes a connection's access line when it closes), `upstreams()` every address
+    it connected to for a client so far."""
 
     port: int
     log_path: Path
@@ -57,6 +60,9 @@ class ProxyServer:
 
     def requests(self) -> list[tuple[str, str]]:
         return [(m.group(1), m.group(2)) for m in _ACCESS.finditer(self.log())]
+
+    def upstreams(self) -> list[str]:
+        return _UPSTREAM.findall(self.log())
 
     def stop(self) -> None:
         """Stop it gracefully (its log complete), then for good."""
@@ -88,7 +94,7 @@ def running_proxy(directory: Path, *, basic_auth: str | None = None) -> Iterator
         "--num-workers",
         "1",
         "--log-level",
-        "INFO",
+        "DEBUG",
         "--log-file",
         str(log_path),
     ]

@@ -66,6 +66,7 @@ async def test_deliveries_go_through_the_servers_proxy_to_the_checked_address(
         proxy.stop()
         # The proxy was asked for the checked address, never the name.
         assert proxy.requests() == [("CONNECT", f"127.0.0.1:{port}")], proxy.log()
+        assert proxy.upstreams() == [f"127.0.0.1:{port}"]
     assert "receiver.example" not in proxy.log()
     # The receiver got the name in Host, and a signature that verifies.
     assert request.headers["Host"] == f"receiver.example:{port}"
@@ -177,7 +178,7 @@ async def test_a_refused_destination_never_reaches_the_proxy(
         [attempt] = result["delivery"]["attempts"]
         assert attempt["error"].startswith("blocked: "), attempt
         assert why in attempt["error"]
-        assert proxy.requests() == [], proxy.log()
+        assert proxy.requests() == [] and proxy.upstreams() == [], proxy.log()
         assert "access_log" not in proxy.log()
         # The test delivery's attempt and every scheduled one, refused before any connection
         assert len(errors) == 1 + SCHEDULED_ATTEMPTS
@@ -216,7 +217,7 @@ async def test_a_customers_proxy_must_pass_the_guard(
         [attempt] = result["delivery"]["attempts"]
         assert attempt["error"].startswith(f"proxy error: {proxy.url}: blocked: "), attempt
         assert "127.0.0.0/8" in attempt["error"]
-        assert proxy.requests() == [], proxy.log()
+        assert proxy.requests() == [] and proxy.upstreams() == [], proxy.log()
 
 
 BAD_PROXIES: list[Any] = [
