@@ -8,6 +8,9 @@ and static headers (secret_box.py; the key id travels in the value, the webhook 
 associated data), since it may carry the proxy's credentials. NULL: the server's
 PROMPTHA_WEBHOOKS_PROXY_URL, if any (delivery/transport.py). Read with the delivery settings
 (claims, hand-offs), not with the fan-out: no webhooks_version bump.
+
+Plain ALTER TABLE both ways, no batch mode: on SQLite a batch rebuild of `webhooks` would
+drop the triggers of 0015 that keep its webhooks_version.
 """
 
 from __future__ import annotations
@@ -22,10 +25,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("webhooks") as batch:
-        batch.add_column(sa.Column("proxy_url", sa.Text(), nullable=True))
+    op.add_column("webhooks", sa.Column("proxy_url", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("webhooks") as batch:
-        batch.drop_column("proxy_url")
+    # SQLite 3.35+ drops a column in place (Python 3.11's sqlite3 is newer).
+    op.execute("ALTER TABLE webhooks DROP COLUMN proxy_url")
