@@ -335,7 +335,8 @@ class WebhookStats(ApiModel):
 
 
 class FailureReason(ApiModel):
-    """timeout, connection_error, dns_error, tls_error, blocked, other, or http_<code>."""
+    """timeout, connection_error, dns_error, tls_error, proxy_error, blocked, other, or
+    http_<code>."""
 
     reason: str
     count: int

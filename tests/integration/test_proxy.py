@@ -282,3 +282,27 @@ async def test_another_accounts_webhook_is_not_found(service: Service) -> None:
         assert response.status_code == 404, response.text
     after = (await service.client.get(f"/v1/webhooks/{webhook['id']}", headers=auth_a)).json()
     assert after["proxyUrl"] is None
+
+
+async def test_what_the_proxy_refuses_is_a_proxy_error(
+    service: Service, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Wrong credentials (407) and a receiver the proxy cannot reach: "proxy error: …" with
+    the reason, the password never in the log."""
+    _account, auth = await service.create_account()
+    with running_proxy(tmp_path, basic_auth="ops:right") as proxy:
+        wrong = await service.create_webhook(
+            auth, url=receiver.url("/wrong"), proxyUrl=f"http://ops:wrong@127.0.0.1:{proxy.port}"
+        )
+        unreachable = await service.create_webhook(
+            auth,
+            url=f"http://127.0.0.1:{free_port()}/gone",
+            proxyUrl=f"http://ops:right@127.0.0.1:{proxy.port}",
+        )
+        [denied] = (await send_test(service, auth, wrong["id"]))["delivery"]["attempts"]
+        [closed] = (await send_test(service, auth, unreachable["id"]))["delivery"]["attempts"]
+    assert denied["error"].startswith("proxy error: the proxy answered CONNECT 127.0.0.1:")
+    assert " with 407" in denied["error"]
+    assert closed["error"].startswith("proxy error: "), closed
+    assert "wrong" not in denied["error"] and "right" not in closed["error"]
+    assert receiver.on("/wrong") == []

@@ -171,9 +171,9 @@ def test_the_codec_seals_opens_and_caches() -> None:
     assert lost.unreadable and lost.headers == ()
     assert codec.resealed_headers("wh_1", None) is None
     again = codec.resealed_headers("wh_1", sealed)
-    assert again != sealed and codec.delivery_settings("wh_1", (again, None, None, None)).headers == (
-        ("X-Api-Key", "secret-value"),
-    )
+    assert again != sealed and codec.delivery_settings(
+        "wh_1", (again, None, None, None)
+    ).headers == (("X-Api-Key", "secret-value"),)
 
 
 async def test_the_attempt_sends_the_headers_and_logs_them_masked() -> None:
