@@ -213,7 +213,7 @@ async def test_headers_that_do_not_decrypt_send_nothing() -> None:
     assert transport.sent == []
     assert outcome.update.status == "pending"
     assert outcome.update.last_error is not None
-    assert "custom headers do not decrypt (key k9)" in outcome.update.last_error
+    assert "custom headers or proxy URL do not decrypt (key k9)" in outcome.update.last_error
 
 
 def test_the_transport_keeps_one_deadline_set_per_timeout_below_the_lease() -> None:
