@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from promptha_webhooks.errors import InvalidRequestError
-from promptha_webhooks.proxy_url import ProxyUrl, parse_proxy_url
+from promptha_webhooks.proxy_url import PROXY_PASSWORD_MASK, ProxyUrl, parse_proxy_url
 
 __all__ = [
     "DEFAULT_DELIVERY_SETTINGS",
@@ -231,10 +231,18 @@ def check_timeout(value: Any, *, field: str = "timeoutSeconds") -> int | None:
 
 def check_proxy_url(value: Any, *, field: str = "proxyUrl") -> ProxyUrl | None:
     """A webhook's proxyUrl: http://[user:password@]host:port (proxy_url.py), or None. Its
-    address is the destination guard's to judge (services/webhooks.py)."""
+    address is the destination guard's to judge (services/webhooks.py). The masked form the
+    API shows is refused: sent back as it is, it would store `****` as the password."""
     if isinstance(value, ProxyUrl):
         return value
-    return parse_proxy_url(value, field=field)
+    proxy = parse_proxy_url(value, field=field)
+    if proxy is not None and proxy.password == PROXY_PASSWORD_MASK:
+        raise InvalidRequestError(
+            f"{field} holds the masked password ({PROXY_PASSWORD_MASK}) the API shows: send "
+            "the proxy's real password, or leave proxyUrl out to keep the stored one",
+            field=field,
+        )
+    return proxy
 
 
 def parse_delays(text: str, *, field: str = "retrySchedule") -> list[float] | None:

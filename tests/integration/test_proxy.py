@@ -230,6 +230,7 @@ BAD_PROXIES: list[Any] = [
     "http://proxy.example:3128/?q=1",
     "http://proxy.example:3128#f",
     "http://:pw@proxy.example:3128",
+    "http://ops:****@proxy.example:3128",
     "http://user:pw%ff@proxy.example:3128",
     "http://prox y.example:3128",
     "http://\ud800.example:3128",

@@ -19,6 +19,7 @@ import socket
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 if TYPE_CHECKING:
     from aiohttp.client_proto import ResponseHandler
@@ -37,12 +38,24 @@ class ProxyError(aiohttp.ClientConnectionError):
     (the attempt log's "proxy error: …")."""
 
 
+class _NoResolver(AbstractResolver):
+    """A tunnel connector resolves nothing: both ends are checked addresses already."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise OSError(f"{host}:{port}: a tunnel connector does not resolve names")
+
+    async def close(self) -> None:
+        return None
+
+
 class TunnelConnector(aiohttp.TCPConnector):
     """Connections through the proxy at `address`:`port` (an IP address the guard checked),
     with `authorization` as Proxy-Authorization (None: none)."""
 
     def __init__(self, address: str, port: int, authorization: str | None, *, limit: int) -> None:
-        super().__init__(limit=limit, use_dns_cache=False)
+        super().__init__(limit=limit, use_dns_cache=False, resolver=_NoResolver())
         self._proxy = (address, port)
         self._authorization = authorization
 
