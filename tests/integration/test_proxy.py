@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_secrets_at_rest import reencrypt
 
 from promptha_webhooks.config import Mode
 from promptha_webhooks.proxy_url import parse_proxy_url
 from promptha_webhooks.receiver.verify import verify
+from promptha_webhooks.secret_box import KeyRing, generate_key_entry
+from promptha_webhooks.store.webhook_secrets import SecretCodec
 from proxy_support import running_proxy
 
-from support import Receiver, Service, ServiceFactory, free_port
+from support import TEST_ENCRYPTION_KEYS, TEST_KEY_ID, Receiver, Service, ServiceFactory, free_port
 
 PAYLOAD = {"executionId": "e", "fabricId": "f", "result": 1, "usage": {}}
 SCHEDULED_ATTEMPTS = 6  # support.FAST_SCHEDULE
@@ -307,3 +310,28 @@ async def test_what_the_proxy_refuses_is_a_proxy_error(
     assert closed["error"].startswith("proxy error: "), closed
     assert "wrong" not in denied["error"] and "right" not in closed["error"]
     assert receiver.on("/wrong") == []
+
+
+async def test_reencrypt_moves_a_proxy_url_left_under_an_older_key(
+    make_service: ServiceFactory, database_url: str
+) -> None:
+    """`secrets reencrypt` (store/secret_sealing.py) moves a webhook's sealed proxy URL to the
+    ring's first key, as it moves its secrets and headers; the old key can then go."""
+    new_entry = generate_key_entry("k5")
+    service = await make_service(
+        encryption_keys=KeyRing.parse(f"{TEST_ENCRYPTION_KEYS},{new_entry}")
+    )
+    _account, auth = await service.create_account()
+    hook = await service.create_webhook(
+        auth, url="http://127.0.0.1:9/x", proxyUrl="http://ops:pw@127.0.0.1:3128"
+    )
+    row = await service.sql_row("SELECT proxy_url FROM webhooks WHERE id = :id", id=hook["id"])
+    assert row[0].split(":")[1] == TEST_KEY_ID
+    done = await reencrypt(database_url, f"{new_entry},{TEST_ENCRYPTION_KEYS}")
+    assert done.returncode == 0, done.stderr
+    row = await service.sql_row("SELECT proxy_url FROM webhooks WHERE id = :id", id=hook["id"])
+    assert row[0].split(":")[1] == "k5"
+    only_new = SecretCodec(KeyRing.parse(new_entry))
+    opened = only_new.delivery_settings(hook["id"], (None, None, None, row[0]))
+    assert opened.unreadable is None
+    assert opened.proxy == parse_proxy_url("http://ops:pw@127.0.0.1:3128")
