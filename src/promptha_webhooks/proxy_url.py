@@ -10,6 +10,8 @@ operator's: docs/security.md, "Sending through a proxy").
 from __future__ import annotations
 
 import base64
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
@@ -23,6 +25,8 @@ MAX_PORT: Final = 65535
 # What the API and the dashboard show instead of a proxy's password.
 PROXY_PASSWORD_MASK: Final = "****"
 _FORM = "http://[user:password@]host:port"
+# A host name's characters (the guard normalises it further when it resolves it).
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?\.?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,7 @@ def parse_proxy_url(value: Any, *, field: str = "proxyUrl") -> ProxyUrl | None:
             f"{field} must not have a path, query or fragment: {_FORM}", field=field
         )
     host = parts.hostname
-    if not host or "\\" in value:
+    if not host or "\\" in value or not _valid_host(host):
         raise InvalidRequestError(f"{field} has no valid host: {_FORM}", field=field)
     if port is None or not 1 <= port <= MAX_PORT:
         raise InvalidRequestError(f"{field} must name the proxy's port: {_FORM}", field=field)
@@ -121,6 +125,18 @@ def parse_proxy_url(value: Any, *, field: str = "proxyUrl") -> ProxyUrl | None:
                 field=field,
             )
     return ProxyUrl(host=host.lower(), port=port, username=username, password=password)
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # from [brackets]: an IPv6 address, without a zone id
+        if "%" in host:
+            return False
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return _HOST_NAME.fullmatch(host) is not None
 
 
 def _quote(text: str) -> str:
