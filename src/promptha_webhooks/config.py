@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from promptha_webhooks.egress import parse_egress_cidrs, parse_source_addresses
+from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.proxy_url import ProxyUrl, parse_proxy_url
 from promptha_webhooks.retry import DEFAULT_RETRY_SCHEDULE_S, parse_schedule
 from promptha_webhooks.secret_box import KeyRing, KeyRingError, require_key_ring
 from promptha_webhooks.special_addresses import IPAddress, IPNetwork
@@ -123,6 +125,9 @@ class Settings:
     egress_cidrs: tuple[IPNetwork, ...] = ()
     source_addresses: tuple[IPAddress, ...] = ()
     egress_updated_at: datetime | None = None
+    # Every delivery goes through this HTTP CONNECT proxy (PROMPTHA_WEBHOOKS_PROXY_URL), unless
+    # its webhook names its own; None: straight to the receiver (delivery/transport.py).
+    proxy_url: ProxyUrl | None = field(default=None, repr=False)
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -224,6 +229,8 @@ class Settings:
                 )
             if (v := get("EGRESS_UPDATED_AT")) is not None:
                 values["egress_updated_at"] = parse_instant(v, ENV_PREFIX + "EGRESS_UPDATED_AT")
+            if (v := get("PROXY_URL")) is not None:
+                values["proxy_url"] = _proxy(v)
         except (ValueError, KeyRingError) as exc:
             raise ConfigError(str(exc)) from exc
         values.update(overrides)
@@ -321,6 +328,14 @@ def _loopback_ip(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _proxy(value: str) -> ProxyUrl | None:
+    """PROXY_URL: http://[user:password@]host:port (proxy_url.py's rules)."""
+    try:
+        return parse_proxy_url(value, field=f"{ENV_PREFIX}PROXY_URL")
+    except InvalidRequestError as exc:
+        raise ValueError(exc.message) from None
 
 
 def _flag(value: str, name: str) -> bool:

@@ -4,8 +4,8 @@ services/validation.py for the API, the dashboard and the CLI alike).
 
 The store builds a webhook's `DeliverySettings` once per process and per stored value
 (store/webhook_secrets.SecretCodec, which also opens the sealed header values), so an attempt
-only merges a ready tuple of headers into its own (delivery/attempt.py) and picks the schedule
-and timeout from the claimed delivery: nothing is parsed or decrypted per attempt.
+only merges a ready tuple of headers into its own (delivery/attempt.py) and picks the schedule,
+timeout and proxy from the claimed delivery: nothing is parsed or decrypted per attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.proxy_url import PROXY_PASSWORD_MASK, ProxyUrl, parse_proxy_url
 
 __all__ = [
     "DEFAULT_DELIVERY_SETTINGS",
@@ -31,6 +32,7 @@ __all__ = [
     "DeliveryOptions",
     "DeliverySettings",
     "check_headers",
+    "check_proxy_url",
     "check_retry_schedule",
     "check_timeout",
     "format_delays",
@@ -89,13 +91,15 @@ class DeliverySettings:
 
     `headers`: static (name, value) pairs added to every attempt; `retry_schedule_s`: the
     whole schedule as retry.next_delay walks it (entry 0 is the first attempt's delay, 0),
-    None for the server's; `timeout_s`: None for the server's delivery timeout; `unreadable`:
-    why the sealed header values do not decrypt (nothing is sent then, as for a secret)."""
+    None for the server's; `timeout_s`: None for the server's delivery timeout; `proxy`: the
+    webhook's own HTTP CONNECT proxy (None: the server's, if any); `unreadable`: why the sealed
+    header values or proxy do not decrypt (nothing is sent then, as for a secret)."""
 
     headers: tuple[tuple[str, str], ...] = ()
     retry_schedule_s: tuple[float, ...] | None = None
     timeout_s: float | None = None
     unreadable: str | None = None
+    proxy: ProxyUrl | None = None
 
     @property
     def masked_headers(self) -> tuple[tuple[str, str], ...]:
@@ -114,17 +118,20 @@ DEFAULT_DELIVERY_SETTINGS: Final = DeliverySettings()
 @dataclass(frozen=True, slots=True)
 class DeliveryOptions:
     """A webhook's delivery settings as a caller gives them (checked by `checked`): static
-    headers (None: none), retry delays (None: the server's), timeout (None: the server's)."""
+    headers (None: none), retry delays (None: the server's), timeout (None: the server's),
+    proxy URL (None: the server's; `checked` makes it a ProxyUrl)."""
 
     headers: Mapping[str, str] | None = None
     retry_schedule: Sequence[float] | None = None
     timeout_seconds: int | None = None
+    proxy_url: ProxyUrl | str | None = None
 
     def checked(self) -> DeliveryOptions:
         return DeliveryOptions(
             check_headers(self.headers),
             check_retry_schedule(self.retry_schedule),
             check_timeout(self.timeout_seconds),
+            check_proxy_url(self.proxy_url),
         )
 
 
@@ -220,6 +227,22 @@ def check_timeout(value: Any, *, field: str = "timeoutSeconds") -> int | None:
             f"{field} must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}", field=field
         )
     return value
+
+
+def check_proxy_url(value: Any, *, field: str = "proxyUrl") -> ProxyUrl | None:
+    """A webhook's proxyUrl: http://[user:password@]host:port (proxy_url.py), or None. Its
+    address is the destination guard's to judge (services/webhooks.py). The masked form the
+    API shows is refused: sent back as it is, it would store `****` as the password."""
+    if isinstance(value, ProxyUrl):
+        return value
+    proxy = parse_proxy_url(value, field=field)
+    if proxy is not None and proxy.password == PROXY_PASSWORD_MASK:
+        raise InvalidRequestError(
+            f"{field} holds the masked password ({PROXY_PASSWORD_MASK}) the API shows: send "
+            "the proxy's real password, or leave proxyUrl out to keep the stored one",
+            field=field,
+        )
+    return proxy
 
 
 def parse_delays(text: str, *, field: str = "retrySchedule") -> list[float] | None:

@@ -78,6 +78,8 @@ class Webhook(ApiModel):
     retry_schedule: list[float] | None = None
     # Per-attempt timeout (s); None: the server's (30 s)
     timeout_seconds: int | None = None
+    # The webhook's own HTTP CONNECT proxy, its password masked; None: the server's, if any
+    proxy_url: str | None = None
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -345,7 +347,8 @@ class WebhookStats(ApiModel):
 
 
 class FailureReason(ApiModel):
-    """timeout, connection_error, dns_error, tls_error, blocked, other, or http_<code>."""
+    """timeout, connection_error, dns_error, tls_error, proxy_error, blocked, other, or
+    http_<code>."""
 
     reason: str
     count: int

@@ -35,6 +35,10 @@ RETRY_DOC = (
     "(null: the server's schedule 5 s, 30 s, 5 min, 30 min, 2 h)"
 )
 TIMEOUT_DOC = "Per-attempt timeout in seconds, 1-30 (null: the server's, 30 s)"
+PROXY_DOC = (
+    "An HTTP CONNECT proxy every delivery goes through, http://[user:password@]host:port "
+    "(stored encrypted; shown with its password masked; null: the server's proxy, if any)"
+)
 
 
 class RequestModel(BaseModel):
@@ -83,6 +87,7 @@ class CreateWebhook(RequestModel):
     headers: dict[str, str] | None = Field(default=None, description=HEADERS_DOC)
     retrySchedule: list[int | float] | None = Field(default=None, description=RETRY_DOC)
     timeoutSeconds: int | None = Field(default=None, description=TIMEOUT_DOC)
+    proxyUrl: str | None = Field(default=None, description=PROXY_DOC)
 
 
 class UpdateWebhook(RequestModel):
@@ -117,6 +122,9 @@ class UpdateWebhook(RequestModel):
     )
     timeoutSeconds: int | None = Field(
         default=None, description=TIMEOUT_DOC + "; null: back to the server's"
+    )
+    proxyUrl: str | None = Field(
+        default=None, description=PROXY_DOC + "; null: back to the server's proxy, if any"
     )
 
 

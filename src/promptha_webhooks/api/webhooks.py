@@ -44,6 +44,7 @@ _RENAMED = {
     "signatureAlgorithm": "signature_algorithm",
     "retrySchedule": "retry_schedule",
     "timeoutSeconds": "timeout_seconds",
+    "proxyUrl": "proxy_url",
 }
 
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size (default 20)")]
@@ -68,7 +69,9 @@ async def create_webhook(
             SignatureFormat(body.signatureFormat), SignatureAlgorithm(body.signatureAlgorithm)
         ),
         pacing=Pacing(body.rateLimit, Ordering(body.ordering)),
-        delivery=DeliveryOptions(body.headers, body.retrySchedule, body.timeoutSeconds),
+        delivery=DeliveryOptions(
+            body.headers, body.retrySchedule, body.timeoutSeconds, body.proxyUrl
+        ),
     )
     return await services.create_webhook(account_id, definition)
 

@@ -123,6 +123,8 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
         _add(grid, "retries", delays)
     if hook.timeout_seconds is not None:
         _add(grid, "timeout", f"{hook.timeout_seconds}s")
+    if hook.proxy_url is not None:
+        _add(grid, "proxy", hook.proxy_url)
     if secret is not None:
         _add(grid, "secret", secret)
     _add(grid, "created", when(hook.created_at))

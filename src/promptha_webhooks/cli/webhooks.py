@@ -115,6 +115,15 @@ RetryScheduleOption = Annotated[
         show_default=False,
     ),
 ]
+ProxyUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy-url",
+        help="Send every delivery through this HTTP CONNECT proxy, "
+        "http://[user:password@]host:port (stored encrypted; default: the server's proxy, if any)",
+        show_default=False,
+    ),
+]
 TimeoutOption = Annotated[
     int | None,
     typer.Option(
@@ -209,6 +218,7 @@ def create_webhook(
     header: HeaderOption = None,
     retry_schedule: RetryScheduleOption = None,
     timeout: TimeoutOption = None,
+    proxy_url: ProxyUrlOption = None,
 ) -> None:
     """Subscribe a URL to event types and print its signing secret.
 
@@ -241,6 +251,7 @@ def create_webhook(
                 inputs.retry_schedule(retry_schedule) if retry_schedule is not None else None
             ),
             timeout_seconds=timeout,
+            proxy_url=proxy_url,
         )
     if output.json_mode:
         output.json(hook)
@@ -295,6 +306,11 @@ def update_webhook(
     default_timeout: Annotated[
         bool, typer.Option("--default-timeout", help="Back to the server's timeout")
     ] = False,
+    proxy_url: ProxyUrlOption = None,
+    no_proxy_url: Annotated[
+        bool,
+        typer.Option("--no-proxy-url", help="Back to the server's proxy (if any)"),
+    ] = False,
 ) -> None:
     """Change a webhook: only the options given are changed. A new --signature-format or
     --signature-algorithm keeps the secret if it fits, else add --secret or --rotate-secret.
@@ -315,6 +331,8 @@ def update_webhook(
         raise fail(ctx, "Give --retry-schedule or --default-retry-schedule, not both")
     if timeout is not None and default_timeout:
         raise fail(ctx, "Give --timeout or --default-timeout, not both")
+    if proxy_url is not None and no_proxy_url:
+        raise fail(ctx, "Give --proxy-url or --no-proxy-url, not both")
     changes: dict[str, Any] = {}
     if url is not None:
         changes["url"] = url
@@ -344,6 +362,8 @@ def update_webhook(
         )
     if timeout is not None or default_timeout:
         changes["timeout_seconds"] = timeout
+    if proxy_url is not None or no_proxy_url:
+        changes["proxy_url"] = proxy_url  # None: the server's proxy
     if not changes and not events:
         raise fail(ctx, "Nothing to change: give at least one option (see --help)")
     with open_client(ctx) as client:
@@ -363,6 +383,7 @@ def update_webhook(
             headers=changes.get("headers", NOT_GIVEN),
             retry_schedule=changes.get("retry_schedule", NOT_GIVEN),
             timeout_seconds=changes.get("timeout_seconds", NOT_GIVEN),
+            proxy_url=changes.get("proxy_url", NOT_GIVEN),
         )
         new_secret = client.webhooks.secret(webhook_id).secret if rotate_secret else None
     if output.json_mode:

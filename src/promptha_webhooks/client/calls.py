@@ -180,12 +180,16 @@ def create_webhook(
     headers: Mapping[str, str] | None = None,
     retry_schedule: Sequence[float] | None = None,
     timeout_seconds: int | None = None,
+    proxy_url: str | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
     `max_concurrency`: requests sent to it at once (None: the server's default).
     `headers`: static headers sent on every attempt (e.g. a gateway key; stored encrypted,
     read back with `headers`); `retry_schedule`: the delays in seconds before each retry (at
     most 9, 3 days in all; None: the server's); `timeout_seconds`: per attempt, 1-30.
+    `proxy_url`: an HTTP CONNECT proxy every delivery goes through,
+    `http://[user:password@]host:port` (stored encrypted, shown with its password masked;
+    None: the server's proxy, if any).
     `rate_limit`: deliveries started per second, across every worker (None: no limit).
     `ordering`: "fifo" (one at a time, in publish order) or "none" (default).
     `signature_format`: "promptha" (default) or "standard" (Standard Webhooks);
@@ -217,6 +221,8 @@ def create_webhook(
         body["retrySchedule"] = list(retry_schedule)
     if timeout_seconds is not None:
         body["timeoutSeconds"] = timeout_seconds
+    if proxy_url is not None:
+        body["proxyUrl"] = proxy_url
     return Call("POST", "/v1/webhooks", WebhookWithSecret.model_validate, body=body)
 
 
@@ -252,13 +258,15 @@ def update_webhook(
     headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
     retry_schedule: Sequence[float] | NotGiven | None = NOT_GIVEN,
     timeout_seconds: int | NotGiven | None = NOT_GIVEN,
+    proxy_url: str | NotGiven | None = NOT_GIVEN,
 ) -> Call[Webhook]:
     """Change the given fields only; `secret=None` replaces it at once (`rotate_secret` keeps
     the old one signing for a grace period), `filters=None` clears,
     `max_concurrency=None` goes back to the server's default. A new `signature_format` or
     `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate).
     `headers` replaces the whole set (None or {}: none); `retry_schedule=None` and
-    `timeout_seconds=None` go back to the server's; `rate_limit=None` removes the limit."""
+    `timeout_seconds=None` go back to the server's; `rate_limit=None` removes the limit;
+    `proxy_url=None` goes back to the server's proxy, if any."""
     body: dict[str, Any] = {}
     if url is not NOT_GIVEN:
         body["url"] = url
@@ -288,6 +296,8 @@ def update_webhook(
         body["retrySchedule"] = None if retry_schedule is None else list(retry_schedule)
     if timeout_seconds is not NOT_GIVEN:
         body["timeoutSeconds"] = timeout_seconds
+    if proxy_url is not NOT_GIVEN:
+        body["proxyUrl"] = proxy_url
     path = f"/v1/webhooks/{_segment(webhook_id, 'webhook_id')}"
     return Call("PATCH", path, _webhook, body=body)
 

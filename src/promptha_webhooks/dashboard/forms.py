@@ -20,6 +20,7 @@ from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME, sample_p
 from promptha_webhooks.delivery_settings import (
     DeliveryOptions,
     check_headers,
+    check_proxy_url,
     check_retry_schedule,
     check_timeout,
     format_delays,
@@ -169,6 +170,10 @@ class WebhookForm:
     clear_headers: bool = False  # edit only: remove every static header
     retry_schedule: str = ""
     timeout: str = ""
+    # The proxy URL as typed (on edit, empty keeps the current one: its password is never put
+    # in the page), and, on edit, whether to go back to the server's proxy.
+    proxy_url: str = ""
+    clear_proxy: bool = False
     # The payload filter as typed (a JSON object; merged with fabric_ids into `filters`)
     payload_filter: str = ""
     # The "Try it" panel: an event type, its payload as typed, the type that payload is the
@@ -206,6 +211,8 @@ class WebhookForm:
             clear_headers=form.get("clear_headers") == "on",
             retry_schedule=form.get("retry_schedule"),
             timeout=form.get("timeout").strip(),
+            proxy_url=form.get("proxy_url").strip(),
+            clear_proxy=form.get("clear_proxy") == "on",
             payload_filter=form.get("payload_filter"),
             try_event=form.get("try_event"),
             try_payload=form.get("try_payload"),
@@ -248,7 +255,8 @@ class WebhookForm:
         )
 
     def delivery(self) -> DeliveryOptions:
-        """The static headers, retry delays and timeout as typed (checked by `validate`)."""
+        """The static headers, retry delays, timeout and proxy as typed (checked by
+        `validate`)."""
         timeout: Any = None
         if self.timeout:
             if not self.timeout.isascii() or not self.timeout.isdigit():
@@ -257,7 +265,10 @@ class WebhookForm:
                 )
             timeout = int(self.timeout)
         return DeliveryOptions(
-            parse_header_lines(self.headers), parse_delays(self.retry_schedule), timeout
+            parse_header_lines(self.headers),
+            parse_delays(self.retry_schedule),
+            timeout,
+            self.proxy_url or None,
         )
 
     def _check_delivery(self) -> None:
@@ -265,6 +276,7 @@ class WebhookForm:
         check_headers(delivery.headers)
         check_retry_schedule(delivery.retry_schedule)
         check_timeout(delivery.timeout_seconds)
+        check_proxy_url(delivery.proxy_url)
 
     def definition(self) -> WebhookDefinition:
         """The webhook the Add form describes (checked by `validate` first)."""
@@ -435,6 +447,10 @@ class WebhookForm:
             changes["headers"] = delivery.headers
         changes["retry_schedule"] = delivery.retry_schedule
         changes["timeout_seconds"] = delivery.timeout_seconds
+        if self.clear_proxy:
+            changes["proxy_url"] = None
+        elif delivery.proxy_url is not None:
+            changes["proxy_url"] = delivery.proxy_url
         return changes
 
 

@@ -56,7 +56,9 @@ ROTATION_NOTE = "signature rejected during a secret rotation's grace period: ret
 # never a request signed with garbage; retried on the schedule, as a failed send is.
 NOT_SIGNED_ERROR = "not sent: the webhook's signing secret does not decrypt ({reason})"
 # Likewise for the webhook's static custom headers (sealed like its secrets).
-HEADERS_UNREADABLE_ERROR = "not sent: the webhook's custom headers do not decrypt ({reason})"
+HEADERS_UNREADABLE_ERROR = (
+    "not sent: the webhook's custom headers or proxy URL do not decrypt ({reason})"
+)
 
 
 class Trigger(StrEnum):
@@ -178,7 +180,7 @@ async def _attempt(
         sent = headers.copy()
         sent.update(settings.headers)
         headers.update(settings.masked_headers)
-    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s)
+    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s, settings.proxy)
     response = await context.transport.send(request)
     return outcome_of(delivery, mode, headers, response, context)
 

@@ -8,6 +8,13 @@ the webhook's own `timeoutSeconds`) for the whole exchange, no redirects, at mos
 body limit read. A proxy, a source address or another client plugs in here, as another
 Transport. The guard stays inside the transport because the addresses it checked are what the
 client must connect to.
+
+Through an HTTP CONNECT proxy (the server's PROMPTHA_WEBHOOKS_PROXY_URL, or a webhook's own
+`proxyUrl`, which wins) an attempt takes the one other path, `_send_via_proxy`: the guard
+decides the receiver first, then delivery/proxy_route.py pins both ends to checked addresses,
+and that proxy's session sends it through a CONNECT tunnel (delivery/tunnel.py). What goes
+wrong before the tunnel stands is logged as "proxy error: …" and retried like a connection
+error.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import dataclasses
 import re
 import socket
 import time
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -27,7 +34,9 @@ from yarl import URL
 from promptha_webhooks import retry
 from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
+from promptha_webhooks.delivery.proxy_route import ProxyAt, ProxyRoute, proxy_route
 from promptha_webhooks.delivery.source_binding import SourceBinding
+from promptha_webhooks.delivery.tunnel import ProxyError, TunnelConnector
 from promptha_webhooks.destinations import (
     CachingResolve,
     Decision,
@@ -36,10 +45,12 @@ from promptha_webhooks.destinations import (
     decide,
     system_resolve,
 )
+from promptha_webhooks.proxy_url import ProxyUrl
 from promptha_webhooks.records import record
 from promptha_webhooks.special_addresses import IPAddress
 
 MAX_ERROR_LENGTH = 1000
+MAX_PROXY_SESSIONS: Final = 64  # proxies with a pool of tunnels at once
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -100,6 +111,8 @@ class OutboundRequest:
     headers: dict[str, str]
     # The webhook's own timeout for the whole exchange (s); None: the server's delivery timeout
     timeout_s: float | None = None
+    # The webhook's own HTTP CONNECT proxy; None: the server's (Settings.proxy_url), if any
+    proxy: ProxyUrl | None = None
 
 
 @record
@@ -139,6 +152,9 @@ class AiohttpTransport:
         # SOURCE_ADDRESSES: one session (connection pool) per local address, taken in turn.
         self._binding = SourceBinding(settings.source_addresses)
         self._sessions: dict[IPAddress | None, aiohttp.ClientSession] = {}
+        # Sessions of the proxies in use (delivery/tunnel.py), least recently used first.
+        self._proxied: dict[ProxyAt, aiohttp.ClientSession] = {}
+        self._closing: set[asyncio.Future[None]] = set()
         # One Deadlines per timeout in use (the server's, and each webhook's own: 1-30 s), so
         # each keeps its deadlines in start order and one timer (deadlines.py).
         self._deadlines: dict[float, Deadlines] = {}
@@ -185,6 +201,10 @@ class AiohttpTransport:
             await session.close()
         self._sessions = {}
         self._session = None
+        while self._proxied:
+            await self._proxied.popitem()[1].close()
+        for closing in list(self._closing):
+            await closing
 
     async def send(self, request: OutboundRequest) -> TransportResponse:
         url, body, headers = request.url, request.body, request.headers
@@ -199,10 +219,22 @@ class AiohttpTransport:
             # The mode this process runs in decides, whatever mode the URL was saved under.
             decision = await decide(url, self._settings.mode, self._resolve, Purpose.SEND)
             request_url = _request_url(decision)
-            choice = self._binding.choose(decision.addresses)  # the source address (if any)
+            proxy = request.proxy or self._settings.proxy_url
             if isinstance(request_url, str):
-                error = request_url  # refused: no connection is made
-            elif isinstance(choice, str):
+                error = request_url  # refused: no connection is made, not even to a proxy
+            elif proxy is not None:
+                route = await proxy_route(
+                    decision,
+                    proxy,
+                    operator=request.proxy is None,
+                    mode=self._settings.mode,
+                    resolve=self._resolve,
+                )
+                if isinstance(route, str):
+                    error = route
+                else:
+                    return await self._send_via_proxy(route, body, headers, started, t0)
+            elif isinstance(choice := self._binding.choose(decision.addresses), str):
                 error = choice  # no source address reaches it: no connection is made
             else:
                 session = self._sessions[choice.source]
@@ -226,6 +258,8 @@ class AiohttpTransport:
                 error = f"dns error: {exc.os_error}"
         except aiohttp.ClientSSLError as exc:
             error = f"tls error: {exc}"
+        except ProxyError as exc:
+            error = f"proxy error: {exc}"
         except aiohttp.ClientConnectorError as exc:
             error = f"connection error: {exc.os_error or exc}"
         except aiohttp.ClientError as exc:
@@ -238,6 +272,47 @@ class AiohttpTransport:
         error = receiver_text(error[:MAX_ERROR_LENGTH])
         return TransportResponse(None, None, None, error, None, started, duration)
 
+    async def _send_via_proxy(
+        self, route: ProxyRoute, body: bytes, headers: dict[str, str], started: float, t0: float
+    ) -> TransportResponse:
+        """The attempt through `route`'s proxy: a CONNECT tunnel to the receiver's checked
+        address (delivery/tunnel.py), http:// and https:// alike, then the request as sent
+        directly, with the receiver's name in Host (and TLS)."""
+        return await self._exchange(
+            self._tunnels_through(route.proxy),
+            route.url,
+            body,
+            {**headers, "Host": route.host_header},
+            started,
+            t0,
+            server_hostname=route.server_hostname,
+        )
+
+    def _tunnels_through(self, proxy: ProxyAt) -> aiohttp.ClientSession:
+        """The session whose connections are tunnels through `proxy` (one per proxy, so a
+        pooled tunnel is only reused through the proxy that made it)."""
+        session = self._proxied.pop(proxy, None)
+        if session is None:
+            if len(self._proxied) >= MAX_PROXY_SESSIONS:
+                # The least recently used goes (an attempt on it then fails and is retried).
+                oldest = next(iter(self._proxied))
+                closing = self._proxied.pop(oldest).close()
+                self._closing.add(task := asyncio.ensure_future(closing))
+                task.add_done_callback(self._closing.discard)
+            session = aiohttp.ClientSession(
+                connector=TunnelConnector(
+                    proxy.address,
+                    proxy.port,
+                    proxy.authorization,
+                    limit=self._settings.max_in_flight,
+                ),
+                timeout=aiohttp.ClientTimeout(total=None),  # self._deadlines keeps the limit
+                auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        self._proxied[proxy] = session  # most recently used last
+        return session
+
     async def _exchange(
         self,
         session: aiohttp.ClientSession,
@@ -246,11 +321,14 @@ class AiohttpTransport:
         headers: dict[str, str],
         started: float,
         t0: float,
+        **options: Any,
     ) -> TransportResponse:
-        """POST through `session` (its source address) and read the answer (at most the
-        response body limit)."""
+        """POST through `session` (a source address's pool, or a proxy's tunnels) and read the
+        answer (at most the response body limit). `options` (aiohttp's): the proxied path's."""
         limit = self._settings.response_body_limit_bytes
-        async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+        async with session.post(
+            url, data=body, headers=headers, allow_redirects=False, **options
+        ) as response:
             content = response.content
             chunks: list[bytes] = []
             size = 0

@@ -18,6 +18,7 @@ from promptha_webhooks.catalog import get_event_type, sample_payload, validate_p
 from promptha_webhooks.delivery_settings import (
     DeliveryOptions,
     check_headers,
+    check_proxy_url,
     check_retry_schedule,
     check_timeout,
 )
@@ -40,6 +41,7 @@ from promptha_webhooks.models import (
     from_ms,
 )
 from promptha_webhooks.pacing import NO_PACING, Pacing, is_paced
+from promptha_webhooks.proxy_guard import validate_webhook_proxy
 from promptha_webhooks.routing import EventSelector, compile_filter, parse_filter
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
@@ -170,6 +172,8 @@ class WebhookUseCases(UseCases):
         cap = validate_max_concurrency(d.max_concurrency)
         pacing = validate_pacing(d.pacing.rate_limit, d.pacing.ordering)
         delivery = d.delivery.checked()
+        proxy = check_proxy_url(delivery.proxy_url)
+        await validate_webhook_proxy(proxy, self.settings.mode, self.resolve)
         webhook_id = ids.new_id(ids.WEBHOOK)
         async with self.db.transaction() as conn:
             new = NewWebhook(
@@ -188,6 +192,7 @@ class WebhookUseCases(UseCases):
                 headers=delivery.headers,
                 retry_schedule=delivery.retry_schedule,
                 timeout_seconds=delivery.timeout_seconds,
+                proxy_url=proxy,
             )
             await self.store.webhooks.insert(conn, new, self._now())
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
@@ -281,6 +286,10 @@ class WebhookUseCases(UseCases):
             values["retry_schedule"] = check_retry_schedule(changes["retry_schedule"])
         if "timeout_seconds" in changes:
             values["timeout_seconds"] = check_timeout(changes["timeout_seconds"])
+        if "proxy_url" in changes:  # null: back to the server's proxy, if any
+            proxy = check_proxy_url(changes["proxy_url"])
+            await validate_webhook_proxy(proxy, self.settings.mode, self.resolve)
+            values["proxy_url"] = proxy
         if "enabled" in changes:
             values["enabled"] = bool(changes["enabled"])
             values["disabled_reason"] = None if changes["enabled"] else "manual"

@@ -1,8 +1,8 @@
 """Moving stored webhook secrets under the key ring's first key, online and in batches: rows
 from before encryption at rest (plaintext, `secret_key_id` NULL) are sealed, rows under an
-older key re-encrypted (with their static headers, sealed the same way). `serve` and `worker`
-seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt` moves every row
-(docs/security.md, rotating the encryption key).
+older key re-encrypted (with their static headers and proxy URL, sealed the same way).
+`serve` and `worker` seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt`
+moves every row (docs/security.md, rotating the encryption key).
 
 Each batch is one short transaction, and each row is written only if its secrets are still
 the ones read (compare-and-set): a secret changed meanwhile (PATCH, a rotation) is already
@@ -59,6 +59,10 @@ def _pending(database: Database, request: ResealRequest) -> ColumnElement[bool]:
             webhooks.c.headers.is_not(None),
             ~webhooks.c.headers.startswith(f"{SEALED_PREFIX}:{primary}:", autoescape=True),
         ),
+        and_(
+            webhooks.c.proxy_url.is_not(None),
+            ~webhooks.c.proxy_url.startswith(f"{SEALED_PREFIX}:{primary}:", autoescape=True),
+        ),
     )
 
 
@@ -91,6 +95,7 @@ async def reseal(
                         webhooks.c.signature_format,
                         webhooks.c.secret_key_id,
                         webhooks.c.headers,
+                        webhooks.c.proxy_url,
                     )
                     .where(_pending(database, request), webhooks.c.id > after)
                     .order_by(webhooks.c.id)
@@ -113,6 +118,7 @@ async def reseal(
                     columns = codec.resealed(row.id, stored)
                     if not request.plaintext_only:
                         columns["headers"] = codec.resealed_headers(row.id, row.headers)
+                        columns["proxy_url"] = codec.resealed_proxy_url(row.id, row.proxy_url)
                 except DecryptionError:
                     unreadable.append(row.id)
                     continue
@@ -123,6 +129,7 @@ async def reseal(
                         webhooks.c.secret == row.secret,
                         webhooks.c.previous_secret.is_not_distinct_from(row.previous_secret),
                         webhooks.c.headers.is_not_distinct_from(row.headers),
+                        webhooks.c.proxy_url.is_not_distinct_from(row.proxy_url),
                     )
                     .values(**columns)
                 )

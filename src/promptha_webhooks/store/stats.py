@@ -120,6 +120,7 @@ class StatsQueries:
             (error.like("connection error%"), "connection_error"),
             (error.like("dns error%"), "dns_error"),
             (error.like("tls error%"), "tls_error"),
+            (error.like("proxy error%"), "proxy_error"),
             (error.like("blocked%"), "blocked"),
             else_="other",
         ).label("category")

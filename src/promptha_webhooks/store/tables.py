@@ -86,6 +86,9 @@ webhooks = Table(
     Column("headers", Text, nullable=True),
     Column("retry_schedule", Text, nullable=True),
     Column("timeout_seconds", Integer, nullable=True),
+    # The webhook's own HTTP CONNECT proxy, sealed like the secrets (it may carry credentials);
+    # NULL: the server's PROMPTHA_WEBHOOKS_PROXY_URL, if any (0018).
+    Column("proxy_url", Text, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning

@@ -17,6 +17,7 @@ stored value (a new value is a new ciphertext: a fresh nonce), never per attempt
 A webhook's static custom headers (delivery_settings.py) are sealed the same way, as one JSON
 object in the `headers` column (associated data: the column and the webhook id), and opened
 with its retry schedule and timeout into one cached `DeliverySettings` (`delivery_settings`).
+So is its own proxy URL (`proxy_url`: it may carry the proxy's user name and password).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Final
 import orjson
 
 from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
+from promptha_webhooks.proxy_url import ProxyUrl, parse_proxy_url
 from promptha_webhooks.secret_box import DecryptionError, KeyRing
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing, SigningSecrets, UnreadableSecrets
@@ -55,16 +57,18 @@ SIGNING_COLUMNS: Final = (
 StoredSecrets = tuple[str, str | None, int | None, str, str | None]
 
 # The webhooks columns a webhook's delivery settings are read from, in `StoredSettings`' order.
-SETTINGS_COLUMNS: Final = ("headers", "retry_schedule", "timeout_seconds")
+SETTINGS_COLUMNS: Final = ("headers", "retry_schedule", "timeout_seconds", "proxy_url")
 
 # The values of SETTINGS_COLUMNS, as a row holds them: the sealed headers (a JSON object), the
-# retry delays (a JSON array), the timeout in seconds; each NULL for the server's default.
-StoredSettings = tuple[str | None, str | None, int | None]
+# retry delays (a JSON array), the timeout in seconds, the sealed proxy URL; each NULL for the
+# server's default.
+StoredSettings = tuple[str | None, str | None, int | None, str | None]
 
 _CACHE_SIZE = 4096
 _HEADERS_AAD = "webhooks.headers:"
 _SECRET_AAD = "webhooks.secret:"
 _PREVIOUS_AAD = "webhooks.previous_secret:"
+_PROXY_AAD = "webhooks.proxy_url:"
 
 
 class SecretCodec:
@@ -98,7 +102,7 @@ class SecretCodec:
     def delivery_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
         """The delivery settings stored as these column values of webhook `webhook_id` (the
         header values opened; `unreadable` says why when they do not decrypt)."""
-        if stored == (None, None, None):
+        if stored == (None, None, None, None):
             return DEFAULT_DELIVERY_SETTINGS
         key = (webhook_id, stored)
         found = self._settings_cache.get(key)
@@ -126,8 +130,23 @@ class SecretCodec:
         plain = self.keys.decrypt(sealed, _aad(_HEADERS_AAD, webhook_id))
         return self.keys.encrypt(plain, _aad(_HEADERS_AAD, webhook_id))
 
+    def proxy_url_column(self, webhook_id: str, proxy: ProxyUrl | None) -> str | None:
+        """The `proxy_url` column value storing this proxy (credentials and all), sealed
+        under the ring's first key; None when the webhook has none."""
+        if proxy is None:
+            return None
+        return self.keys.encrypt(proxy.text, _aad(_PROXY_AAD, webhook_id))
+
+    def resealed_proxy_url(self, webhook_id: str, sealed: str | None) -> str | None:
+        """The `proxy_url` column value holding the same URL under the ring's first key;
+        DecryptionError when it does not open."""
+        if sealed is None:
+            return None
+        plain = self.keys.decrypt(sealed, _aad(_PROXY_AAD, webhook_id))
+        return self.keys.encrypt(plain, _aad(_PROXY_AAD, webhook_id))
+
     def _open_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
-        sealed, schedule, timeout = stored
+        sealed, schedule, timeout, sealed_proxy = stored
         delays = orjson.loads(schedule) if schedule is not None else None
         retry_schedule = (0.0, *map(float, delays)) if delays is not None else None
         headers: tuple[tuple[str, str], ...] = ()
@@ -139,11 +158,20 @@ class SecretCodec:
             except DecryptionError as exc:
                 logger.error("webhook %s: custom headers: %s", webhook_id, exc.message)
                 unreadable = exc.message
+        proxy = None
+        if sealed_proxy is not None:
+            try:
+                plain = self.keys.decrypt(sealed_proxy, _aad(_PROXY_AAD, webhook_id))
+                proxy = parse_proxy_url(plain)
+            except DecryptionError as exc:
+                logger.error("webhook %s: proxy URL: %s", webhook_id, exc.message)
+                unreadable = exc.message
         return DeliverySettings(
             headers=headers,
             retry_schedule_s=retry_schedule,
             timeout_s=float(timeout) if timeout is not None else None,
             unreadable=unreadable,
+            proxy=proxy,
         )
 
     def secret_columns(

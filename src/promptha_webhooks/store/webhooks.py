@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook, WebhookHealth, from_ms
 from promptha_webhooks.pacing import Ordering, is_paced
+from promptha_webhooks.proxy_url import ProxyUrl
 from promptha_webhooks.routing import Route, route_of
 from promptha_webhooks.signature_headers import SignatureFormat
 from promptha_webhooks.store.tables import attempts, webhooks
@@ -80,9 +81,15 @@ class NewWebhook:
     headers: Mapping[str, str] | None = None
     retry_schedule: Sequence[float] | None = None
     timeout_seconds: int | None = None
+    proxy_url: ProxyUrl | None = None  # sealed on insert; None: the server's proxy, if any
 
 
-_SETTINGS = (webhooks.c.headers, webhooks.c.retry_schedule, webhooks.c.timeout_seconds)
+_SETTINGS = (
+    webhooks.c.headers,
+    webhooks.c.retry_schedule,
+    webhooks.c.timeout_seconds,
+    webhooks.c.proxy_url,
+)
 
 
 def _json(value: Any) -> str:
@@ -107,6 +114,7 @@ def _webhook(row: Row[Any], signing: Signing, settings: DeliverySettings) -> Web
         ),
         retry_schedule=settings.retry_delays_s,
         timeout_seconds=row.timeout_seconds,
+        proxy_url=settings.proxy.masked if settings.proxy is not None else None,
         id=row.id,
         url=row.url,
         events=orjson.loads(row.events),
@@ -158,7 +166,7 @@ class WebhookQueries:
 
     def _settings(self, row: Any) -> DeliverySettings:
         return self.secrets.delivery_settings(
-            row.id, (row.headers, row.retry_schedule, row.timeout_seconds)
+            row.id, (row.headers, row.retry_schedule, row.timeout_seconds, row.proxy_url)
         )
 
     async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
@@ -182,6 +190,7 @@ class WebhookQueries:
                     _json(list(new.retry_schedule)) if new.retry_schedule is not None else None
                 ),
                 timeout_seconds=new.timeout_seconds,
+                proxy_url=self.secrets.proxy_url_column(new.id, new.proxy_url),
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -220,6 +229,8 @@ class WebhookQueries:
                 columns["filters"] = _json(value) if value is not None else None
             elif key == "headers":
                 columns["headers"] = self.secrets.headers_column(id, value)
+            elif key == "proxy_url":
+                columns["proxy_url"] = self.secrets.proxy_url_column(id, value)
             elif key == "retry_schedule":
                 columns["retry_schedule"] = _json(value) if value is not None else None
             elif key == "secret":

@@ -1,7 +1,7 @@
 """scheduled_deliveries: events.deliver_at, the time a publish asked its deliveries for
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 
 A publish may name `deliverAt` (scheduling.py): its deliveries are stored pending with
 `next_attempt_at` at that time, so the claim, which takes only due deliveries, leaves them
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
