@@ -13,6 +13,8 @@ from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing
 
+# delivery/brokers.DestinationKind's values (tests/unit pins them equal).
+DestinationType = Literal["http", "rabbitmq", "nats", "redis-stream"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
 AttemptOutcome = Literal["delivered", "retry", "permanent"]
@@ -60,7 +62,11 @@ class AccountCreated(ApiModel):
 class Webhook(ApiModel):
     object: Literal["webhook"] = "webhook"
     id: str
-    url: str
+    # Where deliveries go: "http" (POST to `url`) or a broker, "rabbitmq" | "nats" |
+    # "redis-stream", whose `config` (its URL's password shown as ****) replaces the URL
+    type: DestinationType = "http"
+    url: str | None
+    config: dict[str, Any] | None = None
     events: list[str]
     filters: dict[str, Any] | None
     description: str

@@ -17,7 +17,7 @@ import contextvars
 import re
 import socket
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -35,6 +35,9 @@ from promptha_webhooks.destinations import (
     system_resolve,
 )
 from promptha_webhooks.records import record
+
+if TYPE_CHECKING:
+    from promptha_webhooks.delivery.brokers import BrokerConfig
 
 MAX_ERROR_LENGTH = 1000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -97,6 +100,11 @@ class OutboundRequest:
     headers: dict[str, str]
     # The webhook's own timeout for the whole exchange (s); None: the server's delivery timeout
     timeout_s: float | None = None
+    # A broker webhook's destination (delivery/destination_transport.py publishes it there;
+    # `url` is then its description for the attempt log); None: POST to `url`
+    destination: BrokerConfig | None = None
+    # The event's id: a broker message's id (for the consumer's dedupe)
+    message_id: str = ""
 
 
 @record

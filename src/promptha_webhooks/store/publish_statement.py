@@ -124,7 +124,8 @@ SELECT (SELECT webhooks_version FROM account) AS version,
        (SELECT json_agg(json_build_array(w.id, w.url, w.secret, w.previous_secret,
                                          w.previous_secret_expires_at, w.signature_format,
                                          w.secret_key_id, w.headers, w.retry_schedule,
-                                         w.timeout_seconds))
+                                         w.timeout_seconds, w.destination_type,
+                                         w.destination_config))
         FROM webhooks AS w
         WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
@@ -190,7 +191,7 @@ async def store_publish(
             webhook_id: HandOffEndpoint(
                 url,
                 secrets.signing_secrets(webhook_id, (secret, previous, expires, format_, key_id)),
-                secrets.delivery_settings(webhook_id, (headers, schedule, timeout)),
+                secrets.delivery_settings(webhook_id, (headers, schedule, timeout, kind, config)),
             )
             for (
                 webhook_id,
@@ -203,6 +204,8 @@ async def store_publish(
                 headers,
                 schedule,
                 timeout,
+                kind,
+                config,
             ) in orjson.loads(row["endpoints"])
         }
         if row["endpoints"]

@@ -1,6 +1,7 @@
 """Moving stored webhook secrets under the key ring's first key, online and in batches: rows
 from before encryption at rest (plaintext, `secret_key_id` NULL) are sealed, rows under an
-older key re-encrypted (with their static headers, sealed the same way). `serve` and `worker`
+older key re-encrypted (with their static headers and a broker webhook's destination config,
+sealed the same way). `serve` and `worker`
 seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt` moves every row
 (docs/security.md, rotating the encryption key).
 
@@ -59,6 +60,12 @@ def _pending(database: Database, request: ResealRequest) -> ColumnElement[bool]:
             webhooks.c.headers.is_not(None),
             ~webhooks.c.headers.startswith(f"{SEALED_PREFIX}:{primary}:", autoescape=True),
         ),
+        and_(
+            webhooks.c.destination_config.is_not(None),
+            ~webhooks.c.destination_config.startswith(
+                f"{SEALED_PREFIX}:{primary}:", autoescape=True
+            ),
+        ),
     )
 
 
@@ -91,6 +98,7 @@ async def reseal(
                         webhooks.c.signature_format,
                         webhooks.c.secret_key_id,
                         webhooks.c.headers,
+                        webhooks.c.destination_config,
                     )
                     .where(_pending(database, request), webhooks.c.id > after)
                     .order_by(webhooks.c.id)
@@ -113,6 +121,9 @@ async def reseal(
                     columns = codec.resealed(row.id, stored)
                     if not request.plaintext_only:
                         columns["headers"] = codec.resealed_headers(row.id, row.headers)
+                        columns["destination_config"] = codec.resealed_destination(
+                            row.id, row.destination_config
+                        )
                 except DecryptionError:
                     unreadable.append(row.id)
                     continue
@@ -123,6 +134,7 @@ async def reseal(
                         webhooks.c.secret == row.secret,
                         webhooks.c.previous_secret.is_not_distinct_from(row.previous_secret),
                         webhooks.c.headers.is_not_distinct_from(row.headers),
+                        webhooks.c.destination_config.is_not_distinct_from(row.destination_config),
                     )
                     .values(**columns)
                 )

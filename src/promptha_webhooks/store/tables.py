@@ -86,6 +86,11 @@ webhooks = Table(
     Column("headers", Text, nullable=True),
     Column("retry_schedule", Text, nullable=True),
     Column("timeout_seconds", Integer, nullable=True),
+    # Where deliveries go (0020): http (POST to `url`) or a broker (rabbitmq, nats,
+    # redis-stream; `url` is then ""), whose connection settings `destination_config` holds as
+    # one JSON object sealed like the secrets (its credentials never stored in the clear).
+    Column("destination_type", String(16), nullable=False, server_default="http"),
+    Column("destination_config", Text, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning

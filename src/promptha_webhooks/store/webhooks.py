@@ -80,9 +80,19 @@ class NewWebhook:
     headers: Mapping[str, str] | None = None
     retry_schedule: Sequence[float] | None = None
     timeout_seconds: int | None = None
+    # A broker destination: its kind and config (a JSON object, sealed on insert); "http" and
+    # None: POST to `url`
+    destination_type: str = "http"
+    destination_config: str | None = None
 
 
-_SETTINGS = (webhooks.c.headers, webhooks.c.retry_schedule, webhooks.c.timeout_seconds)
+_SETTINGS = (
+    webhooks.c.headers,
+    webhooks.c.retry_schedule,
+    webhooks.c.timeout_seconds,
+    webhooks.c.destination_type,
+    webhooks.c.destination_config,
+)
 
 
 def _json(value: Any) -> str:
@@ -101,14 +111,17 @@ _SIGNING = (
 def _webhook(row: Row[Any], signing: Signing, settings: DeliverySettings) -> Webhook:
     """The webhook of a row; without its secret when it does not decrypt (`signing` says why:
     revealing it answers 503, SecretUnavailableError). Its static headers by name only."""
+    destination = settings.destination
     return Webhook(
+        type=row.destination_type,
+        config=destination.shown() if destination is not None else None,
         header_names=(
             None if settings.unreadable else sorted(name for name, _ in settings.headers)
         ),
         retry_schedule=settings.retry_delays_s,
         timeout_seconds=row.timeout_seconds,
         id=row.id,
-        url=row.url,
+        url=row.url if row.destination_type == "http" else None,
         events=orjson.loads(row.events),
         filters=orjson.loads(row.filters) if row.filters else None,
         description=row.description,
@@ -158,7 +171,14 @@ class WebhookQueries:
 
     def _settings(self, row: Any) -> DeliverySettings:
         return self.secrets.delivery_settings(
-            row.id, (row.headers, row.retry_schedule, row.timeout_seconds)
+            row.id,
+            (
+                row.headers,
+                row.retry_schedule,
+                row.timeout_seconds,
+                row.destination_type,
+                row.destination_config,
+            ),
         )
 
     async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
@@ -182,6 +202,8 @@ class WebhookQueries:
                     _json(list(new.retry_schedule)) if new.retry_schedule is not None else None
                 ),
                 timeout_seconds=new.timeout_seconds,
+                destination_type=new.destination_type,
+                destination_config=self.secrets.destination_column(new.id, new.destination_config),
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -220,6 +242,8 @@ class WebhookQueries:
                 columns["filters"] = _json(value) if value is not None else None
             elif key == "headers":
                 columns["headers"] = self.secrets.headers_column(id, value)
+            elif key == "destination_config":
+                columns["destination_config"] = self.secrets.destination_column(id, value)
             elif key == "retry_schedule":
                 columns["retry_schedule"] = _json(value) if value is not None else None
             elif key == "secret":
