@@ -15,6 +15,7 @@ import pytest
 
 from broker_peers import CLOSED_PORT, broker_peer, lower
 from promptha_webhooks.receiver.verify import verify
+
 from support import Service, ServiceFactory
 
 KINDS = ["rabbitmq", "nats", "redis-stream"]
@@ -90,9 +91,7 @@ async def test_resend_and_test_event_publish_again(service: Service, kind: str) 
 async def test_broker_down_retries_then_auto_disables(
     make_service: ServiceFactory, kind: str
 ) -> None:
-    service = await make_service(
-        auto_disable_after_s=0.001, auto_disable_min_failed_deliveries=2
-    )
+    service = await make_service(auto_disable_after_s=0.001, auto_disable_min_failed_deliveries=2)
     account_id, auth = await service.create_account()
     async with broker_peer(kind) as peer:
         webhook = await service.create_webhook(

@@ -17,7 +17,8 @@ from promptha_webhooks.delivery.brokers import (
     RabbitMQConfig,
     parse_broker_config,
 )
-from promptha_webhooks.delivery_settings import OpenedDestination, masked_url
+from promptha_webhooks.delivery.brokers.kinds import redacted_url
+from promptha_webhooks.delivery_settings import OpenedDestination
 from promptha_webhooks.errors import InvalidRequestError
 
 _CACHE_SIZE: Final = 4096
@@ -45,7 +46,7 @@ def _parsed(kind: str, config: str) -> tuple[BrokerConfig, str] | str:
 
 def describe(config: BrokerConfig) -> str:
     """`amqp://guest:****@host:5672/ exchange events routing key orders`, and the like."""
-    url = masked_url(config.url)
+    url = redacted_url(config)
     if isinstance(config, RabbitMQConfig):
         exchange = config.exchange or "(default)"
         return f"{url} exchange {exchange} routing key {config.routing_key}"

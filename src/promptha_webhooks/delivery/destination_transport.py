@@ -42,7 +42,8 @@ class DestinationTransport:
     @classmethod
     def build(cls, settings: Settings, resolve: ResolveFunc = system_resolve) -> Self:
         """The process's transport: one aiohttp session, one BrokerPublishers."""
-        return cls(settings, AiohttpTransport(settings, resolve), BrokerPublishers(settings))
+        http = AiohttpTransport(settings, resolve)
+        return cls(settings, http, BrokerPublishers(settings, resolve))
 
     async def start(self) -> None:
         await self.http.start()

@@ -15,7 +15,6 @@ from promptha_webhooks.delivery.brokers import (
     BrokerConfig,
     DestinationKind,
     broker_config_json,
-    broker_host,
     parse_broker_config,
 )
 from promptha_webhooks.errors import InvalidRequestError
@@ -377,14 +376,6 @@ def validate_destination(kind: DestinationKind, url: Any, config: Any) -> Broker
     except orjson.JSONEncodeError:
         raise InvalidRequestError("config must be valid UTF-8 text", field="config") from None
     return parsed
-
-
-def broker_guard_url(config: BrokerConfig) -> str:
-    """The URL the destination guard checks for a broker's host and port (as it would a
-    webhook URL's: no private address in production)."""
-    host, port = broker_host(config)
-    shown = f"[{host}]" if ":" in host else host
-    return f"https://{shown}:{port}/"
 
 
 def stored_config(config: BrokerConfig) -> str:

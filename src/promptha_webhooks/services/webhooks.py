@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids, signing_standard
 from promptha_webhooks.catalog import get_event_type, sample_payload, validate_payload
-from promptha_webhooks.delivery.brokers import BrokerConfig, DestinationKind
+from promptha_webhooks.delivery.brokers import BrokerConfig, DestinationKind, check_broker
 from promptha_webhooks.delivery_settings import (
     DeliveryOptions,
     check_headers,
     check_retry_schedule,
     check_timeout,
 )
-from promptha_webhooks.destinations import validate_webhook_url
+from promptha_webhooks.destinations import Purpose, validate_webhook_url
 from promptha_webhooks.errors import (
     ConflictError,
     InvalidRequestError,
@@ -45,7 +45,6 @@ from promptha_webhooks.pacing import NO_PACING, Pacing, is_paced
 from promptha_webhooks.routing import EventSelector, compile_filter, parse_filter
 from promptha_webhooks.services.base import UseCases
 from promptha_webhooks.services.validation import (
-    broker_guard_url,
     check_cursor,
     check_filters_fit_events,
     destination_kind,
@@ -214,11 +213,12 @@ class WebhookUseCases(UseCases):
         """The destination guard's check of an HTTP webhook's URL, or of a broker's host."""
         if broker is None:
             await validate_webhook_url(url, self.settings.mode, self.resolve)
-        else:
-            guarded = broker_guard_url(broker)
-            await validate_webhook_url(
-                guarded, self.settings.mode, self.resolve, field="config.url"
-            )
+            return
+        # Judged as an https URL on the same host and port would be (no private address in
+        # production); the publisher asks again before every connection.
+        decision = await check_broker(broker, self.settings.mode, self.resolve, Purpose.SAVE)
+        if not decision.allowed:
+            raise InvalidRequestError(decision.reason, field="config.url")
 
     async def _destination_values(
         self, account_id: str, webhook_id: str, changes: dict[str, Any]
