@@ -109,6 +109,19 @@ class Webhook(ApiModel):
     # secrets do not decrypt with the server's key ring.
     signing: Signing | None = Field(default=None, exclude=True, repr=False)
 
+    @property
+    def target(self) -> str:
+        """Where deliveries go, in one line: the URL, or the broker kind and its config's URL
+        (password masked) with what it publishes to."""
+        if self.type == "http" or self.config is None:
+            return self.url or f"{self.type} (its config does not decrypt)"
+        where = " ".join(
+            f"{name}={value}"
+            for name, value in self.config.items()
+            if name != "url" and value not in ("", None)
+        )
+        return f"{self.type} {self.config.get('url', '')} {where}".strip()
+
     def secret_value(self) -> str:
         if self.secret is None:
             raise ValueError(f"webhook {self.id} was loaded without its secret")

@@ -220,3 +220,33 @@ async def test_hostile_updates_change_nothing_and_other_accounts_get_404(
         "/v1/webhooks/wh_unknown", json={"config": config}, headers=auth
     )
     assert unknown.status_code == 404
+
+
+async def test_reencrypt_moves_the_destination_config(
+    make_service: ServiceFactory, database_url: str
+) -> None:
+    """`secrets reencrypt` moves a broker webhook's sealed config under the ring's first key
+    too: it still opens once the old key is gone."""
+    from test_secrets_at_rest import reencrypt
+
+    from promptha_webhooks.secret_box import KeyRing, generate_key_entry
+    from promptha_webhooks.store.webhook_secrets import SecretCodec
+
+    from support import TEST_ENCRYPTION_KEYS
+
+    service = await make_service()
+    _, auth = await service.create_account()
+    url = f"nats://alice:{SECRET_PASSWORD}@127.0.0.1:4222"
+    hook = await service.create_webhook(auth, type="nats", config={"url": url, "subject": "s"})
+    new_entry = generate_key_entry("k7")
+    done = await reencrypt(database_url, f"{new_entry},{TEST_ENCRYPTION_KEYS}")
+    assert done.returncode == 0, done.stderr
+    row = await service.sql_row(
+        "SELECT destination_type, destination_config FROM webhooks WHERE id = :id", id=hook["id"]
+    )
+    assert row[1].startswith("v1:k7:") and SECRET_PASSWORD not in row[1]
+    only_new = SecretCodec(KeyRing.parse(new_entry))
+    opened = only_new.delivery_settings(hook["id"], (None, None, None, row[0], row[1]))
+    assert opened.destination_unreadable is None and opened.destination is not None
+    assert SECRET_PASSWORD in opened.destination.config
+    assert SECRET_PASSWORD not in repr(opened)  # never in a log line

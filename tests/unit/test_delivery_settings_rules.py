@@ -158,22 +158,25 @@ def test_the_codec_seals_opens_and_caches() -> None:
     assert sealed is not None and sealed.startswith(f"v1:{TEST_KEY_ID}:")
     assert "secret-value" not in sealed
     assert codec.headers_column("wh_1", {}) is None
-    opened = codec.delivery_settings("wh_1", (sealed, "[5,30]", 7))
+    opened = codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, "http", None))
     assert opened == DeliverySettings((("X-Api-Key", "secret-value"),), (0.0, 5.0, 30.0), 7.0)
-    assert codec.delivery_settings("wh_1", (sealed, "[5,30]", 7)) is opened  # cached
-    assert codec.delivery_settings("wh_1", (None, None, None)) is DEFAULT_DELIVERY_SETTINGS
+    assert codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, "http", None)) is opened  # cached
+    assert (
+        codec.delivery_settings("wh_1", (None, None, None, "http", None))
+        is DEFAULT_DELIVERY_SETTINGS
+    )
     # bound to its row: another webhook's copy does not open
-    moved = codec.delivery_settings("wh_2", (sealed, None, None))
+    moved = codec.delivery_settings("wh_2", (sealed, None, None, "http", None))
     assert moved.unreadable and moved.headers == ()
     # another key ring: unreadable, never garbage
     other = SecretCodec(KeyRing.parse(generate_key_entry("k9")))
-    lost = other.delivery_settings("wh_1", (sealed, None, None))
+    lost = other.delivery_settings("wh_1", (sealed, None, None, "http", None))
     assert lost.unreadable and lost.headers == ()
     assert codec.resealed_headers("wh_1", None) is None
     again = codec.resealed_headers("wh_1", sealed)
-    assert again != sealed and codec.delivery_settings("wh_1", (again, None, None)).headers == (
-        ("X-Api-Key", "secret-value"),
-    )
+    assert again != sealed and codec.delivery_settings(
+        "wh_1", (again, None, None, "http", None)
+    ).headers == (("X-Api-Key", "secret-value"),)
 
 
 async def test_the_attempt_sends_the_headers_and_logs_them_masked() -> None:

@@ -76,20 +76,6 @@ def events_summary(events: list[str]) -> str:
     return f"all {len(events)}" if set(events) == EVENT_NAMES else ", ".join(events)
 
 
-def destination(hook: Webhook) -> str:
-    """Where the webhook's deliveries go: its URL, or its broker kind and config (the URL's
-    password shown as ****, as the API answers it)."""
-    if hook.type == "http" or hook.config is None:
-        return hook.url or f"{hook.type} (its config does not decrypt)"
-    config = hook.config
-    where = " ".join(
-        f"{name}={value}"
-        for name, value in config.items()
-        if name != "url" and value not in ("", None)
-    )
-    return f"{hook.type} {config.get('url', '')} {where}".strip()
-
-
 def webhooks_table(webhooks: Iterable[Webhook]) -> Table:
     """Newest first, as listed; `webhooks show` has the rest (filters, times)."""
     hooks = list(webhooks)
@@ -97,7 +83,7 @@ def webhooks_table(webhooks: Iterable[Webhook]) -> Table:
     table = _table("ID", "URL", "EVENTS", *(["DESCRIPTION"] if described else []), "ON")
     for hook in hooks:
         enabled = Text("yes", style="green") if hook.enabled else Text("no", style="red")
-        cells: list[str | Text] = [hook.id, destination(hook), events_summary(hook.events)]
+        cells: list[str | Text] = [hook.id, hook.target, events_summary(hook.events)]
         if described:
             cells.append(hook.description)
         _add(table, *cells, enabled)

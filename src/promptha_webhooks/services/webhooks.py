@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from promptha_webhooks import ids, signing_standard
 from promptha_webhooks.catalog import get_event_type, sample_payload, validate_payload
 from promptha_webhooks.delivery.brokers import BrokerConfig, DestinationKind, check_broker
 from promptha_webhooks.delivery_settings import (
+    PASSWORD_MASK,
     DeliveryOptions,
     check_headers,
     check_retry_schedule,
@@ -209,6 +211,11 @@ class WebhookUseCases(UseCases):
             | {"secret": webhook.secret, "signing": webhook.signing}
         )
 
+    async def check_destination(self, type_: object, url: object, config: object) -> None:
+        """A destination as create checks it (the dashboard's form asks before saving)."""
+        broker = validate_destination(destination_kind(type_), url, config)
+        await self._check_destination(url, broker)
+
     async def _check_destination(self, url: object, broker: BrokerConfig | None) -> None:
         """The destination guard's check of an HTTP webhook's URL, or of a broker's host."""
         if broker is None:
@@ -229,6 +236,8 @@ class WebhookUseCases(UseCases):
         current = await self.get_webhook(account_id, webhook_id)
         kind = destination_kind(changes.get("type", current.type))
         switching = kind.value != current.type
+        if not switching and kind is not DestinationKind.HTTP:
+            changes = await self._keep_password(account_id, webhook_id, current, changes)
         if kind is DestinationKind.HTTP:
             url = changes.get("url", None if switching else current.url)
             broker = validate_destination(kind, url, changes.get("config"))
@@ -250,6 +259,25 @@ class WebhookUseCases(UseCases):
             "destination_type": kind.value,
             "destination_config": stored_config(broker),
         }
+
+    async def _keep_password(
+        self, account_id: str, webhook_id: str, current: Webhook, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A broker config given back with the URL as shown (its password as ****) keeps the
+        stored password: the dashboard's edit form, or a client that read the webhook, never
+        has it."""
+        config = changes.get("config")
+        shown = (current.config or {}).get("url")
+        if not isinstance(config, Mapping) or config.get("url") != shown:
+            return changes
+        if not isinstance(shown, str) or PASSWORD_MASK not in shown:
+            return changes
+        async with self.db.transaction() as conn:
+            settings = await self.store.webhooks.delivery_settings(conn, account_id, webhook_id)
+        if settings is None or settings.destination is None:
+            return changes
+        stored = orjson.loads(settings.destination.config)
+        return changes | {"config": {**config, "url": stored.get("url")}}
 
     async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook:
         async with self.db.transaction() as conn:
