@@ -444,6 +444,7 @@ class WebhookForm:
         a broker URL shown with **** stands for the stored one: the service resolves it."""
 
         async def check() -> object:
+            service_rules.destination_kind(self.destination_type)
             if self.is_http:
                 if not self.url:
                     raise InvalidRequestError("Enter the URL of your endpoint", field="url")
