@@ -224,8 +224,8 @@ def _split_host_port(hostport: str) -> tuple[str, str]:
     if hostport.startswith("["):
         end = hostport.find("]")
         tail = hostport[end + 1 :] if end > 0 else ""
-        if end < 0 or (tail and not tail.startswith(":")):
-            raise _fail("url has a malformed [IPv6] host", "url")
+        if end < 0 or (tail and not tail.startswith(":")) or "%" in hostport[:end]:
+            raise _fail("url has a malformed [IPv6] host (no zone id)", "url")
         try:
             address = ipaddress.IPv6Address(hostport[1:end])
         except ValueError:

@@ -74,6 +74,8 @@ class BrokerPublishers:
         except InvalidRequestError as exc:
             return BrokerReceipt(False, f"invalid destination: {exc.message}")
         key = (kind, config.url)
+        link: _Links | None = None
+        error: BaseException
         try:
             async with asyncio.timeout(timeout_s):
                 decision = await check_broker(config, self._mode, self._resolve, Purpose.SEND)
@@ -82,13 +84,14 @@ class BrokerPublishers:
                 link = await self._link(key, url, decision.addresses[0], timeout_s)
                 detail = await _publish(link, config, message, timeout_s)
             return BrokerReceipt(True, detail)
-        except TimeoutError:
-            detail = f"timeout: no ack within {timeout_s:g} s"
+        except TimeoutError as exc:
+            error, detail = exc, f"timeout: no ack within {timeout_s:g} s"
         except _ERRORS as exc:
-            detail = _describe(kind, exc)
+            error, detail = exc, _describe(kind, exc)
         except ValueError as exc:  # a header or name the client refuses to encode
-            detail = f"invalid message: {exc}"
-        await self._drop_if_dead(key)
+            error, detail = exc, f"invalid message: {exc}"
+        if link is not None:
+            await self._forget_if_broken(key, link, error)
         return BrokerReceipt(False, _scrub(detail, url)[:MAX_DETAIL_LENGTH])
 
     async def _link(
@@ -111,10 +114,15 @@ class BrokerPublishers:
             self._links[key] = opened
             return opened
 
-    async def _drop_if_dead(self, key: tuple[DestinationKind, str]) -> None:
-        link = self._links.get(key)
-        if link is not None and not link.alive:
-            del self._links[key]
+    async def _forget_if_broken(
+        self, key: tuple[DestinationKind, str], link: _Links, error: BaseException
+    ) -> None:
+        """Drop `link` (the next publish opens another) when `error` left it unusable."""
+        if isinstance(link, redis_link.RedisLink):
+            link.lost(error)
+        if not link.alive:
+            if self._links.get(key) is link:
+                del self._links[key]
             await _close_quietly(link)
 
     async def close(self) -> None:

@@ -15,7 +15,9 @@ CONTENT_TYPE = "application/json"
 # Errors the client raises for what the broker or the network did (read by `describe`).
 ERRORS: tuple[type[BaseException], ...] = (
     aiormq.exceptions.AMQPError,
-    aiormq.exceptions.ChannelInvalidStateError,
+    # aio-pika and aiormq raise RuntimeError for a connection or channel found closed
+    # (ChannelInvalidStateError is one).
+    RuntimeError,
     ConnectionError,
 )
 
@@ -40,7 +42,14 @@ class RabbitMQLink:
 
     @property
     def alive(self) -> bool:
-        return not self._connection.is_closed
+        # aio-pika's own flag says only whether close() was called; aiormq's connection (the
+        # underlay) knows when the socket closed.
+        underlay = self._connection.transport
+        return (
+            not self._connection.is_closed
+            and underlay is not None
+            and not underlay.connection.is_closed
+        )
 
     async def _exchange(self, name: str) -> AbstractExchange:
         opened = self._exchanges.get(name)
@@ -85,14 +94,16 @@ def describe(exc: BaseException) -> str:
         return f"not found: {_args(exc)}"
     if isinstance(exc, aiormq.exceptions.ChannelAccessRefused):
         return f"access refused: {_args(exc)}"
-    if isinstance(
-        exc, aiormq.exceptions.AMQPChannelError | aiormq.exceptions.ChannelInvalidStateError
-    ):
+    if isinstance(exc, aiormq.exceptions.ChannelInvalidStateError):
+        return "connection error: the channel closed"
+    if isinstance(exc, aiormq.exceptions.AMQPChannelError):
         return f"channel error: {_args(exc)}"
     if isinstance(
         exc, aiormq.exceptions.AuthenticationError | aiormq.exceptions.ProbableAuthenticationError
     ):
         return f"authentication failed: {_args(exc)}"
+    if isinstance(exc, RuntimeError) and not isinstance(exc, aiormq.exceptions.AMQPError):
+        return "connection error: the connection closed"
     return f"connection error: {_args(exc) or type(exc).__name__}"
 
 

@@ -14,28 +14,44 @@ from promptha_webhooks.delivery.brokers.kinds import BrokerURL, RedisStreamConfi
 from promptha_webhooks.delivery.brokers.message import BrokerMessage
 
 ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, ConnectionError)
-MAX_CONNECTIONS = 64  # per Redis URL
+# Errors after which the pool is closed and made again (its connections may be half open).
+LOST: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+MAX_CONNECTIONS = 64  # per Redis URL; more publishes at once wait for a free one
 
 
 class RedisLink:
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
+        self._broken = False
 
     @classmethod
     async def open(cls, url: BrokerURL, address: str, timeout_s: float) -> RedisLink:
         """A client for `address` (the checked address of the URL's host); with TLS (rediss://)
         it connects by name, so the certificate's name can be checked."""
-        client = redis.asyncio.Redis.from_url(
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
             url.text(host=url.host if url.tls else address),
             socket_connect_timeout=timeout_s,
             socket_timeout=timeout_s,
             max_connections=MAX_CONNECTIONS,
+            timeout=timeout_s,  # waiting for a free connection
         )
-        return cls(client)
+        return cls(redis.asyncio.Redis.from_pool(pool))  # the client closes its pool
 
     @property
     def alive(self) -> bool:
-        return True  # the pool replaces broken connections itself
+        return not self._broken
+
+    def lost(self, exc: BaseException) -> None:
+        """Note a publish's error: after a connection error or a timeout the pool is replaced
+        (the pool would mend a broken connection itself, but not one left half open)."""
+        if isinstance(exc, LOST):
+            self._broken = True
 
     async def publish(self, config: RedisStreamConfig, message: BrokerMessage) -> str:
         fields: dict[FieldT, EncodableT] = {
