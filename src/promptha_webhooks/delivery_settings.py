@@ -13,8 +13,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
 
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.proxy_url import PROXY_PASSWORD_MASK, ProxyUrl, parse_proxy_url
@@ -29,14 +32,17 @@ __all__ = [
     "MAX_TIMEOUT_S",
     "MAX_WEBHOOK_ATTEMPTS",
     "MIN_TIMEOUT_S",
+    "PASSWORD_MASK",
     "DeliveryOptions",
     "DeliverySettings",
+    "OpenedDestination",
     "check_headers",
     "check_proxy_url",
     "check_retry_schedule",
     "check_timeout",
     "format_delays",
     "full_schedule",
+    "masked_url",
     "parse_delays",
     "parse_header_lines",
 ]
@@ -48,6 +54,8 @@ MAX_HEADER_NAME_LENGTH: Final = 64
 MAX_HEADER_VALUE_LENGTH: Final = 1024
 # What the attempt log shows instead of a custom header's value (values are credentials).
 HEADER_VALUE_MASK: Final = "[redacted]"
+# What a broker URL shows instead of its password (API, dashboard, CLI, attempt log).
+PASSWORD_MASK: Final = "****"
 # retrySchedule: the delays (s) before each retry. At most MAX_WEBHOOK_ATTEMPTS attempts in
 # all (the first attempt and up to 9 retries), at most 3 days of delays added up.
 MAX_WEBHOOK_ATTEMPTS: Final = 10
@@ -86,6 +94,36 @@ _RESERVED_NAMES: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class OpenedDestination:
+    """A broker webhook's destination as the store opened it: its kind (`rabbitmq`, `nats`,
+    `redis-stream`) and its config, the JSON object (camelCase, credentials included) that
+    delivery/brokers parses. Never shown: the API and the dashboard show it redacted."""
+
+    kind: str
+    config: str = field(repr=False)
+
+    def shown(self) -> dict[str, Any]:
+        """The config as the API and the dashboard show it: the URL's password replaced by
+        PASSWORD_MASK (delivery/brokers.redacted's shape, without parsing the config again)."""
+        opened = orjson.loads(self.config)
+        shown: dict[str, Any] = dict(opened) if isinstance(opened, dict) else {}
+        url = shown.get("url")
+        if isinstance(url, str):
+            shown["url"] = masked_url(url)
+        return shown
+
+
+def masked_url(url: str) -> str:
+    """`url` with the password of its userinfo replaced by PASSWORD_MASK."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:{PASSWORD_MASK}@{host}"))
+
+
+@dataclass(frozen=True, slots=True)
 class DeliverySettings:
     """How one webhook's deliveries are sent, beyond the server's defaults.
 
@@ -93,13 +131,17 @@ class DeliverySettings:
     whole schedule as retry.next_delay walks it (entry 0 is the first attempt's delay, 0),
     None for the server's; `timeout_s`: None for the server's delivery timeout; `proxy`: the
     webhook's own HTTP CONNECT proxy (None: the server's, if any); `unreadable`: why the sealed
-    header values or proxy do not decrypt (nothing is sent then, as for a secret)."""
+    header values or proxy do not decrypt (nothing is sent then, as for a secret);
+    `destination`: a broker webhook's destination (None: HTTP, POST to its URL), and
+    `destination_unreadable` why its sealed config does not decrypt (nothing is sent then)."""
 
     headers: tuple[tuple[str, str], ...] = ()
     retry_schedule_s: tuple[float, ...] | None = None
     timeout_s: float | None = None
     unreadable: str | None = None
     proxy: ProxyUrl | None = None
+    destination: OpenedDestination | None = None
+    destination_unreadable: str | None = None
 
     @property
     def masked_headers(self) -> tuple[tuple[str, str], ...]:

@@ -13,6 +13,8 @@ from promptha_webhooks.pacing import Ordering
 from promptha_webhooks.signature_headers import SignatureAlgorithm, SignatureFormat
 from promptha_webhooks.webhook_secrets import Signing
 
+# delivery/brokers.DestinationKind's values (tests/unit pins them equal).
+DestinationType = Literal["http", "rabbitmq", "nats", "redis-stream"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "skipped", "cancelled"]
 AttemptTrigger = Literal["scheduled", "manual", "test", "listen"]
 AttemptOutcome = Literal["delivered", "retry", "permanent"]
@@ -60,7 +62,11 @@ class AccountCreated(ApiModel):
 class Webhook(ApiModel):
     object: Literal["webhook"] = "webhook"
     id: str
-    url: str
+    # Where deliveries go: "http" (POST to `url`) or a broker, "rabbitmq" | "nats" |
+    # "redis-stream", whose `config` (its URL's password shown as ****) replaces the URL
+    type: DestinationType = "http"
+    url: str | None
+    config: dict[str, Any] | None = None
     events: list[str]
     filters: dict[str, Any] | None
     description: str
@@ -104,6 +110,19 @@ class Webhook(ApiModel):
     # the service only: never serialised. UnreadableSecrets (and `secret` None) when the stored
     # secrets do not decrypt with the server's key ring.
     signing: Signing | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def target(self) -> str:
+        """Where deliveries go, in one line: the URL, or the broker kind and its config's URL
+        (password masked) with what it publishes to."""
+        if self.type == "http" or self.config is None:
+            return self.url or f"{self.type} (its config does not decrypt)"
+        where = " ".join(
+            f"{name}={value}"
+            for name, value in self.config.items()
+            if name != "url" and value not in ("", None)
+        )
+        return f"{self.type} {self.config.get('url', '')} {where}".strip()
 
     def secret_value(self) -> str:
         if self.secret is None:

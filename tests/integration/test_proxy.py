@@ -332,6 +332,6 @@ async def test_reencrypt_moves_a_proxy_url_left_under_an_older_key(
     row = await service.sql_row("SELECT proxy_url FROM webhooks WHERE id = :id", id=hook["id"])
     assert row[0].split(":")[1] == "k5"
     only_new = SecretCodec(KeyRing.parse(new_entry))
-    opened = only_new.delivery_settings(hook["id"], (None, None, None, row[0]))
+    opened = only_new.delivery_settings(hook["id"], (None, None, None, row[0], "http", None))
     assert opened.unreadable is None
     assert opened.proxy == parse_proxy_url("http://ops:pw@127.0.0.1:3128")

@@ -292,7 +292,7 @@ async def test_headers_left_under_an_older_key_are_moved_too(
     assert await raw_header_key_ids(service) == {"k3"}
     only_new = SecretCodec(KeyRing.parse(new_entry))  # the old key removed: still opens
     row = await service.sql_row("SELECT headers FROM webhooks WHERE id = :id", id=hook["id"])
-    opened = only_new.delivery_settings(hook["id"], (row[0], None, None, None))
+    opened = only_new.delivery_settings(hook["id"], (row[0], None, None, None, "http", None))
     assert opened.unreadable is None and opened.headers == (("X-Gateway", "g"),)
 
 

@@ -158,21 +158,25 @@ def test_the_codec_seals_opens_and_caches() -> None:
     assert sealed is not None and sealed.startswith(f"v1:{TEST_KEY_ID}:")
     assert "secret-value" not in sealed
     assert codec.headers_column("wh_1", {}) is None
-    opened = codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, None))
+    opened = codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, None, "http", None))
     assert opened == DeliverySettings((("X-Api-Key", "secret-value"),), (0.0, 5.0, 30.0), 7.0)
-    assert codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, None)) is opened  # cached
-    assert codec.delivery_settings("wh_1", (None, None, None, None)) is DEFAULT_DELIVERY_SETTINGS
+    again_opened = codec.delivery_settings("wh_1", (sealed, "[5,30]", 7, None, "http", None))
+    assert again_opened is opened  # cached
+    assert (
+        codec.delivery_settings("wh_1", (None, None, None, None, "http", None))
+        is DEFAULT_DELIVERY_SETTINGS
+    )
     # bound to its row: another webhook's copy does not open
-    moved = codec.delivery_settings("wh_2", (sealed, None, None, None))
+    moved = codec.delivery_settings("wh_2", (sealed, None, None, None, "http", None))
     assert moved.unreadable and moved.headers == ()
     # another key ring: unreadable, never garbage
     other = SecretCodec(KeyRing.parse(generate_key_entry("k9")))
-    lost = other.delivery_settings("wh_1", (sealed, None, None, None))
+    lost = other.delivery_settings("wh_1", (sealed, None, None, None, "http", None))
     assert lost.unreadable and lost.headers == ()
     assert codec.resealed_headers("wh_1", None) is None
     again = codec.resealed_headers("wh_1", sealed)
     assert again != sealed and codec.delivery_settings(
-        "wh_1", (again, None, None, None)
+        "wh_1", (again, None, None, None, "http", None)
     ).headers == (("X-Api-Key", "secret-value"),)
 
 

@@ -34,7 +34,7 @@ from promptha_webhooks.api.publish_fast_path import PublishFastPath
 from promptha_webhooks.clock import Clock
 from promptha_webhooks.config import Settings
 from promptha_webhooks.dashboard import MOUNT_PATH, create_dashboard
-from promptha_webhooks.delivery import AiohttpTransport, Dispatcher, Observer
+from promptha_webhooks.delivery import DestinationTransport, Dispatcher, Observer
 from promptha_webhooks.destinations import ResolveFunc, system_resolve
 from promptha_webhooks.egress import EgressList, egress_list
 from promptha_webhooks.metrics import Metrics
@@ -78,7 +78,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = create_database(settings.database_url, keys)
-        transport = AiohttpTransport(settings, resolve)
+        # HTTP webhooks through aiohttp, broker destinations through their publishers.
+        transport = DestinationTransport.build(settings, resolve)
         await transport.start()
         observer = Observer(settings, database, metrics)
         dispatcher = (

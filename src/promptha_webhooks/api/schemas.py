@@ -21,6 +21,8 @@ from promptha_webhooks.services.validation import MAX_WEBHOOK_CONCURRENCY
 # signature_headers.SignatureFormat and SignatureAlgorithm's values (tests/unit pins them equal).
 FormatName = Literal["promptha", "standard"]
 AlgorithmName = Literal["hmac-sha256", "ed25519"]
+# delivery/brokers.DestinationKind's values (models.DestinationType)
+DestinationName = Literal["http", "rabbitmq", "nats", "redis-stream"]
 # pacing.Ordering's values
 OrderingName = Literal["none", "fifo"]
 
@@ -33,6 +35,16 @@ HEADERS_DOC = (
 RETRY_DOC = (
     "Delays in seconds before each retry: at most 9 (10 attempts), 3 days in all "
     "(null: the server's schedule 5 s, 30 s, 5 min, 30 min, 2 h)"
+)
+TYPE_DOC = (
+    "Where deliveries go: http (POST to url), or a broker: rabbitmq, nats (JetStream), "
+    "redis-stream (XADD), configured by `config`"
+)
+CONFIG_DOC = (
+    "A broker webhook's connection settings (stored encrypted; shown with the URL's password "
+    "as ****). rabbitmq: {url: amqp://user:pass@host:5672/vhost, exchange, routingKey}; "
+    "nats: {url: nats://host:4222, subject, stream?}; redis-stream: {url: redis://host:6379/0, "
+    "stream, maxLen?}"
 )
 TIMEOUT_DOC = "Per-attempt timeout in seconds, 1-30 (null: the server's, 30 s)"
 PROXY_DOC = (
@@ -50,7 +62,13 @@ class CreateAccount(RequestModel):
 
 
 class CreateWebhook(RequestModel):
-    url: str = Field(examples=["https://yourapp.com/webhooks/promptha"])
+    type: DestinationName = Field(default="http", description=TYPE_DOC)
+    url: str | None = Field(
+        default=None,
+        examples=["https://yourapp.com/webhooks/promptha"],
+        description="Where an http webhook's deliveries are POSTed (no url for a broker)",
+    )
+    config: dict[str, Any] | None = Field(default=None, description=CONFIG_DOC)
     events: list[str] = Field(examples=[["fabric.completed", "fabric.failed", "credits.low"]])
     secret: str | None = Field(default=None, description="Generated (whsec_…) when omitted")
     filters: dict[str, Any] | None = Field(
@@ -91,7 +109,14 @@ class CreateWebhook(RequestModel):
 
 
 class UpdateWebhook(RequestModel):
+    type: DestinationName | None = Field(
+        default=None,
+        description="Switching to a broker needs `config`, switching to http needs `url`",
+    )
     url: str | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description=CONFIG_DOC + "; replaces the whole config"
+    )
     events: list[str] | None = None
     secret: str | None = Field(default=None, description="null generates a new secret")
     filters: dict[str, Any] | None = Field(default=None, description="null removes filters")

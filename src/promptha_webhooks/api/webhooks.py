@@ -58,7 +58,9 @@ async def create_webhook(
     """Subscribe a URL to event types. The answer carries the signing secret (a whsk_ signing
     key for an ed25519 webhook: receivers verify with GET /v1/webhooks/{id}/public-key)."""
     definition = WebhookDefinition(
+        type=body.type,
         url=body.url,
+        config=body.config,
         events=body.events,
         filters=body.filters,
         description=body.description,

@@ -85,7 +85,7 @@ def webhooks_table(webhooks: Iterable[Webhook]) -> Table:
     table = _table("ID", "URL", "EVENTS", *(["DESCRIPTION"] if described else []), "ON")
     for hook in hooks:
         enabled = Text("yes", style="green") if hook.enabled else Text("no", style="red")
-        cells: list[str | Text] = [hook.id, hook.url, events_summary(hook.events)]
+        cells: list[str | Text] = [hook.id, hook.target, events_summary(hook.events)]
         if described:
             cells.append(hook.description)
         _add(table, *cells, enabled)
@@ -97,7 +97,14 @@ def webhook_details(hook: Webhook, secret: str | None = None) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     _add(grid, "id", hook.id)
-    _add(grid, "url", hook.url)
+    _add(grid, "type", hook.type)
+    if hook.url is not None:
+        _add(grid, "url", hook.url)
+    if hook.type != "http":
+        if hook.config is None:
+            _add(grid, "config", "unknown (it does not decrypt)")
+        else:
+            _add(grid, "config", json.dumps(hook.config, ensure_ascii=False))
     _add(grid, "events", ", ".join(hook.events))
     if hook.filters:
         _add(grid, "filters", json.dumps(hook.filters, ensure_ascii=False))

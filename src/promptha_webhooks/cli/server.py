@@ -293,7 +293,7 @@ def worker() -> None:
 async def _run_worker(settings: Settings) -> None:
     from prometheus_client import start_http_server
 
-    from promptha_webhooks.delivery import AiohttpTransport, Dispatcher, Observer
+    from promptha_webhooks.delivery import DestinationTransport, Dispatcher, Observer
     from promptha_webhooks.metrics import Metrics
     from promptha_webhooks.retention import RetentionJob
     from promptha_webhooks.store import create_database
@@ -301,7 +301,8 @@ async def _run_worker(settings: Settings) -> None:
     tune_for_service()
     database = create_database(settings.database_url, settings.key_ring())
     await seal_plaintext_secrets(database)
-    transport = AiohttpTransport(settings)
+    # The worker's one aiohttp session and one BrokerPublishers, closed on shutdown.
+    transport = DestinationTransport.build(settings)
     metrics = Metrics()
     observer = Observer(settings, database, metrics)
     dispatcher = Dispatcher(settings, database, transport, observer=observer)

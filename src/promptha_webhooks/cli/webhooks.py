@@ -4,6 +4,7 @@ test-filter|recover`: an account's subscriptions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -86,6 +87,38 @@ RateLimitOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+class DestinationType(StrEnum):
+    """Where a webhook's deliveries go (the API's `type`)."""
+
+    HTTP = "http"
+    RABBITMQ = "rabbitmq"
+    NATS = "nats"
+    REDIS_STREAM = "redis-stream"
+
+
+TypeOption = Annotated[
+    DestinationType | None,
+    typer.Option(
+        "--type",
+        help="http (POST to URL, the default), or a broker: rabbitmq, nats (JetStream), "
+        "redis-stream (XADD), configured by --config instead of a URL",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help="A broker's settings as a JSON object (inline, @file or -), e.g. "
+        '\'{"url": "nats://host:4222", "subject": "orders"}\' (stored encrypted; shown '
+        "with the URL's password as ****)",
+        show_default=False,
+    ),
+]
+
+
 OrderingOption = Annotated[
     Ordering | None,
     typer.Option(
@@ -201,8 +234,13 @@ def show_webhook(ctx: typer.Context, webhook_id: WebhookId) -> None:
 @app.command("create")
 def create_webhook(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Where deliveries are POSTed", show_default=False)],
+    url: Annotated[
+        str | None,
+        typer.Argument(help="Where deliveries are POSTed (none for a broker)", show_default=False),
+    ] = None,
     events: EventsOption = None,
+    type_: TypeOption = None,
+    config: ConfigOption = None,
     secret: Annotated[
         str | None, typer.Option(help="Signing secret (default: a generated whsec_…)")
     ] = None,
@@ -229,14 +267,21 @@ def create_webhook(
 
       promptha-webhooks webhooks create https://example.com/hooks/big -e 'fabric.*'
         --where '{"data.usage.totalTokens": {"$gt": 1000}}'
+
+      promptha-webhooks webhooks create -e 'fabric.*' --type nats
+        --config '{"url": "nats://nats.internal:4222", "subject": "promptha.events"}'
     """
     output = output_of(ctx)
     if not events:
         raise fail(ctx, "Give at least one --event (-e), or -e all")
+    if url is None and config is None:
+        raise fail(ctx, "Give the URL, or --type and --config for a broker destination")
     with open_client(ctx) as client:
         hook = client.webhooks.create(
             url,
             _events(client, events),
+            type=type_.value if type_ is not None else None,
+            config=inputs.json_object(config, "--config"),
             secret=secret,
             filters=_filters(filter_, where),
             description=description,
@@ -265,6 +310,8 @@ def update_webhook(
     ctx: typer.Context,
     webhook_id: WebhookId,
     url: Annotated[str | None, typer.Option(help="New URL")] = None,
+    type_: TypeOption = None,
+    config: ConfigOption = None,
     events: EventsOption = None,
     secret: Annotated[str | None, typer.Option(help="Set this signing secret")] = None,
     rotate_secret: Annotated[
@@ -336,6 +383,10 @@ def update_webhook(
     changes: dict[str, Any] = {}
     if url is not None:
         changes["url"] = url
+    if type_ is not None:
+        changes["type"] = type_.value
+    if config is not None:
+        changes["config"] = inputs.json_object(config, "--config")
     if secret is not None or rotate_secret:
         changes["secret"] = secret  # None asks the API for a new one
     if filter_ or where or clear_filters:
@@ -369,7 +420,9 @@ def update_webhook(
     with open_client(ctx) as client:
         hook = client.webhooks.update(
             webhook_id,
+            type=changes.get("type", NOT_GIVEN),
             url=changes.get("url", NOT_GIVEN),
+            config=changes.get("config", NOT_GIVEN),
             events=_events(client, events) if events else NOT_GIVEN,
             secret=changes.get("secret", NOT_GIVEN),
             filters=changes.get("filters", NOT_GIVEN),

@@ -76,6 +76,8 @@ SignatureFormatName = Literal["promptha", "standard"] | SignatureFormat
 SignatureAlgorithmName = Literal["hmac-sha256", "ed25519"] | SignatureAlgorithm
 # A webhook's ordering: pacing.Ordering or its values.
 OrderingName = Literal["none", "fifo"] | Ordering
+# A webhook's destination type: "http" or a broker's kind (docs/contract.md).
+DestinationTypeName = Literal["http", "rabbitmq", "nats", "redis-stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +167,11 @@ def _list_of(model: type[M]) -> Callable[[Any], list[M]]:
 
 
 def create_webhook(
-    url: str,
+    url: str | None,
     events: Sequence[str],
     *,
+    type: DestinationTypeName | None = None,
+    config: Mapping[str, Any] | None = None,
     secret: str | None = None,
     filters: Mapping[str, Any] | None = None,
     description: str = "",
@@ -183,6 +187,8 @@ def create_webhook(
     proxy_url: str | None = None,
 ) -> Call[WebhookWithSecret]:
     """Subscribe `url` to `events`; the answer carries the secret (`whsec_…` if omitted).
+    `type`: "http" (default), or a broker — "rabbitmq", "nats", "redis-stream" — with its
+    `config` (`url` None then), e.g. {"url": "nats://host:4222", "subject": "orders"}.
     `max_concurrency`: requests sent to it at once (None: the server's default).
     `headers`: static headers sent on every attempt (e.g. a gateway key; stored encrypted,
     read back with `headers`); `retry_schedule`: the delays in seconds before each retry (at
@@ -196,11 +202,16 @@ def create_webhook(
     `signature_algorithm`: "hmac-sha256" (default) or "ed25519" (standard only: the secret is
     then a `whsk_` signing key, receivers verify with `public_key`)."""
     body: dict[str, Any] = {
-        "url": url,
         "events": list(events),
         "description": description,
         "enabled": enabled,
     }
+    if url is not None:
+        body["url"] = url
+    if type is not None:
+        body["type"] = str(type)
+    if config is not None:
+        body["config"] = dict(config)
     if secret is not None:
         body["secret"] = secret
     if filters is not None:
@@ -244,7 +255,9 @@ def get_webhook(webhook_id: str) -> Call[Webhook]:
 def update_webhook(
     webhook_id: str,
     *,
+    type: DestinationTypeName | NotGiven = NOT_GIVEN,
     url: str | NotGiven = NOT_GIVEN,
+    config: Mapping[str, Any] | NotGiven = NOT_GIVEN,
     events: Sequence[str] | NotGiven = NOT_GIVEN,
     secret: str | NotGiven | None = NOT_GIVEN,
     filters: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -266,10 +279,16 @@ def update_webhook(
     `signature_algorithm` keeps the secret if it fits, else pass `secret` (None: generate).
     `headers` replaces the whole set (None or {}: none); `retry_schedule=None` and
     `timeout_seconds=None` go back to the server's; `rate_limit=None` removes the limit;
-    `proxy_url=None` goes back to the server's proxy, if any."""
+    `proxy_url=None` goes back to the server's proxy, if any. A new `type` needs its
+    destination in the same call: `config` for a broker, `url` for http; `config` replaces a
+    broker's whole config."""
     body: dict[str, Any] = {}
+    if type is not NOT_GIVEN:
+        body["type"] = str(type)
     if url is not NOT_GIVEN:
         body["url"] = url
+    if config is not NOT_GIVEN:
+        body["config"] = dict(config)
     if events is not NOT_GIVEN:
         body["events"] = list(events)
     if secret is not NOT_GIVEN:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME, sample_payload
 from promptha_webhooks.delivery_settings import (
+    PASSWORD_MASK,
     DeliveryOptions,
     check_headers,
     check_proxy_url,
@@ -108,6 +109,24 @@ SIGNING_BY_VALUE: Final = {choice.value: choice for choice in SIGNING_CHOICES}
 SIGNING_FIELDS: Final = frozenset({"secret", "signatureFormat", "signatureAlgorithm"})
 # The delivery settings' API fields and the form fields they are typed in.
 DELIVERY_FIELDS: Final = {"maxConcurrency": "max_concurrency", "rateLimit": "rate_limit"}
+# The Destination select: the API's `type` values and their labels.
+DESTINATION_CHOICES: Final = (
+    ("http", "HTTPS endpoint"),
+    ("rabbitmq", "RabbitMQ exchange"),
+    ("nats", "NATS JetStream subject"),
+    ("redis-stream", "Redis stream"),
+)
+# The API's broker config fields (the service's error fields) → the form's fields.
+BROKER_FIELDS: Final = {
+    "type": "destination_type",
+    "config": "broker_url",
+    "config.url": "broker_url",
+    "config.exchange": "exchange",
+    "config.routingKey": "routing_key",
+    "config.subject": "subject",
+    "config.stream": "stream",
+    "config.maxLen": "max_len",
+}
 
 
 def signing_value(scheme: SigningScheme) -> str:
@@ -154,6 +173,15 @@ class WebhookForm:
     """What the Add/Edit form holds, as typed, plus an error message per field."""
 
     url: str = ""
+    # Where deliveries go: a DESTINATION_CHOICES value; a broker's settings as typed (on
+    # edit the URL is shown with its password as ****, which keeps the stored one)
+    destination_type: str = "http"
+    broker_url: str = ""
+    exchange: str = ""
+    routing_key: str = ""
+    subject: str = ""
+    stream: str = ""
+    max_len: str = ""
     events: list[str] = field(default_factory=list)
     fabric_ids: str = ""
     description: str = ""
@@ -199,6 +227,13 @@ class WebhookForm:
     def from_form(cls, form: FormData) -> WebhookForm:
         return cls(
             url=form.get("url").strip(),
+            destination_type=form.get("destination_type", "http"),
+            broker_url=form.get("broker_url").strip(),
+            exchange=form.get("exchange").strip(),
+            routing_key=form.get("routing_key").strip(),
+            subject=form.get("subject").strip(),
+            stream=form.get("stream").strip(),
+            max_len=form.get("max_len").strip(),
             events=form.get_all("events"),
             fabric_ids=form.get("fabric_ids"),
             description=form.get("description"),
@@ -228,8 +263,16 @@ class WebhookForm:
             fabric_ids = "\n".join(ids)
             del rest["fabricId"]
         algorithm = webhook.signature_algorithm or SignatureAlgorithm.HMAC_SHA256
+        config = webhook.config or {}
         return cls(
-            url=webhook.url,
+            url=webhook.url or "",
+            destination_type=webhook.type,
+            broker_url=_shown(config.get("url")),
+            exchange=_shown(config.get("exchange")),
+            routing_key=_shown(config.get("routingKey")),
+            subject=_shown(config.get("subject")),
+            stream=_shown(config.get("stream")),
+            max_len=_shown(config.get("maxLen")),
             events=list(webhook.events),
             fabric_ids=fabric_ids,
             payload_filter=json.dumps(rest, indent=2, ensure_ascii=False) if rest else "",
@@ -278,10 +321,35 @@ class WebhookForm:
         check_timeout(delivery.timeout_seconds)
         check_proxy_url(delivery.proxy_url)
 
+    @property
+    def is_http(self) -> bool:
+        return self.destination_type == "http"
+
+    def broker_config(self) -> dict[str, Any] | None:
+        """The broker settings as the API's `config` (None for an HTTP destination)."""
+        kind = self.destination_type
+        if kind == "rabbitmq":
+            return {
+                "url": self.broker_url,
+                "exchange": self.exchange,
+                "routingKey": self.routing_key,
+            }
+        if kind == "nats":
+            return {"url": self.broker_url, "subject": self.subject, "stream": self.stream or None}
+        if kind == "redis-stream":
+            return {
+                "url": self.broker_url,
+                "stream": self.stream,
+                "maxLen": _whole_number(self.max_len, "config.maxLen"),
+            }
+        return None
+
     def definition(self) -> WebhookDefinition:
         """The webhook the Add form describes (checked by `validate` first)."""
         return WebhookDefinition(
-            url=self.url,
+            url=self.url if self.is_http else None,
+            type=self.destination_type,
+            config=self.broker_config(),
             events=self.events,
             filters=self.filters(),
             description=self.description,
@@ -342,7 +410,7 @@ class WebhookForm:
     async def validate(self, services: Services) -> bool:
         """Check every field with the API's rules; fill `errors`; True when all are valid."""
         checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-            ("url", self._check_url(services)),
+            ("url", self._check_destination(services)),
             ("events", self._sync(lambda: service_rules.validate_subscriptions(self.events))),
             ("filters", self._sync(self._check_filters)),
             (
@@ -360,6 +428,8 @@ class WebhookForm:
                 await check()
             except InvalidRequestError as exc:
                 key = form_field(exc.field) if name == "delivery" else name
+                if name == "url":
+                    key = BROKER_FIELDS.get(exc.field or "", "url")
                 if name == "filters":
                     key = self._filter_field(exc)
                 self.errors.setdefault(key, described(exc) if name == "filters" else exc.message)
@@ -381,11 +451,22 @@ class WebhookForm:
             return "payload_filter"
         return "filters"
 
-    def _check_url(self, services: Services) -> Callable[[], Awaitable[object]]:
+    def _check_destination(self, services: Services) -> Callable[[], Awaitable[object]]:
+        """The URL (HTTP) or the broker settings, as the service checks them on save. On edit
+        a broker URL shown with **** stands for the stored one: the service resolves it."""
+
         async def check() -> object:
-            if not self.url:
-                raise InvalidRequestError("Enter the URL of your endpoint", field="url")
-            await validate_webhook_url(self.url, services.settings.mode, services.resolve)
+            service_rules.destination_kind(self.destination_type)
+            if self.is_http:
+                if not self.url:
+                    raise InvalidRequestError("Enter the URL of your endpoint", field="url")
+                await validate_webhook_url(self.url, services.settings.mode, services.resolve)
+                return None
+            if not self.broker_url:
+                raise InvalidRequestError("Enter the broker's URL", field="config.url")
+            if PASSWORD_MASK in self.broker_url:
+                return None  # the stored URL's password: checked by the service on save
+            await services.check_destination(self.destination_type, None, self.broker_config())
             return None
 
         return check
@@ -404,7 +485,9 @@ class WebhookForm:
         name = (
             "signing"
             if exc.field in SIGNING_FIELDS
-            else DELIVERY_FIELDS.get(exc.field or "") or form_field(exc.field)
+            else DELIVERY_FIELDS.get(exc.field or "")
+            or BROKER_FIELDS.get(exc.field or "")
+            or form_field(exc.field)
         )
         self.errors[name] = exc.message
 
@@ -424,7 +507,6 @@ class WebhookForm:
         scheme only when it changes (a change ends any rotation) or comes with `secret: None`
         (a new generated secret, at once), which only when asked for."""
         changes: dict[str, Any] = {
-            "url": self.url,
             "events": self.events,
             "filters": self.filters(),
             "description": self.description,
@@ -432,6 +514,12 @@ class WebhookForm:
             "rate_limit": self.pacing().rate_limit,
             "ordering": self.pacing().ordering,
         }
+        if self.is_http:
+            changes["url"] = self.url
+        else:
+            changes["config"] = self.broker_config()
+        if self.destination_type != current.type:
+            changes["type"] = self.destination_type
         scheme = self.scheme()
         # With a new secret, always the scheme it is made for: the one shown is not known to be
         # the stored one when the stored secret does not decrypt (its algorithm is unknown).
@@ -462,6 +550,11 @@ def described(exc: InvalidRequestError) -> str:
 
 
 def _text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _shown(value: object) -> str:
+    """A broker config value as the form shows it (empty for none)."""
     return "" if value is None else str(value)
 
 

@@ -11,7 +11,12 @@ from starlette.responses import HTMLResponse
 
 from promptha_webhooks import canonical_json
 from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
-from promptha_webhooks.dashboard.forms import EVENT_GROUPS, EVENT_PATTERNS, SIGNING_CHOICES
+from promptha_webhooks.dashboard.forms import (
+    DESTINATION_CHOICES,
+    EVENT_GROUPS,
+    EVENT_PATTERNS,
+    SIGNING_CHOICES,
+)
 from promptha_webhooks.dashboard.stats_chart import bucket_label
 from promptha_webhooks.dashboard.stats_view import hourly_chart, percent
 from promptha_webhooks.models import HEALTH_DISABLE_REASONS, Webhook
@@ -125,6 +130,7 @@ def build_environment() -> Environment:
         event_groups=EVENT_GROUPS,
         event_patterns=EVENT_PATTERNS,
         signing_choices=SIGNING_CHOICES,
+        destination_choices=DESTINATION_CHOICES,
         event_types=EVENT_TYPES,
         event_types_by_name=EVENT_TYPES_BY_NAME,
     )

@@ -12,6 +12,7 @@ from promptha_webhooks.delivery.attempt import (
     attempt,
 )
 from promptha_webhooks.delivery.claim import ClaimedDelivery, Claims
+from promptha_webhooks.delivery.destination_transport import DestinationTransport
 from promptha_webhooks.delivery.observe import Observer
 from promptha_webhooks.delivery.record import Recorder
 from promptha_webhooks.delivery.transport import (
@@ -29,6 +30,7 @@ __all__ = [
     "ClaimedDelivery",
     "Claims",
     "DeliveryContext",
+    "DestinationTransport",
     "Dispatcher",
     "Observer",
     "OutboundRequest",

@@ -17,6 +17,7 @@ import orjson
 from promptha_webhooks import __version__, ids, retry, signing, signing_standard
 from promptha_webhooks.clock import Clock, ms
 from promptha_webhooks.config import Settings
+from promptha_webhooks.delivery.broker_target import broker_target
 from promptha_webhooks.delivery.transport import (
     OutboundRequest,
     Transport,
@@ -59,6 +60,12 @@ NOT_SIGNED_ERROR = "not sent: the webhook's signing secret does not decrypt ({re
 HEADERS_UNREADABLE_ERROR = (
     "not sent: the webhook's custom headers or proxy URL do not decrypt ({reason})"
 )
+# Likewise for a broker webhook's destination config (sealed like its secrets).
+DESTINATION_UNREADABLE_ERROR = (
+    "not sent: the webhook's destination config does not decrypt ({reason})"
+)
+# A stored broker config the broker package no longer accepts (after an upgrade, say).
+DESTINATION_INVALID_ERROR = "not sent: the webhook's destination config is not valid ({reason})"
 
 
 class Trigger(StrEnum):
@@ -172,6 +179,17 @@ async def _attempt(
     settings = delivery.settings
     if settings.unreadable is not None:
         return _not_sent(context, delivery, mode, HEADERS_UNREADABLE_ERROR, settings.unreadable)
+    if settings.destination_unreadable is not None:
+        reason = settings.destination_unreadable
+        return _not_sent(context, delivery, mode, DESTINATION_UNREADABLE_ERROR, reason)
+    broker = None
+    if settings.destination is not None:
+        target = broker_target(settings.destination)
+        if isinstance(target, str):
+            return _not_sent(context, delivery, mode, DESTINATION_INVALID_ERROR, target)
+        broker, label = target
+        # The attempt log names the broker destination (its password masked) as its URL.
+        delivery = dataclasses.replace(delivery, url=label)
     headers = delivery_headers(delivery, delivery.attempt_count + 1, int(context.clock.now()))
     sent = headers
     if settings.headers:
@@ -180,9 +198,27 @@ async def _attempt(
         sent = headers.copy()
         sent.update(settings.headers)
         headers.update(settings.masked_headers)
-    request = OutboundRequest(delivery.url, delivery.body, sent, settings.timeout_s, settings.proxy)
+    request = OutboundRequest(
+        delivery.url,
+        delivery.body,
+        sent,
+        settings.timeout_s,
+        settings.proxy,
+        broker,
+        message_id(delivery, mode),
+    )
     response = await context.transport.send(request)
     return outcome_of(delivery, mode, headers, response, context)
+
+
+def message_id(delivery: ClaimedDelivery, mode: AttemptMode) -> str:
+    """A broker message's id, which brokers dedupe on (JetStream's Nats-Msg-Id): the event's
+    id for scheduled attempts, so a retry after an unclear failure (a publish that arrived but
+    whose ack was lost) is not stored twice; a manual resend is asked for on purpose, so it
+    gets its own id (the event's, then `.resend-<attempt number>`)."""
+    if mode.trigger is Trigger.MANUAL:
+        return f"{delivery.event_id}.resend-{delivery.attempt_count + 1}"
+    return delivery.event_id
 
 
 def _not_sent(

@@ -25,7 +25,7 @@ import dataclasses
 import re
 import socket
 import time
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -48,6 +48,9 @@ from promptha_webhooks.destinations import (
 from promptha_webhooks.proxy_url import ProxyUrl
 from promptha_webhooks.records import record
 from promptha_webhooks.special_addresses import IPAddress
+
+if TYPE_CHECKING:
+    from promptha_webhooks.delivery.brokers import BrokerConfig
 
 MAX_ERROR_LENGTH = 1000
 MAX_PROXY_SESSIONS: Final = 64  # proxies with a pool of tunnels at once
@@ -113,6 +116,11 @@ class OutboundRequest:
     timeout_s: float | None = None
     # The webhook's own HTTP CONNECT proxy; None: the server's (Settings.proxy_url), if any
     proxy: ProxyUrl | None = None
+    # A broker webhook's destination (delivery/destination_transport.py publishes it there;
+    # `url` is then its description for the attempt log); None: POST to `url`
+    destination: BrokerConfig | None = None
+    # The event's id: a broker message's id (for the consumer's dedupe)
+    message_id: str = ""
 
 
 @record

@@ -4,10 +4,19 @@ types, secrets, descriptions, free text, page sizes and cursors; and the page of
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from promptha_webhooks import canonical_json, ids, signing_standard
 from promptha_webhooks.catalog import get_event_type
+from promptha_webhooks.delivery.brokers import (
+    BrokerConfig,
+    DestinationKind,
+    broker_config_json,
+    parse_broker_config,
+)
 from promptha_webhooks.errors import InvalidRequestError
 from promptha_webhooks.models import Page
 from promptha_webhooks.pacing import MAX_RATE_LIMIT, Ordering, Pacing
@@ -323,3 +332,52 @@ def page_of(rows: list[Any], size: int) -> Page[Any]:
     has_more = len(rows) > size
     rows = rows[:size]
     return Page(data=rows, has_more=has_more, next_cursor=rows[-1].id if has_more else None)
+
+
+# Destinations beyond HTTP (docs/design.md, "Broker destinations").
+TYPE_CHOICES = ", ".join(kind.value for kind in DestinationKind)
+
+
+def destination_kind(value: Any, *, field: str = "type") -> DestinationKind:
+    """A webhook's `type`: http (the default), rabbitmq, nats or redis-stream."""
+    try:
+        return DestinationKind(value)
+    except ValueError:
+        raise InvalidRequestError(f"{field} must be one of: {TYPE_CHOICES}", field=field) from None
+
+
+def validate_destination(kind: DestinationKind, url: Any, config: Any) -> BrokerConfig | None:
+    """The destination of a webhook of `kind`: None for HTTP (its `url` is required, and the
+    caller checks it with the destination guard), else the broker config parsed by
+    delivery/brokers (a 400 names `config.<field>`). An HTTP webhook takes no config; a broker
+    webhook takes no URL (its config's URL says where its broker is)."""
+    if kind is DestinationKind.HTTP:
+        if config is not None:
+            raise InvalidRequestError(
+                'config is for broker destinations (type "rabbitmq", "nats" or "redis-stream"):'
+                " an http webhook has a url",
+                field="config",
+            )
+        if url is None:
+            raise InvalidRequestError("url is required for an http webhook", field="url")
+        return None
+    if url is not None:
+        raise InvalidRequestError(
+            f"a {kind.value} webhook has no url: its config says where its broker is",
+            field="url",
+        )
+    if not isinstance(config, Mapping):
+        raise InvalidRequestError(
+            f"config must be an object: the {kind.value} connection settings", field="config"
+        )
+    parsed = parse_broker_config(kind, config)
+    try:
+        orjson.dumps(broker_config_json(parsed))  # stored as JSON: no lone surrogates
+    except orjson.JSONEncodeError:
+        raise InvalidRequestError("config must be valid UTF-8 text", field="config") from None
+    return parsed
+
+
+def stored_config(config: BrokerConfig) -> str:
+    """The config as the `destination_config` column stores it (sealed by the store)."""
+    return orjson.dumps(broker_config_json(config)).decode()

@@ -160,7 +160,8 @@ WITH due AS (
 SELECT c.id, c.event_id, c.event_type, c.webhook_id, c.attempt_count, c.is_test,
        e.body, e.traceparent, w.url, w.secret, w.enabled, w.max_concurrency,
        w.previous_secret, w.previous_secret_expires_at, w.signature_format, w.secret_key_id,
-       w.headers, w.retry_schedule, w.timeout_seconds, w.proxy_url
+       w.headers, w.retry_schedule, w.timeout_seconds, w.proxy_url, w.destination_type,
+       w.destination_config
 FROM claimed AS c
 JOIN events AS e ON e.id = c.event_id
 JOIN webhooks AS w ON w.id = c.webhook_id
@@ -286,7 +287,9 @@ RETURNING id, event_id, event_type, webhook_id, attempt_count, is_test,
     (SELECT headers FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT retry_schedule FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
     (SELECT timeout_seconds FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
-    (SELECT proxy_url FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
+    (SELECT proxy_url FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT destination_type FROM webhooks WHERE webhooks.id = deliveries.webhook_id),
+    (SELECT destination_config FROM webhooks WHERE webhooks.id = deliveries.webhook_id)
 """
 
 
@@ -329,7 +332,7 @@ async def claim_due(
             signing=secrets.signing_secrets(r[3], (r[9], r[12], r[13], r[14], r[15])),
             webhook_enabled=bool(r[10]),
             max_concurrency=r[11],
-            settings=secrets.delivery_settings(r[3], (r[16], r[17], r[18], r[19])),
+            settings=secrets.delivery_settings(r[3], (r[16], r[17], r[18], r[19], r[20], r[21])),
         )
         for r in rows
     ]

@@ -126,7 +126,8 @@ SELECT (SELECT webhooks_version FROM account) AS version,
        (SELECT json_agg(json_build_array(w.id, w.url, w.secret, w.previous_secret,
                                          w.previous_secret_expires_at, w.signature_format,
                                          w.secret_key_id, w.headers, w.retry_schedule,
-                                         w.timeout_seconds, w.proxy_url))
+                                         w.timeout_seconds, w.proxy_url, w.destination_type,
+                                         w.destination_config))
         FROM webhooks AS w
         WHERE w.id = ANY($6::varchar[]) AND EXISTS (SELECT 1 FROM go)) AS endpoints
 """
@@ -192,7 +193,9 @@ async def store_publish(
             webhook_id: HandOffEndpoint(
                 url,
                 secrets.signing_secrets(webhook_id, (secret, previous, expires, format_, key_id)),
-                secrets.delivery_settings(webhook_id, (headers, schedule, timeout, proxy)),
+                secrets.delivery_settings(
+                    webhook_id, (headers, schedule, timeout, proxy, kind, config)
+                ),
             )
             for (
                 webhook_id,
@@ -206,6 +209,8 @@ async def store_publish(
                 schedule,
                 timeout,
                 proxy,
+                kind,
+                config,
             ) in orjson.loads(row["endpoints"])
         }
         if row["endpoints"]

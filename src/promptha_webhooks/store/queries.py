@@ -88,7 +88,15 @@ def _claimed(secrets: SecretCodec, r: Any, not_before: int | None = None) -> Cla
         max_concurrency=r.max_concurrency,
         not_before=not_before,
         settings=secrets.delivery_settings(
-            r.webhook_id, (r.headers, r.retry_schedule, r.timeout_seconds, r.proxy_url)
+            r.webhook_id,
+            (
+                r.headers,
+                r.retry_schedule,
+                r.timeout_seconds,
+                r.proxy_url,
+                r.destination_type,
+                r.destination_config,
+            ),
         ),
     )
 
@@ -123,6 +131,8 @@ class DispatchQueries:
                 webhooks.c.retry_schedule,
                 webhooks.c.timeout_seconds,
                 webhooks.c.proxy_url,
+                webhooks.c.destination_type,
+                webhooks.c.destination_config,
             )
             .select_from(
                 deliveries.join(events, events.c.id == deliveries.c.event_id).join(

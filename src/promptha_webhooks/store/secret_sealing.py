@@ -1,8 +1,9 @@
 """Moving stored webhook secrets under the key ring's first key, online and in batches: rows
 from before encryption at rest (plaintext, `secret_key_id` NULL) are sealed, rows under an
-older key re-encrypted (with their static headers and proxy URL, sealed the same way).
-`serve` and `worker` seal plaintext rows at start-up; `promptha-webhooks secrets reencrypt`
-moves every row (docs/security.md, rotating the encryption key).
+older key re-encrypted (with their static headers, proxy URL and a broker webhook's destination
+config, sealed the same way). `serve` and `worker` seal plaintext rows at start-up;
+`promptha-webhooks secrets reencrypt` moves every row (docs/security.md, rotating the
+encryption key).
 
 Each batch is one short transaction, and each row is written only if its secrets are still
 the ones read (compare-and-set): a secret changed meanwhile (PATCH, a rotation) is already
@@ -63,6 +64,12 @@ def _pending(database: Database, request: ResealRequest) -> ColumnElement[bool]:
             webhooks.c.proxy_url.is_not(None),
             ~webhooks.c.proxy_url.startswith(f"{SEALED_PREFIX}:{primary}:", autoescape=True),
         ),
+        and_(
+            webhooks.c.destination_config.is_not(None),
+            ~webhooks.c.destination_config.startswith(
+                f"{SEALED_PREFIX}:{primary}:", autoescape=True
+            ),
+        ),
     )
 
 
@@ -96,6 +103,7 @@ async def reseal(
                         webhooks.c.secret_key_id,
                         webhooks.c.headers,
                         webhooks.c.proxy_url,
+                        webhooks.c.destination_config,
                     )
                     .where(_pending(database, request), webhooks.c.id > after)
                     .order_by(webhooks.c.id)
@@ -119,6 +127,9 @@ async def reseal(
                     if not request.plaintext_only:
                         columns["headers"] = codec.resealed_headers(row.id, row.headers)
                         columns["proxy_url"] = codec.resealed_proxy_url(row.id, row.proxy_url)
+                        columns["destination_config"] = codec.resealed_destination(
+                            row.id, row.destination_config
+                        )
                 except DecryptionError:
                     unreadable.append(row.id)
                     continue
@@ -130,6 +141,7 @@ async def reseal(
                         webhooks.c.previous_secret.is_not_distinct_from(row.previous_secret),
                         webhooks.c.headers.is_not_distinct_from(row.headers),
                         webhooks.c.proxy_url.is_not_distinct_from(row.proxy_url),
+                        webhooks.c.destination_config.is_not_distinct_from(row.destination_config),
                     )
                     .values(**columns)
                 )

@@ -89,6 +89,11 @@ webhooks = Table(
     # The webhook's own HTTP CONNECT proxy, sealed like the secrets (it may carry credentials);
     # NULL: the server's PROMPTHA_WEBHOOKS_PROXY_URL, if any (0018).
     Column("proxy_url", Text, nullable=True),
+    # Where deliveries go (0020): http (POST to `url`) or a broker (rabbitmq, nats,
+    # redis-stream; `url` is then ""), whose connection settings `destination_config` holds as
+    # one JSON object sealed like the secrets (its credentials never stored in the clear).
+    Column("destination_type", String(16), nullable=False, server_default="http"),
+    Column("destination_config", Text, nullable=True),
     # Endpoint health (health.py), written in the dispatcher's result batches. A failing
     # streak starts at the first failed attempt after a success (failing_since) and counts
     # failed attempts and finally failed deliveries; warned_level is the last budget warning

@@ -17,7 +17,9 @@ stored value (a new value is a new ciphertext: a fresh nonce), never per attempt
 A webhook's static custom headers (delivery_settings.py) are sealed the same way, as one JSON
 object in the `headers` column (associated data: the column and the webhook id), and opened
 with its retry schedule and timeout into one cached `DeliverySettings` (`delivery_settings`).
-So is its own proxy URL (`proxy_url`: it may carry the proxy's user name and password).
+So is its own proxy URL (`proxy_url`: it may carry the proxy's user name and password), and
+a broker webhook's destination config (`destination_config`: its URL holds the broker's
+credentials), opened into the same `DeliverySettings`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from typing import Final
 
 import orjson
 
-from promptha_webhooks.delivery_settings import DEFAULT_DELIVERY_SETTINGS, DeliverySettings
+from promptha_webhooks.delivery_settings import (
+    DEFAULT_DELIVERY_SETTINGS,
+    DeliverySettings,
+    OpenedDestination,
+)
 from promptha_webhooks.proxy_url import ProxyUrl, parse_proxy_url
 from promptha_webhooks.secret_box import DecryptionError, KeyRing
 from promptha_webhooks.signature_headers import SignatureFormat
@@ -57,15 +63,27 @@ SIGNING_COLUMNS: Final = (
 StoredSecrets = tuple[str, str | None, int | None, str, str | None]
 
 # The webhooks columns a webhook's delivery settings are read from, in `StoredSettings`' order.
-SETTINGS_COLUMNS: Final = ("headers", "retry_schedule", "timeout_seconds", "proxy_url")
+SETTINGS_COLUMNS: Final = (
+    "headers",
+    "retry_schedule",
+    "timeout_seconds",
+    "proxy_url",
+    "destination_type",
+    "destination_config",
+)
 
 # The values of SETTINGS_COLUMNS, as a row holds them: the sealed headers (a JSON object), the
-# retry delays (a JSON array), the timeout in seconds, the sealed proxy URL; each NULL for the
-# server's default.
-StoredSettings = tuple[str | None, str | None, int | None, str | None]
+# retry delays (a JSON array), the timeout in seconds, the sealed proxy URL (each NULL for the
+# server's default); the destination kind (`http` or a broker's) and a broker's sealed config
+# (a JSON object).
+StoredSettings = tuple[str | None, str | None, int | None, str | None, str, str | None]
+
+# An HTTP webhook with the server's delivery settings, as a row holds it.
+_DEFAULT_STORED: Final = (None, None, None, None, "http", None)
 
 _CACHE_SIZE = 4096
 _HEADERS_AAD = "webhooks.headers:"
+_DESTINATION_AAD = "webhooks.destination_config:"
 _SECRET_AAD = "webhooks.secret:"
 _PREVIOUS_AAD = "webhooks.previous_secret:"
 _PROXY_AAD = "webhooks.proxy_url:"
@@ -102,7 +120,7 @@ class SecretCodec:
     def delivery_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
         """The delivery settings stored as these column values of webhook `webhook_id` (the
         header values opened; `unreadable` says why when they do not decrypt)."""
-        if stored == (None, None, None, None):
+        if stored == _DEFAULT_STORED:
             return DEFAULT_DELIVERY_SETTINGS
         key = (webhook_id, stored)
         found = self._settings_cache.get(key)
@@ -145,8 +163,39 @@ class SecretCodec:
         plain = self.keys.decrypt(sealed, _aad(_PROXY_AAD, webhook_id))
         return self.keys.encrypt(plain, _aad(_PROXY_AAD, webhook_id))
 
+    def destination_column(self, webhook_id: str, config: str | None) -> str | None:
+        """The `destination_config` column value storing a broker webhook's config (its JSON
+        object), sealed under the ring's first key; None for an HTTP webhook."""
+        if config is None:
+            return None
+        return self.keys.encrypt(config, _aad(_DESTINATION_AAD, webhook_id))
+
+    def resealed_destination(self, webhook_id: str, sealed: str | None) -> str | None:
+        """The `destination_config` column value holding the same config under the ring's
+        first key; DecryptionError when it does not open."""
+        if sealed is None:
+            return None
+        plain = self.keys.decrypt(sealed, _aad(_DESTINATION_AAD, webhook_id))
+        return self.keys.encrypt(plain, _aad(_DESTINATION_AAD, webhook_id))
+
+    def _open_destination(
+        self, webhook_id: str, kind: str, sealed: str | None
+    ) -> tuple[OpenedDestination | None, str | None]:
+        """A broker webhook's destination, opened (or why it does not open)."""
+        if sealed is None:
+            return None, None
+        try:
+            config = self.keys.decrypt(sealed, _aad(_DESTINATION_AAD, webhook_id))
+        except DecryptionError as exc:
+            logger.error("webhook %s: destination config: %s", webhook_id, exc.message)
+            return None, exc.message
+        return OpenedDestination(kind, config), None
+
     def _open_settings(self, webhook_id: str, stored: StoredSettings) -> DeliverySettings:
-        sealed, schedule, timeout, sealed_proxy = stored
+        sealed, schedule, timeout, sealed_proxy, destination_type, destination_config = stored
+        destination, destination_unreadable = self._open_destination(
+            webhook_id, destination_type, destination_config
+        )
         delays = orjson.loads(schedule) if schedule is not None else None
         retry_schedule = (0.0, *map(float, delays)) if delays is not None else None
         headers: tuple[tuple[str, str], ...] = ()
@@ -172,6 +221,8 @@ class SecretCodec:
             timeout_s=float(timeout) if timeout is not None else None,
             unreadable=unreadable,
             proxy=proxy,
+            destination=destination,
+            destination_unreadable=destination_unreadable,
         )
 
     def secret_columns(

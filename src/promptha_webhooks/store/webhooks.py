@@ -82,6 +82,10 @@ class NewWebhook:
     retry_schedule: Sequence[float] | None = None
     timeout_seconds: int | None = None
     proxy_url: ProxyUrl | None = None  # sealed on insert; None: the server's proxy, if any
+    # A broker destination: its kind and config (a JSON object, sealed on insert); "http" and
+    # None: POST to `url`
+    destination_type: str = "http"
+    destination_config: str | None = None
 
 
 _SETTINGS = (
@@ -89,6 +93,8 @@ _SETTINGS = (
     webhooks.c.retry_schedule,
     webhooks.c.timeout_seconds,
     webhooks.c.proxy_url,
+    webhooks.c.destination_type,
+    webhooks.c.destination_config,
 )
 
 
@@ -108,7 +114,10 @@ _SIGNING = (
 def _webhook(row: Row[Any], signing: Signing, settings: DeliverySettings) -> Webhook:
     """The webhook of a row; without its secret when it does not decrypt (`signing` says why:
     revealing it answers 503, SecretUnavailableError). Its static headers by name only."""
+    destination = settings.destination
     return Webhook(
+        type=row.destination_type,
+        config=destination.shown() if destination is not None else None,
         header_names=(
             None if settings.unreadable else sorted(name for name, _ in settings.headers)
         ),
@@ -116,7 +125,7 @@ def _webhook(row: Row[Any], signing: Signing, settings: DeliverySettings) -> Web
         timeout_seconds=row.timeout_seconds,
         proxy_url=settings.proxy.masked if settings.proxy is not None else None,
         id=row.id,
-        url=row.url,
+        url=row.url if row.destination_type == "http" else None,
         events=orjson.loads(row.events),
         filters=orjson.loads(row.filters) if row.filters else None,
         description=row.description,
@@ -166,7 +175,15 @@ class WebhookQueries:
 
     def _settings(self, row: Any) -> DeliverySettings:
         return self.secrets.delivery_settings(
-            row.id, (row.headers, row.retry_schedule, row.timeout_seconds, row.proxy_url)
+            row.id,
+            (
+                row.headers,
+                row.retry_schedule,
+                row.timeout_seconds,
+                row.proxy_url,
+                row.destination_type,
+                row.destination_config,
+            ),
         )
 
     async def insert(self, conn: AsyncConnection, new: NewWebhook, now: int) -> None:
@@ -191,6 +208,8 @@ class WebhookQueries:
                 ),
                 timeout_seconds=new.timeout_seconds,
                 proxy_url=self.secrets.proxy_url_column(new.id, new.proxy_url),
+                destination_type=new.destination_type,
+                destination_config=self.secrets.destination_column(new.id, new.destination_config),
                 disabled_reason=None if new.enabled else "manual",
                 created_at=now,
                 updated_at=now,
@@ -231,6 +250,8 @@ class WebhookQueries:
                 columns["headers"] = self.secrets.headers_column(id, value)
             elif key == "proxy_url":
                 columns["proxy_url"] = self.secrets.proxy_url_column(id, value)
+            elif key == "destination_config":
+                columns["destination_config"] = self.secrets.destination_column(id, value)
             elif key == "retry_schedule":
                 columns["retry_schedule"] = _json(value) if value is not None else None
             elif key == "secret":

@@ -49,7 +49,11 @@ class AlertsForm:
 async def _http_webhooks(services: Services, account_id: str) -> list[Webhook]:
     """The account's webhooks an alert webhook may be (HTTP ones, newest first)."""
     listed = await services.list_webhooks(account_id, MAX_PAGE_SIZE, None)
-    return [hook for hook in listed.data if not hook.url.startswith("listen://")]
+    return [
+        hook
+        for hook in listed.data
+        if hook.type == "http" and not (hook.url or "").startswith("listen://")
+    ]
 
 
 async def _page(

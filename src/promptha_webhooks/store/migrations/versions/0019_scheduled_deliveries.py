@@ -9,7 +9,6 @@ until then; a crash loses none (they are rows, not timers). The event keeps the 
 NULL when none was. The new delivery status `cancelled` needs no change: `deliveries.status`
 is an unconstrained String(16).
 
-(down_revision 0017: 0018 is another branch's; the merge puts this one after it.)
 """
 
 from __future__ import annotations
