@@ -121,6 +121,7 @@ CASES: dict[str, Cases] = {
     "deliveries list": _api(("deliveries", "list", WEBHOOK), f"No webhook {WEBHOOK}"),
     "deliveries show": _api(("deliveries", "show", DELIVERY), f"No delivery {DELIVERY}"),
     "deliveries retry": _api(("deliveries", "retry", DELIVERY), f"No delivery {DELIVERY}"),
+    "deliveries cancel": _api(("deliveries", "cancel", DELIVERY), f"No delivery {DELIVERY}"),
     "deliveries resend": _api(
         ("deliveries", "resend", "--failed", "--webhook", WEBHOOK), f"No webhook {WEBHOOK}"
     ),
@@ -131,6 +132,7 @@ CASES: dict[str, Cases] = {
         ADMIN,
     ),
     "events show": _api(("events", "show", EVENT), f"No event {EVENT}"),
+    "events cancel": _api(("events", "cancel", EVENT), f"No event {EVENT}"),
     "events list": _api(("events", "list"), "Invalid API key", UNKNOWN_KEY),
     "events types": _api(("events", "types"), "Invalid API key", UNKNOWN_KEY),
     "alerts show": _api(("alerts", "show", "--account", ACCOUNT), f"No account {ACCOUNT}", ADMIN),

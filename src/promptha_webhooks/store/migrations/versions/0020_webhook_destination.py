@@ -10,6 +10,9 @@ JSON object sealed with AES-256-GCM like the signing secrets (secret_box.py; the
 in the value, the column name and webhook id are associated data); NULL for an HTTP webhook.
 Read with the delivery settings (claims, hand-offs), not with the fan-out: no webhooks_version
 bump.
+
+Plain ALTER TABLE both ways, no batch mode: on SQLite a batch rebuild of `webhooks` would
+drop the triggers of 0015 that keep its webhooks_version (see 0018).
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("webhooks") as batch:
-        batch.add_column(
-            sa.Column("destination_type", sa.String(16), nullable=False, server_default="http")
-        )
-        batch.add_column(sa.Column("destination_config", sa.Text(), nullable=True))
+    op.add_column(
+        "webhooks",
+        sa.Column("destination_type", sa.String(16), nullable=False, server_default="http"),
+    )
+    op.add_column("webhooks", sa.Column("destination_config", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("webhooks") as batch:
-        batch.drop_column("destination_config")
-        batch.drop_column("destination_type")
+    # SQLite 3.35+ drops a column in place (Python 3.11's sqlite3 is newer).
+    op.execute("ALTER TABLE webhooks DROP COLUMN destination_config")
+    op.execute("ALTER TABLE webhooks DROP COLUMN destination_type")
