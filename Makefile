@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src/promptha_webhooks
+	$(BIN)/mypy src/promptha_webhooks bench
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -160,7 +160,7 @@ async def _closed_loop(
 ) -> dict[str, Any]:
     """The load generator's closed loop against a server, with the server's CPU time used."""
     cpu_before = cpu()
-    batch_args = ("--batch", str(batch)) if batch else ()
+    batch_args: tuple[str, ...] = ("--batch", str(batch)) if batch else ()
     batch_args += ("--typical",) if typical else ()
     outcome = await run_loadgen(
         "closed",

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench.database import PG_ADMIN_DSN
+from bench.common import PG_ADMIN_DSN
 
 ROWS = 500
 CALLS = 100

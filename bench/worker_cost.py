@@ -144,7 +144,7 @@ async def _per_delivery_us(dispatcher: Dispatcher, signing: str) -> float:
     updates = [item.update for item in batch]
     results = [AttemptResult.from_outcome(item) for item in batch if item.attempt is not None]
     await dispatch_statements.record_results(
-        _Driver([]),  # type: ignore[arg-type]
+        _Driver([]),
         attempt_rows,
         updates,
         latest_success(results),

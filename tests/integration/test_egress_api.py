@@ -52,6 +52,22 @@ async def test_ips_is_public_and_cacheable_with_an_etag(make_service: ServiceFac
     assert keyed.status_code == 200 and keyed.json() == body
 
 
+async def test_head_answers_the_headers_of_get_without_a_body(
+    make_service: ServiceFactory,
+) -> None:
+    service = await egress_service(make_service, PUBLISHED)
+    full = await service.client.get("/v1/ips")
+    head = await service.client.head("/v1/ips")
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("etag", "cache-control", "content-type", "content-length"):
+        assert head.headers[name] == full.headers[name], name
+    revalidated = await service.client.head(
+        "/v1/ips", headers={"If-None-Match": full.headers["etag"]}
+    )
+    assert revalidated.status_code == 304 and revalidated.content == b""
+
+
 async def test_the_version_changes_exactly_when_the_list_does(
     make_service: ServiceFactory,
 ) -> None:

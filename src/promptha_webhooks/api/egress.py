@@ -1,5 +1,6 @@
 """`GET /v1/ips`: the addresses deliveries come from (egress.py), public and cacheable, with an
-ETag (its version) that answers `If-None-Match` with 304."""
+ETag (its version) that answers `If-None-Match` with 304. `HEAD` answers the same headers with
+no body, for caches and monitors that revalidate with it."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ CACHE_CONTROL = f"public, max-age={CACHE_MAX_AGE_S}"
 MAX_IF_NONE_MATCH_LENGTH = 4096
 
 
-@router.get(
+@router.api_route(
     PATH,
+    methods=["GET", "HEAD"],
     response_model=EgressAddresses,
     responses={304: {"description": "If-None-Match names the current version"}},
 )
