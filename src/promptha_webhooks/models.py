@@ -239,10 +239,18 @@ class DeliveryDetail(Delivery):
 
 
 class EventDelivery(Delivery):
-    """A delivery of one event, with the URL of the webhook it goes to (an event's
-    deliveries, one per webhook: `GET /v1/events/{id}/deliveries`)."""
+    """A delivery of one event, with the kind and URL of the webhook it goes to (an event's
+    deliveries, one per webhook: `GET /v1/events/{id}/deliveries`). `webhook_url` is None for
+    a broker webhook, like the webhook's own `url`."""
 
-    webhook_url: str
+    webhook_type: DestinationType = "http"
+    webhook_url: str | None
+
+    @property
+    def webhook_label(self) -> str:
+        """What a person reads for the webhook: its URL, or its kind and id (a broker's
+        connection settings are sealed: GET /v1/webhooks/{id} shows them, masked)."""
+        return self.webhook_url or f"{self.webhook_type} {self.webhook_id}"
 
 
 class CancelledDeliveries(ApiModel):

@@ -6,6 +6,7 @@ a 404; a form without its CSRF token changes nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from test_dashboard import add_webhook, csrf_of, key_of, new_client, sign_in
@@ -46,6 +47,17 @@ async def test_add_a_redis_stream_and_save_and_test(service: Service) -> None:
         message = await peer.next_message()
         secret = await service.client.get(f"/v1/webhooks/{hook['id']}/secret", headers=auth)
         verify(message.body, lower(message.headers), secret.json()["secret"])
+
+        # The event's deliveries name the broker webhook by its kind (it has no URL), in the
+        # API and on the event's page (never an empty link).
+        event_id = json.loads(message.body)["data"]["eventId"]
+        listed = await service.client.get(f"/v1/events/{event_id}/deliveries", headers=auth)
+        [row] = listed.json()["data"]
+        assert (row["webhookType"], row["webhookUrl"]) == ("redis-stream", None)
+        shown = await browser.get(f"/dashboard/events/{event_id}")
+        assert shown.status_code == 200
+        assert f">redis-stream {hook['id']}</a>" in shown.text
+        assert '"></a>' not in shown.text
 
 
 async def test_bad_broker_settings_are_shown_next_to_their_field(service: Service) -> None:

@@ -351,7 +351,7 @@ def event_deliveries_table(deliveries: Iterable[EventDelivery]) -> Table:
             table,
             delivery.id,
             delivery.webhook_id,
-            delivery.webhook_url,
+            delivery.webhook_label,
             status(delivery.status),
             str(delivery.attempt_count),
             last_answer(delivery),

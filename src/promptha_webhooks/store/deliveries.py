@@ -201,9 +201,9 @@ class DeliveryQueries:
         self, conn: AsyncConnection, account_id: str, event_id: str, limit: int, before: str | None
     ) -> builtins.list[EventDelivery]:
         """A page of the event's deliveries (one per webhook), newest first, with each
-        webhook's URL."""
+        webhook's kind and URL."""
         query = (
-            select(deliveries, webhooks.c.url)
+            select(deliveries, webhooks.c.url, webhooks.c.destination_type)
             .select_from(deliveries.join(webhooks, webhooks.c.id == deliveries.c.webhook_id))
             .where(deliveries.c.event_id == event_id, deliveries.c.account_id == account_id)
             .order_by(deliveries.c.id.desc())
@@ -214,7 +214,8 @@ class DeliveryQueries:
         return [
             EventDelivery(
                 **_delivery(row).model_dump(by_alias=False, exclude={"object"}),
-                webhook_url=row.url,
+                webhook_type=row.destination_type,
+                webhook_url=row.url if row.destination_type == "http" else None,
             )
             for row in await conn.execute(query)
         ]
