@@ -111,6 +111,14 @@ class Webhook(ApiModel):
     # secrets do not decrypt with the server's key ring.
     signing: Signing | None = Field(default=None, exclude=True, repr=False)
 
+    def as_of(self, now_ms: int) -> Webhook:
+        """The webhook as the API shows it at `now_ms`: `previous_secret_expires_at` only
+        while the grace period runs (the column keeps a past time until the next rotation)."""
+        ends = self.previous_secret_expires_at
+        if ends is None or ends.timestamp() * 1000 > now_ms:
+            return self
+        return self.model_copy(update={"previous_secret_expires_at": None})
+
     @property
     def target(self) -> str:
         """Where deliveries go, in one line: the URL, or the broker kind and its config's URL

@@ -19,7 +19,7 @@ from promptha_webhooks.store.database import alembic_config, migrate_sync
 from promptha_webhooks.store.tables import deliveries
 from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S
 
-from support import Receiver, Service, sync_connection
+from support import ManualClock, Receiver, Service, ServiceFactory, sync_connection
 
 FIRST = "whsec_rotation_first_0123456789"
 SECOND = "whsec_rotation_second_0123456789"
@@ -98,6 +98,30 @@ async def test_rotation_signs_with_both_secrets_and_rotating_again_drops_the_old
         assert response.json()["id"] == webhook_id
         assert response.json()["previousSecretExpiresAt"] is None
     assert await signatures(service, receiver, account_id, 4) == (THIRD, None)
+
+
+async def test_the_end_of_the_grace_period_is_shown_only_while_it_runs(
+    make_service: ServiceFactory,
+) -> None:
+    clock = ManualClock()
+    service = await make_service(clock=clock)
+    _, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url="http://127.0.0.1:9/", secret=FIRST)
+    path = f"/v1/webhooks/{webhook['id']}"
+    answer = await rotate(service, auth, webhook["id"], secret=SECOND, gracePeriodSeconds=60)
+    ends = answer["previousSecretExpiresAt"]
+    assert ends is not None
+
+    async def shown() -> list[Any]:
+        one = (await service.client.get(path, headers=auth)).json()
+        listed = (await service.client.get("/v1/webhooks", headers=auth)).json()["data"]
+        edited = await service.client.patch(path, json={"description": "d"}, headers=auth)
+        return [one, *listed, edited.json()]
+
+    clock.advance(59)
+    assert [w["previousSecretExpiresAt"] for w in await shown()] == [ends] * 3
+    clock.advance(2)  # the grace period is over: nothing to show, nothing signs with FIRST
+    assert [w["previousSecretExpiresAt"] for w in await shown()] == [None] * 3
 
 
 async def test_a_generated_secret_and_a_grace_period_of_0(

@@ -105,7 +105,7 @@ class Stats:
     async def webhook_with_stats(self, account_id: str, webhook_id: str) -> Webhook:
         """The webhook object with its 1 h / 24 h / 7 d windows (`GET /v1/webhooks/{id}`)."""
         webhook, windows = await self._windows(account_id, webhook_id)
-        return webhook.model_copy(update={"stats": windows})
+        return webhook.as_of(ms(self.clock.now())).model_copy(update={"stats": windows})
 
     async def _windows(self, account_id: str, webhook_id: str) -> tuple[Webhook, list[WindowStats]]:
         now = ms(self.clock.now())

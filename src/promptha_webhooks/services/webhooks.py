@@ -289,7 +289,10 @@ class WebhookUseCases(UseCases):
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         if webhook is None:
             raise NotFoundError(f"No webhook {webhook_id}")
-        return webhook
+        return self._as_of_now(webhook)
+
+    def _as_of_now(self, webhook: Webhook) -> Webhook:
+        return webhook.as_of(self._now())
 
     async def get_webhook_secret(self, account_id: str, webhook_id: str) -> WebhookSecret:
         webhook = await self.get_webhook(account_id, webhook_id)
@@ -341,7 +344,7 @@ class WebhookUseCases(UseCases):
             rows = await self.store.webhooks.list(
                 conn, account_id, size + 1, check_cursor(cursor, ids.WEBHOOK)
             )
-        return page_of(rows, size)
+        return page_of([self._as_of_now(row) for row in rows], size)
 
     async def update_webhook(
         self, account_id: str, webhook_id: str, changes: dict[str, Any]
@@ -406,7 +409,7 @@ class WebhookUseCases(UseCases):
                 # Pending deliveries follow the new pacing (paced claim or ordinary claim).
                 paced = is_paced(webhook.rate_limit, webhook.ordering)
                 await self.store.deliveries.repace(conn, webhook_id, paced)
-        return webhook
+        return self._as_of_now(webhook)
 
     async def rotate_webhook_secret(
         self,
@@ -455,7 +458,7 @@ class WebhookUseCases(UseCases):
                 await self._wake_rejected(conn, webhook_id)
             webhook = await self.store.webhooks.get(conn, account_id, webhook_id)
         assert webhook is not None
-        return webhook
+        return self._as_of_now(webhook)
 
     async def _locked_secrets(
         self, conn: AsyncConnection, account_id: str, webhook_id: str
