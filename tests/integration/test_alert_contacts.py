@@ -9,6 +9,9 @@ import json
 from email.message import Message
 from typing import Any
 
+from broker_peers import broker_peer, lower
+from promptha_webhooks.receiver.verify import verify
+
 from conftest import MailSink
 from support import ManualClock, Receiver, Service, ServiceFactory, free_port
 
@@ -275,6 +278,33 @@ async def test_alert_webhook_gets_its_accounts_alerts_and_never_its_own(
     other = await service.client.get(f"/v1/webhooks/{theirs['id']}/deliveries", headers=other_auth)
     assert other.status_code == 200 and other.json()["data"] == []
     assert other_id != account_id
+
+
+async def test_a_broker_alert_webhook_gets_the_alerts_on_its_stream(
+    make_service: ServiceFactory, receiver: Receiver
+) -> None:
+    """The alert webhook may be a broker destination: the alerts are published to the real
+    Redis stream, signed like any delivery."""
+    service = await monitored(make_service)
+    account_id, auth = await service.create_account()
+    async with broker_peer("redis-stream") as peer:
+        created = await service.client.post(
+            "/v1/webhooks",
+            json={"type": "redis-stream", "config": peer.config(), "events": ["credits.low"]},
+            headers=auth,
+        )
+        assert created.status_code == 201, created.text
+        stream = created.json()
+        assert (await put(service, auth, {"emails": [], "webhookId": stream["id"]})).is_success
+        gone = await gone_webhook(service, receiver, account_id, auth, "/gone")
+        events = []
+        for _ in range(2):
+            message = await peer.next_message()
+            verify(message.body, lower(message.headers), stream["secret"])
+            body = json.loads(message.body)
+            assert body["data"]["webhookId"] == gone
+            events.append(body["event"])
+        assert sorted(events) == ["delivery.failed", "webhook.disabled"]
 
 
 async def test_a_failing_alert_webhook_gets_no_alerts_about_itself(

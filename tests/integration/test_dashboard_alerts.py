@@ -80,3 +80,37 @@ async def test_alerts_page_saves_contacts(service: Service, receiver: Receiver) 
         cleared = await save(browser, emails="", webhook_id="")
         assert cleared.status_code == 303
         assert (await contacts(service, auth))["emails"] == []
+
+
+async def test_every_webhook_of_the_account_can_be_chosen(service: Service) -> None:
+    """Past the first page of webhooks (100), and a broker webhook (shown by its kind and
+    stream, not as "None"): each is a choice, and saving one of them works."""
+    _, auth = await service.create_account()
+    oldest = await service.create_webhook(auth, url="http://127.0.0.1:9/oldest")
+    for i in range(100):
+        await service.create_webhook(auth, url=f"http://127.0.0.1:9/h{i}")
+    broker = await service.client.post(
+        "/v1/webhooks",
+        json={
+            "type": "redis-stream",
+            "config": {"url": "redis://127.0.0.1:6379/0", "stream": "alerts-stream"},
+            "events": ["credits.low"],
+        },
+        headers=auth,
+    )
+    assert broker.status_code == 201, broker.text
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        shown = await browser.get("/dashboard/alerts")
+        assert shown.text.count('<option value="wh_') == 102
+        assert f'<option value="{oldest["id"]}">' in shown.text
+        assert (
+            f"redis-stream redis://127.0.0.1:6379/0 stream=alerts-stream ({broker.json()['id']})"
+            in shown.text
+        )
+        for chosen in (oldest["id"], broker.json()["id"]):
+            saved = await save(browser, emails="", webhook_id=chosen)
+            assert saved.status_code == 303, saved.text
+            assert (await contacts(service, auth))["webhookId"] == chosen
+            again = await browser.get("/dashboard/alerts")
+            assert f'<option value="{chosen}" selected>' in again.text

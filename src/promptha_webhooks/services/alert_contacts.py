@@ -1,7 +1,8 @@
 """An account's alert contacts (alerts.py sends to them): read and replace, one transaction
 per call. Reached as `services.alert_contacts`.
 
-The alert webhook must be an HTTP webhook of the same account: another account's id, or one
+The alert webhook must be a webhook of the same account, HTTP or broker (its alerts are
+deliveries like any other), not a `listen` session: another account's id, or one
 that does not exist, is answered as not found (404), so ids of other accounts reveal nothing.
 A webhook deleted after it was chosen reads back as unset (no foreign key: migration 0017)."""
 
@@ -58,7 +59,7 @@ class AlertContactUseCases:
                     raise NotFoundError(f"No webhook {webhook_id}", field="webhookId")
                 if kind != "http":
                     raise InvalidRequestError(
-                        "webhookId must be an HTTP webhook (not a listen session)",
+                        "webhookId must be a webhook, not a listen session",
                         field="webhookId",
                     )
             contacts = await self.queries.put(

@@ -46,14 +46,23 @@ class AlertsForm:
         return AlertContactsChange(emails=emails, webhook_id=self.webhook_id or None)
 
 
-async def _http_webhooks(services: Services, account_id: str) -> list[Webhook]:
-    """The account's webhooks an alert webhook may be (HTTP ones, newest first)."""
-    listed = await services.list_webhooks(account_id, MAX_PAGE_SIZE, None)
-    return [
-        hook
-        for hook in listed.data
-        if hook.type == "http" and not (hook.url or "").startswith("listen://")
-    ]
+# The choices of the alert-webhook list: every webhook of the account up to this many (an
+# account with more picks one by id through the API or `alerts set --webhook`).
+MAX_ALERT_WEBHOOK_CHOICES = 10 * MAX_PAGE_SIZE
+
+
+async def _alert_webhook_choices(services: Services, account_id: str) -> list[Webhook]:
+    """The account's webhooks an alert webhook may be (any destination but a `listen`
+    session), newest first, page by page."""
+    choices: list[Webhook] = []
+    cursor: str | None = None
+    while len(choices) < MAX_ALERT_WEBHOOK_CHOICES:
+        listed = await services.list_webhooks(account_id, MAX_PAGE_SIZE, cursor)
+        choices += [hook for hook in listed.data if not (hook.url or "").startswith("listen://")]
+        if not listed.has_more or listed.next_cursor is None:
+            break
+        cursor = listed.next_cursor
+    return choices[:MAX_ALERT_WEBHOOK_CHOICES]
 
 
 async def _page(
@@ -61,7 +70,7 @@ async def _page(
 ) -> Response:
     context = {
         "form": form,
-        "webhooks": await _http_webhooks(services, user.account_id),
+        "webhooks": await _alert_webhook_choices(services, user.account_id),
         "max_emails": MAX_ALERT_EMAILS,
         "operator_copy": bool(services.settings.alert_email_to),
         "smtp_configured": bool(services.settings.smtp_host),
