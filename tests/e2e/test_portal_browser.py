@@ -203,3 +203,23 @@ async def test_the_portal_embedded_from_another_site(
     await save_screenshot(page, "portal-read-only")
     assert errors == []
     await context.close()
+
+
+async def test_an_ended_session_says_so_in_its_frame(
+    browser: Browser,
+    embedder: tuple[str, dict[str, str], str],
+) -> None:
+    """When the portal's cookie is gone (its session expired), the next page in the iframe
+    says the session ended, with no API-key sign-in form (a customer has no key)."""
+    url, _env, _key = embedder
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    frame = await open_embedded(page, url)
+    await context.clear_cookies()  # what the cookie's Max-Age does at the session's end
+    portal = page.frame_locator("iframe[title='Webhooks']")
+    await portal.get_by_role("link", name="Events").click()
+    await expect(portal.get_by_role("heading", name="Session ended")).to_be_visible()
+    await expect(portal.get_by_label("API key")).to_have_count(0)
+    [frame] = [f for f in page.frames if "/dashboard/" in f.url]
+    await audit(frame, "portal session ended")
+    await context.close()

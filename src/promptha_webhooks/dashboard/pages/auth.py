@@ -3,6 +3,9 @@
 Signing in takes an account API key (admin keys are refused) and sets the session cookie; the
 sign-in form carries a double-submit token instead of the session's CSRF token. Signing out
 records the session as revoked, so a copy of the cookie stops working too.
+
+In a frame (the embedded customer portal, whose users have no API key), the sign-in page is a
+"Session ended" page instead: a portal session that expired sends its frame here.
 """
 
 from __future__ import annotations
@@ -60,10 +63,26 @@ async def home() -> Response:
     return redirect("/webhooks")
 
 
+# A page loaded in a frame: the embedded customer portal (only the portal's origins may frame
+# the dashboard, PROMPTHA_WEBHOOKS_PORTAL_ORIGINS). Browsers send it on every navigation.
+FRAMED = frozenset({"iframe", "frame"})
+PORTAL_ENDED = (
+    "This session has ended. Reload the page you opened it from to start a new one."
+)
+
+
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     if await current_session(request) is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    if request.headers.get("sec-fetch-dest") in FRAMED:
+        # An expired portal session, not a person with an API key: no sign-in form.
+        return page(
+            request,
+            "error.html",
+            {"title": "Session ended", "message": PORTAL_ENDED, "back": False},
+            status_code=401,
+        )
     return login_page(request)
 
 
