@@ -1,7 +1,8 @@
 """Reloading the "Webhook created" page in Chromium (Playwright, against the real `promptha-
 webhooks serve`): the reload posts the Add Webhook form again (the resubmit dialog accepted),
 and that re-post creates no second webhook but lands on the webhook's page, without the secret.
-The same for the API key page with JavaScript off (its history trick needs JS)."""
+The same with JavaScript off for a new API key (its history trick needs JS) and for Rotate (its
+answer is the whole page then): no second key, no second rotation."""
 
 from __future__ import annotations
 
@@ -132,8 +133,8 @@ async def test_reloading_the_webhook_created_page_creates_no_second_webhook(
     await context.close()
 
 
-async def test_reloading_a_new_api_key_without_javascript_makes_no_second_key(
-    server: ServiceProcess, browser: Browser
+async def test_without_javascript_reloads_make_no_second_key_or_rotation(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
 ) -> None:
     key = await new_account(server)
     context = await browser.new_context(viewport=LAPTOP, java_script_enabled=False)
@@ -154,4 +155,31 @@ async def test_reloading_a_new_api_key_without_javascript_makes_no_second_key(
     await expect(page.get_by_role("status")).to_contain_text("already created an API key")
     assert new_key not in await page.content()
     assert len(await api_list(server, key, "/v1/keys")) == 2
+
+    # Rotate (its answer is the whole page without JavaScript): a reload rotates no second time.
+    auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as api:
+        made = await api.post(
+            "/v1/webhooks",
+            json={"url": receiver.url("/rotate"), "events": ["fabric.completed"]},
+            headers=auth,
+        )
+        assert made.status_code == 201, made.text
+        wid = made.json()["id"]
+        await page.goto(f"{server.url}/dashboard/webhooks/{wid}")
+        await page.get_by_text("Rotate…").click()
+        await page.get_by_label("Keep signing with the current secret for").select_option("3600")
+        await page.get_by_role("button", name="Rotate secret").click()
+        rotated = (await api.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()["secret"]
+        assert rotated in await page.content()
+        posts.clear()
+        await page.reload()
+        assert posts == [f"{server.url}/dashboard/webhooks/{wid}/rotate-secret"]
+        await expect(page).to_have_url(
+            f"{server.url}/dashboard/webhooks/{wid}?done=already-rotated"
+        )
+        await expect(page.locator(".notice")).to_contain_text("already rotated")
+        assert rotated not in await page.content()
+        now = (await api.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()["secret"]
+        assert now == rotated
     await context.close()

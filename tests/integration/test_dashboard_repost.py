@@ -240,3 +240,42 @@ async def test_a_portal_session_reposts_create_nothing(make_service: ServiceFact
         again = await portal.post("/dashboard/webhooks/new", data=form)
         assert again.status_code == 303 and "done=already-created" in again.headers["location"]
         assert len(await webhooks(service, auth)) == 1
+
+
+async def test_the_rotate_form_posted_twice_rotates_once(service: Service) -> None:
+    _account, auth = await service.create_account()
+    webhook = await service.create_webhook(auth, url=URL)
+    wid = webhook["id"]
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        form = await open_form(browser, f"/dashboard/webhooks/{wid}") | {"grace_period": "3600"}
+        first = await browser.post(f"/dashboard/webhooks/{wid}/rotate-secret", data=form)
+        assert first.status_code == 200, first.text
+        now = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
+        assert now["secret"] != webhook["secret"] and now["secret"] in first.text
+        state = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+
+        again = await browser.post(f"/dashboard/webhooks/{wid}/rotate-secret", data=form)
+        assert again.status_code == 303
+        assert again.headers["location"] == f"/dashboard/webhooks/{wid}?done=already-rotated"
+        assert now["secret"] not in again.text
+        after = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
+        assert after["secret"] == now["secret"]  # not rotated again: the first secret still
+        later = (await service.client.get(f"/v1/webhooks/{wid}", headers=auth)).json()
+        assert later["previousSecretExpiresAt"] == state["previousSecretExpiresAt"]
+        shown = await browser.get(again.headers["location"])
+        assert "already rotated the signing secret" in shown.text
+
+        htmx = await browser.post(
+            f"/dashboard/webhooks/{wid}/rotate-secret", data=form, headers={"HX-Request": "true"}
+        )
+        assert htmx.headers["HX-Redirect"] == again.headers["location"]
+        # The answer's own Rotate form is a fresh one: rotating again on purpose still works.
+        fresh = FORM_ID_RE.search(first.text)
+        assert fresh and fresh.group(1) != form["form_id"]
+        second = await browser.post(
+            f"/dashboard/webhooks/{wid}/rotate-secret", data=form | {"form_id": fresh.group(1)}
+        )
+        assert second.status_code == 200
+        last = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
+        assert last["secret"] not in (now["secret"], webhook["secret"])

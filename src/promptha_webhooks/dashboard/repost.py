@@ -3,7 +3,9 @@
 Add Webhook and Create API key answer their POST with the page that shows the new secret
 (shown only this once), so that page is a POST answer, and reloading it (F5, a browser that
 restores the tab, Back then Forward) posts the form again. Without this module every re-post
-made another webhook (duplicate deliveries) or another key.
+made another webhook (duplicate deliveries) or another key. Rotate (a webhook's signing
+secret) is the same without JavaScript: a re-post rotated again, dropping the secret the first
+rotation kept signing for its grace period.
 
 The design, stateless (nothing stored server-side, any API process can answer, and it works in
 the customer portal's iframe):
@@ -20,7 +22,8 @@ the customer portal's iframe):
   (SameSite=None; Secure; Partitioned in a portal session, `responses.set_session_cookie`).
 * A POST whose `form_id` is in the cookie creates nothing: 303 to what it created (a webhook's
   page, which can reveal the secret; the API keys page, as a key is never shown again) with a
-  notice saying so. The 303 carries no secret, and a reload after it is a GET.
+  notice saying so. The 303 carries no secret, and a reload after it is a GET. (An htmx
+  request, Rotate's, gets HX-Redirect instead of a 303.)
 * A POST without `form_id` (scripted clients, a tab opened before this change) creates as it
   always did, unprotected; a malformed `form_id` is refused with a 400 page ("reload the
   form"), as a form this dashboard rendered never sends one.
@@ -55,6 +58,7 @@ MAX_REMEMBERED: Final = 8  # creates remembered per browser and session (the coo
 FORM_ID_BYTES: Final = 16
 WEBHOOK: Final = "webhook"
 API_KEY: Final = "key"
+ROTATION: Final = "rotation"  # a webhook's secret rotated (Rotate, the object: the webhook)
 # What `new_form_id` makes (token_urlsafe), with room to spare; anything else is refused.
 _FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 

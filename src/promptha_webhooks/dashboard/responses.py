@@ -27,6 +27,9 @@ NOTICES = {
     "revealed here.",
     "already-created-deleted": "This form had already created a webhook, since deleted, so "
     "nothing new was created. Add Webhook opens a fresh form.",
+    "already-rotated": "This form had already rotated the signing secret, so it was not "
+    "rotated again (the page was reloaded or the form sent again). Reveal shows the new "
+    "secret.",
     "key-already-created": "This form had already created an API key, so no new key was made "
     "(the page was reloaded or the form sent again). A key is shown only once: if it was not "
     "copied, revoke it and create another.",

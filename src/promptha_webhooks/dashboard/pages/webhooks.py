@@ -3,7 +3,9 @@ edit form, enable/disable, delete, the signing secret (revealed only in a POST a
 rotation (Rotate with a grace period, Complete now) and the test-event panel.
 
 Add Webhook's form carries a one-time `form_id` (repost.py): reloading the "Webhook created"
-page posts the form again, and that re-post creates nothing but redirects to the webhook."""
+page posts the form again, and that re-post creates nothing but redirects to the webhook. The
+Rotate form too: without JavaScript its answer is a whole page, and a reload of it would rotate
+again, dropping the secret the first rotation kept signing for its grace period."""
 
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ from promptha_webhooks.dashboard.forms import (
     read_form,
     sample_text,
 )
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH
 from promptha_webhooks.dashboard.repost import (
+    ROTATION,
     WEBHOOK,
     already_created,
     form_id_again,
@@ -102,6 +106,7 @@ def secret_panel(webhook: Webhook, panels: DetailPanels) -> dict[str, Any]:
         "rotation_ends": rotation_end(webhook),
         "grace_periods": GRACE_PERIODS,
         "default_grace_period": DEFAULT_GRACE_PERIOD_S,
+        "form_id": new_form_id(),  # the Rotate form's (repost.py)
     }
 
 
@@ -335,13 +340,24 @@ async def rotate_secret(
     request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
 ) -> Response:
     """Rotate: a new secret signs at once, the current one keeps signing for the chosen grace
-    period. The new secret is shown in this POST answer only."""
-    seconds = grace_period(await read_form(request))
+    period. The new secret is shown in this POST answer only. The same form posted again (a
+    reload of that answer) does not rotate again: 303 to the webhook's page (repost.py)."""
+    form = await read_form(request)
+    seconds = grace_period(form)
+    form_id = form_id_of(form)
+    if form_id is not None and already_created(request, user, form_id, ROTATION) == webhook_id:
+        path = f"/webhooks/{webhook_id}?done=already-rotated"
+        if is_htmx(request):
+            return Response(status_code=200, headers={"HX-Redirect": MOUNT_PATH + path})
+        return redirect(f"/webhooks/{webhook_id}", done="already-rotated")
     rotation = await services.rotate_webhook_secret(
         user.account_id, webhook_id, grace_period_s=seconds
     )
     panels = DetailPanels(secret=rotation.secret, rotated=True)
-    return await secret_answer(request, user, webhook_id, panels)
+    response = await secret_answer(request, user, webhook_id, panels)
+    if form_id is not None:
+        remember(request, response, user, form_id, ROTATION, webhook_id)
+    return response
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret/complete")
