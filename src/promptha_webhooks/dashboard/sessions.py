@@ -8,6 +8,8 @@ expires, so signing out records the session as revoked in the database (`session
 SHA-256 of its nonce, kept until the cookie expires) and `dependencies.signed_in` refuses a
 revoked session on every request, on every API process. The CSRF token is an HMAC of the
 session nonce: forms carry it in a hidden field and htmx sends it as the `X-CSRF-Token` header.
+`seal`/`unseal` sign other cookie values for one session only (an HMAC over the session's nonce
+and the value, with a key of their own): the re-posted forms' cookie (repost.py).
 
 A customer-portal session (portal.py) is the same cookie with the portal session's id (`ps_…`)
 in place of the key id and the portal session's expiry; its read-only flag, return URL and

@@ -47,6 +47,7 @@ from promptha_webhooks.dashboard.repost import (
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
 from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import TestResult, Webhook
+from promptha_webhooks.services import Services
 from promptha_webhooks.signature_headers import SignatureAlgorithm
 from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, SigningSecrets
 
@@ -174,9 +175,7 @@ async def new_webhook(request: Request, user: CurrentUser) -> Response:
     return page(request, "webhook_new.html", {"form": form, "form_id": new_form_id()}, user=user)
 
 
-async def already_created_answer(
-    services: CurrentServices, user: SignedIn, webhook_id: str
-) -> Response:
+async def already_created_answer(services: Services, user: SignedIn, webhook_id: str) -> Response:
     """A re-posted Add Webhook form: to the webhook it created (never its secret again)."""
     try:
         await services.get_webhook(user.account_id, webhook_id)  # the account's, and still there
