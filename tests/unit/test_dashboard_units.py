@@ -98,6 +98,21 @@ def test_csrf_token_is_bound_to_the_session() -> None:
     assert not codec.check_csrf(one, None) and not codec.check_csrf(one, "")
 
 
+def test_sealed_values_are_bound_to_the_session_and_the_secret() -> None:
+    codec = SessionCodec("s" * 32)
+    one = codec.load(codec.issue("acct_1", "key_1"))
+    two = codec.load(codec.issue("acct_1", "key_1"))
+    assert one is not None and two is not None
+    sealed = codec.seal(one, b'[["f","webhook","wh_1"]]')
+    assert codec.unseal(one, sealed) == b'[["f","webhook","wh_1"]]'
+    assert codec.unseal(two, sealed) is None  # another session of the same account
+    assert SessionCodec("t" * 32).unseal(one, sealed) is None
+    payload, signature = sealed.split(".")
+    assert codec.unseal(one, payload[:-1] + "A." + signature) is None
+    for junk in (None, "", "x", "a.b.c", "!!!.???", f"{payload}.{signature}\udcff", "é.é"):
+        assert codec.unseal(one, junk) is None
+
+
 def test_form_filters_and_field_names() -> None:
     form = WebhookForm(fabric_ids=" a, b\nc\n\na ")
     assert form.filters() == {"fabricId": ["a", "b", "c"]}

@@ -22,6 +22,17 @@ NOTICES = {
     "and give it to your receiver.",
     "deleted": "Webhook deleted.",
     "signed-out": "You are signed out.",
+    "already-created": "This form had already created this webhook, so nothing new was "
+    "created (the page was reloaded or the form sent again). Its signing secret can be "
+    "revealed here.",
+    "already-created-deleted": "This form had already created a webhook, since deleted, so "
+    "nothing new was created. Add Webhook opens a fresh form.",
+    "already-rotated": "This form had already rotated the signing secret, so it was not "
+    "rotated again (the page was reloaded or the form sent again). Reveal shows the new "
+    "secret.",
+    "key-already-created": "This form had already created an API key, so no new key was made "
+    "(the page was reloaded or the form sent again). A key is shown only once: if it was not "
+    "copied, revoke it and create another.",
     "key-revoked": "API key revoked: it no longer works, in the API or here.",
     "key-revoked-signed-out": "You revoked the API key this session signed in with, so you "
     "are signed out. Sign in with another key of the account.",
@@ -116,20 +127,33 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
     )
 
 
-def set_portal_cookie(response: Response, value: str, max_age_s: int) -> None:
+def set_portal_cookie(
+    response: Response, value: str, max_age_s: int, *, name: str = SESSION_COOKIE
+) -> None:
     """A portal session's cookie: what a third-party iframe needs (SameSite=None; Secure;
     Partitioned, so browsers that block third-party cookies still keep it, for the embedding
     site); the session's CSRF token still guards every change. Written by hand: the standard
     library's cookie module knows `Partitioned` only from Python 3.14."""
     response.headers.append(
         "set-cookie",
-        f"{SESSION_COOKIE}={value}; Max-Age={max_age_s}; Path={MOUNT_PATH}; HttpOnly; Secure; "
+        f"{name}={value}; Max-Age={max_age_s}; Path={MOUNT_PATH}; HttpOnly; Secure; "
         "SameSite=None; Partitioned",
     )
 
 
+def set_session_cookie(
+    request: Request, response: Response, user: SignedIn, name: str, value: str, max_age_s: int
+) -> None:
+    """A cookie that goes with the signed-in session: a portal session's kind in the portal
+    (its iframe would not send a SameSite=Lax one), else a dashboard one."""
+    if user.portal is not None:
+        set_portal_cookie(response, value, max_age_s, name=name)
+    else:
+        set_cookie(request, response, name, value, max_age_s)
+
+
 def delete_cookie(response: Response, name: str, *, portal: bool = False) -> None:
     if portal:  # a partitioned cookie is only replaced by one with the same attributes
-        set_portal_cookie(response, "", 0)
+        set_portal_cookie(response, "", 0, name=name)
         return
     response.delete_cookie(name, path=MOUNT_PATH)

@@ -8,6 +8,8 @@ expires, so signing out records the session as revoked in the database (`session
 SHA-256 of its nonce, kept until the cookie expires) and `dependencies.signed_in` refuses a
 revoked session on every request, on every API process. The CSRF token is an HMAC of the
 session nonce: forms carry it in a hidden field and htmx sends it as the `X-CSRF-Token` header.
+`seal`/`unseal` sign other cookie values for one session only (an HMAC over the session's nonce
+and the value, with a key of their own): the re-posted forms' cookie (repost.py).
 
 A customer-portal session (portal.py) is the same cookie with the portal session's id (`ps_…`)
 in place of the key id and the portal session's expiry; its read-only flag, return URL and
@@ -69,6 +71,7 @@ class SessionCodec:
         # Separate keys for separate purposes, derived from the one configured secret.
         self._session_key = hashlib.sha256(b"promptha-session\0" + secret.encode()).digest()
         self._csrf_key = hashlib.sha256(b"promptha-csrf\0" + secret.encode()).digest()
+        self._bound_key = hashlib.sha256(b"promptha-session-bound\0" + secret.encode()).digest()
         self.ttl_s = ttl_s
 
     def _sign(self, payload: str) -> str:
@@ -109,6 +112,29 @@ class SessionCodec:
         if session.expires_at <= (time.time() if now is None else now):
             return None
         return session
+
+    def _sign_bound(self, session: DashboardSession, payload: str) -> str:
+        message = f"{session.nonce}\0{payload}".encode()
+        return hmac.new(self._bound_key, message, hashlib.sha256).hexdigest()
+
+    def seal(self, session: DashboardSession, data: bytes) -> str:
+        """A cookie value holding `data`, signed for this session only (a copy in another
+        session, or edited, does not `unseal`)."""
+        payload = _b64encode(data)
+        return f"{payload}.{self._sign_bound(session, payload)}"
+
+    def unseal(self, session: DashboardSession, value: str | None) -> bytes | None:
+        """The data `seal` put in a value for this session, or None (missing, tampered with,
+        or sealed for another session)."""
+        if not value or value.count(".") != 1:
+            return None
+        payload, signature = value.split(".")
+        if not hmac.compare_digest(_utf8(signature), _utf8(self._sign_bound(session, payload))):
+            return None
+        try:
+            return _b64decode(payload)
+        except ValueError:
+            return None
 
     def csrf_token(self, session: DashboardSession) -> str:
         return hmac.new(self._csrf_key, session.nonce.encode(), hashlib.sha256).hexdigest()

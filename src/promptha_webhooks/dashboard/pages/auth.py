@@ -21,6 +21,7 @@ from promptha_webhooks.dashboard.dependencies import (
     dashboard_state,
 )
 from promptha_webhooks.dashboard.forms import read_form
+from promptha_webhooks.dashboard.repost import CREATED_COOKIE
 from promptha_webhooks.dashboard.responses import (
     delete_cookie,
     page,
@@ -120,4 +121,5 @@ async def logout(user: CurrentUser, services: CurrentServices) -> Response:
     else:
         response = redirect("/login", done="signed-out")
     delete_cookie(response, SESSION_COOKIE, portal=portal is not None)
+    delete_cookie(response, CREATED_COOKIE, portal=portal is not None)
     return response

@@ -4,7 +4,11 @@ button) and Revoke (behind a confirmation). Revoking the key this session signed
 the session too: the browser lands on the sign-in page, signed out.
 
 The same services as `GET/POST /v1/keys` and `DELETE /v1/keys/{id}`; another account's key id
-is "not found"."""
+is "not found".
+
+The Create form carries a one-time `form_id` (repost.py): posting it again (a reload of the
+answer that shows the new key, without JavaScript's `data-replace-url`, or the form sent twice)
+makes no second key but redirects to the list with a notice."""
 
 from __future__ import annotations
 
@@ -17,6 +21,14 @@ from promptha_webhooks.dashboard.dependencies import (
     CurrentServices,
     CurrentUser,
     SignedIn,
+)
+from promptha_webhooks.dashboard.forms import read_form
+from promptha_webhooks.dashboard.repost import (
+    API_KEY,
+    already_created,
+    form_id_of,
+    new_form_id,
+    remember,
 )
 from promptha_webhooks.dashboard.responses import delete_cookie, page, redirect
 from promptha_webhooks.dashboard.sessions import SESSION_COOKIE
@@ -38,7 +50,12 @@ async def keys_page(
     return page(
         request,
         "keys.html",
-        {"keys": keys, "created": created, "current_key_id": user.session.key_id},
+        {
+            "keys": keys,
+            "created": created,
+            "current_key_id": user.session.key_id,
+            "form_id": new_form_id(),
+        },
         user=user,
         status_code=status_code,
     )
@@ -51,9 +68,16 @@ async def key_list(request: Request, user: CurrentUser, services: CurrentService
 
 @router.post("/keys")
 async def create_key(request: Request, user: CurrentUser, services: CurrentServices) -> Response:
-    """A new key, shown in this answer only (a reload of /keys never shows it again)."""
+    """A new key, shown in this answer only (a reload of /keys never shows it again); the same
+    form posted again makes no second key (repost.py)."""
+    form_id = form_id_of(await read_form(request))
+    if form_id is not None and already_created(request, user, form_id, API_KEY) is not None:
+        return redirect("/keys", done="key-already-created")
     created = await services.create_api_key(user.account_id)
-    return await keys_page(request, user, services, created=created, status_code=201)
+    response = await keys_page(request, user, services, created=created, status_code=201)
+    if form_id is not None:
+        remember(request, response, user, form_id, API_KEY, created.id)
+    return response
 
 
 @router.post("/keys/{key_id}/revoke")

@@ -1,6 +1,11 @@
 """Settings > Webhooks: the list, Add Webhook (and Save and test), the detail page with its
 edit form, enable/disable, delete, the signing secret (revealed only in a POST answer), its
-rotation (Rotate with a grace period, Complete now) and the test-event panel."""
+rotation (Rotate with a grace period, Complete now) and the test-event panel.
+
+Add Webhook's form carries a one-time `form_id` (repost.py): reloading the "Webhook created"
+page posts the form again, and that re-post creates nothing but redirects to the webhook. The
+Rotate form too: without JavaScript its answer is a whole page, and a reload of it would rotate
+again, dropping the secret the first rotation kept signing for its grace period."""
 
 from __future__ import annotations
 
@@ -29,9 +34,20 @@ from promptha_webhooks.dashboard.forms import (
     read_form,
     sample_text,
 )
+from promptha_webhooks.dashboard.rendering import MOUNT_PATH
+from promptha_webhooks.dashboard.repost import (
+    ROTATION,
+    WEBHOOK,
+    already_created,
+    form_id_again,
+    form_id_of,
+    new_form_id,
+    remember,
+)
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
-from promptha_webhooks.errors import InvalidRequestError
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError
 from promptha_webhooks.models import TestResult, Webhook
+from promptha_webhooks.services import Services
 from promptha_webhooks.signature_headers import SignatureAlgorithm
 from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, SigningSecrets
 
@@ -91,6 +107,7 @@ def secret_panel(webhook: Webhook, panels: DetailPanels) -> dict[str, Any]:
         "rotation_ends": rotation_end(webhook),
         "grace_periods": GRACE_PERIODS,
         "default_grace_period": DEFAULT_GRACE_PERIOD_S,
+        "form_id": new_form_id(),  # the Rotate form's (repost.py)
     }
 
 
@@ -155,25 +172,42 @@ async def webhook_list(request: Request, user: CurrentUser, services: CurrentSer
 @router.get("/webhooks/new")
 async def new_webhook(request: Request, user: CurrentUser) -> Response:
     form = WebhookForm(events=list(NEW_WEBHOOK_EVENTS))
-    return page(request, "webhook_new.html", {"form": form}, user=user)
+    return page(request, "webhook_new.html", {"form": form, "form_id": new_form_id()}, user=user)
+
+
+async def already_created_answer(services: Services, user: SignedIn, webhook_id: str) -> Response:
+    """A re-posted Add Webhook form: to the webhook it created (never its secret again)."""
+    try:
+        await services.get_webhook(user.account_id, webhook_id)  # the account's, and still there
+    except NotFoundError:
+        return redirect("/webhooks", done="already-created-deleted")
+    return redirect(f"/webhooks/{webhook_id}", done="already-created")
 
 
 @router.post("/webhooks/new")
 async def create_webhook(
     request: Request, user: CurrentUser, services: CurrentServices
 ) -> Response:
+    """Add Webhook: the "Webhook created" page with the secret, shown this once. The same form
+    posted again (a reload of that page) creates nothing: 303 to the webhook (repost.py)."""
     form_data = await read_form(request)
+    form_id = form_id_of(form_data)
+    if form_id is not None:
+        earlier = already_created(request, user, form_id, WEBHOOK)
+        if earlier is not None:
+            return await already_created_answer(services, user, earlier)
     form = WebhookForm.from_form(form_data)
     created = await form.submit(
         services,
         lambda: services.create_webhook(user.account_id, form.definition()),
     )
     if created is None:
-        return page(request, "webhook_new.html", {"form": form}, user=user, status_code=400)
+        context = {"form": form, "form_id": form_id or new_form_id()}
+        return page(request, "webhook_new.html", context, user=user, status_code=400)
     test: TestResult | None = None
     if form_data.get("action") == "save_test":
         test = await services.send_test(user.account_id, created.id, created.events[0], {})
-    return page(
+    response = page(
         request,
         "webhook_created.html",
         {
@@ -185,6 +219,9 @@ async def create_webhook(
         user=user,
         status_code=201,
     )
+    if form_id is not None:
+        remember(request, response, user, form_id, WEBHOOK, created.id)
+    return response
 
 
 @router.get("/webhooks/{webhook_id}")
@@ -226,11 +263,13 @@ def try_answer(request: Request, user: SignedIn, form: WebhookForm) -> Response 
 async def try_new_filter(request: Request, user: CurrentUser) -> Response:
     """Add Webhook's Try it: would this event reach a webhook with the form's events and
     filters? (htmx: the result; without JS: the form again with it.)"""
-    form = WebhookForm.from_form(await read_form(request))
+    form_data = await read_form(request)
+    form = WebhookForm.from_form(form_data)
     answer = try_answer(request, user, form)
     if answer is not None:
         return answer
-    return page(request, "webhook_new.html", {"form": form}, user=user)
+    context = {"form": form, "form_id": form_id_again(form_data)}
+    return page(request, "webhook_new.html", context, user=user)
 
 
 @router.post("/webhooks/{webhook_id}/try-filter")
@@ -300,13 +339,24 @@ async def rotate_secret(
     request: Request, webhook_id: str, user: CurrentUser, services: CurrentServices
 ) -> Response:
     """Rotate: a new secret signs at once, the current one keeps signing for the chosen grace
-    period. The new secret is shown in this POST answer only."""
-    seconds = grace_period(await read_form(request))
+    period. The new secret is shown in this POST answer only. The same form posted again (a
+    reload of that answer) does not rotate again: 303 to the webhook's page (repost.py)."""
+    form = await read_form(request)
+    seconds = grace_period(form)
+    form_id = form_id_of(form)
+    if form_id is not None and already_created(request, user, form_id, ROTATION) == webhook_id:
+        path = f"/webhooks/{webhook_id}?done=already-rotated"
+        if is_htmx(request):
+            return Response(status_code=200, headers={"HX-Redirect": MOUNT_PATH + path})
+        return redirect(f"/webhooks/{webhook_id}", done="already-rotated")
     rotation = await services.rotate_webhook_secret(
         user.account_id, webhook_id, grace_period_s=seconds
     )
     panels = DetailPanels(secret=rotation.secret, rotated=True)
-    return await secret_answer(request, user, webhook_id, panels)
+    response = await secret_answer(request, user, webhook_id, panels)
+    if form_id is not None:
+        remember(request, response, user, form_id, ROTATION, webhook_id)
+    return response
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret/complete")

@@ -1,0 +1,185 @@
+"""Reloading the "Webhook created" page in Chromium (Playwright, against the real `promptha-
+webhooks serve`): the reload posts the Add Webhook form again (the resubmit dialog accepted),
+and that re-post creates no second webhook but lands on the webhook's page, without the secret.
+The same with JavaScript off for a new API key (its history trick needs JS) and for Rotate (its
+answer is the whole page then): no second key, no second rotation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Dialog, Page, Request, async_playwright, expect
+
+from browser_support import CHROMIUM_ARGS, LAPTOP, assert_accessible, require_chromium
+from support import ADMIN_KEY, Receiver, ServiceProcess
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[ServiceProcess]:
+    process = ServiceProcess(f"sqlite:///{tmp_path / 'repost.db'}", tmp_path / "serve.log")
+    process.start()
+    try:
+        await process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = require_chromium()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def new_account(server: ServiceProcess) -> str:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        response = await client.post(
+            "/v1/accounts",
+            json={"name": "Acme"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+        assert response.status_code == 201, response.text
+        key: str = response.json()["apiKey"]["key"]
+        return key
+
+
+async def api_list(server: ServiceProcess, api_key: str, path: str) -> list[dict[str, object]]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        response = await client.get(path, headers={"Authorization": f"Bearer {api_key}"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        listed: list[dict[str, object]] = body["data"] if isinstance(body, dict) else body
+        return listed
+
+
+async def sign_in(page: Page, server: ServiceProcess, api_key: str) -> None:
+    await page.goto(server.url + "/dashboard")
+    await page.get_by_label("API key").fill(api_key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
+
+
+def watch(page: Page) -> tuple[list[str], list[str]]:
+    """Accept every dialog (Chromium's "Confirm form resubmission", if it asks) and record the
+    dialogs and the POSTs made."""
+    dialogs: list[str] = []
+    posts: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.type)
+        await dialog.accept()
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.is_navigation_request():
+            posts.append(request.url)
+
+    page.on("dialog", accept)
+    page.on("request", record)
+    return dialogs, posts
+
+
+async def test_reloading_the_webhook_created_page_creates_no_second_webhook(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    key = await new_account(server)
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _dialogs, posts = watch(page)
+    await sign_in(page, server, key)
+
+    await page.get_by_role("link", name="+ Add Webhook").click()
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/once"))
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+    secret = (await page.locator("#new-secret").inner_text()).strip()
+    assert secret.startswith("whsec_")
+    [created] = await api_list(server, key, "/v1/webhooks")
+    cookies = {c["name"]: c for c in await context.cookies(server.url + "/dashboard")}
+    assert cookies["pw_created"]["httpOnly"] and secret not in cookies["pw_created"]["value"]
+
+    posts.clear()
+    await page.reload()
+    assert posts == [server.url + "/dashboard/webhooks/new"]  # the reload did post the form
+    await expect(page).to_have_url(
+        f"{server.url}/dashboard/webhooks/{created['id']}?done=already-created"
+    )
+    await expect(page.locator(".notice")).to_contain_text("already created this webhook")
+    await expect(page.get_by_role("heading", name="Webhook created")).to_have_count(0)
+    assert secret not in await page.content()
+    assert [w["id"] for w in await api_list(server, key, "/v1/webhooks")] == [created["id"]]
+    await assert_accessible(page, "webhook page after a re-posted Add Webhook form")
+
+    # Another reload is a plain GET of the webhook's page now.
+    posts.clear()
+    await page.reload()
+    assert posts == []
+    await expect(page.locator(".notice")).to_contain_text("already created this webhook")
+    assert len(await api_list(server, key, "/v1/webhooks")) == 1
+
+    # The secret can still be revealed there.
+    await page.get_by_role("button", name="Reveal").click()
+    await expect(page.locator("#secret-slot")).to_contain_text(secret)
+    assert errors == []
+    await context.close()
+
+
+async def test_without_javascript_reloads_make_no_second_key_or_rotation(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    key = await new_account(server)
+    context = await browser.new_context(viewport=LAPTOP, java_script_enabled=False)
+    page = await context.new_page()
+    _dialogs, posts = watch(page)
+    await sign_in(page, server, key)
+    await page.goto(server.url + "/dashboard/keys")
+    await page.get_by_role("button", name="+ Create API key").click()
+    shown = page.locator("#new-api-key")
+    new_key = (await shown.inner_text()).strip()
+    assert new_key.startswith("pwk_")
+    assert len(await api_list(server, key, "/v1/keys")) == 2
+
+    posts.clear()
+    await page.reload()
+    assert posts == [server.url + "/dashboard/keys"]
+    await expect(page).to_have_url(f"{server.url}/dashboard/keys?done=key-already-created")
+    await expect(page.get_by_role("status")).to_contain_text("already created an API key")
+    assert new_key not in await page.content()
+    assert len(await api_list(server, key, "/v1/keys")) == 2
+
+    # Rotate (its answer is the whole page without JavaScript): a reload rotates no second time.
+    auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as api:
+        made = await api.post(
+            "/v1/webhooks",
+            json={"url": receiver.url("/rotate"), "events": ["fabric.completed"]},
+            headers=auth,
+        )
+        assert made.status_code == 201, made.text
+        wid = made.json()["id"]
+        await page.goto(f"{server.url}/dashboard/webhooks/{wid}")
+        await page.get_by_text("Rotate…").click()
+        await page.get_by_label("Keep signing with the current secret for").select_option("3600")
+        await page.get_by_role("button", name="Rotate secret").click()
+        rotated = (await api.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()["secret"]
+        assert rotated in await page.content()
+        posts.clear()
+        await page.reload()
+        assert posts == [f"{server.url}/dashboard/webhooks/{wid}/rotate-secret"]
+        await expect(page).to_have_url(
+            f"{server.url}/dashboard/webhooks/{wid}?done=already-rotated"
+        )
+        await expect(page.locator(".notice")).to_contain_text("already rotated")
+        assert rotated not in await page.content()
+        now = (await api.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()["secret"]
+        assert now == rotated
+    await context.close()
