@@ -119,13 +119,11 @@ def already_created(request: Request, user: SignedIn, form_id: str, kind: str) -
     return None
 
 
-def remember(
-    request: Request, response: Response, user: SignedIn, form_id: str, kind: str, object_id: str
-) -> None:
+def remember(request: Request, response: Response, user: SignedIn, created: Created) -> None:
     """Set the cookie on the created page: this form created this object (the last
     MAX_REMEMBERED creates are kept), until the session ends."""
-    entries = [e for e in remembered(request, user) if e.form_id != form_id]
-    entries = [*entries, Created(form_id, kind, object_id)][-MAX_REMEMBERED:]
+    entries = [e for e in remembered(request, user) if e.form_id != created.form_id]
+    entries = [*entries, created][-MAX_REMEMBERED:]
     data = json.dumps([[e.form_id, e.kind, e.object_id] for e in entries], separators=(",", ":"))
     value = dashboard_state(request).codec.seal(user.session, data.encode())
     max_age_s = max(user.session.expires_at - int(time.time()), 1)

@@ -67,9 +67,7 @@ async def home() -> Response:
 # A page loaded in a frame: the embedded customer portal (only the portal's origins may frame
 # the dashboard, PROMPTHA_WEBHOOKS_PORTAL_ORIGINS). Browsers send it on every navigation.
 FRAMED = frozenset({"iframe", "frame"})
-PORTAL_ENDED = (
-    "This session has ended. Reload the page you opened it from to start a new one."
-)
+PORTAL_ENDED = "This session has ended. Reload the page you opened it from to start a new one."
 
 
 @router.get("/login")

@@ -25,6 +25,7 @@ from promptha_webhooks.dashboard.dependencies import (
 from promptha_webhooks.dashboard.forms import read_form
 from promptha_webhooks.dashboard.repost import (
     API_KEY,
+    Created,
     already_created,
     form_id_of,
     new_form_id,
@@ -76,7 +77,7 @@ async def create_key(request: Request, user: CurrentUser, services: CurrentServi
     created = await services.create_api_key(user.account_id)
     response = await keys_page(request, user, services, created=created, status_code=201)
     if form_id is not None:
-        remember(request, response, user, form_id, API_KEY, created.id)
+        remember(request, response, user, Created(form_id, API_KEY, created.id))
     return response
 
 

@@ -38,6 +38,7 @@ from promptha_webhooks.dashboard.rendering import MOUNT_PATH
 from promptha_webhooks.dashboard.repost import (
     ROTATION,
     WEBHOOK,
+    Created,
     already_created,
     form_id_again,
     form_id_of,
@@ -220,7 +221,7 @@ async def create_webhook(
         status_code=201,
     )
     if form_id is not None:
-        remember(request, response, user, form_id, WEBHOOK, created.id)
+        remember(request, response, user, Created(form_id, WEBHOOK, created.id))
     return response
 
 
@@ -355,7 +356,7 @@ async def rotate_secret(
     panels = DetailPanels(secret=rotation.secret, rotated=True)
     response = await secret_answer(request, user, webhook_id, panels)
     if form_id is not None:
-        remember(request, response, user, form_id, ROTATION, webhook_id)
+        remember(request, response, user, Created(form_id, ROTATION, webhook_id))
     return response
 
 
