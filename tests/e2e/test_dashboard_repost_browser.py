@@ -6,12 +6,21 @@ answer is the whole page then): no second key, no second rotation."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Page, Request, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Dialog,
+    Page,
+    Request,
+    Route,
+    async_playwright,
+    expect,
+)
 
 from browser_support import CHROMIUM_ARGS, LAPTOP, assert_accessible, require_chromium
 from support import ADMIN_KEY, Receiver, ServiceProcess
@@ -182,4 +191,48 @@ async def test_without_javascript_reloads_make_no_second_key_or_rotation(
         assert rotated not in await page.content()
         now = (await api.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()["secret"]
         assert now == rotated
+    await context.close()
+
+
+async def test_a_double_click_on_save_sends_the_form_once(
+    server: ServiceProcess, browser: Browser, receiver: Receiver
+) -> None:
+    """Two clicks before the answer arrives: the second submit is dropped in the page
+    (app.js), so one POST and one webhook; the form can be sent again after going Back."""
+    key = await new_account(server)
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _dialogs, posts = watch(page)
+    await sign_in(page, server, key)
+    await page.get_by_role("link", name="+ Add Webhook").click()
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/double"))
+    posts.clear()
+
+    async def slow(route: Route) -> None:  # the answer takes a while: time for a second click
+        await asyncio.sleep(0.5)
+        await route.continue_()
+
+    await page.route("**/dashboard/webhooks/new", slow)
+    # Two clicks 100 ms apart, while the first POST is still on its way.
+    await page.evaluate(
+        """() => {
+            const save = document.querySelector("button[name=action][value=save]");
+            save.click();
+            setTimeout(() => save.click(), 100);
+        }"""
+    )
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+    await page.unroute("**/dashboard/webhooks/new")
+    assert posts == [server.url + "/dashboard/webhooks/new"]
+    assert len(await api_list(server, key, "/v1/webhooks")) == 1
+
+    # A new form (a fresh visit) is its own create.
+    await page.goto(server.url + "/dashboard/webhooks/new")
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/second"))
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_role("heading", name="Webhook created")).to_be_visible()
+    assert len(await api_list(server, key, "/v1/webhooks")) == 2
+    assert errors == []
     await context.close()

@@ -36,6 +36,32 @@
     window.history.replaceState(null, "", replaced.getAttribute("data-replace-url"));
   }
 
+  // A form that creates something carries a one-time form_id (dashboard/repost.py): it is sent
+  // once, and a second submit before the answer arrives (a double click) is dropped. The server
+  // already turns a later re-post of the same form into a redirect to what it created.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.querySelector || !form.querySelector("input[name=form_id]")) { return; }
+    if (form.hasAttribute("data-sent")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    form.setAttribute("data-sent", "");
+  }, true);
+  // An htmx form is answered in place (an error leaves it on the page): it may be sent again.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.removeAttribute) { form.removeAttribute("data-sent"); }
+  });
+  // Back to a page restored from the browser's cache: its forms may be sent again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      form.removeAttribute("data-sent");
+    });
+  });
+
   // After htmx swaps in a result, move focus to it so keyboard and screen-reader users land there.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
