@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from support import IN_CI
+
+# How long a web-first assertion (`expect(...)`) waits for the page to reach the state it
+# asserts: Playwright's 5 s default is short on a shared 2-core machine running the service,
+# its worker, Chromium and axe-core at once. The assertions are unchanged; only the wait.
+EXPECT_TIMEOUT_MS = 20_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -30,6 +30,13 @@ WORKERS = 2
 BURST = 300
 RATE = 20
 TOLERANCE = 1  # see tests/integration/test_pacing.py
+# Three processes and the receiver share the machine: the receiver reads a request when its
+# process next gets the CPU, so a stall of up to STALL_S can bunch requests sent before a
+# window into it. Windows of WINDOW_S keep that small next to what they count (a one-second
+# window would take a few bunched requests for a broken limit); a limit 15 % too fast still
+# fails both checks below.
+WINDOW_S = 5.0
+STALL_S = 0.5
 FIFO_EVENTS = 30
 KILLED_AT = 10  # the FIFO event whose first attempt is held until its worker is killed
 _RUNNING = re.compile(r"worker \S+ running")
@@ -133,11 +140,11 @@ def _event(seq: int) -> dict[str, Any]:
     return {"event": "credits.low", "data": {"remaining": seq, "threshold": 1, "userId": "u"}}
 
 
-def most_in_one_second(times: list[float]) -> int:
+def most_in_a_window(times: list[float], window_s: float) -> int:
     times = sorted(times)
     most, end = 0, 0
     for start, at in enumerate(times):
-        while end < len(times) and times[end] < at + 1.0:
+        while end < len(times) and times[end] < at + window_s:
             end += 1
         most = max(most, end - start)
     return most
@@ -167,7 +174,10 @@ async def test_a_rate_limit_holds_across_two_workers(
     await _wait(lambda: len(arrivals.on("/limited")) >= BURST, 90, "not all arrived")
     limited = arrivals.on("/limited")
     assert sorted(seq for _, seq, _ in limited) == list(range(BURST))
-    assert most_in_one_second([at for at, _, _ in limited]) <= RATE + TOLERANCE
+    times = [at for at, _, _ in limited]
+    assert most_in_a_window(times, WINDOW_S) <= RATE * (WINDOW_S + STALL_S) + TOLERANCE
+    # …and all of them took as long as the limit makes them (one second's worth may go first)
+    assert max(times) - min(times) >= (BURST - RATE) / RATE - STALL_S
 
 
 async def test_fifo_order_survives_a_kill_9_of_the_sending_worker(
