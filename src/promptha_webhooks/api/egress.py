@@ -19,9 +19,9 @@ CACHE_CONTROL = f"public, max-age={CACHE_MAX_AGE_S}"
 MAX_IF_NONE_MATCH_LENGTH = 4096
 
 
-@router.api_route(
+@router.head(PATH, include_in_schema=False)  # one operation in the OpenAPI document: GET
+@router.get(
     PATH,
-    methods=["GET", "HEAD"],
     response_model=EgressAddresses,
     responses={304: {"description": "If-None-Match names the current version"}},
 )
