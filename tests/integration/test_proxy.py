@@ -76,6 +76,44 @@ async def test_deliveries_go_through_the_servers_proxy_to_the_checked_address(
     verify(request.body, request.headers, created["secret"])
 
 
+async def test_an_address_the_proxy_cannot_reach_gives_way_to_the_next(
+    make_service: ServiceFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A name with two checked addresses, the first one closed: the proxy answers its CONNECT
+    with an error, and the same attempt goes on to the second (as a direct connection would);
+    with every address closed, the attempt is the proxy's last error."""
+    port = int(receiver.base_url.rsplit(":", 1)[1])
+    closed = free_port()
+
+    async def two_addresses(host: str, port_: int) -> list[str]:
+        return (
+            ["127.0.0.2", "127.0.0.1"]
+            if host == "two.example"
+            else await named_loopback(host, port_)
+        )
+
+    with running_proxy(tmp_path) as proxy:
+        service = await make_service(resolve=two_addresses, proxy_url=parse_proxy_url(proxy.url))
+        _account, auth = await service.create_account()
+        both = await service.create_webhook(auth, url=f"http://two.example:{port}/two")
+        [attempt] = (await send_test(service, auth, both["id"]))["delivery"]["attempts"]
+        assert attempt["responseStatus"] == 200, attempt
+        [request] = receiver.on("/two")
+        verify(request.body, request.headers, both["secret"])
+        none = await service.create_webhook(auth, url=f"http://two.example:{closed}/none")
+        [failed] = (await send_test(service, auth, none["id"]))["delivery"]["attempts"]
+        await make_service.close()
+        proxy.stop()
+    # In the order the proxy was asked (its access lines come as tunnels close).
+    assert proxy.upstreams() == [
+        f"127.0.0.2:{port}",
+        f"127.0.0.1:{port}",
+        f"127.0.0.2:{closed}",
+        f"127.0.0.1:{closed}",
+    ], proxy.log()
+    assert failed["error"].startswith(f"proxy error: the proxy answered CONNECT 127.0.0.1:{closed}")
+
+
 async def test_a_webhooks_own_proxy_wins_is_sealed_and_null_clears_it(
     make_service: ServiceFactory, receiver: Receiver, tmp_path: Path
 ) -> None:

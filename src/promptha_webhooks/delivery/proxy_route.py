@@ -35,16 +35,22 @@ class ProxyAt:
 
 @dataclass(frozen=True, slots=True)
 class ProxyRoute:
-    """What the HTTP client is given for a proxied attempt: the receiver's URL with its
-    checked address as host (what the proxy is asked to CONNECT to), the Host header and TLS
-    server name of its own name, the proxy, and the proxy as the attempt log names it
-    (password masked)."""
+    """What the HTTP client is given for a proxied attempt: the receiver's URL with each of
+    its checked addresses as host, in the resolver's order (what the proxy is asked to CONNECT
+    to: the next one when the proxy cannot reach one, as a direct connection tries them in
+    turn), the Host header and TLS server name of its own name, the proxy, and the proxy as the
+    attempt log names it (password masked)."""
 
-    url: URL
+    urls: tuple[URL, ...]
     host_header: str
     server_hostname: str | None  # None: the receiver's host is an IP address, or http://
     proxy: ProxyAt
     shown: str
+
+    @property
+    def url(self) -> URL:
+        """The first address's URL (the one tried first)."""
+        return self.urls[0]
 
 
 async def proxy_route(
@@ -68,8 +74,7 @@ async def proxy_route(
     shown_host = f"[{target.host}]" if ":" in target.host else target.host
     host_header = shown_host if target.port == default_port else f"{shown_host}:{target.port}"
     return ProxyRoute(
-        # The first checked address: through a proxy there is no trying the others in turn.
-        url=url.with_host(destination.addresses[0]),
+        urls=tuple(url.with_host(address) for address in destination.addresses),
         host_header=host_header,
         server_hostname=(
             target.host if target.scheme == "https" and target.literal is None else None

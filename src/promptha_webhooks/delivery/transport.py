@@ -36,7 +36,7 @@ from promptha_webhooks.config import Settings
 from promptha_webhooks.deadlines import Deadlines
 from promptha_webhooks.delivery.proxy_route import ProxyAt, ProxyRoute, proxy_route
 from promptha_webhooks.delivery.source_binding import SourceBinding
-from promptha_webhooks.delivery.tunnel import ProxyError, TunnelConnector
+from promptha_webhooks.delivery.tunnel import ProxyError, TunnelConnector, UpstreamUnreachable
 from promptha_webhooks.destinations import (
     CachingResolve,
     Decision,
@@ -285,16 +285,27 @@ class AiohttpTransport:
     ) -> TransportResponse:
         """The attempt through `route`'s proxy: a CONNECT tunnel to the receiver's checked
         address (delivery/tunnel.py), http:// and https:// alike, then the request as sent
-        directly, with the receiver's name in Host (and TLS)."""
-        return await self._exchange(
-            self._tunnels_through(route.proxy),
-            route.url,
-            body,
-            {**headers, "Host": route.host_header},
-            started,
-            t0,
-            server_hostname=route.server_hostname,
-        )
+        directly, with the receiver's name in Host (and TLS). An address the proxy cannot
+        reach (502/503/504 to the CONNECT) gives way to the next, within the attempt's
+        deadline, as a direct connection tries a name's addresses in turn; the last one's
+        error is the attempt's."""
+        session = self._tunnels_through(route.proxy)
+        last = len(route.urls) - 1
+        for index, url in enumerate(route.urls):
+            try:
+                return await self._exchange(
+                    session,
+                    url,
+                    body,
+                    {**headers, "Host": route.host_header},
+                    started,
+                    t0,
+                    server_hostname=route.server_hostname,
+                )
+            except UpstreamUnreachable:
+                if index == last:
+                    raise
+        raise AssertionError("a route has at least one address")
 
     def _tunnels_through(self, proxy: ProxyAt) -> aiohttp.ClientSession:
         """The session whose connections are tunnels through `proxy` (one per proxy, so a

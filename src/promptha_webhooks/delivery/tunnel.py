@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from aiohttp.client_reqrep import ClientRequest
     from aiohttp.tracing import Trace
 
-__all__ = ["MAX_CONNECT_ANSWER_BYTES", "ProxyError", "TunnelConnector"]
+__all__ = ["MAX_CONNECT_ANSWER_BYTES", "ProxyError", "TunnelConnector", "UpstreamUnreachable"]
 
 # A proxy's answer to CONNECT (status line and headers), at most this many bytes.
 MAX_CONNECT_ANSWER_BYTES: Final = 16 * 1024
@@ -36,6 +36,15 @@ _STATUS_LINE: Final = re.compile(rb"HTTP/1\.[01] (\d{3})(?: ([^\r\n]*))?\r\n")
 class ProxyError(aiohttp.ClientConnectionError):
     """The proxy could not be reached, or did not open the tunnel; the message says which
     (the attempt log's "proxy error: …")."""
+
+
+class UpstreamUnreachable(ProxyError):
+    """The proxy answered CONNECT with 502, 503 or 504: it could not reach that address (the
+    receiver's other addresses may answer)."""
+
+
+# What a proxy answers to a CONNECT it could not open to the receiver's address.
+UPSTREAM_UNREACHABLE_STATUSES: Final = frozenset({502, 503, 504})
 
 
 class _NoResolver(AbstractResolver):
@@ -125,7 +134,8 @@ async def _read_connect_answer(
     status = int(found.group(1))
     reason = (found.group(2) or b"").decode("latin-1")[:200]
     if not 200 <= status < 300:
-        raise ProxyError(f"the proxy answered CONNECT {target} with {status} {reason}".rstrip())
+        error = UpstreamUnreachable if status in UPSTREAM_UNREACHABLE_STATUSES else ProxyError
+        raise error(f"the proxy answered CONNECT {target} with {status} {reason}".rstrip())
     if rest:
         # Nothing may come before the client speaks: bytes here are not the receiver's.
         raise ProxyError("the proxy sent data after opening the tunnel")
