@@ -15,7 +15,7 @@ import httpx
 
 from promptha_webhooks.dashboard.repost import CREATED_COOKIE, MAX_REMEMBERED
 
-from support import Service, ServiceFactory
+from support import Receiver, Service, ServiceFactory
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 FORM_ID_RE = re.compile(r'name="form_id" value="([^"]+)"')
@@ -279,3 +279,31 @@ async def test_the_rotate_form_posted_twice_rotates_once(service: Service) -> No
         assert second.status_code == 200
         last = (await service.client.get(f"/v1/webhooks/{wid}/secret", headers=auth)).json()
         assert last["secret"] not in (now["secret"], webhook["secret"])
+
+
+async def test_save_and_test_with_patterns_answers_the_created_page(
+    service: Service, receiver: Receiver
+) -> None:
+    """ "Save and test" with only patterns selected sends a test of a type the first pattern
+    covers; a test that cannot be sent (the webhook was made, the receiver is down) shows its
+    error on the created page, which is remembered like any: a reload creates nothing."""
+    _account, auth = await service.create_account()
+    async with new_client(service) as browser:
+        await sign_in(browser, key_of(auth))
+        hidden = await open_form(browser, "/dashboard/webhooks/new")
+        form = hidden | {"url": receiver.url("/pattern"), "events": "credits.*"}
+        first = await browser.post("/dashboard/webhooks/new", data=form | {"action": "save_test"})
+        assert first.status_code == 201, first.text
+        assert "Webhook created" in first.text and "Test event" in first.text
+        [request] = receiver.on("/pattern")
+        assert request.headers["x-promptha-event"].startswith("credits.")
+        assert json.loads(request.body)["event"] == request.headers["x-promptha-event"]
+
+        hidden = await open_form(browser, "/dashboard/webhooks/new")
+        form = hidden | {"url": receiver.url("/every"), "events": "*", "action": "save_test"}
+        every = await browser.post("/dashboard/webhooks/new", data=form)
+        assert every.status_code == 201 and SECRET_RE.search(every.text), every.text
+        again = await browser.post("/dashboard/webhooks/new", data=form)
+        assert again.status_code == 303, again.text
+        assert len(await webhooks(service, auth)) == 2
+        assert len(receiver.on("/every")) == 1

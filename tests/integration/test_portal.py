@@ -248,6 +248,7 @@ async def test_the_session_ends_with_its_ttl_and_signs_out_to_the_return_url(
         framed = await client.get(ended.headers["location"], headers={"Sec-Fetch-Dest": "iframe"})
         assert framed.status_code == 401
         assert "Session ended" in framed.text and 'name="api_key"' not in framed.text
+        assert 'href="/dashboard/login" target="_top"' in framed.text  # an operator's way out
         at_top = await client.get(ended.headers["location"], headers={"Sec-Fetch-Dest": "document"})
         assert at_top.status_code == 200 and 'name="api_key"' in at_top.text
         expired = await client.get(entry_path(unused["url"]))

@@ -122,7 +122,11 @@ def already_created(request: Request, user: SignedIn, form_id: str, kind: str) -
 def remember(request: Request, response: Response, user: SignedIn, created: Created) -> None:
     """Set the cookie on the created page: this form created this object (the last
     MAX_REMEMBERED creates are kept), until the session ends."""
-    entries = [e for e in remembered(request, user) if e.form_id != created.form_id]
+    entries = [
+        e
+        for e in remembered(request, user)
+        if (e.form_id, e.kind) != (created.form_id, created.kind)
+    ]
     entries = [*entries, created][-MAX_REMEMBERED:]
     data = json.dumps([[e.form_id, e.kind, e.object_id] for e in entries], separators=(",", ":"))
     value = dashboard_state(request).codec.seal(user.session, data.encode())

@@ -287,8 +287,8 @@ class AiohttpTransport:
         address (delivery/tunnel.py), http:// and https:// alike, then the request as sent
         directly, with the receiver's name in Host (and TLS). An address the proxy cannot
         reach (502/503/504 to the CONNECT) gives way to the next, within the attempt's
-        deadline, as a direct connection tries a name's addresses in turn; the last one's
-        error is the attempt's."""
+        deadline (one after another, not raced: a silent address waits for the proxy's own
+        connect timeout); the last one's error is the attempt's."""
         session = self._tunnels_through(route.proxy)
         last = len(route.urls) - 1
         for index, url in enumerate(route.urls):

@@ -46,8 +46,9 @@ class AlertsForm:
         return AlertContactsChange(emails=emails, webhook_id=self.webhook_id or None)
 
 
-# The choices of the alert-webhook list: every webhook of the account up to this many (an
-# account with more picks one by id through the API or `alerts set --webhook`).
+# The choices of the alert-webhook list: the account's webhooks among its newest this many
+# (ten pages; `listen` sessions count, and are left out). An account with more picks one by id
+# through the API or `alerts set --webhook`.
 MAX_ALERT_WEBHOOK_CHOICES = 10 * MAX_PAGE_SIZE
 
 
@@ -56,10 +57,10 @@ async def _alert_webhook_choices(services: Services, account_id: str) -> list[We
     session), newest first, page by page."""
     choices: list[Webhook] = []
     cursor: str | None = None
-    while len(choices) < MAX_ALERT_WEBHOOK_CHOICES:
+    for _ in range(MAX_ALERT_WEBHOOK_CHOICES // MAX_PAGE_SIZE):  # listen sessions count too
         listed = await services.list_webhooks(account_id, MAX_PAGE_SIZE, cursor)
         choices += [hook for hook in listed.data if not (hook.url or "").startswith("listen://")]
-        if not listed.has_more or listed.next_cursor is None:
+        if len(choices) >= MAX_ALERT_WEBHOOK_CHOICES or listed.next_cursor is None:
             break
         cursor = listed.next_cursor
     return choices[:MAX_ALERT_WEBHOOK_CHOICES]

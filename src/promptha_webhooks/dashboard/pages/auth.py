@@ -79,7 +79,7 @@ async def login_form(request: Request) -> Response:
         return page(
             request,
             "error.html",
-            {"title": "Session ended", "message": PORTAL_ENDED, "back": False},
+            {"title": "Session ended", "message": PORTAL_ENDED, "back": False, "sign_in": True},
             status_code=401,
         )
     return login_page(request)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from promptha_webhooks import signing_standard
-from promptha_webhooks.catalog import EVENT_TYPES_BY_NAME
+from promptha_webhooks.catalog import EVENT_TYPES, EVENT_TYPES_BY_NAME
 from promptha_webhooks.dashboard import stats_view
 from promptha_webhooks.dashboard.dependencies import (
     SIGNED_IN_ONLY,
@@ -46,8 +46,9 @@ from promptha_webhooks.dashboard.repost import (
     remember,
 )
 from promptha_webhooks.dashboard.responses import is_htmx, page, redirect
-from promptha_webhooks.errors import InvalidRequestError, NotFoundError
+from promptha_webhooks.errors import InvalidRequestError, NotFoundError, PrompthaError
 from promptha_webhooks.models import TestResult, Webhook
+from promptha_webhooks.routing import EventSelector
 from promptha_webhooks.services import Services
 from promptha_webhooks.signature_headers import SignatureAlgorithm
 from promptha_webhooks.webhook_secrets import DEFAULT_GRACE_PERIOD_S, SigningSecrets
@@ -185,6 +186,19 @@ async def already_created_answer(services: Services, user: SignedIn, webhook_id:
     return redirect(f"/webhooks/{webhook_id}", done="already-created")
 
 
+def test_event_of(selected: list[str]) -> str:
+    """The event type "Save and test" sends: the first type selected, or the first type of the
+    catalog that the first pattern covers (`fabric.*`, `*`)."""
+    for selector in selected:
+        if selector in EVENT_TYPES_BY_NAME:
+            return selector
+        covers = EventSelector.of([selector]).covers
+        for event_type in EVENT_TYPES:
+            if covers(event_type.name):
+                return event_type.name
+    return selected[0]
+
+
 @router.post("/webhooks/new")
 async def create_webhook(
     request: Request, user: CurrentUser, services: CurrentServices
@@ -206,8 +220,16 @@ async def create_webhook(
         context = {"form": form, "form_id": form_id or new_form_id()}
         return page(request, "webhook_new.html", context, user=user, status_code=400)
     test: TestResult | None = None
+    test_error = ""
     if form_data.get("action") == "save_test":
-        test = await services.send_test(user.account_id, created.id, created.events[0], {})
+        # Created whatever the test does: its error shows on the created page, which is
+        # answered (and remembered) all the same.
+        try:
+            test = await services.send_test(
+                user.account_id, created.id, test_event_of(created.events), {}
+            )
+        except PrompthaError as exc:
+            test_error = exc.message
     response = page(
         request,
         "webhook_created.html",
@@ -216,6 +238,7 @@ async def create_webhook(
             "secret": created.secret_value(),
             "public_key": public_key(created),
             "test": test,
+            "test_error": test_error,
         },
         user=user,
         status_code=201,

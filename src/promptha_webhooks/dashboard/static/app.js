@@ -39,6 +39,7 @@
   // A form that creates something carries a one-time form_id (dashboard/repost.py): it is sent
   // once, and a second submit before the answer arrives (a double click) is dropped. The server
   // already turns a later re-post of the same form into a redirect to what it created.
+  var RESUBMIT_AFTER_MS = 8000;
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.querySelector || !form.querySelector("input[name=form_id]")) { return; }
@@ -48,6 +49,9 @@
       return;
     }
     form.setAttribute("data-sent", "");
+    // A submit the person stopped (Esc, the Stop button) leaves the page as it was: the form
+    // works again after a while (a re-post is still caught by the server).
+    setTimeout(function () { form.removeAttribute("data-sent"); }, RESUBMIT_AFTER_MS);
   }, true);
   // An htmx form is answered in place (an error leaves it on the page): it may be sent again.
   document.addEventListener("htmx:afterRequest", function (event) {
