@@ -7,73 +7,23 @@ answer is the whole page then): no second key, no second rotation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import httpx
-import pytest
-from playwright.async_api import (
-    Browser,
-    Dialog,
-    Page,
-    Request,
-    Route,
-    async_playwright,
-    expect,
-)
+from playwright.async_api import Browser, BrowserContext, Dialog, Page, Request, Route, expect
+from test_dashboard_browser import browser, new_account, server, sign_in  # noqa: F401
 
-from browser_support import CHROMIUM_ARGS, LAPTOP, assert_accessible, require_chromium
-from support import ADMIN_KEY, Receiver, ServiceProcess
+from browser_support import LAPTOP, assert_accessible
+from support import Receiver, ServiceProcess
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[ServiceProcess]:
-    process = ServiceProcess(f"sqlite:///{tmp_path / 'repost.db'}", tmp_path / "serve.log")
-    process.start()
-    try:
-        await process.wait_ready()
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = require_chromium()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def new_account(server: ServiceProcess) -> str:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        response = await client.post(
-            "/v1/accounts",
-            json={"name": "Acme"},
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-        )
-        assert response.status_code == 201, response.text
-        key: str = response.json()["apiKey"]["key"]
-        return key
-
-
-async def api_list(server: ServiceProcess, api_key: str, path: str) -> list[dict[str, object]]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+async def api_list(process: ServiceProcess, api_key: str, path: str) -> list[dict[str, object]]:
+    async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
         response = await client.get(path, headers={"Authorization": f"Bearer {api_key}"})
         assert response.status_code == 200, response.text
         body = response.json()
         listed: list[dict[str, object]] = body["data"] if isinstance(body, dict) else body
         return listed
-
-
-async def sign_in(page: Page, server: ServiceProcess, api_key: str) -> None:
-    await page.goto(server.url + "/dashboard")
-    await page.get_by_label("API key").fill(api_key)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
 
 
 def watch(page: Page) -> tuple[list[str], list[str]]:
@@ -95,16 +45,44 @@ def watch(page: Page) -> tuple[list[str], list[str]]:
     return dialogs, posts
 
 
-async def test_reloading_the_webhook_created_page_creates_no_second_webhook(
-    server: ServiceProcess, browser: Browser, receiver: Receiver
-) -> None:
-    key = await new_account(server)
-    context = await browser.new_context(viewport=LAPTOP)
+@dataclass(frozen=True)
+class SignedIn:
+    """A new account's key, signed in on a fresh page of its own context; the page's errors
+    and the navigation POSTs it makes (`watch`; every dialog accepted)."""
+
+    key: str
+    context: BrowserContext
+    page: Page
+    errors: list[str]
+    posts: list[str]
+
+
+async def open_dashboard(
+    process: ServiceProcess, chromium: Browser, *, javascript: bool = True
+) -> SignedIn:
+    key = await new_account(process, "Acme")
+    context = await chromium.new_context(viewport=LAPTOP, java_script_enabled=javascript)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _dialogs, posts = watch(page)
-    await sign_in(page, server, key)
+    await sign_in(page, process, key)
+    return SignedIn(key, context, page, errors, posts)
+
+
+async def test_reloading_the_webhook_created_page_creates_no_second_webhook(
+    server: ServiceProcess,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    receiver: Receiver,
+) -> None:
+    signed = await open_dashboard(server, browser)
+    key, context, page, errors, posts = (
+        signed.key,
+        signed.context,
+        signed.page,
+        signed.errors,
+        signed.posts,
+    )
 
     await page.get_by_role("link", name="+ Add Webhook").click()
     await page.get_by_label("Endpoint URL").fill(receiver.url("/once"))
@@ -143,13 +121,12 @@ async def test_reloading_the_webhook_created_page_creates_no_second_webhook(
 
 
 async def test_without_javascript_reloads_make_no_second_key_or_rotation(
-    server: ServiceProcess, browser: Browser, receiver: Receiver
+    server: ServiceProcess,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
-    key = await new_account(server)
-    context = await browser.new_context(viewport=LAPTOP, java_script_enabled=False)
-    page = await context.new_page()
-    _dialogs, posts = watch(page)
-    await sign_in(page, server, key)
+    signed = await open_dashboard(server, browser, javascript=False)
+    key, context, page, posts = signed.key, signed.context, signed.page, signed.posts
     await page.goto(server.url + "/dashboard/keys")
     await page.get_by_role("button", name="+ Create API key").click()
     shown = page.locator("#new-api-key")
@@ -195,17 +172,20 @@ async def test_without_javascript_reloads_make_no_second_key_or_rotation(
 
 
 async def test_a_double_click_on_save_sends_the_form_once(
-    server: ServiceProcess, browser: Browser, receiver: Receiver
+    server: ServiceProcess,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     """Two clicks before the answer arrives: the second submit is dropped in the page
-    (app.js), so one POST and one webhook; the form can be sent again after going Back."""
-    key = await new_account(server)
-    context = await browser.new_context(viewport=LAPTOP)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _dialogs, posts = watch(page)
-    await sign_in(page, server, key)
+    (app.js), so one POST and one webhook; a fresh form creates again."""
+    signed = await open_dashboard(server, browser)
+    key, context, page, errors, posts = (
+        signed.key,
+        signed.context,
+        signed.page,
+        signed.errors,
+        signed.posts,
+    )
     await page.get_by_role("link", name="+ Add Webhook").click()
     await page.get_by_label("Endpoint URL").fill(receiver.url("/double"))
     posts.clear()

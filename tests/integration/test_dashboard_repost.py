@@ -12,37 +12,21 @@ import re
 from typing import Any
 
 import httpx
+from test_dashboard import CSRF_RE, key_of, new_client
+from test_dashboard import sign_in as signed_in
 
 from promptha_webhooks.dashboard.repost import CREATED_COOKIE, MAX_REMEMBERED
 
 from support import Receiver, Service, ServiceFactory
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 FORM_ID_RE = re.compile(r'name="form_id" value="([^"]+)"')
 SECRET_RE = re.compile(r'<code id="new-secret" class="secret">([^<]+)</code>')
 KEY_RE = re.compile(r'<code id="new-api-key" class="secret">(pwk_[^<]+)</code>')
 URL = "https://acme.example.com/hook"
 
 
-def key_of(auth: dict[str, str]) -> str:
-    return auth["Authorization"].removeprefix("Bearer ")
-
-
-def new_client(service: Service, scheme: str = "http") -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=service.app),
-        base_url=f"{scheme}://testserver",
-        timeout=60,
-    )
-
-
 async def sign_in(client: httpx.AsyncClient, api_key: str) -> None:
-    form = await client.get("/dashboard/login")
-    token = CSRF_RE.search(form.text)
-    assert token
-    done = await client.post(
-        "/dashboard/login", data={"csrf_token": token.group(1), "api_key": api_key}
-    )
+    done = await signed_in(client, api_key)
     assert done.status_code == 303, done.text
 
 
